@@ -1,0 +1,540 @@
+/* SASL client mechanisms: PLAIN and OAUTHBEARER messages here, SCRAM through net/scram.c. */
+#include "net/sasl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+static const char *const mech_names[] = {
+    [KW_SASL_NONE] = "",
+    [KW_SASL_PLAIN] = "PLAIN",
+    [KW_SASL_SCRAM_SHA_256] = "SCRAM-SHA-256",
+    [KW_SASL_SCRAM_SHA_512] = "SCRAM-SHA-512",
+    [KW_SASL_OAUTHBEARER] = "OAUTHBEARER",
+};
+
+static void set_detail(kw_sasl *s, const char *fmt, va_list ap)
+{
+    vsnprintf(s->errstr, sizeof(s->errstr), fmt, ap);
+}
+
+/* A configuration mistake: no exchange can start until the config is fixed. */
+static int config_fail(kw_sasl *s, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int config_fail(kw_sasl *s, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_detail(s, fmt, ap);
+    va_end(ap);
+    s->config_err = s->err = err;
+    s->phase = KW_SASL_FAILED;
+    return err;
+}
+
+/*
+ * An exchange failed: the detail names the user and mechanism, because the
+ * one line a log shows must say which credentials the broker refused.
+ */
+static int fail(kw_sasl *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(kw_sasl *s, int err, const char *fmt, ...)
+{
+    int n;
+    if (s->username)
+        n = snprintf(s->errstr, sizeof(s->errstr),
+                     "SASL authentication failed for user %.128s (%s): ", s->username,
+                     mech_names[s->mech]);
+    else
+        n = snprintf(s->errstr, sizeof(s->errstr), "SASL authentication failed (%s): ",
+                     mech_names[s->mech]);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->errstr + n, sizeof(s->errstr) - (size_t)n, fmt, ap);
+    va_end(ap);
+    s->err = err;
+    s->phase = KW_SASL_FAILED;
+    return err;
+}
+
+static void wipe_free(void *p, size_t n)
+{
+    if (p) {
+        OPENSSL_cleanse(p, n);
+        free(p);
+    }
+}
+
+static void wipe_str(char *p)
+{
+    if (p)
+        wipe_free(p, strlen(p));
+}
+
+static void drop_out(kw_sasl *s)
+{
+    wipe_free(s->out, s->out_len);
+    s->out = NULL;
+    s->out_len = 0;
+}
+
+/* Server text goes into log lines: keep it on one line and bounded. */
+static char *printable_dup(const void *src, size_t len, size_t max)
+{
+    size_t n = len < max ? len : max;
+    char *d = malloc(n + 1);
+    if (!d)
+        return NULL;
+    const unsigned char *p = src;
+    for (size_t i = 0; i < n; i++)
+        d[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+    d[n] = '\0';
+    return d;
+}
+
+/* NULL in gives NULL out; *oom is set when a real copy fails. */
+static char *dup_opt(const char *src, bool *oom)
+{
+    if (!src)
+        return NULL;
+    char *d = strdup(src);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+static bool ext_key_ok(const char *k)
+{
+    if (!k || !k[0])
+        return false;
+    for (const char *p = k; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            return false;
+    return true;
+}
+
+static bool ext_value_ok(const char *v)
+{
+    if (!v || !v[0])
+        return false;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (!((*p >= 0x21 && *p <= 0x7e) || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+            return false;
+    return true;
+}
+
+int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg)
+{
+    memset(s, 0, sizeof(*s));
+    if (!cfg || !cfg->mechanism || !cfg->mechanism[0])
+        return config_fail(s, KW_EINVAL, "SASL: no mechanism configured");
+    const char *m = cfg->mechanism;
+    for (int i = KW_SASL_PLAIN; i <= KW_SASL_OAUTHBEARER; i++)
+        if (strcasecmp(m, mech_names[i]) == 0)
+            s->mech = (enum kw_sasl_mech)i;
+    if (s->mech == KW_SASL_NONE) {
+        if (strcasecmp(m, "GSSAPI") == 0)
+            return config_fail(s, KW_EUNSUPPORTED, "GSSAPI is not supported yet");
+        return config_fail(s, KW_EUNSUPPORTED,
+                           "SASL mechanism \"%.64s\" is unknown (kwal offers PLAIN, "
+                           "SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)",
+                           m);
+    }
+    const char *name = mech_names[s->mech];
+    bool oom = false;
+
+    if (s->mech == KW_SASL_OAUTHBEARER) {
+        int sources = !!cfg->oauth_token + !!cfg->oauth_token_file + !!cfg->oauth_token_cb;
+        if (sources != 1)
+            return config_fail(s, KW_EINVAL,
+                               "SASL OAUTHBEARER: configure exactly one of a token, a token "
+                               "file or a token callback (got %d)",
+                               sources);
+        if (cfg->oauth_token_file && !cfg->oauth_token_file[0])
+            return config_fail(s, KW_EINVAL, "SASL OAUTHBEARER: the token file path is empty");
+        for (size_t i = 0; i < cfg->oauth_extension_count; i++) {
+            const kw_sasl_extension *e = &cfg->oauth_extensions[i];
+            if (!ext_key_ok(e->key))
+                return config_fail(s, KW_EINVAL,
+                                   "SASL OAUTHBEARER: extension key \"%.64s\" must be letters only",
+                                   e->key ? e->key : "");
+            /* "auth" is where the token goes; an extension must not shadow it. */
+            if (strcmp(e->key, "auth") == 0)
+                return config_fail(s, KW_EINVAL,
+                                   "SASL OAUTHBEARER: \"auth\" is reserved, not an extension");
+            if (!ext_value_ok(e->value))
+                return config_fail(s, KW_EINVAL,
+                                   "SASL OAUTHBEARER: extension %s has an empty value or one "
+                                   "with control characters",
+                                   e->key);
+        }
+        s->token = dup_opt(cfg->oauth_token, &oom);
+        s->token_file = dup_opt(cfg->oauth_token_file, &oom);
+        s->token_cb = cfg->oauth_token_cb;
+        s->token_ctx = cfg->oauth_token_ctx;
+        if (cfg->oauth_extension_count) {
+            s->ext = calloc(cfg->oauth_extension_count, sizeof(*s->ext));
+            if (!s->ext)
+                return config_fail(s, KW_ENOMEM, "SASL: out of memory");
+            s->ext_count = cfg->oauth_extension_count;
+            for (size_t i = 0; i < s->ext_count; i++) {
+                s->ext[i].key = dup_opt(cfg->oauth_extensions[i].key, &oom);
+                s->ext[i].value = dup_opt(cfg->oauth_extensions[i].value, &oom);
+            }
+        }
+    } else {
+        if (!cfg->username || !cfg->username[0])
+            return config_fail(s, KW_EINVAL, "SASL %s: the user name is empty", name);
+        if (!cfg->password || !cfg->password[0])
+            return config_fail(s, KW_EINVAL, "SASL %s: the password for user %.128s is empty",
+                               name, cfg->username);
+        s->username = dup_opt(cfg->username, &oom);
+        s->password = dup_opt(cfg->password, &oom);
+        s->cnonce = dup_opt(cfg->scram_cnonce, &oom);
+        s->min_iter = cfg->scram_min_iterations;
+        s->max_iter = cfg->scram_max_iterations;
+    }
+    if (oom)
+        return config_fail(s, KW_ENOMEM, "SASL: out of memory");
+    return 0;
+}
+
+const char *kw__sasl_mechanism(const kw_sasl *s)
+{
+    return mech_names[s->mech];
+}
+
+/* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+static bool token_ok(const char *t, size_t n)
+{
+    size_t i = 0;
+    for (; i < n; i++) {
+        char c = t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'))
+            break;
+    }
+    if (i == 0)
+        return false;
+    for (; i < n; i++)
+        if (t[i] != '=')
+            return false;
+    return true;
+}
+
+/* Reads the whole token file into buf; returns its length or a negative code (detail set). */
+static long read_token_file(kw_sasl *s, char *buf, size_t cap)
+{
+    FILE *f = fopen(s->token_file, "re");
+    if (!f) {
+        char eb[128];
+        return fail(s, KW_EIO, "cannot open token file %s: %s", s->token_file,
+                    strerror_r(errno, eb, sizeof(eb)));
+    }
+    size_t n = fread(buf, 1, cap, f);
+    bool err = ferror(f);
+    int saved = errno;
+    /* One byte more than the cap tells "exactly cap" apart from "longer". */
+    char extra;
+    bool longer = !err && n == cap && fread(&extra, 1, 1, f) == 1;
+    fclose(f);
+    if (err) {
+        char eb[128];
+        return fail(s, KW_EIO, "cannot read token file %s: %s", s->token_file,
+                    strerror_r(saved, eb, sizeof(eb)));
+    }
+    if (longer)
+        return fail(s, KW_EINVAL, "token file %s is longer than %u bytes", s->token_file,
+                    KW_SASL_TOKEN_MAX);
+    return (long)n;
+}
+
+/* n,,\x01auth=Bearer <token>\x01[key=value\x01]...\x01 (RFC 7628 section 3.1, as Kafka sends it) */
+static int oauth_first(kw_sasl *s)
+{
+    size_t cap = KW_SASL_TOKEN_MAX;
+    char *buf = malloc(cap);
+    if (!buf)
+        return fail(s, KW_ENOMEM, "out of memory");
+    long n;
+    const char *src;
+    if (s->token) {
+        src = "the configured token";
+        n = (long)strlen(s->token);
+        if ((size_t)n > cap)
+            n = (long)cap + 1;
+        else
+            memcpy(buf, s->token, (size_t)n);
+    } else if (s->token_file) {
+        src = "the token file";
+        n = read_token_file(s, buf, cap);
+        if (n < 0) {
+            wipe_free(buf, cap);
+            return (int)n;
+        }
+    } else {
+        src = "the token callback";
+        int rc = s->token_cb(s->token_ctx, buf, cap);
+        if (rc < 0) {
+            wipe_free(buf, cap);
+            int err = rc >= KW_ECORRUPT ? rc : KW_EINVAL;
+            return fail(s, err, "the token callback failed (%d: %s)", rc, kw_strerror(rc));
+        }
+        n = rc;
+    }
+    if ((size_t)n > cap) {
+        wipe_free(buf, cap);
+        return fail(s, KW_EINVAL, "%s is longer than %u bytes", src, KW_SASL_TOKEN_MAX);
+    }
+    /* Files written by editors and `echo` end in a newline that is not part of the token. */
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    if (n == 0) {
+        wipe_free(buf, cap);
+        if (s->token_file)
+            return fail(s, KW_EINVAL, "token file %s is empty", s->token_file);
+        return fail(s, KW_EINVAL, "%s is empty", src);
+    }
+    if (!token_ok(buf, (size_t)n)) {
+        wipe_free(buf, cap);
+        if (s->token_file)
+            return fail(s, KW_EINVAL, "token file %s holds characters a bearer token cannot have",
+                        s->token_file);
+        return fail(s, KW_EINVAL, "%s holds characters a bearer token cannot have", src);
+    }
+
+    static const char head[] = "n,,\x01" "auth=Bearer ";
+    size_t len = sizeof(head) - 1 + (size_t)n + 1;
+    for (size_t i = 0; i < s->ext_count; i++)
+        len += strlen(s->ext[i].key) + 1 + strlen(s->ext[i].value) + 1;
+    len += 1;
+    uint8_t *out = malloc(len);
+    if (!out) {
+        wipe_free(buf, cap);
+        return fail(s, KW_ENOMEM, "out of memory");
+    }
+    uint8_t *p = out;
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+    memcpy(p, buf, (size_t)n);
+    p += n;
+    *p++ = 0x01;
+    for (size_t i = 0; i < s->ext_count; i++) {
+        size_t kl = strlen(s->ext[i].key), vl = strlen(s->ext[i].value);
+        memcpy(p, s->ext[i].key, kl);
+        p += kl;
+        *p++ = '=';
+        memcpy(p, s->ext[i].value, vl);
+        p += vl;
+        *p++ = 0x01;
+    }
+    *p++ = 0x01;
+    wipe_free(buf, cap);
+    s->out = out;
+    s->out_len = (size_t)(p - out);
+    return 0;
+}
+
+/* authzid \0 authcid \0 passwd (RFC 4616); the authzid stays empty: act as ourselves. */
+static int plain_first(kw_sasl *s)
+{
+    size_t ul = strlen(s->username), pl = strlen(s->password);
+    s->out = malloc(1 + ul + 1 + pl);
+    if (!s->out)
+        return fail(s, KW_ENOMEM, "out of memory");
+    s->out[0] = 0;
+    memcpy(s->out + 1, s->username, ul);
+    s->out[1 + ul] = 0;
+    memcpy(s->out + 2 + ul, s->password, pl);
+    s->out_len = 2 + ul + pl;
+    return 0;
+}
+
+static int scram_first(kw_sasl *s)
+{
+    kw_scram_opts o = {
+        .md = s->mech == KW_SASL_SCRAM_SHA_512 ? EVP_sha512() : EVP_sha256(),
+        .user = s->username,
+        .password = s->password,
+        .cnonce = s->cnonce,
+        .min_iterations = s->min_iter,
+        .max_iterations = s->max_iter,
+    };
+    const char *msg;
+    size_t len;
+    int rc = kw__scram_start(&s->scram, &o, &msg, &len);
+    if (rc)
+        return fail(s, rc, "%s", kw__scram_errstr(&s->scram));
+    /* Copied so that every mechanism hands out s->out and wipes it the same way. */
+    s->out = malloc(len);
+    if (!s->out)
+        return fail(s, KW_ENOMEM, "out of memory");
+    memcpy(s->out, msg, len);
+    s->out_len = len;
+    return 0;
+}
+
+int kw__sasl_start(kw_sasl *s, const uint8_t **out, size_t *outlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    if (s->config_err)
+        return s->config_err;
+    drop_out(s);
+    kw__scram_free(&s->scram);
+    free(s->server_json);
+    s->server_json = NULL;
+    s->errstr[0] = '\0';
+    s->err = 0;
+    int rc;
+    switch (s->mech) {
+    case KW_SASL_PLAIN:
+        rc = plain_first(s);
+        break;
+    case KW_SASL_SCRAM_SHA_256:
+    case KW_SASL_SCRAM_SHA_512:
+        rc = scram_first(s);
+        break;
+    case KW_SASL_OAUTHBEARER:
+        rc = oauth_first(s);
+        break;
+    default:
+        return config_fail(s, KW_EINVAL, "SASL: kw__sasl_init did not succeed");
+    }
+    if (rc)
+        return rc;
+    s->phase = KW_SASL_SENT_FIRST;
+    *out = s->out;
+    *outlen = s->out_len;
+    return 0;
+}
+
+static int scram_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out, size_t *outlen)
+{
+    if (s->phase == KW_SASL_SENT_FIRST) {
+        const char *msg;
+        size_t n;
+        int rc = kw__scram_final(&s->scram, in, len, &msg, &n);
+        if (rc)
+            return fail(s, rc, "%s", kw__scram_errstr(&s->scram));
+        drop_out(s);
+        s->out = malloc(n);
+        if (!s->out)
+            return fail(s, KW_ENOMEM, "out of memory");
+        memcpy(s->out, msg, n);
+        s->out_len = n;
+        s->phase = KW_SASL_SENT_SECOND;
+        *out = s->out;
+        *outlen = n;
+        return KW_SASL_CONTINUE;
+    }
+    int rc = kw__scram_verify(&s->scram, in, len);
+    if (rc)
+        return fail(s, rc, "%s", kw__scram_errstr(&s->scram));
+    return KW_SASL_DONE;
+}
+
+/* Longest server error document kept for the detail. */
+#define KW_SASL_SERVER_TEXT_MAX 600u
+
+static int oauth_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out, size_t *outlen)
+{
+    if (s->phase == KW_SASL_SENT_FIRST) {
+        /* Kafka answers a good token with nothing at all. */
+        if (len == 0)
+            return KW_SASL_DONE;
+        /*
+         * Anything else is the RFC 7628 error document.  The RFC makes the
+         * client answer it with a lone %x01 so the server can end the
+         * exchange with a failure; the document is the useful part.
+         */
+        s->server_json = printable_dup(in, len, KW_SASL_SERVER_TEXT_MAX);
+        drop_out(s);
+        s->out = malloc(1);
+        if (!s->out || !s->server_json)
+            return fail(s, KW_ENOMEM, "out of memory");
+        s->out[0] = 0x01;
+        s->out_len = 1;
+        s->phase = KW_SASL_SENT_SECOND;
+        *out = s->out;
+        *outlen = 1;
+        return KW_SASL_CONTINUE;
+    }
+    return fail(s, KW_ESASL, "%s",
+                s->server_json ? s->server_json : "the server refused the token");
+}
+
+int kw__sasl_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out, size_t *outlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    if (s->phase == KW_SASL_FAILED)
+        return s->err;
+    if (s->phase != KW_SASL_SENT_FIRST && s->phase != KW_SASL_SENT_SECOND)
+        return fail(s, KW_EINVAL, "a server message arrived with no exchange in progress");
+    if (len && !in)
+        return fail(s, KW_EINVAL, "server message is NULL");
+    int rc;
+    switch (s->mech) {
+    case KW_SASL_SCRAM_SHA_256:
+    case KW_SASL_SCRAM_SHA_512:
+        rc = scram_step(s, in, len, out, outlen);
+        break;
+    case KW_SASL_OAUTHBEARER:
+        rc = oauth_step(s, in, len, out, outlen);
+        break;
+    default:
+        /* PLAIN is one message; Kafka reports a refusal as an error code, not in these bytes. */
+        rc = KW_SASL_DONE;
+        break;
+    }
+    if (rc == KW_SASL_DONE) {
+        drop_out(s);
+        kw__scram_free(&s->scram);
+        s->phase = KW_SASL_FINISHED;
+    }
+    return rc;
+}
+
+int kw__sasl_server_error(kw_sasl *s, const char *msg, size_t len)
+{
+    char *text = msg && len ? printable_dup(msg, len, KW_SASL_SERVER_TEXT_MAX) : NULL;
+    const char *broker = text ? text : "the broker refused the credentials";
+    int rc;
+    if (s->server_json)
+        rc = fail(s, KW_ESASL, "%s (broker: %s)", s->server_json, broker);
+    else
+        rc = fail(s, KW_ESASL, "%s", broker);
+    free(text);
+    drop_out(s);
+    kw__scram_free(&s->scram);
+    return rc;
+}
+
+const char *kw__sasl_errstr(const kw_sasl *s)
+{
+    return s->errstr;
+}
+
+void kw__sasl_free(kw_sasl *s)
+{
+    drop_out(s);
+    kw__scram_free(&s->scram);
+    wipe_str(s->password);
+    wipe_str(s->token);
+    free(s->username);
+    free(s->token_file);
+    free(s->cnonce);
+    for (size_t i = 0; i < s->ext_count; i++) {
+        free((char *)s->ext[i].key);
+        free((char *)s->ext[i].value);
+    }
+    free(s->ext);
+    free(s->server_json);
+    memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,143 @@
+/* SASL client mechanisms (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER) as I/O-free state machines. */
+#ifndef KW_NET_SASL_H
+#define KW_NET_SASL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kwal/error.h"
+#include "net/scram.h"
+
+/*
+ * How the connection uses this: SaslHandshake v1 with kw__sasl_mechanism(),
+ * then one SaslAuthenticate per message: kw__sasl_start gives the first
+ * client message; each server auth_bytes goes to kw__sasl_step, which gives
+ * the next message (KW_SASL_CONTINUE) or says the client side is satisfied
+ * (KW_SASL_DONE).  When a SaslAuthenticate response carries an error code,
+ * the connection hands its error_message to kw__sasl_server_error instead,
+ * which builds the detail.  Nothing here does I/O except reading the
+ * OAUTHBEARER token file (or calling the token callback) in kw__sasl_start.
+ */
+
+/* Longest OAUTHBEARER token accepted (JWTs are a few KB; Kafka's default receive cap is 512 KB). */
+#define KW_SASL_TOKEN_MAX 65536u
+
+enum kw_sasl_mech {
+    KW_SASL_NONE = 0,
+    KW_SASL_PLAIN,
+    KW_SASL_SCRAM_SHA_256,
+    KW_SASL_SCRAM_SHA_512,
+    KW_SASL_OAUTHBEARER,
+};
+
+/* What kw__sasl_step returns when it does not fail. */
+enum kw_sasl_result {
+    KW_SASL_DONE = 0,     /* nothing more to send; *out is NULL */
+    KW_SASL_CONTINUE = 1, /* send *out in the next SaslAuthenticate */
+};
+
+/*
+ * Writes an OAUTHBEARER token into buf (at most cap bytes; no NUL needed)
+ * and returns its length, or a negative value on failure (a KW_E code is
+ * passed on as it is; anything else becomes KW_EINVAL).  Called once per
+ * authentication, so it can hand out a fresh token each time.
+ */
+typedef int (*kw_sasl_token_fn)(void *ctx, char *buf, size_t cap);
+
+/* An OAUTHBEARER extension (RFC 7628 kvpair): the key is letters only and not "auth";
+ * the value is %x21-7E, SP, HT, CR or LF. */
+typedef struct kw_sasl_extension {
+    const char *key;
+    const char *value;
+} kw_sasl_extension;
+
+/* Everything is copied by kw__sasl_init; zero means "default" or "unused". */
+typedef struct kw_sasl_config {
+    /* "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER" (case-insensitive). */
+    const char *mechanism;
+    /* PLAIN and SCRAM: both non-empty. */
+    const char *username;
+    const char *password;
+    /* OAUTHBEARER: exactly one token source.  The file is re-read on every
+     * authentication (trailing CR/LF stripped), so a sidecar can rotate it. */
+    const char *oauth_token;
+    const char *oauth_token_file;
+    kw_sasl_token_fn oauth_token_cb;
+    void *oauth_token_ctx;
+    const kw_sasl_extension *oauth_extensions;
+    size_t oauth_extension_count;
+    /* SCRAM: a fixed client nonce (tests only; NULL = random) and iteration limits
+     * (0 = KW_SCRAM_MIN_ITERATIONS / KW_SCRAM_MAX_ITERATIONS). */
+    const char *scram_cnonce;
+    uint32_t scram_min_iterations;
+    uint32_t scram_max_iterations;
+} kw_sasl_config;
+
+enum kw_sasl_phase {
+    KW_SASL_IDLE = 0,
+    KW_SASL_SENT_FIRST,  /* first client message out */
+    KW_SASL_SENT_SECOND, /* SCRAM client-final, or OAUTHBEARER's \x01 after a server error */
+    KW_SASL_FINISHED,    /* authenticated as far as the client can tell */
+    KW_SASL_FAILED,      /* the error sticks until the next kw__sasl_start */
+};
+
+typedef struct kw_sasl {
+    enum kw_sasl_mech mech;
+    enum kw_sasl_phase phase;
+    int config_err; /* set by kw__sasl_init; kw__sasl_start keeps returning it */
+    int err;
+    char *username, *password;
+    char *token, *token_file;
+    kw_sasl_token_fn token_cb;
+    void *token_ctx;
+    kw_sasl_extension *ext;
+    size_t ext_count;
+    char *cnonce;
+    uint32_t min_iter, max_iter;
+    kw_scram scram;
+    uint8_t *out; /* the message last handed out (it may hold a password: wiped on reuse) */
+    size_t out_len;
+    char *server_json; /* OAUTHBEARER: the server's error document, printable */
+    char errstr[1024];
+} kw_sasl;
+
+/*
+ * Checks and copies the configuration.  0, or KW_EINVAL (missing or bad
+ * field), KW_EUNSUPPORTED (unknown mechanism; "GSSAPI is not supported
+ * yet"), KW_ENOMEM; kw__sasl_errstr says which.  Call kw__sasl_free
+ * afterwards either way.
+ */
+int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg);
+
+/* The canonical mechanism name for SaslHandshake ("SCRAM-SHA-512"); "" if init failed. */
+const char *kw__sasl_mechanism(const kw_sasl *s);
+
+/*
+ * Begins an exchange (again, for KIP-368 re-authentication) and gives the
+ * first client message, valid until the next call.  OAUTHBEARER fetches its
+ * token here: KW_EINVAL for an empty or malformed token, KW_EIO when the
+ * file cannot be read.
+ */
+int kw__sasl_start(kw_sasl *s, const uint8_t **out, size_t *outlen);
+
+/*
+ * Feeds the server's auth_bytes.  KW_SASL_CONTINUE with the next message in
+ * *out, KW_SASL_DONE (*out = NULL, *outlen = 0), or a negative KW_E code
+ * (KW_ESASL when the server failed the exchange or could not prove itself).
+ */
+int kw__sasl_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out, size_t *outlen);
+
+/*
+ * The broker answered SaslAuthenticate with an error code: records its
+ * error_message (may be NULL) in the detail and returns KW_ESASL.  For
+ * OAUTHBEARER the server's JSON document, when there was one, leads.
+ */
+int kw__sasl_server_error(kw_sasl *s, const char *msg, size_t len);
+
+/* "SASL authentication failed for user alice (SCRAM-SHA-512): <why>"; "" when nothing failed. */
+const char *kw__sasl_errstr(const kw_sasl *s);
+
+/* Wipes passwords, tokens and messages, frees everything; leaves s zeroed. */
+void kw__sasl_free(kw_sasl *s);
+
+#endif /* KW_NET_SASL_H */
