@@ -259,10 +259,17 @@ static int enc_field(kw_wr *w, const kw_field *f, int ver, bool flex, const void
     size_t es = elem_size(f);
     for (int32_t i = 0; i < a->n && !w->err; i++) {
         const char *e = (const char *)a->v + (size_t)i * es;
-        if (f->elem == KW_T_STRUCT)
+        if (f->elem == KW_T_STRUCT) {
             enc_struct(w, f->sub, ver, flex, e);
-        else
+        } else if ((f->elem == KW_T_STRING && ((const kw_str *)e)->len < 0) ||
+                   ((f->elem == KW_T_BYTES || f->elem == KW_T_RECORDS) &&
+                    ((const kw_bytes *)e)->len < 0)) {
+            /* elements of primitive arrays are never nullable in Kafka's specs */
+            if (!w->err)
+                w->err = KW_EINVAL;
+        } else {
             enc_prim(w, f->elem, e, flex);
+        }
     }
     return w->err;
 }

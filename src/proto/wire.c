@@ -398,7 +398,12 @@ static void wr_len(kw_wr *w, int32_t n, bool compact, bool wide)
 
 void kw__wr_str(kw_wr *w, kw_str s, bool compact)
 {
-    if (s.len < 0 || (!s.ptr && s.len > 0)) {
+    if (!s.ptr && s.len > 0) { /* a length with nothing behind it is a caller bug */
+        if (!w->err)
+            w->err = KW_EINVAL;
+        return;
+    }
+    if (s.len < 0) {
         wr_len(w, -1, compact, false);
         return;
     }
@@ -413,7 +418,12 @@ void kw__wr_str(kw_wr *w, kw_str s, bool compact)
 
 void kw__wr_bytes(kw_wr *w, kw_bytes b, bool compact)
 {
-    if (b.len < 0 || (!b.ptr && b.len > 0)) {
+    if (!b.ptr && b.len > 0) {
+        if (!w->err)
+            w->err = KW_EINVAL;
+        return;
+    }
+    if (b.len < 0) {
         wr_len(w, -1, compact, true);
         return;
     }

@@ -301,6 +301,32 @@ START_TEST(versions_out_of_range_are_refused)
 }
 END_TEST
 
+START_TEST(null_elements_of_string_arrays_are_refused)
+{
+    /* DescribeConfigs configuration_keys: an array of non-nullable strings */
+    typedef struct {
+        KW_ARRAY(kw_str) keys;
+    } holder;
+    static const kw_field fields[] = {KW_FP(holder, keys, KW_T_STRING, KW_VALL)};
+    static const kw_schema s = KW_SCHEMA(holder, fields);
+    kw_str keys[2] = {kw_str_c("a"), KW_STR_NULL};
+    holder h;
+    h.keys.v = keys;
+    h.keys.n = 2;
+    kw_wr w;
+    kw__wr_init(&w);
+    ck_assert_int_eq(kw__schema_encode(&w, &s, 0, false, &h), KW_EINVAL);
+    kw__wr_free(&w);
+    h.keys.n = 1;
+    kw__wr_init(&w);
+    ck_assert_int_eq(kw__schema_encode(&w, &s, 0, false, &h), 0);
+    const uint8_t want[] = {0, 0, 0, 1, 0, 1, 'a'};
+    ck_assert_uint_eq(w.len, sizeof(want));
+    ck_assert_mem_eq(w.buf, want, sizeof(want));
+    kw__wr_free(&w);
+}
+END_TEST
+
 START_TEST(negotiation_picks_highest_common_and_names_missing_apis)
 {
     kw_api_range ranges[] = {
@@ -331,6 +357,7 @@ int main(void)
     tcase_add_test(tc, every_api_every_version_round_trips);
     tcase_add_test(tc, versions_out_of_range_are_refused);
     tcase_add_test(tc, negotiation_picks_highest_common_and_names_missing_apis);
+    tcase_add_test(tc, null_elements_of_string_arrays_are_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -238,6 +238,21 @@ START_TEST(uuid_round_trips)
 }
 END_TEST
 
+START_TEST(a_length_without_a_pointer_is_refused_not_sent_as_null)
+{
+    kw_wr w;
+    kw__wr_init(&w);
+    kw__wr_str(&w, (kw_str){NULL, 3}, false);
+    ck_assert_int_eq(w.err, KW_EINVAL);
+    ck_assert_uint_eq(w.len, 0);
+    kw__wr_free(&w);
+    kw__wr_init(&w);
+    kw__wr_bytes(&w, (kw_bytes){NULL, 5}, true);
+    ck_assert_int_eq(w.err, KW_EINVAL);
+    kw__wr_free(&w);
+}
+END_TEST
+
 START_TEST(error_names_and_messages)
 {
     ck_assert_str_eq(kw_err_name(KW_ETRUNCATED), "KW_ETRUNCATED");
@@ -263,6 +278,7 @@ int main(void)
     tcase_add_test(tc, fixed_writer_reports_overflow);
     tcase_add_test(tc, arena_enforces_its_limit);
     tcase_add_test(tc, uuid_round_trips);
+    tcase_add_test(tc, a_length_without_a_pointer_is_refused_not_sent_as_null);
     tcase_add_test(tc, error_names_and_messages);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
