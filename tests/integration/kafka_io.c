@@ -1,5 +1,6 @@
 /* A small blocking socket helper for the codec's integration tests (the real client lives in src/net). */
 #include "kafka_io.h"
+#include "proto/msg_data.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -197,4 +198,33 @@ int kt_min_version(kt_conn *c, int api_key)
     const kw_api *api = kw__api(api_key);
     int lo = c->versions.broker_min[api_key];
     return lo > api->vmin ? lo : api->vmin;
+}
+
+int kt_wait_topic(kt_conn *c, const char *topic)
+{
+    int ver = kt_version(c, KW_API_METADATA);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        kw_metadata_req_topic t = {.name = kw_str_c(topic)};
+        kw_metadata_req req;
+        kw__schema_init(kw__api(KW_API_METADATA)->req, ver, &req);
+        req.topics.v = &t;
+        req.topics.n = 1;
+        req.allow_auto_topic_creation = false;
+        kw_arena a;
+        kw__arena_init(&a, 0);
+        kw_metadata_resp resp;
+        bool ready = false;
+        if (kt_call(c, KW_API_METADATA, ver, &req, &a, &resp) == 0 && resp.topics.n == 1 &&
+            resp.topics.v[0].error_code == 0 && resp.topics.v[0].partitions.n > 0) {
+            ready = true;
+            for (int32_t i = 0; i < resp.topics.v[0].partitions.n; i++)
+                ready &= resp.topics.v[0].partitions.v[i].leader_id >= 0 &&
+                         resp.topics.v[0].partitions.v[i].error_code == 0;
+        }
+        kw__arena_reset(&a);
+        if (ready)
+            return 0;
+        usleep(100 * 1000);
+    }
+    return -1;
 }

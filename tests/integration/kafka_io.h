@@ -34,4 +34,10 @@ int kt_version(kt_conn *c, int api_key);
 /* The lowest version both sides speak. */
 int kt_min_version(kt_conn *c, int api_key);
 
+/*
+ * Waits (up to 10 s) until Metadata shows a leader for every partition of
+ * topic: CreateTopics answers before the new partitions have one.  0 or -1.
+ */
+int kt_wait_topic(kt_conn *c, const char *topic);
+
 #endif

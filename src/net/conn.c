@@ -1,0 +1,1151 @@
+/* One broker connection on the loop: connect, TLS, ApiVersions, SASL (+ KIP-368), pipelined requests. */
+#include "net/conn.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "proto/msg_admin.h"
+#include "proto/msg_core.h"
+#include "proto/msg_data.h"
+
+#define DEFAULT_CONNECT_MS 10000u
+#define DEFAULT_IN_FLIGHT 64u
+#define DEFAULT_MAX_FRAME (100u << 20)
+#define READ_CHUNK 65536u
+#define MAX_IOV 64
+/* ApiVersions and SASL responses are small; their decode arena is capped well above need. */
+#define SETUP_ARENA_LIMIT (1u << 20)
+
+enum phase { PH_INIT, PH_CONNECTING, PH_TLS, PH_SETUP, PH_READY, PH_CLOSED };
+enum where { Q_NONE, Q_WAIT, Q_OUT, Q_AWAIT };
+
+typedef struct creq creq;
+struct creq {
+    creq *prev, *next;
+    int where;
+    kw_conn *conn;
+    uint8_t *buf; /* the whole frame, size prefix included */
+    size_t len, off; /* off: bytes already written */
+    int32_t corr;
+    int16_t api_key, version;
+    bool no_response; /* acks=0 Produce */
+    bool internal;    /* ApiVersions / SASL, driven by the connection itself */
+    kw_loop_timer timer;
+    kw_conn_response_fn *cb;
+    void *arg;
+};
+
+typedef struct rlist {
+    creq *head, *tail;
+    size_t n;
+} rlist;
+
+struct kw_conn {
+    kw_loop *loop;
+    int phase;
+    int fd;
+    unsigned interest;
+    char *host, *server_name, *client_id;
+    uint16_t port;
+    char peer[300];     /* host:port as configured */
+    char addr_text[300]; /* the address being tried: 127.0.0.1:19092, [::1]:19092 */
+    struct addrinfo *ai_list, *ai_next;
+    uint32_t connect_ms, max_in_flight, max_frame, session_cap_ms;
+    kw_loop_timer phase_timer, reauth_timer;
+
+    kw_tls_ctx *tls_ctx;
+    kw_tls *tls;
+    unsigned tls_read_want, tls_write_want; /* what a blocked TLS read / write waits for */
+
+    bool has_sasl, reauthing;
+    kw_sasl sasl;
+    int16_t sasl_auth_ver;
+    unsigned reauth_count;
+    int16_t api_versions_ver;
+    kw_versions versions;
+
+    rlist waitq, outq, awaitq;
+    int32_t next_corr;
+    uint8_t *rbuf;
+    size_t rlen, rcap;
+
+    unsigned busy;     /* nesting depth of loop entry points: free waits until it is 0 */
+    bool free_pending;
+    uint64_t rng;
+    kw_conn_state_fn *on_state;
+    void *state_arg;
+    kw_conn_log_fn *log;
+    void *log_arg;
+    char errstr[512];
+};
+
+static void fail_conn(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- small helpers ---- */
+
+static void logf_(kw_conn *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(kw_conn *c, int level, const char *fmt, ...)
+{
+    if (!c->log)
+        return;
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    c->log(c->log_arg, level, msg);
+}
+
+/* strerror with a lower-case first letter, to read well after a colon. */
+static const char *errno_text(int e, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", strerror(e));
+    if (buf[0] && !(buf[1] && isupper((unsigned char)buf[1])))
+        buf[0] = (char)tolower((unsigned char)buf[0]);
+    return buf;
+}
+
+static uint64_t next_random(kw_conn *c)
+{
+    c->rng ^= c->rng << 13;
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    return c->rng;
+}
+
+static void list_push(rlist *l, creq *r, int where)
+{
+    r->prev = l->tail;
+    r->next = NULL;
+    if (l->tail)
+        l->tail->next = r;
+    else
+        l->head = r;
+    l->tail = r;
+    l->n++;
+    r->where = where;
+}
+
+static void list_remove(rlist *l, creq *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        l->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        l->tail = r->prev;
+    l->n--;
+    r->prev = r->next = NULL;
+    r->where = Q_NONE;
+}
+
+static rlist *list_of(kw_conn *c, creq *r)
+{
+    switch (r->where) {
+    case Q_WAIT:
+        return &c->waitq;
+    case Q_OUT:
+        return &c->outq;
+    case Q_AWAIT:
+        return &c->awaitq;
+    default:
+        return NULL;
+    }
+}
+
+static void req_detach(kw_conn *c, creq *r)
+{
+    rlist *l = list_of(c, r);
+    if (l)
+        list_remove(l, r);
+    kw__loop_timer_stop(&r->timer);
+}
+
+static void req_free(creq *r)
+{
+    free(r->buf);
+    free(r);
+}
+
+static const char *api_name(int key)
+{
+    const kw_api *api = kw__api(key);
+    return api ? api->name : "unknown API";
+}
+
+/* Loop entry points bracket their work with these, so a kw__conn_free from a callback waits. */
+static void enter(kw_conn *c)
+{
+    c->busy++;
+}
+
+static void really_free(kw_conn *c);
+
+static void leave(kw_conn *c)
+{
+    if (--c->busy == 0 && c->free_pending)
+        really_free(c);
+}
+
+/* ---- teardown ---- */
+
+static void close_socket(kw_conn *c)
+{
+    kw__tls_free(c->tls);
+    c->tls = NULL;
+    c->tls_read_want = c->tls_write_want = 0;
+    if (c->fd >= 0) {
+        kw__loop_fd_remove(c->loop, c->fd);
+        close(c->fd);
+        c->fd = -1;
+    }
+    c->interest = 0;
+}
+
+/* Fails every request with err: in-flight ones first, then queued ones, each callback once. */
+static void fail_all(kw_conn *c, int err)
+{
+    rlist *lists[] = {&c->awaitq, &c->outq, &c->waitq};
+    for (size_t i = 0; i < 3; i++) {
+        creq *r;
+        while ((r = lists[i]->head) != NULL) {
+            req_detach(c, r);
+            if (!r->internal)
+                r->cb(err, NULL, 0, r->version, r->arg);
+            req_free(r);
+        }
+    }
+}
+
+/* Ends the connection for good; the state callback fires unless the caller asked for the close. */
+static void shut(kw_conn *c, int conn_err, int req_err, bool notify)
+{
+    if (c->phase == PH_CLOSED)
+        return;
+    c->phase = PH_CLOSED;
+    kw__loop_timer_stop(&c->phase_timer);
+    kw__loop_timer_stop(&c->reauth_timer);
+    close_socket(c);
+    if (c->ai_list) {
+        freeaddrinfo(c->ai_list);
+        c->ai_list = c->ai_next = NULL;
+    }
+    fail_all(c, req_err);
+    if (notify && c->on_state)
+        c->on_state(c, KW_CONN_CLOSED, conn_err, c->errstr, c->state_arg);
+}
+
+static void fail_conn(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
+{
+    if (c->phase == PH_CLOSED)
+        return;
+    /* Formatted aside first: callers often pass c->errstr itself as an argument. */
+    char text[sizeof(c->errstr)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    memcpy(c->errstr, text, sizeof(text));
+    logf_(c, KW_CONN_LOG_ERROR, "%s", c->errstr);
+    shut(c, conn_err, req_err, true);
+}
+
+/* ---- interest ---- */
+
+static void update_interest(kw_conn *c)
+{
+    if (c->fd < 0 || c->phase == PH_CLOSED)
+        return;
+    unsigned want;
+    if (c->phase == PH_CONNECTING) {
+        want = KW_LOOP_WRITE;
+    } else if (c->phase == PH_TLS) {
+        want = c->tls_read_want ? c->tls_read_want : KW_LOOP_READ;
+    } else {
+        want = KW_LOOP_READ;
+        if (c->outq.n && c->tls_write_want != KW_LOOP_READ)
+            want |= KW_LOOP_WRITE;
+        if (c->tls_read_want == KW_LOOP_WRITE || c->tls_write_want == KW_LOOP_WRITE)
+            want |= KW_LOOP_WRITE;
+    }
+    if (want != c->interest && kw__loop_fd_modify(c->loop, c->fd, want) == 0)
+        c->interest = want;
+}
+
+/* Moves waiting requests to the send queue while the in-flight limit allows and no re-auth runs. */
+static void pump(kw_conn *c)
+{
+    if (c->phase != PH_READY || c->reauthing)
+        return;
+    while (c->waitq.head && c->outq.n + c->awaitq.n < c->max_in_flight) {
+        creq *r = c->waitq.head;
+        list_remove(&c->waitq, r);
+        list_push(&c->outq, r, Q_OUT);
+    }
+    update_interest(c);
+}
+
+/* ---- requests ---- */
+
+static void on_deadline(kw_loop_timer *t, void *arg);
+
+static int32_t take_corr(kw_conn *c)
+{
+    int32_t id = c->next_corr;
+    c->next_corr = id == INT32_MAX ? 0 : id + 1;
+    return id;
+}
+
+static int make_req(kw_conn *c, int api_key, int ver, const void *req, uint64_t deadline_ns,
+                    kw_conn_response_fn *cb, void *arg, creq **out)
+{
+    const kw_api *api = kw__api(api_key);
+    if (!api || ver < api->vmin || ver > api->vmax) {
+        snprintf(c->errstr, sizeof(c->errstr), "%s v%d is not a version kwal speaks",
+                 api_name(api_key), ver);
+        return KW_EINVAL;
+    }
+    creq *r = calloc(1, sizeof(*r));
+    if (!r)
+        return KW_ENOMEM;
+    kw_wr w;
+    kw__wr_init(&w);
+    r->corr = take_corr(c);
+    int rc = kw__request_encode(&w, api, ver, r->corr, kw_str_c(c->client_id), req);
+    if (rc) {
+        kw__wr_free(&w);
+        free(r);
+        snprintf(c->errstr, sizeof(c->errstr), "cannot encode %s v%d: %s", api->name, ver,
+                 kw_strerror(rc));
+        return rc;
+    }
+    r->buf = w.buf;
+    r->len = w.len;
+    r->conn = c;
+    r->api_key = (int16_t)api_key;
+    r->version = (int16_t)ver;
+    r->cb = cb;
+    r->arg = arg;
+    r->no_response = api_key == KW_API_PRODUCE && ((const kw_produce_req *)req)->acks == 0;
+    kw__loop_timer_init(c->loop, &r->timer, on_deadline, r);
+    kw__loop_timer_start_at(&r->timer, deadline_ns);
+    *out = r;
+    return 0;
+}
+
+/* Internal requests skip the wait queue and the in-flight limit: setup and re-auth need them now. */
+static int send_internal(kw_conn *c, int api_key, int ver, const void *req,
+                         kw_conn_response_fn *cb)
+{
+    uint64_t deadline = kw__loop_now_ns(c->loop) + (uint64_t)c->connect_ms * 1000000u;
+    creq *r;
+    int rc = make_req(c, api_key, ver, req, deadline, cb, c, &r);
+    if (rc) {
+        fail_conn(c, rc, KW_EIO, "%s", c->errstr);
+        return rc;
+    }
+    r->internal = true;
+    list_push(&c->outq, r, Q_OUT);
+    update_interest(c);
+    return 0;
+}
+
+int kw__conn_send(kw_conn *c, int api_key, int version, const void *req, uint64_t deadline_ns,
+                  kw_conn_response_fn *cb, void *arg)
+{
+    if (!c || !cb)
+        return KW_EINVAL;
+    if (c->phase == PH_CLOSED)
+        return KW_ECLOSED;
+    if (version < 0) {
+        if (c->phase != PH_READY)
+            return KW_EAGAIN;
+        version = kw__versions_get(&c->versions, api_key, c->errstr, sizeof(c->errstr));
+        if (version < 0)
+            return KW_EVERSION;
+    }
+    creq *r;
+    int rc = make_req(c, api_key, version, req, deadline_ns, cb, arg, &r);
+    if (rc)
+        return rc;
+    list_push(&c->waitq, r, Q_WAIT);
+    pump(c);
+    return 0;
+}
+
+static void on_deadline(kw_loop_timer *t, void *arg)
+{
+    creq *r = arg;
+    kw_conn *c = r->conn;
+    enter(c);
+    if (r->internal) {
+        fail_conn(c, KW_ETIMEDOUT, KW_EIO, "%s with %s: timed out after %u ms",
+                  api_name(r->api_key), c->peer, c->connect_ms);
+    } else if (r->where == Q_WAIT || (r->where == Q_OUT && r->off == 0)) {
+        /* Not a byte on the wire yet: drop it and keep the connection. */
+        req_detach(c, r);
+        r->cb(KW_ETIMEDOUT, NULL, 0, r->version, r->arg);
+        req_free(r);
+        pump(c);
+    } else {
+        /*
+         * Sent (or partly sent) and unanswered: the stream cannot skip this
+         * response, and a stalled TCP connection would hold everyone behind
+         * it, so the connection goes and the others fail retriably.
+         */
+        req_detach(c, r);
+        int32_t corr = r->corr;
+        int key = r->api_key;
+        r->cb(KW_ETIMEDOUT, NULL, 0, r->version, r->arg);
+        req_free(r);
+        fail_conn(c, KW_ETIMEDOUT, KW_EIO,
+                  "connection to %s closed: %s request (correlation id %d) passed its deadline "
+                  "after it was sent",
+                  c->peer, api_name(key), (int)corr);
+    }
+    (void)t;
+    leave(c);
+}
+
+/* ---- reading ---- */
+
+static void dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
+{
+    creq *r = c->awaitq.head;
+    int32_t got;
+    if (kw__response_correlation_id(frame, len, &got) != 0) {
+        fail_conn(c, KW_EMALFORMED, KW_EIO, "%s sent a %zu-byte response frame", c->peer, len);
+        return;
+    }
+    if (!r) {
+        fail_conn(c, KW_EMALFORMED, KW_EIO,
+                  "%s sent a response (correlation id %d) to no request", c->peer, (int)got);
+        return;
+    }
+    if (got != r->corr) {
+        fail_conn(c, KW_EMALFORMED, KW_EIO,
+                  "correlation id mismatch from %s: expected %d (%s), got %d", c->peer,
+                  (int)r->corr, api_name(r->api_key), (int)got);
+        return;
+    }
+    req_detach(c, r);
+    r->cb(0, frame, len, r->version, r->arg);
+    req_free(r);
+    pump(c);
+}
+
+/* Reads what the socket has and hands out every whole frame, in place (no copy). */
+static void do_read(kw_conn *c)
+{
+    for (;;) {
+        size_t need = READ_CHUNK;
+        if (c->rlen >= 4)
+            need = 4 + (size_t)kw_load_be32(c->rbuf);
+        if (need < c->rlen + 4096)
+            need = c->rlen + READ_CHUNK;
+        if (c->rcap < need) {
+            uint8_t *nb = realloc(c->rbuf, need);
+            if (!nb) {
+                fail_conn(c, KW_ENOMEM, KW_ENOMEM, "no memory for a %zu-byte read buffer", need);
+                return;
+            }
+            c->rbuf = nb;
+            c->rcap = need;
+        }
+        size_t got = 0;
+        if (c->tls) {
+            unsigned want = 0;
+            int rc = kw__tls_read(c->tls, c->rbuf + c->rlen, c->rcap - c->rlen, &got, &want);
+            c->tls_read_want = rc == KW_EAGAIN ? want : 0;
+            if (rc == KW_EAGAIN)
+                return;
+            if (rc == KW_ECLOSED) {
+                fail_conn(c, KW_EIO, KW_EIO, "%s closed the connection", c->peer);
+                return;
+            }
+            if (rc) {
+                fail_conn(c, rc, KW_EIO, "%s", kw__tls_errstr(c->tls));
+                return;
+            }
+        } else {
+            ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return;
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                char eb[128];
+                if (n == 0)
+                    fail_conn(c, KW_EIO, KW_EIO, "%s closed the connection", c->peer);
+                else
+                    fail_conn(c, KW_EIO, KW_EIO, "read from %s: %s", c->peer,
+                              errno_text(errno, eb, sizeof(eb)));
+                return;
+            }
+            got = (size_t)n;
+        }
+        c->rlen += got;
+        size_t off = 0;
+        while (c->rlen - off >= 4) {
+            uint32_t size = kw_load_be32(c->rbuf + off);
+            if (size > c->max_frame) {
+                fail_conn(c, KW_ETOOBIG, KW_EIO,
+                          "%s sent a %u-byte response; the limit is %u bytes", c->peer, size,
+                          c->max_frame);
+                return;
+            }
+            if (c->rlen - off - 4 < size)
+                break;
+            dispatch_frame(c, c->rbuf + off + 4, size);
+            if (c->phase == PH_CLOSED)
+                return;
+            off += 4 + (size_t)size;
+        }
+        if (off) {
+            memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+            c->rlen -= off;
+        }
+        if (c->rlen == 0 && c->rcap > 4 * READ_CHUNK) {
+            /* Give back the room a big response needed; the next read starts small again. */
+            free(c->rbuf);
+            c->rbuf = NULL;
+            c->rcap = 0;
+        }
+    }
+}
+
+/* ---- writing ---- */
+
+/* Accounts n written bytes against the send queue; whole frames move on. */
+static void wrote(kw_conn *c, size_t n)
+{
+    while (n && c->outq.head) {
+        creq *r = c->outq.head;
+        size_t k = r->len - r->off < n ? r->len - r->off : n;
+        r->off += k;
+        n -= k;
+        if (r->off < r->len)
+            break;
+        list_remove(&c->outq, r);
+        free(r->buf);
+        r->buf = NULL;
+        if (r->no_response) {
+            /* acks=0: the broker never answers, so "written" is all there is to report. */
+            kw__loop_timer_stop(&r->timer);
+            r->cb(0, NULL, 0, r->version, r->arg);
+            free(r);
+            if (c->phase == PH_CLOSED)
+                return;
+        } else {
+            list_push(&c->awaitq, r, Q_AWAIT);
+        }
+    }
+}
+
+static void do_write(kw_conn *c)
+{
+    while (c->outq.head && c->phase != PH_CLOSED) {
+        if (c->tls) {
+            creq *r = c->outq.head;
+            size_t put = 0;
+            unsigned want = 0;
+            int rc = kw__tls_write(c->tls, r->buf + r->off, r->len - r->off, &put, &want);
+            c->tls_write_want = rc == KW_EAGAIN ? want : 0;
+            if (rc == KW_EAGAIN)
+                return;
+            if (rc) {
+                fail_conn(c, rc == KW_ECLOSED ? KW_EIO : rc, KW_EIO, "%s",
+                          kw__tls_errstr(c->tls));
+                return;
+            }
+            wrote(c, put);
+            continue;
+        }
+        /* Plain TCP: gather many frames into one sendmsg (MSG_NOSIGNAL: no SIGPIPE). */
+        struct iovec iov[MAX_IOV];
+        int n = 0;
+        for (creq *r = c->outq.head; r && n < MAX_IOV; r = r->next, n++) {
+            iov[n].iov_base = r->buf + r->off;
+            iov[n].iov_len = r->len - r->off;
+        }
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            char eb[128];
+            fail_conn(c, KW_EIO, KW_EIO, "write to %s: %s", c->peer,
+                      errno_text(errno, eb, sizeof(eb)));
+            return;
+        }
+        wrote(c, (size_t)w);
+    }
+}
+
+/* ---- setup: ApiVersions, SASL ---- */
+
+static void become_ready(kw_conn *c)
+{
+    c->phase = PH_READY;
+    kw__loop_timer_stop(&c->phase_timer);
+    logf_(c, KW_CONN_LOG_DEBUG, "connected to %s (%s)", c->peer, c->addr_text);
+    if (c->on_state)
+        c->on_state(c, KW_CONN_READY, 0, NULL, c->state_arg);
+    pump(c);
+}
+
+static void on_sasl_handshake(int err, const uint8_t *frame, size_t len, int ver, void *arg);
+static void on_sasl_auth(int err, const uint8_t *frame, size_t len, int ver, void *arg);
+
+static void send_sasl_handshake(kw_conn *c)
+{
+    int ver = kw__versions_get(&c->versions, KW_API_SASL_HANDSHAKE, c->errstr,
+                               sizeof(c->errstr));
+    int aver = kw__versions_get(&c->versions, KW_API_SASL_AUTHENTICATE, c->errstr,
+                                sizeof(c->errstr));
+    if (ver < 1 || aver < 0) {
+        /* Handshake v0 means raw SASL tokens without SaslAuthenticate: not supported. */
+        fail_conn(c, KW_ESASL, KW_ESASL, "%s does not offer SaslHandshake v1 and SaslAuthenticate",
+                  c->peer);
+        return;
+    }
+    c->sasl_auth_ver = (int16_t)aver;
+    kw_sasl_handshake_req req = {.mechanism = kw_str_c(kw__sasl_mechanism(&c->sasl))};
+    send_internal(c, KW_API_SASL_HANDSHAKE, ver > 1 ? 1 : ver, &req, on_sasl_handshake);
+}
+
+static void send_sasl_auth(kw_conn *c, const uint8_t *msg, size_t len)
+{
+    kw_sasl_authenticate_req req = {.auth_bytes = {msg, (int32_t)len}};
+    send_internal(c, KW_API_SASL_AUTHENTICATE, c->sasl_auth_ver, &req, on_sasl_auth);
+}
+
+static void on_sasl_handshake(int err, const uint8_t *frame, size_t len, int ver, void *arg)
+{
+    kw_conn *c = arg;
+    if (err)
+        return; /* the connection is closing; it says why */
+    kw_arena a;
+    kw__arena_init(&a, SETUP_ARENA_LIMIT);
+    kw_sasl_handshake_resp resp;
+    int rc = kw__conn_decode(frame, len, KW_API_SASL_HANDSHAKE, ver, &a, &resp);
+    if (rc) {
+        fail_conn(c, rc, KW_EIO, "cannot decode SaslHandshake from %s: %s", c->peer,
+                  kw_strerror(rc));
+    } else if (resp.error_code) {
+        char offered[256] = "";
+        size_t o = 0;
+        for (int32_t i = 0; i < resp.mechanisms.n && o < sizeof(offered); i++)
+            o += (size_t)snprintf(offered + o, sizeof(offered) - o, "%s%.*s", i ? ", " : "",
+                                  (int)resp.mechanisms.v[i].len, resp.mechanisms.v[i].ptr);
+        fail_conn(c, KW_ESASL, KW_ESASL,
+                  "SASL mechanism %s is not enabled on %s (error %d; it offers: %s)",
+                  kw__sasl_mechanism(&c->sasl), c->peer, resp.error_code,
+                  offered[0] ? offered : "none");
+    } else {
+        const uint8_t *msg;
+        size_t mlen;
+        rc = kw__sasl_start(&c->sasl, &msg, &mlen);
+        if (rc)
+            fail_conn(c, rc, KW_ESASL, "%s", kw__sasl_errstr(&c->sasl));
+        else
+            send_sasl_auth(c, msg, mlen);
+    }
+    kw__arena_reset(&a);
+}
+
+static void on_reauth_timer(kw_loop_timer *t, void *arg);
+
+static void sasl_done(kw_conn *c, int64_t lifetime_ms)
+{
+    if (c->session_cap_ms && (lifetime_ms <= 0 || lifetime_ms > (int64_t)c->session_cap_ms))
+        lifetime_ms = c->session_cap_ms;
+    if (lifetime_ms > 0) {
+        /* KIP-368: re-authenticate at 85-95 % of the session, jittered so connections spread out. */
+        uint64_t permille = 850 + next_random(c) % 101;
+        kw__loop_timer_start(&c->reauth_timer, (uint64_t)lifetime_ms * permille / 1000);
+    }
+    if (c->reauthing) {
+        c->reauthing = false;
+        c->reauth_count++;
+        logf_(c, KW_CONN_LOG_DEBUG, "re-authenticated with %s", c->peer);
+        pump(c);
+    } else {
+        become_ready(c);
+    }
+}
+
+static void on_sasl_auth(int err, const uint8_t *frame, size_t len, int ver, void *arg)
+{
+    kw_conn *c = arg;
+    if (err)
+        return;
+    kw_arena a;
+    kw__arena_init(&a, SETUP_ARENA_LIMIT);
+    kw_sasl_authenticate_resp resp;
+    int rc = kw__conn_decode(frame, len, KW_API_SASL_AUTHENTICATE, ver, &a, &resp);
+    if (rc) {
+        fail_conn(c, rc, KW_EIO, "cannot decode SaslAuthenticate from %s: %s", c->peer,
+                  kw_strerror(rc));
+    } else if (resp.error_code) {
+        rc = kw__sasl_server_error(&c->sasl, resp.error_message.ptr,
+                                   resp.error_message.len > 0 ? (size_t)resp.error_message.len
+                                                              : 0);
+        fail_conn(c, rc, rc, "%s", kw__sasl_errstr(&c->sasl));
+    } else {
+        const uint8_t *out;
+        size_t olen;
+        rc = kw__sasl_step(&c->sasl, resp.auth_bytes.ptr,
+                           resp.auth_bytes.len > 0 ? (size_t)resp.auth_bytes.len : 0, &out,
+                           &olen);
+        if (rc < 0)
+            fail_conn(c, rc, rc, "%s", kw__sasl_errstr(&c->sasl));
+        else if (rc == KW_SASL_CONTINUE)
+            send_sasl_auth(c, out, olen);
+        else
+            sasl_done(c, ver >= 1 ? resp.session_lifetime_ms : 0);
+    }
+    kw__arena_reset(&a);
+}
+
+static void on_reauth_timer(kw_loop_timer *t, void *arg)
+{
+    kw_conn *c = arg;
+    (void)t;
+    enter(c);
+    if (c->phase == PH_READY && !c->reauthing) {
+        /* Queued requests wait (pump stops) so none is sent between the SASL messages. */
+        c->reauthing = true;
+        logf_(c, KW_CONN_LOG_DEBUG, "re-authenticating with %s", c->peer);
+        send_sasl_handshake(c);
+    }
+    leave(c);
+}
+
+static void send_api_versions(kw_conn *c, int ver);
+
+static void on_api_versions(int err, const uint8_t *frame, size_t len, int ver, void *arg)
+{
+    kw_conn *c = arg;
+    if (err)
+        return;
+    /* The response header is v0 (4 bytes) at every version; the error code leads every body. */
+    if (len < 6) {
+        fail_conn(c, KW_EMALFORMED, KW_EIO, "%s sent a short ApiVersions response", c->peer);
+        return;
+    }
+    int16_t ec = (int16_t)kw_load_be16(frame + 4);
+    kw_arena a;
+    kw__arena_init(&a, SETUP_ARENA_LIMIT);
+    kw_api_versions_resp resp;
+    if (ec == 35 && ver > 0) {
+        /* UNSUPPORTED_VERSION comes with a v0 body listing what the broker does speak. */
+        int rc = kw__conn_decode(frame, len, KW_API_API_VERSIONS, 0, &a, &resp);
+        int retry = -1;
+        for (int32_t i = 0; rc == 0 && i < resp.api_keys.n; i++)
+            if (resp.api_keys.v[i].api_key == KW_API_API_VERSIONS)
+                retry = resp.api_keys.v[i].max_version;
+        kw__arena_reset(&a);
+        if (retry >= 0 && retry < ver) {
+            send_api_versions(c, retry);
+        } else {
+            fail_conn(c, KW_EVERSION, KW_EVERSION,
+                      "%s refused ApiVersions v%d and offered no lower version", c->peer, ver);
+        }
+        return;
+    }
+    int rc = kw__conn_decode(frame, len, KW_API_API_VERSIONS, ver, &a, &resp);
+    if (rc || ec) {
+        if (rc)
+            fail_conn(c, rc, KW_EIO, "cannot decode ApiVersions v%d from %s: %s", ver, c->peer,
+                      kw_strerror(rc));
+        else
+            fail_conn(c, KW_EBROKER, KW_EIO, "ApiVersions to %s failed with error %d", c->peer,
+                      ec);
+        kw__arena_reset(&a);
+        return;
+    }
+    kw_api_range ranges[256];
+    size_t n = 0;
+    for (int32_t i = 0; i < resp.api_keys.n && n < 256; i++, n++) {
+        ranges[n].api_key = resp.api_keys.v[i].api_key;
+        ranges[n].min_version = resp.api_keys.v[i].min_version;
+        ranges[n].max_version = resp.api_keys.v[i].max_version;
+    }
+    kw__versions_pick(&c->versions, ranges, n);
+    kw__arena_reset(&a);
+    if (c->has_sasl)
+        send_sasl_handshake(c);
+    else
+        become_ready(c);
+}
+
+static void send_api_versions(kw_conn *c, int ver)
+{
+    kw_api_versions_req req = {.client_software_name = kw_str_c("kwal"),
+                               .client_software_version = kw_str_c("0.1.0")};
+    c->api_versions_ver = (int16_t)ver;
+    send_internal(c, KW_API_API_VERSIONS, ver, &req, on_api_versions);
+}
+
+static void start_setup(kw_conn *c)
+{
+    c->phase = PH_SETUP;
+    kw__loop_timer_stop(&c->phase_timer);
+    send_api_versions(c, kw__api(KW_API_API_VERSIONS)->vmax);
+}
+
+/* ---- connecting ---- */
+
+static void try_next_address(kw_conn *c);
+static void on_io(kw_loop *loop, int fd, unsigned events, void *arg);
+
+static void do_handshake(kw_conn *c)
+{
+    unsigned want = 0;
+    int rc = kw__tls_handshake(c->tls, &want);
+    if (rc == KW_EAGAIN) {
+        c->tls_read_want = want;
+        update_interest(c);
+        return;
+    }
+    c->tls_read_want = 0;
+    if (rc) {
+        fail_conn(c, rc == KW_ECLOSED || rc == KW_EIO ? KW_ETLS : rc, KW_ETLS, "%s",
+                  kw__tls_errstr(c->tls));
+        return;
+    }
+    start_setup(c);
+}
+
+static void connected(kw_conn *c)
+{
+    kw__loop_timer_stop(&c->phase_timer);
+    if (c->ai_list) {
+        freeaddrinfo(c->ai_list);
+        c->ai_list = c->ai_next = NULL;
+    }
+    if (!c->tls_ctx) {
+        start_setup(c);
+        return;
+    }
+    if (kw__tls_ctx_insecure(c->tls_ctx))
+        logf_(c, KW_CONN_LOG_WARN,
+              "TLS certificate verification is OFF for %s: anyone on the path can read and "
+              "change this connection",
+              c->peer);
+    int rc = kw__tls_new(&c->tls, c->tls_ctx, c->fd, c->server_name, c->peer, c->errstr,
+                         sizeof(c->errstr));
+    if (rc) {
+        fail_conn(c, rc, KW_ETLS, "%s", c->errstr);
+        return;
+    }
+    c->phase = PH_TLS;
+    kw__loop_timer_start(&c->phase_timer, c->connect_ms);
+    do_handshake(c);
+}
+
+static void connect_failed(kw_conn *c, int e)
+{
+    char eb[128];
+    snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
+             errno_text(e, eb, sizeof(eb)));
+    logf_(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
+    close_socket(c);
+    try_next_address(c);
+}
+
+static void format_addr(kw_conn *c, const struct addrinfo *ai)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (ai->ai_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip,
+                  sizeof(ip));
+        snprintf(c->addr_text, sizeof(c->addr_text), "[%s]:%u", ip, c->port);
+    } else {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, ip, sizeof(ip));
+        snprintf(c->addr_text, sizeof(c->addr_text), "%s:%u", ip, c->port);
+    }
+}
+
+/* Tries the resolved addresses in order; the error of the last one is the one reported. */
+static void try_next_address(kw_conn *c)
+{
+    while (c->ai_next) {
+        struct addrinfo *ai = c->ai_next;
+        c->ai_next = ai->ai_next;
+        format_addr(c, ai);
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            char eb[128];
+            snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
+                     errno_text(errno, eb, sizeof(eb)));
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->fd = fd;
+        int rc = kw__loop_fd_add(c->loop, fd, KW_LOOP_WRITE, on_io, c);
+        if (rc) {
+            close(fd);
+            c->fd = -1;
+            fail_conn(c, rc, KW_ECONNECT, "connect %s: cannot watch the socket: %s", c->addr_text,
+                      kw__loop_errstr(c->loop));
+            return;
+        }
+        c->interest = KW_LOOP_WRITE;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            connected(c);
+            return;
+        }
+        if (errno == EINPROGRESS) {
+            c->phase = PH_CONNECTING;
+            kw__loop_timer_start(&c->phase_timer, c->connect_ms);
+            return;
+        }
+        int e = errno;
+        char eb[128];
+        snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
+                 errno_text(e, eb, sizeof(eb)));
+        close_socket(c);
+    }
+    fail_conn(c, KW_ECONNECT, KW_ECONNECT, "%s", c->errstr);
+}
+
+/*
+ * Resolution runs on the loop thread and may block briefly (getaddrinfo has
+ * no non-blocking form); brokers are named in config and usually in
+ * /etc/hosts or a local cache, and the pool above keeps connections long, so
+ * this is rare.  Moving it to a helper thread is a change local to here.
+ */
+static void start_connect(kw_conn *c)
+{
+    char port[8];
+    snprintf(port, sizeof(port), "%u", c->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_ADDRCONFIG};
+    int rc = getaddrinfo(c->host, port, &hints, &c->ai_list);
+    if (rc == EAI_NONAME || rc == EAI_ADDRFAMILY) {
+        /* AI_ADDRCONFIG hides ::1 on hosts without a global IPv6 address: ask again without it. */
+        hints.ai_flags = 0;
+        rc = getaddrinfo(c->host, port, &hints, &c->ai_list);
+    }
+    if (rc) {
+        c->ai_list = NULL;
+        fail_conn(c, KW_ECONNECT, KW_ECONNECT, "resolve %s: %s", c->host,
+                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return;
+    }
+    c->ai_next = c->ai_list;
+    snprintf(c->errstr, sizeof(c->errstr), "resolve %s: no addresses", c->host);
+    try_next_address(c);
+}
+
+static void on_phase_timer(kw_loop_timer *t, void *arg)
+{
+    kw_conn *c = arg;
+    (void)t;
+    enter(c);
+    if (c->phase == PH_INIT) {
+        start_connect(c);
+    } else if (c->phase == PH_CONNECTING) {
+        snprintf(c->errstr, sizeof(c->errstr), "connect %s: timed out after %u ms",
+                 c->addr_text, c->connect_ms);
+        logf_(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
+        close_socket(c);
+        if (c->ai_next) {
+            try_next_address(c);
+        } else {
+            fail_conn(c, KW_ETIMEDOUT, KW_ECONNECT, "%s", c->errstr);
+        }
+    } else if (c->phase == PH_TLS) {
+        fail_conn(c, KW_ETIMEDOUT, KW_ETLS, "TLS handshake with %s: timed out after %u ms",
+                  c->peer, c->connect_ms);
+    }
+    leave(c);
+}
+
+static void on_io(kw_loop *loop, int fd, unsigned events, void *arg)
+{
+    kw_conn *c = arg;
+    (void)loop;
+    (void)fd;
+    enter(c);
+    if (c->phase == PH_CONNECTING) {
+        int e = 0;
+        socklen_t el = sizeof(e);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+            e = errno;
+        if (e)
+            connect_failed(c, e);
+        else if (events & (KW_LOOP_WRITE | KW_LOOP_ERROR))
+            connected(c);
+    } else if (c->phase == PH_TLS) {
+        do_handshake(c);
+    } else if (c->phase == PH_SETUP || c->phase == PH_READY) {
+        if (events & (KW_LOOP_READ | KW_LOOP_ERROR) || c->tls_read_want == KW_LOOP_WRITE)
+            do_read(c);
+        if (c->phase != PH_CLOSED && c->outq.n)
+            do_write(c);
+        update_interest(c);
+    }
+    leave(c);
+}
+
+/* ---- life cycle ---- */
+
+int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt)
+{
+    *out = NULL;
+    if (!loop || !opt || !opt->host || !opt->host[0] || !opt->port)
+        return KW_EINVAL;
+    kw_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return KW_ENOMEM;
+    c->loop = loop;
+    c->fd = -1;
+    c->next_corr = 1;
+    c->port = opt->port;
+    c->host = strdup(opt->host);
+    c->server_name = strdup(opt->tls_server_name ? opt->tls_server_name : opt->host);
+    c->client_id = strdup(opt->client_id ? opt->client_id : "kwal");
+    c->connect_ms = opt->connect_timeout_ms ? opt->connect_timeout_ms : DEFAULT_CONNECT_MS;
+    c->max_in_flight = opt->max_in_flight ? opt->max_in_flight : DEFAULT_IN_FLIGHT;
+    c->max_frame = opt->max_frame_size ? opt->max_frame_size : DEFAULT_MAX_FRAME;
+    c->session_cap_ms = opt->sasl_session_cap_ms;
+    c->on_state = opt->on_state;
+    c->state_arg = opt->state_arg;
+    c->log = opt->log;
+    c->log_arg = opt->log_arg;
+    c->tls_ctx = kw__tls_ctx_ref(opt->tls);
+    c->rng = kw__loop_update_time(loop) ^ (uint64_t)(uintptr_t)c ^ 0x9e3779b97f4a7c15ull;
+    bool v6 = strchr(opt->host, ':') != NULL;
+    snprintf(c->peer, sizeof(c->peer), v6 ? "[%s]:%u" : "%s:%u", opt->host, opt->port);
+    snprintf(c->addr_text, sizeof(c->addr_text), "%s", c->peer);
+    kw__loop_timer_init(loop, &c->phase_timer, on_phase_timer, c);
+    kw__loop_timer_init(loop, &c->reauth_timer, on_reauth_timer, c);
+    c->phase = PH_INIT;
+    if (!c->host || !c->server_name || !c->client_id) {
+        c->phase = PH_CLOSED;
+        really_free(c);
+        return KW_ENOMEM;
+    }
+    if (opt->sasl) {
+        c->has_sasl = true;
+        int rc = kw__sasl_init(&c->sasl, opt->sasl);
+        if (rc) {
+            logf_(c, KW_CONN_LOG_ERROR, "%s", kw__sasl_errstr(&c->sasl));
+            c->phase = PH_CLOSED;
+            really_free(c);
+            return rc == KW_ENOMEM ? rc : KW_ECONFIG;
+        }
+    }
+    /* Connect on the next loop round, so no callback runs inside this call. */
+    kw__loop_timer_start(&c->phase_timer, 0);
+    *out = c;
+    return 0;
+}
+
+static void really_free(kw_conn *c)
+{
+    shut(c, KW_ECLOSED, KW_ECLOSED, false);
+    if (c->has_sasl)
+        kw__sasl_free(&c->sasl);
+    kw__tls_ctx_unref(c->tls_ctx);
+    free(c->rbuf);
+    free(c->host);
+    free(c->server_name);
+    free(c->client_id);
+    free(c);
+}
+
+void kw__conn_close(kw_conn *c)
+{
+    if (!c || c->phase == PH_CLOSED)
+        return;
+    enter(c);
+    snprintf(c->errstr, sizeof(c->errstr), "connection to %s closed by the caller", c->peer);
+    shut(c, KW_ECLOSED, KW_ECLOSED, false);
+    leave(c);
+}
+
+void kw__conn_free(kw_conn *c)
+{
+    if (!c)
+        return;
+    if (c->busy) {
+        kw__conn_close(c);
+        c->free_pending = true;
+        return;
+    }
+    enter(c);
+    shut(c, KW_ECLOSED, KW_ECLOSED, false);
+    c->free_pending = true;
+    leave(c);
+}
+
+bool kw__conn_ready(const kw_conn *c)
+{
+    return c->phase == PH_READY;
+}
+
+bool kw__conn_closed(const kw_conn *c)
+{
+    return c->phase == PH_CLOSED;
+}
+
+const kw_versions *kw__conn_versions(const kw_conn *c)
+{
+    return &c->versions;
+}
+
+const char *kw__conn_errstr(const kw_conn *c)
+{
+    return c->errstr;
+}
+
+const char *kw__conn_peer(const kw_conn *c)
+{
+    return c->peer;
+}
+
+size_t kw__conn_in_flight(const kw_conn *c)
+{
+    return c->outq.n + c->awaitq.n;
+}
+
+size_t kw__conn_queued(const kw_conn *c)
+{
+    return c->waitq.n;
+}
+
+unsigned kw__conn_reauth_count(const kw_conn *c)
+{
+    return c->reauth_count;
+}
+
+int kw__conn_decode(const uint8_t *frame, size_t len, int api_key, int version, kw_arena *a,
+                    void *resp)
+{
+    const kw_api *api = kw__api(api_key);
+    if (!api)
+        return KW_EINVAL;
+    return kw__response_decode(frame, len, api, version, a, resp);
+}

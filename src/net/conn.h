@@ -1,0 +1,112 @@
+/* One broker connection on the loop: connect, TLS, ApiVersions, SASL (+ KIP-368), pipelined requests. */
+#ifndef KW_NET_CONN_H
+#define KW_NET_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kwal/error.h"
+#include "net/loop.h"
+#include "net/sasl.h"
+#include "net/tls.h"
+#include "proto/msg.h"
+
+/*
+ * Threading: every function here is loop-thread only (the layer above
+ * crosses threads with kw__loop_post).  Callbacks run on the loop thread,
+ * never from inside the kw__conn_* call that caused them, except that
+ * kw__conn_close and kw__conn_free fail what is pending right away.
+ */
+typedef struct kw_conn kw_conn;
+
+enum kw_conn_log_level { KW_CONN_LOG_ERROR, KW_CONN_LOG_WARN, KW_CONN_LOG_INFO, KW_CONN_LOG_DEBUG };
+typedef void kw_conn_log_fn(void *arg, int level, const char *msg);
+
+enum kw_conn_state {
+    KW_CONN_READY = 1,  /* connected, versions negotiated, authenticated: err is 0 */
+    KW_CONN_CLOSED = 2, /* for good: err and detail say why (KW_ECLOSED after kw__conn_close) */
+};
+/*
+ * KW_CONN_READY fires once; KW_CONN_CLOSED fires once, after every pending
+ * request has had its callback, and not at all after kw__conn_close or
+ * kw__conn_free (the caller knows).  kw__conn_free may be called from it.
+ */
+typedef void kw_conn_state_fn(kw_conn *c, int state, int err, const char *detail, void *arg);
+
+/*
+ * Called exactly once per accepted request.  err == 0: frame/len is the
+ * response frame after its size prefix (header included; kw__conn_decode
+ * reads it), valid only during the call, at `version`.  An acks=0 Produce
+ * gets err 0, frame NULL, as soon as its last byte is written to the socket
+ * (that is all acks=0 promises).  err < 0: KW_ETIMEDOUT (its deadline
+ * passed), KW_ECLOSED (kw__conn_close), or the error that broke the
+ * connection (KW_EIO, KW_ETLS, KW_ESASL, KW_EMALFORMED, KW_ETOOBIG ...) —
+ * a request failed with anything but KW_ETIMEDOUT may or may not have
+ * reached the broker.
+ */
+typedef void kw_conn_response_fn(int err, const uint8_t *frame, size_t len, int version,
+                                 void *arg);
+
+/* Zero means default. */
+typedef struct kw_conn_options {
+    const char *host; /* name, IPv4 or IPv6 literal; every address it resolves to is tried */
+    uint16_t port;
+    const char *client_id;       /* "kwal" */
+    uint32_t connect_timeout_ms; /* 10000: per address for TCP, then again for TLS+ApiVersions+SASL */
+    kw_tls_ctx *tls;             /* NULL = plaintext; the connection holds a reference */
+    const char *tls_server_name; /* name the certificate must carry, and SNI; default host */
+    const kw_sasl_config *sasl;  /* NULL = no SASL; copied */
+    uint32_t max_in_flight;      /* 64 requests sent and unanswered; more wait in a queue */
+    uint32_t max_frame_size;     /* 104857600: a larger response closes the connection */
+    kw_conn_state_fn *on_state;
+    void *state_arg;
+    kw_conn_log_fn *log;
+    void *log_arg;
+    /* Tests: when > 0, treat every SASL session as lasting at most this many ms (KIP-368). */
+    uint32_t sasl_session_cap_ms;
+} kw_conn_options;
+
+/*
+ * Starts connecting (name resolution included) on the next loop round;
+ * failures arrive through on_state.  Returns KW_EINVAL / KW_ECONFIG (bad
+ * options, SASL config: the log callback says which; *out is NULL then) or
+ * KW_ENOMEM.
+ */
+int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt);
+
+/*
+ * Encodes req (only read during the call) as api_key at version (-1: the
+ * negotiated one, which needs the connection READY, else KW_EAGAIN) and
+ * queues it.  deadline_ns is absolute CLOCK_MONOTONIC.  Returns 0 and cb is
+ * then called exactly once, later; or a negative error and cb is never
+ * called: KW_ECLOSED, KW_EAGAIN, KW_EVERSION (with errstr naming the API),
+ * KW_EINVAL/KW_ETOOBIG/KW_ENOMEM from encoding.
+ */
+int kw__conn_send(kw_conn *c, int api_key, int version, const void *req, uint64_t deadline_ns,
+                  kw_conn_response_fn *cb, void *arg);
+
+/* Closes the socket and fails every pending request with KW_ECLOSED now (callbacks once each). */
+void kw__conn_close(kw_conn *c);
+/* Closes (as kw__conn_close) and frees; safe inside any of this connection's callbacks. */
+void kw__conn_free(kw_conn *c);
+
+bool kw__conn_ready(const kw_conn *c);
+bool kw__conn_closed(const kw_conn *c);
+/* The negotiated versions; valid once READY. */
+const kw_versions *kw__conn_versions(const kw_conn *c);
+/* The detail of the last failure ("connect 127.0.0.1:19092: connection refused"); "" if none. */
+const char *kw__conn_errstr(const kw_conn *c);
+/* "host:port" of the broker. */
+const char *kw__conn_peer(const kw_conn *c);
+/* Requests sent and not yet answered, and requests waiting to be sent. */
+size_t kw__conn_in_flight(const kw_conn *c);
+size_t kw__conn_queued(const kw_conn *c);
+/* Completed SASL re-authentications (KIP-368) on this connection. */
+unsigned kw__conn_reauth_count(const kw_conn *c);
+
+/* Decodes a response frame handed to a kw_conn_response_fn (a thin kw__response_decode). */
+int kw__conn_decode(const uint8_t *frame, size_t len, int api_key, int version, kw_arena *a,
+                    void *resp);
+
+#endif /* KW_NET_CONN_H */

@@ -1,0 +1,622 @@
+/* src/net/conn against a scripted fake broker on a local socket: framing, deadlines, re-auth, close. */
+#include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/conn.h"
+#include "proto/msg_admin.h"
+#include "proto/msg_core.h"
+#include "proto/msg_data.h"
+
+/* ---- the fake broker: one connection, blocking I/O on its own thread ---- */
+
+enum metadata_mode { MD_ANSWER, MD_SILENT, MD_WRONG_CORR, MD_HUGE };
+
+typedef struct fake {
+    int lfd, fd;
+    uint16_t port;
+    pthread_t thread;
+    /* script */
+    int api_versions_max; /* answer UNSUPPORTED_VERSION above this (-1: accept all) */
+    int metadata_mode;
+    int64_t session_lifetime_ms;
+    /* what it saw */
+    int api_versions_seen[4];
+    atomic_int n_api_versions, n_handshakes, n_auths, n_metadata, n_produce;
+    atomic_int interleaved; /* a non-SASL request between SaslHandshake and the auth's end */
+} fake;
+
+static int read_all(int fd, void *p, size_t n)
+{
+    for (size_t o = 0; o < n;) {
+        ssize_t r = read(fd, (uint8_t *)p + o, n - o);
+        if (r <= 0)
+            return -1;
+        o += (size_t)r;
+    }
+    return 0;
+}
+
+static void reply(fake *f, int key, int ver, int32_t corr, const void *resp)
+{
+    kw_wr w;
+    kw__wr_init(&w);
+    ck_assert_int_eq(kw__response_encode(&w, kw__api(key), ver, corr, resp), 0);
+    ck_assert_int_eq(write(f->fd, w.buf, w.len), (ssize_t)w.len);
+    kw__wr_free(&w);
+}
+
+static void answer_api_versions(fake *f, int ver, int32_t corr)
+{
+    int n = atomic_fetch_add(&f->n_api_versions, 1);
+    if (n < 4)
+        f->api_versions_seen[n] = ver;
+    kw_api_versions_resp resp;
+    size_t napis;
+    const kw_api *const *apis = kw__apis(&napis);
+    kw_api_versions_key keys[64];
+    for (size_t i = 0; i < napis; i++)
+        keys[i] = (kw_api_versions_key){apis[i]->key, apis[i]->vmin, apis[i]->vmax};
+    if (f->api_versions_max >= 0 && ver > f->api_versions_max) {
+        /* What a broker does with a version it does not know: error 35, v0 body. */
+        kw__schema_init(kw__api(KW_API_API_VERSIONS)->resp, 0, &resp);
+        resp.error_code = 35;
+        kw_api_versions_key only = {KW_API_API_VERSIONS, 0, (int16_t)f->api_versions_max};
+        resp.api_keys.v = &only;
+        resp.api_keys.n = 1;
+        reply(f, KW_API_API_VERSIONS, 0, corr, &resp);
+        return;
+    }
+    kw__schema_init(kw__api(KW_API_API_VERSIONS)->resp, ver, &resp);
+    resp.api_keys.v = keys;
+    resp.api_keys.n = (int32_t)napis;
+    reply(f, KW_API_API_VERSIONS, ver, corr, &resp);
+}
+
+static void *fake_main(void *arg)
+{
+    fake *f = arg;
+    f->fd = accept(f->lfd, NULL, NULL);
+    if (f->fd < 0)
+        return NULL;
+    bool in_sasl = false;
+    static _Thread_local uint8_t reqbuf[4096] __attribute__((aligned(16)));
+    for (;;) {
+        uint8_t sz[4];
+        if (read_all(f->fd, sz, 4))
+            break;
+        uint32_t len = kw_load_be32(sz);
+        uint8_t *frame = malloc(len);
+        if (!frame || read_all(f->fd, frame, len)) {
+            free(frame);
+            break;
+        }
+        kw_arena a;
+        kw__arena_init(&a, 1 << 20);
+        kw_request_header h;
+        const kw_api *api;
+        int rc = kw__request_decode(frame, len, &a, &h, &api, reqbuf, sizeof(reqbuf));
+        if (rc && h.api_key != KW_API_API_VERSIONS) {
+            kw__arena_reset(&a);
+            free(frame);
+            break;
+        }
+        int32_t corr = h.correlation_id;
+        int ver = h.api_version;
+        if (in_sasl && h.api_key != KW_API_SASL_AUTHENTICATE)
+            atomic_store(&f->interleaved, 1);
+        switch (h.api_key) {
+        case KW_API_API_VERSIONS:
+            answer_api_versions(f, ver, corr);
+            break;
+        case KW_API_SASL_HANDSHAKE: {
+            atomic_fetch_add(&f->n_handshakes, 1);
+            in_sasl = true;
+            kw_sasl_handshake_resp resp;
+            kw__schema_init(api->resp, ver, &resp);
+            kw_str mech = kw_str_c("PLAIN");
+            resp.mechanisms.v = &mech;
+            resp.mechanisms.n = 1;
+            reply(f, h.api_key, ver, corr, &resp);
+            break;
+        }
+        case KW_API_SASL_AUTHENTICATE: {
+            atomic_fetch_add(&f->n_auths, 1);
+            in_sasl = false;
+            kw_sasl_authenticate_resp resp;
+            kw__schema_init(api->resp, ver, &resp);
+            resp.auth_bytes = (kw_bytes){(const uint8_t *)"", 0};
+            resp.session_lifetime_ms = f->session_lifetime_ms;
+            reply(f, h.api_key, ver, corr, &resp);
+            break;
+        }
+        case KW_API_PRODUCE:
+            atomic_fetch_add(&f->n_produce, 1); /* acks=0 in these tests: no answer */
+            break;
+        case KW_API_METADATA: {
+            atomic_fetch_add(&f->n_metadata, 1);
+            if (f->metadata_mode == MD_SILENT)
+                break;
+            if (f->metadata_mode == MD_HUGE) {
+                uint8_t huge[8] = {0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+                kw_store_be32(huge + 4, (uint32_t)corr);
+                ck_assert_int_eq(write(f->fd, huge, 8), 8);
+                break;
+            }
+            kw_metadata_resp resp;
+            kw__schema_init(api->resp, ver, &resp);
+            resp.brokers.n = 0;
+            resp.topics.n = 0;
+            reply(f, h.api_key, ver, f->metadata_mode == MD_WRONG_CORR ? corr + 7 : corr, &resp);
+            break;
+        }
+        default:
+            break;
+        }
+        kw__arena_reset(&a);
+        free(frame);
+    }
+    return NULL;
+}
+
+static void fake_start(fake *f)
+{
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    f->fd = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(f->lfd, 4), 0);
+    socklen_t al = sizeof(a);
+    getsockname(f->lfd, (struct sockaddr *)&a, &al);
+    f->port = ntohs(a.sin_port);
+    ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_main, f), 0);
+}
+
+/* Call after the client side is closed: the fake sees EOF and ends. */
+static void fake_stop(fake *f)
+{
+    shutdown(f->lfd, SHUT_RDWR);
+    pthread_join(f->thread, NULL);
+    if (f->fd >= 0)
+        close(f->fd);
+    close(f->lfd);
+}
+
+/* ---- the client side ---- */
+
+static kw_loop *loop;
+
+typedef struct watch {
+    int ready, closed, err;
+    char detail[512];
+} watch;
+
+static void on_state(kw_conn *c, int state, int err, const char *detail, void *arg)
+{
+    watch *w = arg;
+    (void)c;
+    if (state == KW_CONN_READY) {
+        w->ready++;
+    } else {
+        w->closed++;
+        w->err = err;
+        snprintf(w->detail, sizeof(w->detail), "%s", detail);
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool run_until(const int *flag, uint64_t ms)
+{
+    uint64_t end = now_ms() + ms;
+    while (!*flag && now_ms() < end)
+        ck_assert_int_ge(kw__loop_run_once(loop, 10), 0);
+    return *flag != 0;
+}
+
+typedef struct res {
+    int done, err, calls;
+    bool had_frame;
+    int order;
+} res;
+
+static int completions;
+
+static void on_resp(int err, const uint8_t *frame, size_t len, int version, void *arg)
+{
+    res *r = arg;
+    r->done = 1;
+    r->calls++;
+    r->err = err;
+    r->had_frame = frame != NULL;
+    r->order = completions++;
+    (void)len;
+    (void)version;
+}
+
+static kw_conn *connect_fake(fake *f, watch *w, kw_conn_options *o)
+{
+    o->host = "127.0.0.1";
+    o->port = f->port;
+    o->on_state = on_state;
+    o->state_arg = w;
+    if (!o->connect_timeout_ms)
+        o->connect_timeout_ms = 3000;
+    kw_conn *c;
+    ck_assert_int_eq(kw__conn_new(&c, loop, o), 0);
+    run_until(&w->ready, 5000);
+    return c;
+}
+
+static int send_metadata(kw_conn *c, uint64_t deadline_ms, res *r)
+{
+    kw_metadata_req req;
+    kw__schema_init(kw__api(KW_API_METADATA)->req, 12, &req);
+    req.topics.n = 0;
+    return kw__conn_send(c, KW_API_METADATA, kw__conn_ready(c) ? -1 : 12, &req,
+                         (now_ms() + deadline_ms) * 1000000u, on_resp, r);
+}
+
+static void setup(void)
+{
+    ck_assert_int_eq(kw__loop_new(&loop), 0);
+    completions = 0;
+}
+
+static void teardown(void)
+{
+    kw__loop_free(loop);
+}
+
+START_TEST(unsupported_api_versions_is_retried_at_the_listed_version)
+{
+    fake f = {.api_versions_max = 2};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    ck_assert_int_eq(atomic_load(&f.n_api_versions), 2);
+    ck_assert_int_eq(f.api_versions_seen[0], kw__api(KW_API_API_VERSIONS)->vmax);
+    ck_assert_int_eq(f.api_versions_seen[1], 2);
+    ck_assert_int_eq(kw__conn_versions(c)->v[KW_API_METADATA], kw__api(KW_API_METADATA)->vmax);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(in_flight_request_past_its_deadline_closes_the_connection)
+{
+    fake f = {.api_versions_max = -1, .metadata_mode = MD_SILENT};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    res a = {0}, b = {0};
+    uint64_t t0 = now_ms();
+    ck_assert_int_eq(send_metadata(c, 200, &a), 0);
+    ck_assert_int_eq(send_metadata(c, 5000, &b), 0);
+    ck_assert(run_until(&a.done, 2000));
+    uint64_t took = now_ms() - t0;
+    ck_assert_int_eq(a.err, KW_ETIMEDOUT);
+    ck_assert_msg(took >= 195 && took < 300, "took %llu ms", (unsigned long long)took);
+    /* the other request fails at once, retriably, and the connection is gone */
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(b.err, KW_EIO);
+    ck_assert_int_eq(w.closed, 1);
+    ck_assert_int_eq(w.err, KW_ETIMEDOUT);
+    ck_assert_msg(strstr(w.detail, "passed its deadline after it was sent"), "%s", w.detail);
+    ck_assert_int_eq(a.calls, 1);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(queued_request_past_its_deadline_fails_alone)
+{
+    fake f = {.api_versions_max = -1, .metadata_mode = MD_SILENT};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {.max_in_flight = 1};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    res a = {0}, b = {0};
+    ck_assert_int_eq(send_metadata(c, 2000, &a), 0);
+    ck_assert_int_eq(send_metadata(c, 100, &b), 0); /* waits behind a: never on the wire */
+    ck_assert_int_eq(kw__conn_queued(c), 1);
+    ck_assert(run_until(&b.done, 1000));
+    ck_assert_int_eq(b.err, KW_ETIMEDOUT);
+    ck_assert_int_eq(a.done, 0);
+    ck_assert_int_eq(w.closed, 0);
+    ck_assert(kw__conn_ready(c));
+    kw__conn_free(c);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, KW_ECLOSED);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(correlation_id_mismatch_closes_the_connection)
+{
+    fake f = {.api_versions_max = -1, .metadata_mode = MD_WRONG_CORR};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    res a = {0};
+    ck_assert_int_eq(send_metadata(c, 2000, &a), 0);
+    ck_assert(run_until(&w.closed, 2000));
+    ck_assert_int_eq(w.err, KW_EMALFORMED);
+    ck_assert_msg(strstr(w.detail, "correlation id mismatch"), "%s", w.detail);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.err, KW_EIO);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(frame_over_the_limit_is_an_error_not_an_allocation)
+{
+    fake f = {.api_versions_max = -1, .metadata_mode = MD_HUGE};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {.max_frame_size = 1 << 20};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    res a = {0};
+    ck_assert_int_eq(send_metadata(c, 2000, &a), 0);
+    ck_assert(run_until(&w.closed, 2000));
+    ck_assert_int_eq(w.err, KW_ETOOBIG);
+    ck_assert_msg(strstr(w.detail, "2147483647-byte response; the limit is 1048576"), "%s",
+                  w.detail);
+    ck_assert_int_eq(a.err, KW_EIO);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(close_fails_everything_pending_once_with_eclosed)
+{
+    fake f = {.api_versions_max = -1, .metadata_mode = MD_SILENT};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {.max_in_flight = 2};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    res r[5] = {{0}};
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(send_metadata(c, 5000, &r[i]), 0);
+    for (int i = 0; i < 20; i++)
+        kw__loop_run_once(loop, 5);
+    kw__conn_close(c);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(r[i].calls, 1);
+        ck_assert_int_eq(r[i].err, KW_ECLOSED);
+        ck_assert_int_eq(r[i].order, i); /* in-flight first, then queued: send order */
+    }
+    ck_assert_int_eq(w.closed, 0);
+    ck_assert_int_eq(send_metadata(c, 100, &r[0]), KW_ECLOSED);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+static void free_from_callback(int err, const uint8_t *frame, size_t len, int version, void *arg)
+{
+    kw_conn **cp = arg;
+    (void)err, (void)frame, (void)len, (void)version;
+    kw__conn_free(*cp);
+    *cp = NULL;
+}
+
+START_TEST(free_inside_a_response_callback_is_safe)
+{
+    fake f = {.api_versions_max = -1};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    kw_conn *held = c;
+    kw_metadata_req req;
+    kw__schema_init(kw__api(KW_API_METADATA)->req, 12, &req);
+    req.topics.n = 0;
+    res later = {0};
+    ck_assert_int_eq(kw__conn_send(c, KW_API_METADATA, -1, &req, (now_ms() + 2000) * 1000000u,
+                                   free_from_callback, &held),
+                     0);
+    ck_assert_int_eq(send_metadata(c, 2000, &later), 0);
+    uint64_t end = now_ms() + 2000;
+    while (held && now_ms() < end)
+        kw__loop_run_once(loop, 10);
+    ck_assert_ptr_null(held);
+    ck_assert_int_eq(later.calls, 1); /* failed by the free, or answered first */
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(acks0_produce_completes_when_written)
+{
+    fake f = {.api_versions_max = -1};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    kw_produce_req p;
+    kw__schema_init(kw__api(KW_API_PRODUCE)->req, 9, &p);
+    p.acks = 0;
+    p.timeout_ms = 1000;
+    p.topic_data.n = 0;
+    res pr = {0}, mr = {0};
+    ck_assert_int_eq(kw__conn_send(c, KW_API_PRODUCE, 9, &p, (now_ms() + 2000) * 1000000u,
+                                   on_resp, &pr),
+                     0);
+    ck_assert_int_eq(send_metadata(c, 2000, &mr), 0);
+    ck_assert(run_until(&mr.done, 2000));
+    ck_assert_int_eq(pr.calls, 1);
+    ck_assert_int_eq(pr.err, 0);
+    ck_assert(!pr.had_frame);
+    ck_assert_int_eq(mr.err, 0); /* the next response still matches its request */
+    ck_assert(mr.had_frame);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(sasl_session_lifetime_triggers_reauthentication_without_interleaving)
+{
+    fake f = {.api_versions_max = -1, .session_lifetime_ms = 200};
+    fake_start(&f);
+    watch w = {0};
+    kw_sasl_config s = {.mechanism = "PLAIN", .username = "alice", .password = "alice-secret"};
+    kw_conn_options o = {.sasl = &s};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    /* Keep a stream of requests going across several re-authentications. */
+    enum { N = 400 };
+    static res r[N];
+    memset(r, 0, sizeof(r));
+    int sent = 0;
+    uint64_t end = now_ms() + 3000;
+    while (kw__conn_reauth_count(c) < 3 && now_ms() < end) {
+        if (sent < N && kw__conn_in_flight(c) + kw__conn_queued(c) < 8)
+            ck_assert_int_eq(send_metadata(c, 3000, &r[sent++]), 0);
+        kw__loop_run_once(loop, 1);
+    }
+    ck_assert_uint_ge(kw__conn_reauth_count(c), 3);
+    ck_assert(run_until(&r[sent - 1].done, 2000));
+    for (int i = 0; i < sent; i++) {
+        ck_assert_int_eq(r[i].err, 0);
+        ck_assert_int_eq(r[i].order, i);
+    }
+    ck_assert_int_eq(atomic_load(&f.interleaved), 0);
+    ck_assert_int_ge(atomic_load(&f.n_handshakes), 4);
+    ck_assert_int_eq(w.closed, 0);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(session_cap_hook_shortens_an_endless_session)
+{
+    fake f = {.api_versions_max = -1, .session_lifetime_ms = 0};
+    fake_start(&f);
+    watch w = {0};
+    kw_sasl_config s = {.mechanism = "PLAIN", .username = "alice", .password = "alice-secret"};
+    kw_conn_options o = {.sasl = &s, .sasl_session_cap_ms = 100};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    uint64_t end = now_ms() + 2000;
+    while (kw__conn_reauth_count(c) < 2 && now_ms() < end)
+        kw__loop_run_once(loop, 10);
+    ck_assert_uint_ge(kw__conn_reauth_count(c), 2);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(send_before_ready_needs_an_explicit_version)
+{
+    fake f = {.api_versions_max = -1};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {.host = "127.0.0.1", .port = f.port, .on_state = on_state,
+                         .state_arg = &w};
+    kw_conn *c;
+    ck_assert_int_eq(kw__conn_new(&c, loop, &o), 0);
+    kw_metadata_req req;
+    kw__schema_init(kw__api(KW_API_METADATA)->req, 12, &req);
+    req.topics.n = 0;
+    res r = {0};
+    ck_assert_int_eq(kw__conn_send(c, KW_API_METADATA, -1, &req, (now_ms() + 2000) * 1000000u,
+                                   on_resp, &r),
+                     KW_EAGAIN);
+    ck_assert_int_eq(kw__conn_send(c, KW_API_METADATA, 12, &req, (now_ms() + 2000) * 1000000u,
+                                   on_resp, &r),
+                     0);
+    ck_assert_int_eq(r.calls, 0); /* never from inside send */
+    ck_assert(run_until(&r.done, 2000));
+    ck_assert_int_eq(r.err, 0);
+    ck_assert_int_eq(w.ready, 1);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(ipv6_literal_connects_and_names_the_peer)
+{
+    int lfd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        fprintf(stderr, "conn: no IPv6 loopback here; skipped\n");
+        if (lfd >= 0)
+            close(lfd);
+        return;
+    }
+    ck_assert_int_eq(listen(lfd, 4), 0);
+    socklen_t al = sizeof(a);
+    getsockname(lfd, (struct sockaddr *)&a, &al);
+    fake f = {.api_versions_max = -1, .lfd = lfd, .fd = -1, .port = ntohs(a.sin6_port)};
+    ck_assert_int_eq(pthread_create(&f.thread, NULL, fake_main, &f), 0);
+    watch w = {0};
+    kw_conn_options o = {.host = "::1", .port = f.port, .on_state = on_state, .state_arg = &w};
+    kw_conn *c;
+    ck_assert_int_eq(kw__conn_new(&c, loop, &o), 0);
+    ck_assert(run_until(&w.ready, 3000));
+    char want[64];
+    snprintf(want, sizeof(want), "[::1]:%u", f.port);
+    ck_assert_str_eq(kw__conn_peer(c), want);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(bad_options_are_refused_up_front)
+{
+    kw_conn *c;
+    kw_conn_options o = {0};
+    ck_assert_int_eq(kw__conn_new(&c, loop, &o), KW_EINVAL);
+    kw_sasl_config s = {.mechanism = "NOPE", .username = "a", .password = "b"};
+    kw_conn_options o2 = {.host = "127.0.0.1", .port = 1, .sasl = &s};
+    ck_assert_int_lt(kw__conn_new(&c, loop, &o2), 0);
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("conn");
+    TCase *tc = tcase_create("fake broker");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, unsupported_api_versions_is_retried_at_the_listed_version);
+    tcase_add_test(tc, in_flight_request_past_its_deadline_closes_the_connection);
+    tcase_add_test(tc, queued_request_past_its_deadline_fails_alone);
+    tcase_add_test(tc, correlation_id_mismatch_closes_the_connection);
+    tcase_add_test(tc, frame_over_the_limit_is_an_error_not_an_allocation);
+    tcase_add_test(tc, close_fails_everything_pending_once_with_eclosed);
+    tcase_add_test(tc, free_inside_a_response_callback_is_safe);
+    tcase_add_test(tc, acks0_produce_completes_when_written);
+    tcase_add_test(tc, sasl_session_lifetime_triggers_reauthentication_without_interleaving);
+    tcase_add_test(tc, session_cap_hook_shortens_an_endless_session);
+    tcase_add_test(tc, send_before_ready_needs_an_explicit_version);
+    tcase_add_test(tc, ipv6_literal_connects_and_names_the_peer);
+    tcase_add_test(tc, bad_options_are_refused_up_front);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
