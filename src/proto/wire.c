@@ -267,7 +267,9 @@ uint8_t *kw__wr_reserve(kw_wr *w, size_t n)
 {
     if (w->err)
         return NULL;
-    if (w->cap - w->len < n) {
+    /* An empty writer gets its first buffer even for n == 0, so the pointer
+     * returned is never NULL + 0 (undefined behaviour) on success. */
+    if (w->cap - w->len < n || !w->buf) {
         if (w->fixed) {
             w->err = KW_ETOOBIG;
             return NULL;

@@ -228,3 +228,30 @@ int kt_wait_topic(kt_conn *c, const char *topic)
     }
     return -1;
 }
+
+int kt_list_offset(kt_conn *c, const char *topic, int ver, int64_t ts, int64_t *out)
+{
+    kw_list_offsets_req_partition p = {.partition_index = 0, .current_leader_epoch = -1,
+                                       .timestamp = ts, .max_num_offsets = 1};
+    kw_list_offsets_req_topic t = {.name = kw_str_c(topic)};
+    t.partitions.v = &p;
+    t.partitions.n = 1;
+    kw_list_offsets_req req;
+    kw__schema_init(kw__api(KW_API_LIST_OFFSETS)->req, ver, &req);
+    req.replica_id = -1;
+    req.timeout_ms = 10000;
+    req.topics.v = &t;
+    req.topics.n = 1;
+    kw_arena a;
+    kw__arena_init(&a, 0);
+    kw_list_offsets_resp resp;
+    int rc = kt_call(c, KW_API_LIST_OFFSETS, ver, &req, &a, &resp);
+    if (rc == 0 && (resp.topics.n != 1 || resp.topics.v[0].partitions.n != 1))
+        rc = KW_EMALFORMED;
+    if (rc == 0) {
+        rc = resp.topics.v[0].partitions.v[0].error_code;
+        *out = resp.topics.v[0].partitions.v[0].offset;
+    }
+    kw__arena_reset(&a);
+    return rc;
+}

@@ -40,4 +40,8 @@ int kt_min_version(kt_conn *c, int api_key);
  */
 int kt_wait_topic(kt_conn *c, const char *topic);
 
+/* ListOffsets for partition 0 of topic at version ver (ts -2 earliest, -1 latest): the
+ * partition's error code, and the offset in *out. */
+int kt_list_offset(kt_conn *c, const char *topic, int ver, int64_t ts, int64_t *out);
+
 #endif

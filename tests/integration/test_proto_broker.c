@@ -327,26 +327,9 @@ END_TEST
 /* ListOffsets for one timestamp (-2 earliest, -1 latest) at version ver. */
 static int64_t list_offset(const char *topic, int ver, int64_t ts)
 {
-    kw_list_offsets_req_partition p = {.partition_index = 0, .current_leader_epoch = -1,
-                                       .timestamp = ts, .max_num_offsets = 1};
-    kw_list_offsets_req_topic t = {.name = kw_str_c(topic)};
-    t.partitions.v = &p;
-    t.partitions.n = 1;
-    kw_list_offsets_req req;
-    kw__schema_init(kw__api(KW_API_LIST_OFFSETS)->req, ver, &req);
-    req.replica_id = -1;
-    req.timeout_ms = 10000;
-    req.topics.v = &t;
-    req.topics.n = 1;
-    kw_arena a;
-    kw__arena_init(&a, 0);
-    kw_list_offsets_resp resp;
-    ck_assert_int_eq(kt_call(&conn, KW_API_LIST_OFFSETS, ver, &req, &a, &resp), 0);
-    ck_assert_int_eq(resp.topics.n, 1);
-    kw_list_offsets_resp_partition *pr = &resp.topics.v[0].partitions.v[0];
-    ck_assert_msg(pr->error_code == 0, "ListOffsets v%d: error %d", ver, pr->error_code);
-    int64_t off = pr->offset;
-    kw__arena_reset(&a);
+    int64_t off = -1;
+    int rc = kt_list_offset(&conn, topic, ver, ts, &off);
+    ck_assert_msg(rc == 0, "ListOffsets v%d: error %d", ver, rc);
     return off;
 }
 

@@ -253,6 +253,20 @@ START_TEST(a_length_without_a_pointer_is_refused_not_sent_as_null)
 }
 END_TEST
 
+START_TEST(reserving_nothing_on_an_empty_writer_gives_a_real_pointer)
+{
+    kw_wr w;
+    kw__wr_init(&w);
+    uint8_t *p = kw__wr_reserve(&w, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(w.err, 0);
+    ck_assert_uint_eq(w.len, 0);
+    kw__wr_raw(&w, "", 0);
+    ck_assert_int_eq(w.err, 0);
+    kw__wr_free(&w);
+}
+END_TEST
+
 START_TEST(error_names_and_messages)
 {
     ck_assert_str_eq(kw_err_name(KW_ETRUNCATED), "KW_ETRUNCATED");
@@ -279,6 +293,7 @@ int main(void)
     tcase_add_test(tc, arena_enforces_its_limit);
     tcase_add_test(tc, uuid_round_trips);
     tcase_add_test(tc, a_length_without_a_pointer_is_refused_not_sent_as_null);
+    tcase_add_test(tc, reserving_nothing_on_an_empty_writer_gives_a_real_pointer);
     tcase_add_test(tc, error_names_and_messages);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
