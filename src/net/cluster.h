@@ -1,0 +1,130 @@
+/* The cluster on top of kw_conn: bootstrap, metadata cache, broker pool, leader-routed calls with retries. */
+#ifndef KW_NET_CLUSTER_H
+#define KW_NET_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/conn.h"
+
+/*
+ * Threading: loop-thread only, like kw_conn.  Callbacks never run from inside
+ * the kw__cluster_* call that started the work (retries and wake-ups go
+ * through loop timers), except kw__cluster_free, which fails every call with
+ * KW_ECLOSED before it returns.  Do not call kw__cluster_free from a callback.
+ */
+typedef struct kw_cluster kw_cluster;
+
+/* Zero means default. */
+typedef struct kw_cluster_options {
+    const char *bootstrap; /* "host:port,host:port": tried in order, an unreachable one skipped */
+    /* Template for every connection: client_id, timeouts, tls, sasl, limits, log.  host, port,
+     * on_state and state_arg are the cluster's own and are ignored here.  tls and sasl are
+     * used for every later connection, so they must outlive the cluster. */
+    kw_conn_options conn;
+    uint32_t backoff_ms;     /* 100: first wait between attempts (reconnect, retry, refresh) */
+    uint32_t backoff_max_ms; /* 2000: the doubling stops here; +-20% jitter on every wait */
+} kw_cluster_options;
+
+int kw__cluster_new(kw_cluster **out, kw_loop *loop, const kw_cluster_options *opt);
+/* Fails every unfinished call with KW_ECLOSED (callbacks run now), closes every connection. */
+void kw__cluster_free(kw_cluster *cl);
+/* Detail of the last failure (bad bootstrap list, ...); "" if none. */
+const char *kw__cluster_errstr(const kw_cluster *cl);
+
+/*
+ * How a call ends.  err: 0; KW_EBROKER with kerr set (a non-retriable
+ * partition-level Kafka error, or a retriable one still there at the
+ * deadline); KW_ETIMEDOUT (deadline passed; detail says what was being waited
+ * for and kerr the last Kafka error seen, if any); KW_ECLOSED (cluster freed);
+ * or an encoding / version error from kw__conn_send.  resp is the decoded
+ * response (the api's kw_*_resp struct) when one arrived, else NULL; it, frame
+ * and detail are valid only during the callback.  node_id is the broker that
+ * answered (-1 none).
+ */
+typedef struct kw_cluster_result {
+    int err;
+    int16_t kerr;
+    int version;
+    int32_t node_id;
+    const void *resp;
+    const uint8_t *frame;
+    size_t frame_len;
+    const char *detail;
+    unsigned attempts;
+} kw_cluster_result;
+typedef void kw_cluster_done_fn(const kw_cluster_result *res, void *arg);
+
+/*
+ * Builds the request for one attempt: the version negotiated with the chosen
+ * broker and, for partition calls, the leader epoch the cache holds (-1 when
+ * unknown; put it in current_leader_epoch so a stale leader is caught).  Set
+ * *req to a struct that stays valid until the next build call or the done
+ * callback (usually one inside arg).  Return 0 or a negative error, which ends
+ * the call with that error.
+ *
+ * Why a callback and not a ready struct: the leader (so the negotiated
+ * version) and its epoch can change between attempts, and version-dependent
+ * fields (kw__schema_init defaults) must follow.
+ */
+typedef int kw_cluster_build_fn(void *arg, int version, int32_t leader_epoch, const void **req);
+
+/*
+ * A request for one partition's leader: Produce, Fetch, ListOffsets,
+ * DeleteRecords (the cluster decodes the response to find that partition's
+ * error code, so only these four keys are accepted: KW_EINVAL otherwise).
+ * Finds the leader (refreshing metadata as needed), sends, and on a retriable
+ * Kafka error or a lost connection refreshes metadata (for 3, 5, 6, 74, 75 and
+ * connection loss), waits with backoff and retries until deadline_ns
+ * (absolute CLOCK_MONOTONIC).  A non-retriable error ends the call at once.
+ * An unknown topic is retriable (it may be being created), so it ends at the
+ * deadline with KW_EBROKER, kerr 3, after as many refreshes as fit.
+ *
+ * Durability: a Produce that failed with a connection error may have been
+ * written; retrying it can duplicate records unless the batch is idempotent.
+ * Returns 0 (done is then called exactly once, later) or KW_EINVAL / KW_ENOMEM.
+ */
+int kw__cluster_send_partition(kw_cluster *cl, int api_key, const char *topic, int32_t partition,
+                               kw_cluster_build_fn *build, void *build_arg, uint64_t deadline_ns,
+                               kw_cluster_done_fn *done, void *done_arg);
+
+/*
+ * A request any broker can answer (Metadata, CreateTopics/DeleteTopics — in
+ * KRaft any broker forwards them to the controller — DescribeConfigs, ...).
+ * Retries on connection errors only; Kafka errors in the response are the
+ * caller's to read (err 0, kerr 0).  leader_epoch passed to build is -1.
+ */
+int kw__cluster_send_any(kw_cluster *cl, int api_key, kw_cluster_build_fn *build, void *build_arg,
+                         uint64_t deadline_ns, kw_cluster_done_fn *done, void *done_arg);
+
+/*
+ * Adds topic (may be NULL: brokers only) to the topics the cache follows and
+ * completes after a Metadata response requested after this call has been
+ * applied (res->resp is NULL; err 0, or KW_ETIMEDOUT).
+ */
+int kw__cluster_refresh(kw_cluster *cl, const char *topic, uint64_t deadline_ns,
+                        kw_cluster_done_fn *done, void *done_arg);
+
+/* ---- the metadata cache, as last seen (all NULL/-1/KW_ENOTFOUND when unknown) ---- */
+
+typedef struct kw_cluster_broker {
+    int32_t node_id;
+    const char *host;
+    uint16_t port;
+    const char *rack; /* NULL when none */
+} kw_cluster_broker;
+
+/* The broker with node_id: 0 and *out filled (pointers valid until the next refresh), or KW_ENOTFOUND. */
+int kw__cluster_broker(const kw_cluster *cl, int32_t node_id, kw_cluster_broker *out);
+size_t kw__cluster_broker_count(const kw_cluster *cl);
+int32_t kw__cluster_controller_id(const kw_cluster *cl);
+/* Partitions of topic, or -1 when the cache does not know it; *kerr (may be NULL) the topic error. */
+int32_t kw__cluster_partition_count(const kw_cluster *cl, const char *topic, int16_t *kerr);
+/* 0 with the leader id (-1: none) and epoch, or KW_ENOTFOUND. */
+int kw__cluster_leader(const kw_cluster *cl, const char *topic, int32_t partition,
+                       int32_t *leader_id, int32_t *leader_epoch);
+/* Successful Metadata responses applied so far. */
+uint64_t kw__cluster_refresh_count(const kw_cluster *cl);
+
+#endif /* KW_NET_CLUSTER_H */
