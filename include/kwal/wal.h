@@ -1,0 +1,187 @@
+/* kwal's write-ahead log: append an entry, know it is durable, replay it after a crash. */
+#ifndef KW_WAL_H
+#define KW_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kwal/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A WAL holds the entries of many regions (a region is a shard of a table in
+ * the host database).  Each entry gets an id when it is durable:
+ *
+ *   - kafka provider: the Kafka offset of the entry's last record in its
+ *     region's topic, once the broker acknowledged it with acks=all;
+ *   - local provider: the same meaning in the local log (a record counter
+ *     that starts at 1), once the record and everything before it is fsynced.
+ *
+ * Ids grow with append order within a topic (or the local log); entries of
+ * regions sharing a topic interleave, so one region's ids have gaps.
+ *
+ * Thread safety: every function may be called from any thread, except that
+ * one replay iterator is used by one thread at a time and kw_wal_close is
+ * called once, after every other call on the handle has returned.
+ */
+typedef struct kw_wal kw_wal;
+
+enum kw_wal_provider {
+    KW_WAL_PROVIDER_LOCAL = 0, /* segment files in `dir` (the embedded default) */
+    KW_WAL_PROVIDER_KAFKA = 1, /* Kafka topics (GreptimeDB's "remote WAL") */
+};
+
+enum kw_wal_record_format {
+    KW_WAL_FORMAT_KWAL = 0,      /* kwal's compact binary record key (default) */
+    KW_WAL_FORMAT_GREPTIMEDB = 1 /* GreptimeDB's JSON record key: read and write its topics */
+};
+
+enum kw_wal_log_level { KW_WAL_LOG_ERROR = 0, KW_WAL_LOG_WARN = 1, KW_WAL_LOG_INFO = 2 };
+typedef void kw_wal_log_fn(void *arg, int level, const char *msg);
+
+/*
+ * Called for each record replay skips because it is malformed (no key, a key
+ * that is not a kwal/GreptimeDB key, a part out of order): where it is and why.
+ */
+typedef void kw_wal_bad_record_fn(void *arg, const char *topic, int64_t offset, const char *why);
+
+/* Options; zero is the default for every field.  Names follow GreptimeDB's [wal] section. */
+typedef struct kw_wal_options {
+    int provider; /* enum kw_wal_provider */
+
+    /* local provider */
+    const char *dir;       /* directory of the local log; required for local */
+    size_t segment_bytes;  /* roll to a new segment file past this; default 64 MiB */
+
+    /* kafka provider */
+    const char *broker_endpoints; /* "host:port,host:port"; required for kafka */
+    const char *topic;            /* topic of regions with none set; default "greptimedb_wal_topic_0" */
+    size_t max_batch_bytes;       /* largest produce batch; default 1 MiB (GreptimeDB's) */
+    bool overwrite_entry_start_id; /* replay from a pruned id starts at the log start, with a warning */
+    uint32_t connect_timeout_ms;  /* default 3000 */
+    uint32_t timeout_ms;          /* produce and fetch deadline; default 3000 */
+    int record_format;            /* enum kw_wal_record_format */
+    size_t fetch_max_bytes;       /* replay fetch size; default 32 MiB */
+    size_t max_buffered_bytes;    /* appends queued but not yet durable; default 64 MiB */
+    bool append_fail_fast;        /* past max_buffered_bytes: fail with KW_EAGAIN instead of waiting */
+    uint32_t max_in_flight;       /* produce requests in flight per topic; default 5 */
+    bool no_idempotence;          /* GreptimeDB-style: plain producer (retries may duplicate) */
+    bool strict_records;          /* replay stops at a malformed record instead of skipping it */
+
+    /* [wal.sasl] */
+    const char *sasl_type; /* "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"; NULL = no SASL */
+    const char *sasl_username;
+    const char *sasl_password;
+
+    /* [wal.tls]: TLS is on when tls is set or any path below is set */
+    bool tls;
+    const char *tls_server_ca_cert_path; /* NULL = the system store */
+    const char *tls_client_cert_path;
+    const char *tls_client_key_path;
+
+    kw_wal_log_fn *log;
+    void *log_arg;
+    kw_wal_bad_record_fn *on_bad_record;
+    void *bad_record_arg;
+} kw_wal_options;
+
+/* Opens a WAL.  On failure *out is NULL and errbuf (if given) says what was wrong. */
+KW_API int kw_wal_open(kw_wal **out, const kw_wal_options *opts, char *errbuf, size_t errlen);
+
+/*
+ * Opens a WAL from the [wal] section of a TOML file (GreptimeDB's option names;
+ * see README).  A bad file gives KW_ECONFIG with "FILE:LINE: key: what is wrong".
+ */
+KW_API int kw_wal_open_config(kw_wal **out, const char *path, char *errbuf, size_t errlen);
+
+/* Waits for appends in flight to finish (or fail), then frees everything. */
+KW_API void kw_wal_close(kw_wal *wal);
+
+/* Detail text of the last error on this handle (thread-local to the caller is not promised). */
+KW_API const char *kw_wal_errstr(const kw_wal *wal);
+
+/* The topic a region writes to and replays from (kafka provider); the metasrv assigns it. */
+KW_API int kw_wal_set_region_topic(kw_wal *wal, uint64_t region_id, const char *topic);
+
+/*
+ * Called once per append, from a kwal thread, when the entry is durable
+ * (err == 0, entry_id set) or has failed (err < 0; the entry may or may not be
+ * in the log — a later replay tells).  Callbacks for one topic come in append
+ * order.
+ */
+typedef void kw_wal_append_cb(void *arg, int err, uint64_t entry_id);
+
+/* Queues an entry; data is copied before this returns.  0, or an error (KW_EAGAIN when full and fail-fast). */
+KW_API int kw_wal_append(kw_wal *wal, uint64_t region_id, const void *data, size_t len,
+                         kw_wal_append_cb *cb, void *arg);
+
+/* Appends and waits until the entry is durable; *entry_id gets its id. */
+KW_API int kw_wal_append_sync(kw_wal *wal, uint64_t region_id, const void *data, size_t len,
+                              uint64_t *entry_id);
+
+/* Replay ------------------------------------------------------------------ */
+
+typedef struct kw_wal_replay kw_wal_replay;
+
+enum {
+    KW_WAL_REPLAY_FOLLOW = 1, /* keep tailing past the end (a hot standby) */
+};
+
+/*
+ * Starts reading region_id's entries with id >= from_entry_id, up to the end
+ * of the log as it is when replay starts (or forever with FOLLOW).  Entries
+ * pruned below the log start: see overwrite_entry_start_id.
+ */
+KW_API int kw_wal_replay_open(kw_wal *wal, uint64_t region_id, uint64_t from_entry_id,
+                              unsigned flags, kw_wal_replay **out);
+
+/*
+ * The next entry: 1 with *entry_id, *data and *len set (data stays valid until
+ * the next call), 0 at the end (never with FOLLOW: it waits up to timeout_ms
+ * and returns KW_ETIMEDOUT), or a negative error.
+ */
+KW_API int kw_wal_replay_next(kw_wal_replay *r, uint64_t *entry_id, const uint8_t **data,
+                              size_t *len, int timeout_ms);
+
+/* Entries replayed, bytes, malformed records skipped, incomplete entries at the tail. */
+typedef struct kw_wal_replay_stats {
+    uint64_t entries;
+    uint64_t bytes;
+    uint64_t records_read;
+    uint64_t bad_records;
+    uint64_t incomplete_entries;
+} kw_wal_replay_stats;
+KW_API void kw_wal_replay_stats_get(const kw_wal_replay *r, kw_wal_replay_stats *out);
+KW_API const char *kw_wal_replay_errstr(const kw_wal_replay *r);
+KW_API void kw_wal_replay_close(kw_wal_replay *r);
+
+/* Pruning and state -------------------------------------------------------- */
+
+/* The region no longer needs entries with id <= entry_id (it flushed them). */
+KW_API int kw_wal_obsolete(kw_wal *wal, uint64_t region_id, uint64_t entry_id);
+
+/* The id of the region's last durable entry this handle knows of (0 = none). */
+KW_API int kw_wal_latest_entry_id(kw_wal *wal, uint64_t region_id, uint64_t *out);
+
+/* Counters a host can export. */
+typedef struct kw_wal_stats {
+    uint64_t appends;       /* entries made durable */
+    uint64_t append_errors; /* entries failed */
+    uint64_t bytes;         /* entry bytes made durable */
+    uint64_t batches;       /* produce requests or fsync groups */
+    uint64_t retries;       /* produce retries */
+    uint64_t in_flight;     /* entries queued or in flight now */
+    uint64_t buffered_bytes;
+    uint64_t replayed_entries;
+    uint64_t replayed_bytes;
+} kw_wal_stats;
+KW_API void kw_wal_stats_get(kw_wal *wal, kw_wal_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KW_WAL_H */
