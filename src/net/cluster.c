@@ -42,6 +42,9 @@ typedef struct topic_info {
     int16_t err;   /* topic-level error of that response */
     int32_t nparts;
     part_info *parts;
+    /* While the topic has no usable leader: when its waiting calls look again.  Shared, not
+     * one jittered backoff per call, so they wake together and go out in submission order. */
+    uint64_t retry_at_ns;
 } topic_info;
 
 enum call_kind { CALL_PARTITION, CALL_ANY, CALL_REFRESH };
@@ -87,7 +90,7 @@ struct kw_cluster {
     uint64_t md_seq_sent, md_seq_done, md_ok;
     unsigned md_failures;
     uint64_t md_next_ns;
-    call *calls;
+    call *calls, *calls_tail; /* oldest first, so waiting calls go out in submission order */
     kw_loop_timer kick;
     uint64_t kick_at;
     uint64_t rng;
@@ -96,6 +99,8 @@ struct kw_cluster {
 };
 
 static void call_step(call *k);
+static void fail_waiting(kw_cluster *cl, int err, const char *detail);
+static void step_waiting(kw_cluster *cl);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -226,6 +231,8 @@ static void on_conn_state(kw_conn *c, int state, int err, const char *detail, vo
     kw_cluster *cl = b->cl;
     if (state == KW_CONN_READY) {
         b->failures = 0;
+        step_waiting(cl); /* now, so the calls that waited go out oldest first (see above) */
+        return;
     } else {
         conn_log(cl, KW_CONN_LOG_INFO, "cluster: connection to %s (node %d) closed: %s",
                  kw__conn_peer(c), b->node_id, detail ? detail : "");
@@ -239,8 +246,12 @@ static void on_conn_state(kw_conn *c, int state, int err, const char *detail, vo
         for (call *k = cl->calls; k; k = k->next)
             if (k->kind == CALL_PARTITION && k->node_id == b->node_id && k->state == CS_WAIT)
                 k->md_want = cl->md_seq_sent + 1;
+        /* Every connection shares the credentials and the TLS setup, so an authentication or
+         * certificate failure would only repeat until the deadline: say it to the waiting calls
+         * now, as the Java client does.  A later call tries again (after the backoff). */
+        if (err == KW_ESASL || err == KW_ETLS)
+            fail_waiting(cl, err, cl->errstr); /* detail died with the connection */
     }
-    (void)err;
     kick(cl);
 }
 
@@ -408,7 +419,9 @@ static void on_md_response(int err, const uint8_t *frame, size_t len, int versio
      * again (md_request honours md_next_ns, so that is after a backoff). */
     if (!err)
         cl->md_seq_done = cl->md_seq_sent;
-    kick(cl);
+    /* Now, not on a kick: a call made meanwhile has its first step already queued and would
+     * otherwise overtake the older calls that waited for this response (produce order). */
+    step_waiting(cl);
 }
 
 /* Makes sure a Metadata request numbered >= want is on its way.  Loop-round safe: only sends. */
@@ -468,6 +481,8 @@ static void call_unlink(call *k)
         cl->calls = k->next;
     if (k->next)
         k->next->prev = k->prev;
+    else
+        cl->calls_tail = k->prev;
     k->next = k->prev = NULL;
 }
 
@@ -479,7 +494,6 @@ static void call_finish(call *k, kw_cluster_result *res)
     if (!res->detail)
         res->detail = k->detail;
     k->done(res, k->done_arg);
-    free(k->topic);
     free(k);
 }
 
@@ -487,6 +501,22 @@ static void call_fail(call *k, int err, int16_t kerr)
 {
     kw_cluster_result res = {.err = err, .kerr = kerr, .version = -1, .node_id = -1};
     call_finish(k, &res);
+}
+
+static void fail_waiting(kw_cluster *cl, int err, const char *detail)
+{
+    call *k = cl->calls, *last = cl->calls_tail;
+    while (k) {
+        call *next = k->next;
+        bool end = k == last;
+        if (k->state == CS_WAIT) {
+            snprintf(k->detail, sizeof(k->detail), "%s", detail ? detail : kw_strerror(err));
+            call_fail(k, err, 0);
+        }
+        if (end)
+            break;
+        k = next;
+    }
 }
 
 static void call_timer(kw_loop_timer *t, void *arg)
@@ -741,7 +771,17 @@ static void call_step(call *k)
         snprintf(k->detail, sizeof(k->detail), "no leader for %s/%d after %u metadata refreshes: %s",
                  k->topic, k->partition, k->refreshes, kw__kerr_name(why));
         k->refreshes++;
+        if (t && t->retry_at_ns > now) {
+            k->state = CS_WAIT;
+            k->retries++;
+            k->md_want = cl->md_seq_sent + 1;
+            k->not_before_ns = t->retry_at_ns;
+            call_sleep(k, k->not_before_ns);
+            return;
+        }
         call_retry(k, true);
+        if (t)
+            t->retry_at_ns = k->not_before_ns;
         return;
     }
     part_info *p = &t->parts[k->partition];
@@ -769,14 +809,22 @@ static void call_step(call *k)
 
 static void on_kick(kw_loop_timer *t, void *arg)
 {
-    kw_cluster *cl = arg;
     (void)t;
-    /* Step every waiting call.  A step only unlinks its own call; new calls go to the head. */
-    call *k = cl->calls;
+    step_waiting(arg);
+}
+
+static void step_waiting(kw_cluster *cl)
+{
+    /* Step every waiting call, oldest first.  A step only unlinks its own call; calls made
+     * meanwhile go after `last` and get their own first step. */
+    call *k = cl->calls, *last = cl->calls_tail;
     while (k) {
         call *next = k->next;
+        bool end = k == last;
         if (k->state == CS_WAIT)
             call_step(k);
+        if (end)
+            break;
         k = next;
     }
 }
@@ -787,14 +835,15 @@ static int call_new(kw_cluster *cl, int kind, int api_key, const char *topic, in
 {
     if (!cl || !done || cl->closing)
         return KW_EINVAL;
-    call *k = calloc(1, sizeof(*k));
+    /* The topic lives in the same block: one allocation per call on the produce path. */
+    size_t tl = topic ? strlen(topic) + 1 : 0;
+    call *k = calloc(1, sizeof(*k) + tl);
     if (!k)
         return KW_ENOMEM;
     if (topic) {
-        k->topic = strdup(topic);
-        topic_info *t = k->topic ? topic_add(cl, topic, strlen(topic)) : NULL;
+        k->topic = memcpy(k + 1, topic, tl);
+        topic_info *t = topic_add(cl, topic, tl - 1);
         if (!t) {
-            free(k->topic);
             free(k);
             return KW_ENOMEM;
         }
@@ -819,10 +868,12 @@ static int call_new(kw_cluster *cl, int kind, int api_key, const char *topic, in
     k->deadline_ns = deadline_ns;
     k->node_id = -1;
     kw__loop_timer_init(cl->loop, &k->timer, call_timer, k);
-    k->next = cl->calls;
-    if (cl->calls)
-        cl->calls->prev = k;
-    cl->calls = k;
+    k->prev = cl->calls_tail;
+    if (cl->calls_tail)
+        cl->calls_tail->next = k;
+    else
+        cl->calls = k;
+    cl->calls_tail = k;
     /* First step on the next loop round, never inside this call. */
     kw__loop_timer_start(&k->timer, 0);
     return 0;

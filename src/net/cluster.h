@@ -81,6 +81,11 @@ typedef int kw_cluster_build_fn(void *arg, int version, int32_t leader_epoch, co
  * An unknown topic is retriable (it may be being created), so it ends at the
  * deadline with KW_EBROKER, kerr 3, after as many refreshes as fit.
  *
+ * Calls still waiting (not sent) when a connection fails authentication or
+ * TLS end at once with KW_ESASL / KW_ETLS and the connection's detail: every
+ * connection shares those settings, so waiting for the deadline would only
+ * repeat the failure.  Waiting calls are sent oldest first.
+ *
  * Durability: a Produce that failed with a connection error may have been
  * written; retrying it can duplicate records unless the batch is idempotent.
  * Returns 0 (done is then called exactly once, later) or KW_EINVAL / KW_ENOMEM.

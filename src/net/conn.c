@@ -533,6 +533,7 @@ static void do_read(kw_conn *c)
 /* Accounts n written bytes against the send queue; whole frames move on. */
 static void wrote(kw_conn *c, size_t n)
 {
+    bool unanswered_done = false;
     while (n && c->outq.head) {
         creq *r = c->outq.head;
         size_t k = r->len - r->off < n ? r->len - r->off : n;
@@ -550,10 +551,14 @@ static void wrote(kw_conn *c, size_t n)
             free(r);
             if (c->phase == PH_CLOSED)
                 return;
+            unanswered_done = true;
         } else {
             list_push(&c->awaitq, r, Q_AWAIT);
         }
     }
+    /* No response will come to pump the queue for an acks=0 request: its slot is free now. */
+    if (unanswered_done)
+        pump(c);
 }
 
 static void do_write(kw_conn *c)

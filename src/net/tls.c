@@ -20,6 +20,7 @@ struct kw_tls_ctx {
     atomic_uint refs;
     SSL_CTX *ssl_ctx;
     bool insecure;
+    bool no_hostname_check;
 };
 
 struct kw_tls {
@@ -61,6 +62,7 @@ int kw__tls_ctx_new(kw_tls_ctx **out, const kw_tls_config *cfg, char *err, size_
         return KW_ENOMEM;
     atomic_init(&c->refs, 1);
     c->insecure = cfg->insecure_skip_verify;
+    c->no_hostname_check = cfg->no_hostname_check;
     char why[256];
     ERR_clear_error();
     c->ssl_ctx = SSL_CTX_new(TLS_client_method());
@@ -204,7 +206,7 @@ int kw__tls_new(kw_tls **out, kw_tls_ctx *ctx, int fd, const char *server_name, 
         kw__tls_free(t);
         return KW_ECONFIG;
     }
-    if (!ctx->insecure) {
+    if (!ctx->insecure && !ctx->no_hostname_check) {
         int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), server_name)
                     : SSL_set1_host(t->ssl, server_name);
         if (ok != 1) {

@@ -19,6 +19,8 @@ typedef struct kw_tls_config {
     const char *cert_file;
     const char *key_file;
     bool insecure_skip_verify; /* the connection logs a warning every time it connects */
+    /* Verify the chain but not the name in it (ssl.endpoint.identification.algorithm=none). */
+    bool no_hostname_check;
 } kw_tls_config;
 
 /*

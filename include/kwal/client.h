@@ -1,0 +1,523 @@
+/* kwal's Kafka client: one event loop per client, async calls with callbacks and blocking forms. */
+#ifndef KW_CLIENT_H
+#define KW_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kwal/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A kw_client talks to one Kafka cluster through one epoll loop.
+ *
+ * Running the loop.  By default kw_client_new starts an I/O thread that runs
+ * the loop until kw_client_destroy.  With options.host_driven no thread is
+ * started and the host runs the loop: it polls kw_client_backend_fd for
+ * readability (with at most kw_client_timeout_ms as its timeout) and then
+ * calls kw_client_run_once(c, 0).  Like libuv's uv_backend_fd.
+ *
+ * Threads.  Every function may be called from any thread except:
+ *   - kw_client_destroy: once, after every other call on the client has
+ *     returned (blocking calls included); never from a callback.
+ *   - kw_client_run_once: host-driven mode only, one thread at a time (that
+ *     thread is "the loop thread" while it runs), never from a callback.
+ *   - the blocking forms (functions without _async): never from a callback
+ *     (KW_EINVAL).  In own-thread mode they block the calling thread until
+ *     the I/O thread completes the call.  In host-driven mode they drive the
+ *     loop themselves until the call completes, so call them only from the
+ *     thread that drives the loop, and expect callbacks of other calls to
+ *     run inside them.
+ * No global state: two clients in one process share nothing.
+ *
+ * Callbacks.  Each accepted async call (return 0) gets exactly one callback,
+ * later, never from inside the submitting call.  Callbacks run on the I/O
+ * thread (own-thread mode) or inside kw_client_run_once / a blocking call
+ * (host-driven mode), and, for calls still pending, inside kw_client_destroy
+ * with err KW_ECLOSED.  The result passed to a callback, and everything it
+ * points to, is valid only during the callback: copy what you keep.  A
+ * callback may submit new async calls; it must not block for long (it holds
+ * up the whole client).  An async call that returns an error never calls its
+ * callback.
+ *
+ * Results.  Every result starts with err (0 or a negative KW_E* code), kerr
+ * (the Kafka error code behind KW_EBROKER, else 0, or the last one seen
+ * before a KW_ETIMEDOUT) and detail (a NUL-terminated text saying what
+ * happened, "" on success; it is per call, so results never share it).  The
+ * blocking forms fill a caller-provided result, whose heap parts (arrays,
+ * strings, fetched records) the caller frees with the matching
+ * kw_client_*_result_free (safe on a zeroed or failed result; not needed
+ * for results that say "no free").  They return the same code as err.
+ *
+ * Errors: KW_ETIMEDOUT (the call's deadline passed: timeout_ms of the call,
+ * else options.request_timeout_ms; an unreachable broker ends this way,
+ * detail naming the last connect error), KW_EBROKER (kerr says which Kafka
+ * error), KW_ECLOSED (the client is being destroyed), KW_ETLS / KW_ESASL (a
+ * connection failed certificate checks or authentication: calls waiting for
+ * a connection fail at once, not at their deadline), KW_EINVAL (bad
+ * arguments), KW_ENOMEM, KW_EVERSION (the broker does not speak the API).
+ */
+typedef struct kw_client kw_client;
+
+/* Longest detail text kept in a result, NUL included. */
+#define KW_CLIENT_DETAIL_MAX 512
+
+enum kw_client_security {
+    KW_CLIENT_PLAINTEXT = 0,
+    KW_CLIENT_SSL = 1,
+    KW_CLIENT_SASL_PLAINTEXT = 2,
+    KW_CLIENT_SASL_SSL = 3,
+};
+
+enum kw_client_log_level {
+    KW_CLIENT_LOG_ERROR = 0,
+    KW_CLIENT_LOG_WARN = 1,
+    KW_CLIENT_LOG_INFO = 2,
+    KW_CLIENT_LOG_DEBUG = 3,
+};
+
+/* Called on the loop thread (or the thread in kw_client_new / destroy); msg is valid during the call. */
+typedef void kw_client_log_fn(void *arg, int level, const char *msg);
+
+/*
+ * OAUTHBEARER token source: write a token (no NUL needed) into buf, at most
+ * cap bytes, and return its length, or a negative KW_E* code.  Called on the
+ * loop thread once per authentication, so it may hand out a fresh token each
+ * time; it must not block for long.
+ */
+typedef int kw_client_token_fn(void *arg, char *buf, size_t cap);
+
+/*
+ * Zero means default for every field.  Every string is copied by
+ * kw_client_new (files are read when connections are made: CA and cert files
+ * once at kw_client_new, the token file at each authentication).
+ */
+typedef struct kw_client_options {
+    const char *bootstrap;   /* "host:port,host:port" (required); tried in order */
+    const char *client_id;   /* "kwal" */
+    int security;            /* enum kw_client_security: KW_CLIENT_PLAINTEXT */
+
+    /* SASL (KW_CLIENT_SASL_*): "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER". */
+    const char *sasl_mechanism; /* "PLAIN" */
+    const char *sasl_username;
+    const char *sasl_password;
+    /* OAUTHBEARER: exactly one of these token sources. */
+    const char *oauth_token;
+    const char *oauth_token_file; /* re-read at every authentication (rotation) */
+    kw_client_token_fn *oauth_token_cb;
+    void *oauth_token_arg;
+
+    /* TLS (KW_CLIENT_SSL, KW_CLIENT_SASL_SSL).  With neither CA option, the system store. */
+    const char *tls_ca_file;
+    const char *tls_ca_dir;
+    const char *tls_cert_file; /* client certificate (mTLS): both cert and key, or neither */
+    const char *tls_key_file;
+    const char *tls_server_name; /* the name the certificate must carry (and SNI); default the broker's host */
+    /* Skip the host-name check (ssl.endpoint.identification.algorithm=none); the chain is still verified. */
+    bool tls_no_hostname_check;
+    /* Verify nothing at all (tests only): every connection logs a warning. */
+    bool tls_insecure_skip_verify;
+
+    uint32_t connect_timeout_ms; /* 10000: TCP connect, then again TLS + ApiVersions + SASL */
+    uint32_t request_timeout_ms; /* 30000: the deadline of a call whose own timeout_ms is 0 */
+    uint32_t max_in_flight;      /* 64: requests sent and unanswered per connection */
+
+    kw_client_log_fn *log; /* NULL: no logging */
+    void *log_arg;
+
+    bool host_driven; /* no I/O thread: the host runs the loop (kw_client_run_once) */
+} kw_client_options;
+
+/*
+ * Creates a client and starts its I/O thread (unless host_driven).
+ * Connecting happens lazily, at the first call.  Returns 0, or KW_EINVAL /
+ * KW_ECONFIG / KW_ETLS / KW_EUNSUPPORTED (bad options: unreadable CA or key
+ * file, a bad bootstrap list, SASL settings missing a username, GSSAPI, ...;
+ * when errbuf is not NULL it gets the reason) or KW_ENOMEM.  *out is NULL on
+ * failure.
+ */
+KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *errbuf,
+                         size_t errlen);
+
+/*
+ * Fails every pending call with KW_ECLOSED (each callback runs once, on the
+ * calling thread or the I/O thread, before this returns), closes the
+ * connections and joins the I/O thread.  NULL is fine.
+ */
+KW_API void kw_client_destroy(kw_client *c);
+
+/* ---- host-driven mode ---- */
+
+/* A pollable fd (epoll) that becomes readable when kw_client_run_once has work; -1 if c is NULL. */
+KW_API int kw_client_backend_fd(const kw_client *c);
+/* Ms until kw_client_run_once must be called even if the fd stays quiet: -1 none, 0 now. */
+KW_API int kw_client_timeout_ms(kw_client *c);
+/*
+ * Runs one round of the loop: waits up to timeout_ms (0 = no wait, -1 =
+ * until something happens) for I/O, then runs what is ready, callbacks
+ * included.  Returns the number of events handled (>= 0) or a negative
+ * KW_E* code; KW_EINVAL in own-thread mode or from inside a callback.
+ */
+KW_API int kw_client_run_once(kw_client *c, int timeout_ms);
+
+/* ---- produce ---- */
+
+enum kw_client_acks {
+    KW_CLIENT_ACKS_ALL = 0,    /* every in-sync replica has the batch (acks=-1; the default) */
+    KW_CLIENT_ACKS_LEADER = 1, /* the leader wrote it (acks=1) */
+    KW_CLIENT_ACKS_NONE = 2,   /* nothing: the call completes once the request is written (acks=0) */
+};
+
+enum kw_client_produce_flags {
+    /*
+     * The client takes ownership of batch (a malloc'd buffer) and free()s it
+     * once the call ends, whether it succeeds or not (also when the async
+     * call returns an error).  Without it, the async form copies the batch
+     * before returning (the blocking form never copies it).
+     */
+    KW_CLIENT_PRODUCE_TAKE_BATCH = 1u << 0,
+};
+
+typedef struct kw_client_produce_args {
+    const char *topic;
+    int32_t partition;
+    /* One or more complete RecordBatch v2 (magic 2) byte strings, CRC set, ready to send. */
+    const void *batch;
+    size_t batch_len;
+    int acks;          /* enum kw_client_acks */
+    unsigned flags;    /* enum kw_client_produce_flags */
+    uint32_t timeout_ms; /* 0: options.request_timeout_ms; also the broker's replication wait */
+} kw_client_produce_args;
+
+/*
+ * Durability: err == 0 with acks ALL means every in-sync replica holds the
+ * batch at base_offset; with LEADER, the leader does; with NONE nothing is
+ * known (base_offset is -1).  A produce that failed with a connection error
+ * or KW_ETIMEDOUT may still have been written: retrying can duplicate it
+ * unless the batch carries an idempotent producer id and sequence.
+ * No free needed.
+ */
+typedef struct kw_client_produce_result {
+    int err;
+    int16_t kerr;
+    char detail[KW_CLIENT_DETAIL_MAX];
+    int64_t base_offset;        /* offset of the batch's first record; -1 unknown */
+    int64_t log_append_time_ms; /* -1 unless the topic uses LogAppendTime */
+    int64_t log_start_offset;   /* -1 unknown */
+} kw_client_produce_result;
+
+typedef void kw_client_produce_cb(const kw_client_produce_result *r, void *arg);
+
+/*
+ * One Produce request to the partition's leader, retried on retriable Kafka
+ * errors and lost connections until the deadline.  Many produce calls may
+ * be in flight at once; they are pipelined on the leader's connection and
+ * sent in submission order (calls submitted from one thread), so their
+ * offsets follow that order unless a retry intervenes.  The async form
+ * copies the batch once (or takes it: KW_CLIENT_PRODUCE_TAKE_BATCH) and
+ * makes one allocation per call.
+ */
+KW_API int kw_client_produce_async(kw_client *c, const kw_client_produce_args *a,
+                                   kw_client_produce_cb *cb, void *arg);
+KW_API int kw_client_produce(kw_client *c, const kw_client_produce_args *a,
+                             kw_client_produce_result *out);
+
+/* ---- fetch ---- */
+
+enum kw_client_isolation {
+    KW_CLIENT_READ_UNCOMMITTED = 0,
+    KW_CLIENT_READ_COMMITTED = 1,
+};
+
+typedef struct kw_client_fetch_args {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;        /* first offset wanted */
+    int32_t max_bytes;     /* 1048576: for the partition and the response; >= one batch is returned anyway */
+    int32_t max_wait_ms;   /* 500: how long the broker may wait for min_bytes */
+    int32_t min_bytes;     /* 1 */
+    int isolation;         /* enum kw_client_isolation */
+    uint32_t timeout_ms;   /* 0: options.request_timeout_ms (must exceed max_wait_ms) */
+} kw_client_fetch_args;
+
+/*
+ * records holds whole RecordBatch v2 byte strings as the broker sent them
+ * (the last one may be truncated: readers skip it).  Async: records point
+ * into the response, valid during the callback.  Blocking: a heap copy,
+ * freed by kw_client_fetch_result_free.
+ */
+typedef struct kw_client_fetch_result {
+    int err;
+    int16_t kerr; /* e.g. OFFSET_OUT_OF_RANGE (1) with err KW_EBROKER */
+    char detail[KW_CLIENT_DETAIL_MAX];
+    int64_t high_watermark;
+    int64_t last_stable_offset;
+    int64_t log_start_offset;
+    const uint8_t *records; /* NULL when none */
+    size_t records_len;
+} kw_client_fetch_result;
+
+typedef void kw_client_fetch_cb(const kw_client_fetch_result *r, void *arg);
+KW_API int kw_client_fetch_async(kw_client *c, const kw_client_fetch_args *a,
+                                 kw_client_fetch_cb *cb, void *arg);
+KW_API int kw_client_fetch(kw_client *c, const kw_client_fetch_args *a,
+                           kw_client_fetch_result *out);
+KW_API void kw_client_fetch_result_free(kw_client_fetch_result *r);
+
+/* ---- list offsets ---- */
+
+enum kw_client_offset_spec {
+    KW_CLIENT_OFFSET_LATEST = 0,    /* the high watermark (next offset to be written) */
+    KW_CLIENT_OFFSET_EARLIEST = 1,  /* the log start offset */
+    KW_CLIENT_OFFSET_TIMESTAMP = 2, /* first offset whose timestamp >= timestamp_ms */
+};
+
+typedef struct kw_client_list_offsets_args {
+    const char *topic;
+    int32_t partition;
+    int spec;             /* enum kw_client_offset_spec */
+    int64_t timestamp_ms; /* KW_CLIENT_OFFSET_TIMESTAMP only */
+    int isolation;        /* enum kw_client_isolation: READ_COMMITTED gives the last stable offset */
+    uint32_t timeout_ms;
+} kw_client_list_offsets_args;
+
+/* No free needed. */
+typedef struct kw_client_list_offsets_result {
+    int err;
+    int16_t kerr;
+    char detail[KW_CLIENT_DETAIL_MAX];
+    int64_t offset;       /* -1 when no record has a timestamp that late */
+    int64_t timestamp_ms; /* of that record (TIMESTAMP), else -1 */
+    int32_t leader_epoch; /* -1 unknown */
+} kw_client_list_offsets_result;
+
+typedef void kw_client_list_offsets_cb(const kw_client_list_offsets_result *r, void *arg);
+KW_API int kw_client_list_offsets_async(kw_client *c, const kw_client_list_offsets_args *a,
+                                        kw_client_list_offsets_cb *cb, void *arg);
+KW_API int kw_client_list_offsets(kw_client *c, const kw_client_list_offsets_args *a,
+                                  kw_client_list_offsets_result *out);
+
+/* ---- delete records ---- */
+
+/* before_offset value meaning "everything up to the high watermark". */
+#define KW_CLIENT_OFFSET_END (-1)
+
+typedef struct kw_client_delete_records_args {
+    const char *topic;
+    int32_t partition;
+    int64_t before_offset; /* records below this offset are deleted; KW_CLIENT_OFFSET_END: all */
+    uint32_t timeout_ms;
+} kw_client_delete_records_args;
+
+/* No free needed. */
+typedef struct kw_client_delete_records_result {
+    int err;
+    int16_t kerr;
+    char detail[KW_CLIENT_DETAIL_MAX];
+    int64_t low_watermark; /* the partition's new log start offset */
+} kw_client_delete_records_result;
+
+typedef void kw_client_delete_records_cb(const kw_client_delete_records_result *r, void *arg);
+KW_API int kw_client_delete_records_async(kw_client *c, const kw_client_delete_records_args *a,
+                                          kw_client_delete_records_cb *cb, void *arg);
+KW_API int kw_client_delete_records(kw_client *c, const kw_client_delete_records_args *a,
+                                    kw_client_delete_records_result *out);
+
+/* ---- admin: per-topic outcomes ---- */
+
+/*
+ * Create/delete topics and create partitions report per topic.  The call's
+ * err is 0 when every topic succeeded, KW_EBROKER when at least one failed
+ * (kerr and detail then name the first failure, and topics[] says which);
+ * other codes mean no answer came (topics is then NULL).
+ */
+typedef struct kw_client_topic_outcome {
+    const char *name;
+    int16_t kerr;        /* 0 or a Kafka error (36 TOPIC_ALREADY_EXISTS, 3 UNKNOWN_TOPIC_OR_PARTITION ...) */
+    const char *message; /* the broker's error message, or the error's name; "" when kerr is 0 */
+} kw_client_topic_outcome;
+
+typedef struct kw_client_topics_result {
+    int err;
+    int16_t kerr;
+    char detail[KW_CLIENT_DETAIL_MAX];
+    const kw_client_topic_outcome *topics; /* in the order asked */
+    size_t topic_count;
+    void *priv_; /* the client's: the storage behind the pointers */
+} kw_client_topics_result;
+
+typedef void kw_client_topics_cb(const kw_client_topics_result *r, void *arg);
+KW_API void kw_client_topics_result_free(kw_client_topics_result *r);
+
+/* ---- create topics ---- */
+
+typedef struct kw_client_config_entry {
+    const char *name;
+    const char *value; /* NULL: the broker default */
+} kw_client_config_entry;
+
+typedef struct kw_client_new_topic {
+    const char *name;
+    int32_t partitions;         /* 0: the broker's num.partitions */
+    int16_t replication_factor; /* 0: the broker's default.replication.factor */
+    const kw_client_config_entry *configs; /* topic configs ("retention.ms" ...) */
+    size_t config_count;
+} kw_client_new_topic;
+
+typedef struct kw_client_create_topics_args {
+    const kw_client_new_topic *topics;
+    size_t topic_count;
+    bool validate_only; /* check only; create nothing */
+    uint32_t timeout_ms;
+} kw_client_create_topics_args;
+
+KW_API int kw_client_create_topics_async(kw_client *c, const kw_client_create_topics_args *a,
+                                         kw_client_topics_cb *cb, void *arg);
+KW_API int kw_client_create_topics(kw_client *c, const kw_client_create_topics_args *a,
+                                   kw_client_topics_result *out);
+
+/* ---- delete topics ---- */
+
+typedef struct kw_client_delete_topics_args {
+    const char *const *names;
+    size_t name_count;
+    uint32_t timeout_ms;
+} kw_client_delete_topics_args;
+
+KW_API int kw_client_delete_topics_async(kw_client *c, const kw_client_delete_topics_args *a,
+                                         kw_client_topics_cb *cb, void *arg);
+KW_API int kw_client_delete_topics(kw_client *c, const kw_client_delete_topics_args *a,
+                                   kw_client_topics_result *out);
+
+/* ---- create partitions ---- */
+
+typedef struct kw_client_create_partitions_args {
+    const char *topic;
+    int32_t total_count; /* the new partition count of the topic (more than it has now) */
+    bool validate_only;
+    uint32_t timeout_ms;
+} kw_client_create_partitions_args;
+
+KW_API int kw_client_create_partitions_async(kw_client *c,
+                                             const kw_client_create_partitions_args *a,
+                                             kw_client_topics_cb *cb, void *arg);
+KW_API int kw_client_create_partitions(kw_client *c, const kw_client_create_partitions_args *a,
+                                       kw_client_topics_result *out);
+
+/* ---- describe configs ---- */
+
+enum kw_client_resource {
+    KW_CLIENT_RESOURCE_TOPIC = 0,
+    KW_CLIENT_RESOURCE_BROKER = 1, /* name: the broker's node id in decimal ("1") */
+};
+
+typedef struct kw_client_describe_configs_args {
+    int resource; /* enum kw_client_resource */
+    const char *name;
+    const char *const *keys; /* NULL: every config */
+    size_t key_count;
+    uint32_t timeout_ms;
+} kw_client_describe_configs_args;
+
+enum kw_client_config_source {
+    KW_CLIENT_CONFIG_UNKNOWN = 0,
+    KW_CLIENT_CONFIG_TOPIC = 1,           /* set on the topic */
+    KW_CLIENT_CONFIG_DYNAMIC_BROKER = 2,  /* set on this broker at run time */
+    KW_CLIENT_CONFIG_DYNAMIC_DEFAULT = 3, /* set for every broker at run time */
+    KW_CLIENT_CONFIG_STATIC_BROKER = 4,   /* the broker's properties file */
+    KW_CLIENT_CONFIG_DEFAULT = 5,         /* Kafka's default */
+    KW_CLIENT_CONFIG_DYNAMIC_LOGGER = 6,
+    KW_CLIENT_CONFIG_CLIENT_METRICS = 7,
+    KW_CLIENT_CONFIG_GROUP = 8,
+};
+
+typedef struct kw_client_config {
+    const char *name;
+    const char *value; /* NULL when sensitive or unset */
+    int source;        /* enum kw_client_config_source (Kafka's ConfigSource numbers) */
+    bool read_only;
+    bool is_sensitive;
+} kw_client_config;
+
+/* err KW_EBROKER with kerr when the resource itself failed (3: no such topic). */
+typedef struct kw_client_describe_configs_result {
+    int err;
+    int16_t kerr;
+    char detail[KW_CLIENT_DETAIL_MAX];
+    const kw_client_config *configs;
+    size_t config_count;
+    void *priv_;
+} kw_client_describe_configs_result;
+
+typedef void kw_client_describe_configs_cb(const kw_client_describe_configs_result *r, void *arg);
+KW_API int kw_client_describe_configs_async(kw_client *c,
+                                            const kw_client_describe_configs_args *a,
+                                            kw_client_describe_configs_cb *cb, void *arg);
+KW_API int kw_client_describe_configs(kw_client *c, const kw_client_describe_configs_args *a,
+                                      kw_client_describe_configs_result *out);
+KW_API void kw_client_describe_configs_result_free(kw_client_describe_configs_result *r);
+
+/* ---- metadata ---- */
+
+/* args may be NULL: every topic, the default deadline. */
+typedef struct kw_client_metadata_args {
+    const char *const *topics; /* NULL with topic_count 0: every topic; else just these */
+    size_t topic_count;
+    uint32_t timeout_ms;
+} kw_client_metadata_args;
+
+typedef struct kw_client_broker {
+    int32_t node_id;
+    const char *host;
+    int32_t port;
+    const char *rack; /* NULL when none */
+} kw_client_broker;
+
+typedef struct kw_client_partition {
+    int32_t id;
+    int16_t kerr;
+    int32_t leader; /* node id, -1 none */
+    int32_t leader_epoch;
+    const int32_t *replicas;
+    size_t replica_count;
+    const int32_t *isr;
+    size_t isr_count;
+} kw_client_partition;
+
+typedef struct kw_client_topic {
+    const char *name;
+    int16_t kerr; /* 3 when a topic asked for does not exist */
+    bool is_internal;
+    const kw_client_partition *partitions; /* by id */
+    size_t partition_count;
+} kw_client_topic;
+
+/* Per-topic errors do not fail the call (err stays 0). */
+typedef struct kw_client_metadata_result {
+    int err;
+    int16_t kerr;
+    char detail[KW_CLIENT_DETAIL_MAX];
+    const char *cluster_id; /* NULL when the broker did not say */
+    int32_t controller_id;
+    const kw_client_broker *brokers;
+    size_t broker_count;
+    const kw_client_topic *topics;
+    size_t topic_count;
+    void *priv_;
+} kw_client_metadata_result;
+
+typedef void kw_client_metadata_cb(const kw_client_metadata_result *r, void *arg);
+KW_API int kw_client_metadata_async(kw_client *c, const kw_client_metadata_args *a,
+                                    kw_client_metadata_cb *cb, void *arg);
+KW_API int kw_client_metadata(kw_client *c, const kw_client_metadata_args *a,
+                              kw_client_metadata_result *out);
+KW_API void kw_client_metadata_result_free(kw_client_metadata_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KW_CLIENT_H */

@@ -1,0 +1,89 @@
+/* What client.c and client_admin.c share: the client object, a submitted call, and blocking waits. */
+#ifndef KW_NET_CLIENT_INT_H
+#define KW_NET_CLIENT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kwal/client.h"
+#include "net/cluster.h"
+#include "net/loop.h"
+#include "net/sasl.h"
+#include "net/tls.h"
+
+/*
+ * A blocking form waits on one of these (on its own stack).  The loop thread
+ * fills *out, frees the call, and only then sets done: once done is seen the
+ * waiter may return, so nothing touches the waiter after the signal.
+ */
+typedef struct kw_waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_bool done;
+    void *out; /* the caller's result struct */
+} kw_waiter;
+
+typedef struct kw_call kw_call;
+/* Loop thread: hand the call to the cluster; a non-zero return fails it through done. */
+typedef int kw_call_start_fn(kw_call *k);
+
+/*
+ * One submitted call.  Each kind embeds this first.  done is the cluster's
+ * completion callback; it is also how a call that never reached the cluster
+ * (start failed, client destroyed first) is failed, with a result holding
+ * only err and detail.  done delivers the result and frees the call.
+ */
+struct kw_call {
+    kw_call *next;
+    kw_client *c;
+    kw_call_start_fn *start;
+    kw_cluster_done_fn *done;
+    uint64_t deadline_ns;
+    void (*cb)(void); /* the caller's typed callback (async), cast back by the kind */
+    void *cb_arg;
+    kw_waiter *w; /* blocking form: NULL for async */
+};
+
+struct kw_client {
+    kw_loop *loop;
+    kw_cluster *cluster;
+    kw_tls_ctx *tls;
+    kw_sasl_config sasl; /* strings below; the cluster's connections read it */
+    char *strs[12];      /* every copied option string, freed together */
+    uint32_t request_timeout_ms;
+    bool host_driven;
+    kw_client_log_fn *log;
+    void *log_arg;
+    char *new_errbuf; /* while kw_client_new runs: where an error log line goes */
+    size_t new_errlen;
+
+    /* Calls submitted by any thread, taken by one drain task on the loop thread. */
+    pthread_mutex_t mu;
+    kw_call *head, **tailp;
+    bool drain_posted;
+    bool closing;
+
+    /* Who must not block: the I/O thread (own-thread mode) or whoever is inside the loop. */
+    atomic_bool io_tid_set;
+    pthread_t io_tid;
+    atomic_int in_loop;
+};
+
+/* Absolute CLOCK_MONOTONIC deadline for a call's timeout (0 = the client's default). */
+uint64_t kw__client_deadline(const kw_client *c, uint32_t timeout_ms);
+/* Any thread: queue k for the loop thread.  0, or KW_ECLOSED / KW_ENOMEM (the caller keeps k). */
+int kw__client_submit(kw_client *c, kw_call *k);
+/* 0 when the calling thread may block on c, else KW_EINVAL (the loop thread, a callback). */
+int kw__client_can_block(kw_client *c);
+/* Blocking form: submits k with waiter w and returns once done ran (0), or the submit error. */
+int kw__client_wait(kw_client *c, kw_call *k, kw_waiter *w, void *out);
+/* Loop thread, from done: wake the blocked caller (the last touch of w). */
+void kw__waiter_done(kw_waiter *w);
+/* The detail text of a result: "" on success, else the cluster's text or the code's message. */
+void kw__client_detail(char *dst, int err, const char *detail);
+/* Fails k as if the cluster had (err, detail): calls k->done. */
+void kw__call_fail(kw_call *k, int err, const char *detail);
+
+#endif /* KW_NET_CLIENT_INT_H */

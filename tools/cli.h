@@ -1,0 +1,73 @@
+/* What the kwal tool's commands share: global options, exit codes, errors, helpers. */
+#ifndef KW_TOOLS_CLI_H
+#define KW_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "props.h"
+
+/* Exit codes, as the issue fixes them: scripts tell a bad command line from a failed run. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,  /* runtime or Kafka error */
+    CLI_EXIT_USAGE = 2, /* bad command line */
+};
+
+/* The global options (-b, -X), which every command also accepts after its name. */
+typedef struct cli_ctx {
+    kw_client_options opts; /* -b is opts.bootstrap; -X fills the rest */
+} cli_ctx;
+
+/* "kwal: <message>\n" on stderr; returns CLI_EXIT_FAIL or CLI_EXIT_USAGE for `return
+ * cli_fail(...)`. */
+__attribute__((format(printf, 1, 2))) int cli_fail(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) int cli_usage(const char *fmt, ...);
+
+/*
+ * Handles -b and -X inside a command's option loop: returns 1 when opt was
+ * one of them (taken), 0 when it is the command's own, or -1 after printing
+ * a usage error.
+ */
+int cli_global_opt(cli_ctx *ctx, int opt, const char *arg);
+
+/*
+ * Connects a client with the global options: checks -b and the -X set
+ * (usage errors) and creates it (runtime errors).  Returns CLI_EXIT_OK with
+ * *out set, or the exit code after printing why.
+ */
+int cli_connect(cli_ctx *ctx, kw_client **out);
+
+/*
+ * Reports an option getopt_long refused for command `cmd` (NULL: the global
+ * options): ret is what getopt_long returned, ':' for a missing value (the
+ * optstring starts with ':'), '?' for an unknown option.  Returns CLI_EXIT_USAGE.
+ */
+int cli_bad_option(const char *cmd, int ret, char *const argv[]);
+
+/*
+ * The text of a failed call for "kwal: <what> failed: <text>": the Kafka
+ * error's name when there is one ("NOT_LEADER_OR_FOLLOWER: ..."), else the
+ * kwal error, with the call's detail.  Returns buf.
+ */
+const char *cli_errtext(int err, int16_t kerr, const char *detail, char *buf, size_t len);
+
+/* Reads a topic's metadata: CLI_EXIT_OK with *out filled (free it), or the exit code after printing
+ * why. */
+int cli_topic_metadata(kw_client *c, const char *topic, kw_client_metadata_result *out,
+                       const kw_client_topic **t);
+
+/* Parses a decimal integer in [min, max] into *out; false when it is not one. */
+bool cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Milliseconds since the epoch (record timestamps) and a CLOCK_MONOTONIC reading in ms. */
+int64_t cli_now_ms(void);
+uint64_t cli_mono_ms(void);
+
+/* The commands: each gets argv from its own name on and returns the exit code. */
+int cli_cmd_produce(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_consume(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_topics(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_offsets(cli_ctx *ctx, int argc, char **argv);
+
+#endif /* KW_TOOLS_CLI_H */

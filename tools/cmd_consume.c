@@ -1,0 +1,359 @@
+/* `kwal consume`: fetch partitions from a start offset, print records kcat-style (-f). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "proto/batch.h"
+#include "proto/kerr.h"
+
+/* Bytes asked for per fetch, and the most a compressed batch may inflate to (a "zip bomb" guard).
+ */
+#define CONSUME_FETCH_BYTES (4 << 20)
+#define CONSUME_INFLATE_LIMIT (256u << 20)
+
+static const char consume_help[] =
+    "usage: kwal -b BROKERS [-X key=value ...] consume -t TOPIC [-p PARTITION]\n"
+    "                 [-o beginning|end|OFFSET|-N] [-e] [-c COUNT] [-f FORMAT]\n"
+    "\n"
+    "Prints the records of a topic, one value per line.\n"
+    "\n"
+    "  -t TOPIC       the topic\n"
+    "  -p PARTITION   only this partition (default: all of them)\n"
+    "  -o OFFSET      where to start: beginning, end (the default), an offset, or -N for\n"
+    "                 N records before the end\n"
+    "  -e             exit once every partition is read to its end\n"
+    "  -c COUNT       exit after COUNT records\n"
+    "  -f FORMAT      how to print a record (default \"%s\\n\"):\n"
+    "                   %s value   %k key   %o offset   %T timestamp (ms)   %t topic\n"
+    "                   %p partition   %S value size   %K key size   %% a percent sign\n"
+    "                   \\n newline   \\t tab   \\r carriage return   \\\\ a backslash\n"
+    "  -h, --help     this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 when a fetch fails, 2 for a usage error.\n";
+
+typedef struct consume_opts {
+    const char *topic;
+    int32_t partition; /* -1: all */
+    enum { START_END, START_BEGINNING, START_OFFSET, START_TAIL } start;
+    int64_t start_offset; /* START_OFFSET: the offset; START_TAIL: how many before the end */
+    bool exit_at_end;
+    int64_t count; /* 0: no limit */
+    const char *format;
+} consume_opts;
+
+typedef struct part_state {
+    int32_t id;
+    int64_t next; /* the next offset to fetch */
+    bool done;
+} part_state;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/*
+ * Checks a -f format up front, so a typo is a usage error before anything is
+ * fetched.  Returns 0 or -1 with *bad set to the offending sequence.
+ */
+static int check_format(const char *f, const char **bad)
+{
+    for (const char *s = f; *s; s++) {
+        if (*s == '%' || *s == '\\') {
+            const char *ok = *s == '%' ? "skoTtpSK%" : "ntr\\";
+            if (!s[1] || !strchr(ok, s[1])) {
+                *bad = s;
+                return -1;
+            }
+            s++;
+        }
+    }
+    return 0;
+}
+
+static void put_bytes(kw_bytes b, FILE *out)
+{
+    if (b.len > 0)
+        fwrite(b.ptr, 1, (size_t)b.len, out);
+}
+
+/* Prints one record through a format check_format accepted. */
+static void print_record(const char *f, const char *topic, int32_t partition, const kw_record *r,
+                         FILE *out)
+{
+    for (const char *s = f; *s; s++) {
+        if (*s == '\\') {
+            s++;
+            fputc(*s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : '\\', out);
+            continue;
+        }
+        if (*s != '%') {
+            fputc(*s, out);
+            continue;
+        }
+        switch (*++s) {
+        case 's':
+            put_bytes(r->value, out);
+            break;
+        case 'k':
+            put_bytes(r->key, out);
+            break;
+        case 'o':
+            fprintf(out, "%lld", (long long)r->offset);
+            break;
+        case 'T':
+            fprintf(out, "%lld", (long long)r->timestamp);
+            break;
+        case 't':
+            fputs(topic, out);
+            break;
+        case 'p':
+            fprintf(out, "%d", (int)partition);
+            break;
+        case 'S':
+            fprintf(out, "%d", (int)r->value.len);
+            break;
+        case 'K':
+            fprintf(out, "%d", (int)r->key.len);
+            break;
+        default:
+            fputc('%', out);
+        }
+    }
+}
+
+static int list_offset(kw_client *c, const char *topic, int32_t part, int spec, int64_t *out)
+{
+    kw_client_list_offsets_args a = {.topic = topic, .partition = part, .spec = spec};
+    kw_client_list_offsets_result r;
+    if (kw_client_list_offsets(c, &a, &r) < 0) {
+        char why[KW_CLIENT_DETAIL_MAX + 64];
+        return cli_fail("list offsets of %s/%d failed: %s", topic, (int)part,
+                        cli_errtext(r.err, r.kerr, r.detail, why, sizeof why));
+    }
+    *out = r.offset;
+    return 0;
+}
+
+static int start_offset(kw_client *c, const consume_opts *o, part_state *p)
+{
+    int64_t first, end;
+    switch (o->start) {
+    case START_OFFSET:
+        p->next = o->start_offset;
+        return 0;
+    case START_BEGINNING:
+        return list_offset(c, o->topic, p->id, KW_CLIENT_OFFSET_EARLIEST, &p->next);
+    case START_END:
+        return list_offset(c, o->topic, p->id, KW_CLIENT_OFFSET_LATEST, &p->next);
+    case START_TAIL:
+        if (list_offset(c, o->topic, p->id, KW_CLIENT_OFFSET_EARLIEST, &first) ||
+            list_offset(c, o->topic, p->id, KW_CLIENT_OFFSET_LATEST, &end))
+            return CLI_EXIT_FAIL;
+        p->next = end - o->start_offset < first ? first : end - o->start_offset;
+        return 0;
+    }
+    return 0;
+}
+
+/*
+ * Prints the records of one fetch response from p->next on and moves p->next
+ * past them.  Control batches (transaction markers) are stepped over: they
+ * are not data.  Returns 0 or the exit code after printing why.
+ */
+static int print_records(const consume_opts *o, part_state *p, const kw_client_fetch_result *r,
+                         kw_wr *scratch, int64_t *printed, FILE *out)
+{
+    kw_batch_iter bi;
+    kw_batch b;
+    int rc;
+    kw__batch_iter_init(&bi, r->records, r->records_len, KW_BATCH_VERIFY_CRC);
+    while ((rc = kw__batch_next(&bi, &b)) == 1) {
+        if (kw__batch_next_offset(&b) <= p->next)
+            continue; /* a fetch may start with a batch that holds older records */
+        if (!kw__batch_is_control(&b)) {
+            kw_record_iter ri;
+            kw_record rec;
+            int rrc = kw__record_iter_init(&ri, &b, scratch, CONSUME_INFLATE_LIMIT, p->next);
+            while (rrc >= 0 && (rrc = kw__record_next(&ri, &rec)) == 1) {
+                print_record(o->format, o->topic, p->id, &rec, out);
+                p->next = rec.offset + 1;
+                if (o->count && ++*printed >= o->count)
+                    return 0;
+            }
+            if (rrc < 0)
+                return cli_fail("consume %s/%d: bad records at offset %lld: %s", o->topic,
+                                (int)p->id, (long long)b.base_offset,
+                                ri.errstr[0] ? ri.errstr : kw_strerror(rrc));
+        }
+        p->next = kw__batch_next_offset(&b);
+    }
+    if (rc < 0)
+        return cli_fail("consume %s/%d: bad batch: %s", o->topic, (int)p->id, bi.errstr);
+    return 0;
+}
+
+static int consume(kw_client *c, const consume_opts *o, part_state *parts, size_t n)
+{
+    kw_wr scratch;
+    kw__wr_init(&scratch);
+    int64_t printed = 0;
+    size_t active = n;
+    int rc = 0;
+    /* one partition may wait long on the broker; with several, short waits keep them all moving */
+    int32_t wait_ms = n > 1 ? 100 : 500;
+    while (active > 0 && !rc && !stop_requested && !(o->count && printed >= o->count)) {
+        for (size_t i = 0; i < n && !rc && !stop_requested; i++) {
+            part_state *p = &parts[i];
+            if (p->done)
+                continue;
+            kw_client_fetch_args a = {.topic = o->topic,
+                                      .partition = p->id,
+                                      .offset = p->next,
+                                      .max_bytes = CONSUME_FETCH_BYTES,
+                                      .max_wait_ms = wait_ms};
+            kw_client_fetch_result r = {0};
+            if (kw_client_fetch(c, &a, &r) < 0) {
+                char why[KW_CLIENT_DETAIL_MAX + 64];
+                rc = cli_fail("consume %s/%d at offset %lld failed: %s", o->topic, (int)p->id,
+                              (long long)p->next,
+                              cli_errtext(r.err, r.kerr, r.detail, why, sizeof why));
+                kw_client_fetch_result_free(&r);
+                break;
+            }
+            rc = print_records(o, p, &r, &scratch, &printed, stdout);
+            if (o->exit_at_end && p->next >= r.high_watermark) {
+                p->done = true;
+                active--;
+            }
+            kw_client_fetch_result_free(&r);
+            if (o->count && printed >= o->count)
+                break;
+        }
+        /* a reader at the other end of a pipe sees each fetch's records as they come */
+        if (fflush(stdout) != 0 && !rc)
+            rc = cli_fail("consume: write stdout: %s", strerror(errno));
+    }
+    kw__wr_free(&scratch);
+    return rc;
+}
+
+static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
+{
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    *o = (consume_opts){.partition = -1, .start = START_END, .format = "%s\\n"};
+    optind = 0;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":b:X:t:p:o:ec:f:h", longopts, NULL)) != -1) {
+        int g = cli_global_opt(ctx, opt, optarg);
+        if (g < 0)
+            return CLI_EXIT_USAGE;
+        if (g > 0)
+            continue;
+        int64_t v;
+        const char *bad;
+        switch (opt) {
+        case 't':
+            o->topic = optarg;
+            break;
+        case 'p':
+            if (!cli_parse_int(optarg, 0, INT32_MAX, &v))
+                return cli_usage("consume: -p: '%s' is not a partition number", optarg);
+            o->partition = (int32_t)v;
+            break;
+        case 'o':
+            if (strcmp(optarg, "beginning") == 0) {
+                o->start = START_BEGINNING;
+            } else if (strcmp(optarg, "end") == 0) {
+                o->start = START_END;
+            } else if (cli_parse_int(optarg, 0, INT64_MAX, &v)) {
+                o->start = START_OFFSET;
+                o->start_offset = v;
+            } else if (optarg[0] == '-' && cli_parse_int(optarg + 1, 1, INT64_MAX, &v)) {
+                o->start = START_TAIL;
+                o->start_offset = v;
+            } else {
+                return cli_usage("consume: -o: '%s' is not beginning, end, an offset or -N",
+                                 optarg);
+            }
+            break;
+        case 'e':
+            o->exit_at_end = true;
+            break;
+        case 'c':
+            if (!cli_parse_int(optarg, 1, INT64_MAX, &v))
+                return cli_usage("consume: -c: '%s' is not a positive count", optarg);
+            o->count = v;
+            break;
+        case 'f':
+            if (check_format(optarg, &bad) < 0)
+                return cli_usage("consume: -f: unknown sequence '%.2s' in '%s' (see kwal consume "
+                                 "--help)",
+                                 bad, optarg);
+            o->format = optarg;
+            break;
+        case 'h':
+            fputs(consume_help, stdout);
+            return -1;
+        default:
+            return cli_bad_option("consume", opt, argv);
+        }
+    }
+    if (optind < argc)
+        return cli_usage("consume: unexpected argument '%s' (see kwal consume --help)",
+                         argv[optind]);
+    if (!o->topic)
+        return cli_usage("consume: -t TOPIC is required (see kwal consume --help)");
+    return 0;
+}
+
+int cli_cmd_consume(cli_ctx *ctx, int argc, char **argv)
+{
+    consume_opts o;
+    int rc = parse_args(ctx, argc, argv, &o);
+    if (rc)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    kw_client *c;
+    if ((rc = cli_connect(ctx, &c)))
+        return rc;
+
+    kw_client_metadata_result md = {0};
+    const kw_client_topic *t;
+    if ((rc = cli_topic_metadata(c, o.topic, &md, &t))) {
+        kw_client_destroy(c);
+        return rc;
+    }
+    size_t n = o.partition >= 0 ? 1 : t->partition_count;
+    if (o.partition >= 0 && (size_t)o.partition >= t->partition_count) {
+        rc = cli_fail("consume: topic %s has no partition %d (it has %zu)", o.topic,
+                      (int)o.partition, t->partition_count);
+        n = 0;
+    }
+    part_state *parts = calloc(n ? n : 1, sizeof *parts);
+    for (size_t i = 0; parts && i < n; i++)
+        parts[i].id = o.partition >= 0 ? o.partition : t->partitions[i].id;
+    kw_client_metadata_result_free(&md);
+    if (!parts) {
+        kw_client_destroy(c);
+        return cli_fail("out of memory");
+    }
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = start_offset(c, &o, &parts[i]);
+
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: stop between fetches */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (!rc && n > 0)
+        rc = consume(c, &o, parts, n);
+    free(parts);
+    kw_client_destroy(c);
+    return rc;
+}

@@ -1,0 +1,178 @@
+/* The kwal tool's -X properties: Kafka client property names onto kw_client_options. */
+#include "props.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The slowest request the tool will wait for (a day); past that a typo is more likely than intent.
+ */
+#define CLI_MAX_TIMEOUT_MS 86400000u
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+                                                      ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Kafka spells these upper case, librdkafka lower case: users type either.  Indexed by enum
+ * kw_client_security. */
+static const char *const security_names[] = {"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"};
+static const char *const mechanism_names[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512",
+                                              "OAUTHBEARER"};
+
+static int set_security(kw_client_options *o, const char *v, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof security_names / sizeof *security_names; i++)
+        if (strcasecmp(v, security_names[i]) == 0) {
+            o->security = (int)i;
+            return 0;
+        }
+    return fail(err, errlen,
+                "-X security.protocol: '%s' is not one of plaintext, ssl, sasl_plaintext, sasl_ssl",
+                v);
+}
+
+static int set_mechanism(kw_client_options *o, const char *v, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof mechanism_names / sizeof *mechanism_names; i++)
+        if (strcasecmp(v, mechanism_names[i]) == 0) {
+            o->sasl_mechanism = mechanism_names[i];
+            return 0;
+        }
+    if (strcasecmp(v, "GSSAPI") == 0)
+        return fail(err, errlen, "-X sasl.mechanism: GSSAPI is not supported by this build");
+    return fail(err, errlen,
+                "-X sasl.mechanism: '%s' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, "
+                "OAUTHBEARER",
+                v);
+}
+
+static int set_timeout(kw_client_options *o, const char *v, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    /* strtoull accepts a sign and leading blanks; a timeout is plain digits only */
+    unsigned long long n = (v[0] >= '0' && v[0] <= '9') ? strtoull(v, &end, 10) : 0;
+    if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE || n == 0 ||
+        n > CLI_MAX_TIMEOUT_MS)
+        return fail(err, errlen,
+                    "-X request.timeout.ms: '%s' is not a number of milliseconds from 1 to %u", v,
+                    CLI_MAX_TIMEOUT_MS);
+    o->request_timeout_ms = (uint32_t)n;
+    return 0;
+}
+
+static int set_identification(kw_client_options *o, const char *v, char *err, size_t errlen)
+{
+    /* Kafka's values: "https" checks the host name; the empty string (or "none") turns it off. */
+    if (strcasecmp(v, "https") == 0)
+        o->tls_no_hostname_check = false;
+    else if (v[0] == '\0' || strcasecmp(v, "none") == 0)
+        o->tls_no_hostname_check = true;
+    else
+        return fail(err, errlen,
+                    "-X ssl.endpoint.identification.algorithm: '%s' is not one of https, none", v);
+    return 0;
+}
+
+/* A file path or a secret: anything but empty, which is always a slip. */
+static int set_text(const char **slot, const char *key, const char *v, char *err, size_t errlen)
+{
+    if (v[0] == '\0')
+        return fail(err, errlen, "-X %s: the value is empty", key);
+    *slot = v;
+    return 0;
+}
+
+int cli_props_set(kw_client_options *o, const char *kv, char *err, size_t errlen)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+        return fail(err, errlen, "-X: '%s' is not key=value", kv);
+    size_t klen = (size_t)(eq - kv);
+    char key[64];
+    if (klen >= sizeof key)
+        return fail(err, errlen, "-X: unknown property '%.*s'", (int)klen, kv);
+    memcpy(key, kv, klen);
+    key[klen] = '\0';
+    const char *v = eq + 1;
+
+    if (strcmp(key, "security.protocol") == 0)
+        return set_security(o, v, err, errlen);
+    if (strcmp(key, "sasl.mechanism") == 0 || strcmp(key, "sasl.mechanisms") == 0)
+        return set_mechanism(o, v, err, errlen); /* the plural is librdkafka's (kcat's) name */
+    if (strcmp(key, "sasl.username") == 0)
+        return set_text(&o->sasl_username, key, v, err, errlen);
+    if (strcmp(key, "sasl.password") == 0)
+        return set_text(&o->sasl_password, key, v, err, errlen);
+    if (strcmp(key, "sasl.oauthbearer.token") == 0)
+        return set_text(&o->oauth_token, key, v, err, errlen);
+    if (strcmp(key, "ssl.ca.location") == 0)
+        return set_text(&o->tls_ca_file, key, v, err, errlen);
+    if (strcmp(key, "ssl.certificate.location") == 0)
+        return set_text(&o->tls_cert_file, key, v, err, errlen);
+    if (strcmp(key, "ssl.key.location") == 0)
+        return set_text(&o->tls_key_file, key, v, err, errlen);
+    if (strcmp(key, "ssl.endpoint.identification.algorithm") == 0)
+        return set_identification(o, v, err, errlen);
+    if (strcmp(key, "client.id") == 0)
+        return set_text(&o->client_id, key, v, err, errlen);
+    if (strcmp(key, "request.timeout.ms") == 0)
+        return set_timeout(o, v, err, errlen);
+    return fail(err, errlen, "-X: unknown property '%s'", key);
+}
+
+static bool sec_is_sasl(int s)
+{
+    return s == KW_CLIENT_SASL_PLAINTEXT || s == KW_CLIENT_SASL_SSL;
+}
+static bool sec_is_ssl(int s)
+{
+    return s == KW_CLIENT_SSL || s == KW_CLIENT_SASL_SSL;
+}
+
+int cli_props_check(const kw_client_options *o, char *err, size_t errlen)
+{
+    const char *proto = security_names[o->security];
+    if (sec_is_sasl(o->security)) {
+        if (!o->sasl_mechanism)
+            return fail(err, errlen, "-X security.protocol=%s needs -X sasl.mechanism", proto);
+        bool oauth = strcmp(o->sasl_mechanism, "OAUTHBEARER") == 0;
+        if (oauth && !o->oauth_token)
+            return fail(err, errlen,
+                        "-X sasl.mechanism=OAUTHBEARER needs -X sasl.oauthbearer.token");
+        if (!oauth && (!o->sasl_username || !o->sasl_password))
+            return fail(err, errlen,
+                        "-X sasl.mechanism=%s needs -X sasl.username and -X sasl.password",
+                        o->sasl_mechanism);
+        if (!oauth && o->oauth_token)
+            return fail(err, errlen, "-X sasl.oauthbearer.token needs sasl.mechanism=OAUTHBEARER");
+        if (oauth && (o->sasl_username || o->sasl_password))
+            return fail(
+                err, errlen,
+                "-X sasl.username and sasl.password do not go with sasl.mechanism=OAUTHBEARER");
+    } else if (o->sasl_mechanism || o->sasl_username || o->sasl_password || o->oauth_token) {
+        /* Credentials silently sent nowhere would hide a forgotten security.protocol. */
+        return fail(err, errlen,
+                    "-X sasl.* needs security.protocol sasl_plaintext or sasl_ssl (it is %s)",
+                    proto);
+    }
+    if (!sec_is_ssl(o->security) &&
+        (o->tls_ca_file || o->tls_cert_file || o->tls_key_file || o->tls_no_hostname_check))
+        return fail(err, errlen, "-X ssl.* needs security.protocol ssl or sasl_ssl (it is %s)",
+                    proto);
+    if (!o->tls_cert_file != !o->tls_key_file)
+        return fail(err, errlen, "-X %s needs -X %s too (a client certificate goes with its key)",
+                    o->tls_cert_file ? "ssl.certificate.location" : "ssl.key.location",
+                    o->tls_cert_file ? "ssl.key.location" : "ssl.certificate.location");
+    return 0;
+}
