@@ -1,5 +1,6 @@
 /* A small blocking socket helper for the codec's integration tests (the real client lives in src/net). */
 #include "kafka_io.h"
+#include "proto/msg_admin.h"
 #include "proto/msg_data.h"
 
 #include <errno.h>
@@ -251,6 +252,72 @@ int kt_list_offset(kt_conn *c, const char *topic, int ver, int64_t ts, int64_t *
     if (rc == 0) {
         rc = resp.topics.v[0].partitions.v[0].error_code;
         *out = resp.topics.v[0].partitions.v[0].offset;
+    }
+    kw__arena_reset(&a);
+    return rc;
+}
+
+int kt_create_topic(kt_conn *c, const char *topic, int partitions)
+{
+    int ver = kt_version(c, KW_API_CREATE_TOPICS);
+    kw_create_topics_req_topic t = {.name = kw_str_c(topic), .num_partitions = partitions,
+                                    .replication_factor = 1};
+    kw_create_topics_req req;
+    kw__schema_init(kw__api(KW_API_CREATE_TOPICS)->req, ver, &req);
+    req.topics.v = &t;
+    req.topics.n = 1;
+    req.timeout_ms = 30000;
+    kw_arena a;
+    kw__arena_init(&a, 0);
+    kw_create_topics_resp resp;
+    int rc = kt_call(c, KW_API_CREATE_TOPICS, ver, &req, &a, &resp);
+    if (rc == 0 && resp.topics.n == 1 && resp.topics.v[0].error_code != 36)
+        rc = resp.topics.v[0].error_code;
+    kw__arena_reset(&a);
+    return rc ? rc : kt_wait_topic(c, topic);
+}
+
+int kt_delete_records(kt_conn *c, const char *topic, int64_t offset)
+{
+    kw_delete_records_req_partition p = {.partition_index = 0, .offset = offset};
+    kw_delete_records_req_topic t = {.name = kw_str_c(topic)};
+    t.partitions.v = &p;
+    t.partitions.n = 1;
+    kw_delete_records_req req = {.timeout_ms = 10000};
+    req.topics.v = &t;
+    req.topics.n = 1;
+    kw_arena a;
+    kw__arena_init(&a, 0);
+    kw_delete_records_resp resp;
+    int rc = kt_call(c, KW_API_DELETE_RECORDS, kt_version(c, KW_API_DELETE_RECORDS), &req, &a,
+                     &resp);
+    if (rc == 0)
+        rc = resp.topics.v[0].partitions.v[0].error_code;
+    kw__arena_reset(&a);
+    return rc;
+}
+
+int kt_produce(kt_conn *c, const char *topic, const uint8_t *batch, size_t len, int64_t *base)
+{
+    int ver = kt_version(c, KW_API_PRODUCE);
+    kw_produce_req_partition p = {.index = 0, .records = {batch, (int32_t)len}};
+    kw_produce_req_topic t = {.name = kw_str_c(topic)};
+    t.partition_data.v = &p;
+    t.partition_data.n = 1;
+    kw_produce_req req;
+    kw__schema_init(kw__api(KW_API_PRODUCE)->req, ver, &req);
+    req.acks = -1;
+    req.timeout_ms = 30000;
+    req.topic_data.v = &t;
+    req.topic_data.n = 1;
+    kw_arena a;
+    kw__arena_init(&a, 0);
+    kw_produce_resp resp;
+    int rc = kt_call(c, KW_API_PRODUCE, ver, &req, &a, &resp);
+    if (rc == 0) {
+        rc = resp.responses.v[0].partition_responses.v[0].error_code;
+        if (base)
+            *base = resp.responses.v[0].partition_responses.v[0].base_offset;
     }
     kw__arena_reset(&a);
     return rc;

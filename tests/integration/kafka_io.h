@@ -44,4 +44,13 @@ int kt_wait_topic(kt_conn *c, const char *topic);
  * partition's error code, and the offset in *out. */
 int kt_list_offset(kt_conn *c, const char *topic, int ver, int64_t ts, int64_t *out);
 
+/* CreateTopics (one topic; TOPIC_ALREADY_EXISTS counts as success), then waits for its leaders. */
+int kt_create_topic(kt_conn *c, const char *topic, int partitions);
+
+/* DeleteRecords before offset on partition 0: the partition's error code. */
+int kt_delete_records(kt_conn *c, const char *topic, int64_t offset);
+
+/* Produces one ready record batch to partition 0 with acks=all: the partition's error code. */
+int kt_produce(kt_conn *c, const char *topic, const uint8_t *batch, size_t len, int64_t *base);
+
 #endif

@@ -1,0 +1,950 @@
+/* The [wal] TOML section (GreptimeDB's names, sizes, durations) checked and put in kw__wal_config. */
+#include "wal/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kwal/error.h"
+#include "wal/toml.h"
+
+#define KIB ((uint64_t)1024)
+#define MIB (KIB * 1024)
+#define MAX_FILE_BYTES ((size_t)1 << 20)
+
+/* What a key's value must be. */
+enum kind {
+    K_STRING,
+    K_BOOL,
+    K_INT,
+    K_SIZE,
+    K_DURATION,
+    K_ENDPOINTS, /* array of "host:port" strings */
+    K_NUMBER,    /* integer or float */
+    K_TABLE,
+};
+
+enum key_id {
+    /* [wal], used */
+    W_PROVIDER,
+    W_BROKER_ENDPOINTS,
+    W_MAX_BATCH_BYTES, /* and its old name max_batch_size */
+    W_OVERWRITE_ENTRY_START_ID,
+    W_CONNECT_TIMEOUT,
+    W_TIMEOUT,
+    W_AUTO_CREATE_TOPICS,
+    W_NUM_TOPICS,
+    W_NUM_PARTITIONS,
+    W_SELECTOR_TYPE,
+    W_REPLICATION_FACTOR,
+    W_TOPIC_NAME_PREFIX,
+    W_CREATE_TOPIC_TIMEOUT,
+    W_AUTO_PRUNE_INTERVAL,
+    W_AUTO_PRUNE_PARALLELISM,
+    W_FLUSH_TRIGGER_SIZE,
+    W_CHECKPOINT_TRIGGER_SIZE,
+    W_DIR,
+    W_SEGMENT_BYTES, /* and raft-engine's file_size */
+    W_TOPIC,
+    W_RECORD_FORMAT,
+    W_FETCH_MAX_BYTES,
+    W_MAX_BUFFERED_BYTES,
+    W_APPEND_FAIL_FAST,
+    W_MAX_IN_FLIGHT,
+    W_NO_IDEMPOTENCE,
+    W_STRICT_RECORDS,
+    W_SASL,
+    W_TLS,
+    W_UNUSED, /* a GreptimeDB key kwal reads, checks and does not use */
+    /* [wal.sasl] */
+    S_TYPE,
+    S_USERNAME,
+    S_PASSWORD,
+    /* [wal.tls] */
+    T_SERVER_CA,
+    T_CLIENT_CERT,
+    T_CLIENT_KEY,
+};
+
+typedef struct keydef {
+    const char *name;
+    unsigned char kind;
+    unsigned char id;
+} keydef;
+
+static const keydef wal_keys[] = {
+    {"provider", K_STRING, W_PROVIDER},
+    {"broker_endpoints", K_ENDPOINTS, W_BROKER_ENDPOINTS},
+    {"max_batch_bytes", K_SIZE, W_MAX_BATCH_BYTES},
+    {"max_batch_size", K_SIZE, W_MAX_BATCH_BYTES},
+    {"overwrite_entry_start_id", K_BOOL, W_OVERWRITE_ENTRY_START_ID},
+    {"connect_timeout", K_DURATION, W_CONNECT_TIMEOUT},
+    {"timeout", K_DURATION, W_TIMEOUT},
+    {"auto_create_topics", K_BOOL, W_AUTO_CREATE_TOPICS},
+    {"num_topics", K_INT, W_NUM_TOPICS},
+    {"num_partitions", K_INT, W_NUM_PARTITIONS},
+    {"selector_type", K_STRING, W_SELECTOR_TYPE},
+    {"replication_factor", K_INT, W_REPLICATION_FACTOR},
+    {"topic_name_prefix", K_STRING, W_TOPIC_NAME_PREFIX},
+    {"create_topic_timeout", K_DURATION, W_CREATE_TOPIC_TIMEOUT},
+    {"auto_prune_interval", K_DURATION, W_AUTO_PRUNE_INTERVAL},
+    {"auto_prune_parallelism", K_INT, W_AUTO_PRUNE_PARALLELISM},
+    {"flush_trigger_size", K_SIZE, W_FLUSH_TRIGGER_SIZE},
+    {"checkpoint_trigger_size", K_SIZE, W_CHECKPOINT_TRIGGER_SIZE},
+    {"dir", K_STRING, W_DIR},
+    {"segment_bytes", K_SIZE, W_SEGMENT_BYTES},
+    {"file_size", K_SIZE, W_SEGMENT_BYTES},
+    {"topic", K_STRING, W_TOPIC},
+    {"record_format", K_STRING, W_RECORD_FORMAT},
+    {"fetch_max_bytes", K_SIZE, W_FETCH_MAX_BYTES},
+    {"max_buffered_bytes", K_SIZE, W_MAX_BUFFERED_BYTES},
+    {"append_fail_fast", K_BOOL, W_APPEND_FAIL_FAST},
+    {"max_in_flight", K_INT, W_MAX_IN_FLIGHT},
+    {"no_idempotence", K_BOOL, W_NO_IDEMPOTENCE},
+    {"strict_records", K_BOOL, W_STRICT_RECORDS},
+    {"sasl", K_TABLE, W_SASL},
+    {"tls", K_TABLE, W_TLS},
+    /* GreptimeDB's raft-engine and rskafka tuning keys: a real config file carries them. */
+    {"purge_threshold", K_SIZE, W_UNUSED},
+    {"purge_interval", K_DURATION, W_UNUSED},
+    {"read_batch_size", K_INT, W_UNUSED},
+    {"sync_write", K_BOOL, W_UNUSED},
+    {"enable_log_recycle", K_BOOL, W_UNUSED},
+    {"prefill_log_files", K_BOOL, W_UNUSED},
+    {"sync_period", K_DURATION, W_UNUSED},
+    {"recovery_parallelism", K_INT, W_UNUSED},
+    {"consumer_wait_timeout", K_DURATION, W_UNUSED},
+    {"backoff_init", K_DURATION, W_UNUSED},
+    {"backoff_max", K_DURATION, W_UNUSED},
+    {"backoff_base", K_NUMBER, W_UNUSED},
+    {"backoff_deadline", K_DURATION, W_UNUSED},
+    {"create_index", K_BOOL, W_UNUSED},
+    {"dump_index_interval", K_DURATION, W_UNUSED},
+    {"auto_prune_logical_delete", K_BOOL, W_UNUSED},
+    {"trigger_flush_threshold", K_INT, W_UNUSED},
+    /* ... and the ones older GreptimeDB files have (0.5 to 0.8). */
+    {"linger", K_DURATION, W_UNUSED},
+    {"produce_record_timeout", K_DURATION, W_UNUSED},
+    {"max_wait_time", K_DURATION, W_UNUSED},
+    {NULL, 0, 0},
+};
+
+static const keydef sasl_keys[] = {
+    {"type", K_STRING, S_TYPE},
+    {"username", K_STRING, S_USERNAME},
+    {"password", K_STRING, S_PASSWORD},
+    {NULL, 0, 0},
+};
+
+static const keydef tls_keys[] = {
+    {"server_ca_cert_path", K_STRING, T_SERVER_CA},
+    {"client_cert_path", K_STRING, T_CLIENT_CERT},
+    {"client_key_path", K_STRING, T_CLIENT_KEY},
+    {NULL, 0, 0},
+};
+
+typedef struct ctx {
+    kw__wal_config *cfg;
+    const char *file;
+    char *err;
+    size_t errlen;
+    /* Where a key was set, to catch an option given under both of its names. */
+    const kw__toml_entry *seen[T_CLIENT_KEY + 1];
+    const kw__toml_entry *max_in_flight;
+    int unused; /* GreptimeDB keys accepted and not used, listed in one note */
+} ctx;
+
+__attribute__((format(printf, 3, 4))) static int fail(ctx *c, int line, const char *fmt, ...)
+{
+    if (c->err && c->errlen) {
+        int n = snprintf(c->err, c->errlen, "%s:%d: ", c->file, line);
+        if (n >= 0 && (size_t)n < c->errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return KW_ECONFIG;
+}
+
+static void note(kw__wal_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(kw__wal_config *cfg, const char *fmt, ...)
+{
+    size_t used = strlen(cfg->notes);
+    if (used + 1 >= sizeof(cfg->notes))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    /* A note that does not fit is cut; notes are for logs, nothing depends on them. */
+    vsnprintf(cfg->notes + used, sizeof(cfg->notes) - used, fmt, ap);
+    va_end(ap);
+}
+
+static int set_string(char **field, const char *s)
+{
+    char *copy = strdup(s);
+    if (!copy)
+        return KW_ENOMEM;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+/* The option fields are const for hosts; the config allocated them. */
+#define OWNED(p) ((char **)(void *)&(p))
+
+/* Sizes and durations ------------------------------------------------------------- */
+
+int kw__wal_config_parse_size(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *name;
+        unsigned shift;
+    } units[] = {
+        {"", 0},    {"B", 0},    {"K", 10},  {"KB", 10},  {"KiB", 10}, {"M", 20},
+        {"MB", 20}, {"MiB", 20}, {"G", 30},  {"GB", 30},  {"GiB", 30}, {"T", 40},
+        {"TB", 40}, {"TiB", 40}, {"P", 50},  {"PB", 50},  {"PiB", 50},
+    };
+    while (*s == ' ')
+        s++;
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned __int128 whole = 0;
+    while (*s >= '0' && *s <= '9') {
+        whole = whole * 10 + (unsigned)(*s++ - '0');
+        if (whole > UINT64_MAX)
+            return -1;
+    }
+    /* A fraction of up to 9 digits: "0.5MB" as GreptimeDB allows. */
+    uint64_t frac = 0, scale = 1;
+    if (*s == '.') {
+        s++;
+        if (*s < '0' || *s > '9')
+            return -1;
+        while (*s >= '0' && *s <= '9') {
+            if (scale == 1000000000)
+                return -1;
+            frac = frac * 10 + (uint64_t)(*s++ - '0');
+            scale *= 10;
+        }
+    }
+    while (*s == ' ')
+        s++;
+    size_t ulen = 0;
+    while ((s[ulen] >= 'A' && s[ulen] <= 'Z') || (s[ulen] >= 'a' && s[ulen] <= 'z'))
+        ulen++;
+    const char *rest = s + ulen;
+    while (*rest == ' ')
+        rest++;
+    if (*rest)
+        return -1;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strlen(units[i].name) != ulen || memcmp(units[i].name, s, ulen) != 0)
+            continue;
+        unsigned __int128 v = (whole << units[i].shift) +
+                              (((unsigned __int128)frac << units[i].shift) / scale);
+        if (v > UINT64_MAX)
+            return -1;
+        *out = (uint64_t)v;
+        return 0;
+    }
+    return -1;
+}
+
+int kw__wal_config_parse_duration(const char *s, uint64_t *ms)
+{
+    static const struct {
+        const char *name;
+        uint64_t ns;
+    } units[] = {
+        {"nanos", 1},
+        {"nsec", 1},
+        {"ns", 1},
+        {"usec", 1000},
+        {"us", 1000},
+        {"millis", 1000000},
+        {"msec", 1000000},
+        {"ms", 1000000},
+        {"seconds", 1000000000},
+        {"second", 1000000000},
+        {"secs", 1000000000},
+        {"sec", 1000000000},
+        {"s", 1000000000},
+        {"minutes", 60000000000},
+        {"minute", 60000000000},
+        {"mins", 60000000000},
+        {"min", 60000000000},
+        {"m", 60000000000},
+        {"hours", 3600000000000},
+        {"hour", 3600000000000},
+        {"hrs", 3600000000000},
+        {"hr", 3600000000000},
+        {"h", 3600000000000},
+        {"days", 86400000000000},
+        {"day", 86400000000000},
+        {"d", 86400000000000},
+        {"weeks", 604800000000000},
+        {"week", 604800000000000},
+        {"w", 604800000000000},
+        /* humantime's month and year: 30.44 and 365.25 days */
+        {"months", 2630016000000000},
+        {"month", 2630016000000000},
+        {"M", 2630016000000000},
+        {"years", 31557600000000000},
+        {"year", 31557600000000000},
+        {"y", 31557600000000000},
+    };
+    while (*s == ' ')
+        s++;
+    if (strcmp(s, "0") == 0) {
+        *ms = 0;
+        return 0;
+    }
+    if (!*s)
+        return -1;
+    unsigned __int128 total = 0;
+    while (*s) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        unsigned __int128 n = 0;
+        while (*s >= '0' && *s <= '9') {
+            n = n * 10 + (unsigned)(*s++ - '0');
+            if (n > UINT64_MAX)
+                return -1;
+        }
+        while (*s == ' ')
+            s++;
+        size_t ulen = 0;
+        while ((s[ulen] >= 'A' && s[ulen] <= 'Z') || (s[ulen] >= 'a' && s[ulen] <= 'z'))
+            ulen++;
+        size_t i;
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (strlen(units[i].name) == ulen && memcmp(units[i].name, s, ulen) == 0)
+                break;
+        if (ulen == 0 || i == sizeof(units) / sizeof(units[0]))
+            return -1;
+        total += n * units[i].ns;
+        if (total > UINT64_MAX)
+            return -1;
+        s += ulen;
+        while (*s == ' ')
+            s++;
+    }
+    if (total % 1000000)
+        return -1;
+    *ms = (uint64_t)(total / 1000000);
+    return 0;
+}
+
+/* Checks --------------------------------------------------------------------------- */
+
+/* "host:port" with a port 1..65535; "[v6]:port" works the same way. */
+static bool is_endpoint(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || !colon[1])
+        return false;
+    for (const char *p = s; p < colon; p++)
+        if (*p == ' ' || *p == '\t' || *p == ',' || *p == '/')
+            return false;
+    unsigned port = 0;
+    for (const char *p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || port > 65535)
+            return false;
+        port = port * 10 + (unsigned)(*p - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+static bool kafka_topic_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '.' || ch == '_' || ch == '-';
+}
+
+/*
+ * GreptimeDB checks the prefix against [a-zA-Z_:-][a-zA-Z0-9_:\-\.@#]*; Kafka
+ * then refuses ':', '@' and '#' in a topic name, so kwal says so here rather
+ * than when the first CreateTopics fails.
+ */
+static int check_prefix(ctx *c, int line, const char *s)
+{
+    const char *first_ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_:-";
+    const char *rest_ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:-.@#";
+    bool ok = s[0] && strchr(first_ok, s[0]);
+    for (size_t i = 1; ok && s[i]; i++)
+        ok = strchr(rest_ok, s[i]) != NULL;
+    if (!ok)
+        return fail(c, line,
+                    "topic_name_prefix: '%s' does not match [a-zA-Z_:-][a-zA-Z0-9_:\\-\\.@#]*", s);
+    for (size_t i = 0; s[i]; i++)
+        if (!kafka_topic_char(s[i]))
+            return fail(c, line,
+                        "topic_name_prefix: '%s' has '%c', which Kafka does not allow in topic "
+                        "names (letters, digits, '.', '_', '-')",
+                        s, s[i]);
+    return 0;
+}
+
+static int check_topic(ctx *c, int line, const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 249 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return fail(c, line, "topic: '%s' is not a valid Kafka topic name", s);
+    for (size_t i = 0; i < n; i++)
+        if (!kafka_topic_char(s[i]))
+            return fail(c, line,
+                        "topic: '%s' has '%c', which Kafka does not allow in topic names "
+                        "(letters, digits, '.', '_', '-')",
+                        s, s[i]);
+    return 0;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    size_t row[41];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* A known key close to an unknown one: a typo, or a shortening ("brokers"). */
+static const char *suggest(const keydef *keys, const char *key)
+{
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (const keydef *k = keys; k->name; k++) {
+        size_t d = edit_distance(key, k->name);
+        if (d < best_d) {
+            best_d = d;
+            best = k->name;
+        }
+    }
+    if (best)
+        return best;
+    size_t n = strlen(key);
+    if (n > 1 && key[n - 1] == 's')
+        n--; /* brokers -> broker */
+    if (n < 4)
+        return NULL;
+    for (const keydef *k = keys; k->name; k++)
+        if (strncmp(k->name, key, n) == 0)
+            return k->name;
+    return NULL;
+}
+
+static const char *a_type(int type)
+{
+    switch (type) {
+    case KW_TOML_STRING: return "a string";
+    case KW_TOML_INTEGER: return "an integer";
+    case KW_TOML_FLOAT: return "a float";
+    case KW_TOML_BOOL: return "a boolean";
+    case KW_TOML_ARRAY: return "an array";
+    default: return "a table";
+    }
+}
+
+/* Checks the TOML type against the key's kind; a size or a duration is checked here too. */
+static int check_kind(ctx *c, const char *where, const kw__toml_entry *e, int kind, uint64_t *num)
+{
+    const kw__toml_value *v = e->value;
+    switch (kind) {
+    case K_STRING:
+        if (v->type != KW_TOML_STRING)
+            return fail(c, e->line, "%s%s: expected a string, not %s", where, e->key,
+                        a_type(v->type));
+        return 0;
+    case K_BOOL:
+        if (v->type != KW_TOML_BOOL)
+            return fail(c, e->line, "%s%s: expected true or false, not %s", where, e->key,
+                        a_type(v->type));
+        return 0;
+    case K_INT:
+        if (v->type != KW_TOML_INTEGER)
+            return fail(c, e->line, "%s%s: expected an integer, not %s", where, e->key,
+                        a_type(v->type));
+        return 0;
+    case K_NUMBER:
+        if (v->type != KW_TOML_INTEGER && v->type != KW_TOML_FLOAT)
+            return fail(c, e->line, "%s%s: expected a number, not %s", where, e->key,
+                        a_type(v->type));
+        return 0;
+    case K_SIZE:
+        if (v->type == KW_TOML_INTEGER) {
+            if (v->u.integer < 0)
+                return fail(c, e->line, "%s%s: a size cannot be negative", where, e->key);
+            *num = (uint64_t)v->u.integer;
+            return 0;
+        }
+        if (v->type != KW_TOML_STRING)
+            return fail(c, e->line, "%s%s: expected a size such as \"1MiB\", not %s", where, e->key,
+                        a_type(v->type));
+        if (kw__wal_config_parse_size(v->u.str.ptr, num) != 0)
+            return fail(c, e->line, "%s%s: '%s' is not a size (use B, KB, MB, GB, KiB, MiB, GiB)",
+                        where, e->key, v->u.str.ptr);
+        return 0;
+    case K_DURATION:
+        if (v->type != KW_TOML_STRING)
+            return fail(c, e->line, "%s%s: expected a duration such as \"3s\", not %s", where,
+                        e->key, a_type(v->type));
+        if (kw__wal_config_parse_duration(v->u.str.ptr, num) != 0)
+            return fail(c, e->line,
+                        "%s%s: '%s' is not a duration (use ms, s, m, h, d, as in \"1h30m\")",
+                        where, e->key, v->u.str.ptr);
+        return 0;
+    case K_ENDPOINTS:
+        if (v->type != KW_TOML_ARRAY)
+            return fail(c, e->line, "%s%s: expected an array of \"host:port\" strings, not %s",
+                        where, e->key, a_type(v->type));
+        return 0;
+    default:
+        if (v->type != KW_TOML_TABLE)
+            return fail(c, e->line, "%s%s: expected a table ([wal.%s]), not %s", where, e->key,
+                        e->key, a_type(v->type));
+        return 0;
+    }
+}
+
+/* A number within [lo, hi] (an integer, or a size or duration already in *num). */
+static int in_range(ctx *c, const kw__toml_entry *e, int64_t v, int64_t lo, int64_t hi,
+                    const char *unit)
+{
+    if (v < lo || v > hi)
+        return fail(c, e->line, "%s: %lld%s is out of range (%lld to %lld%s)", e->key,
+                    (long long)v, unit, (long long)lo, (long long)hi, unit);
+    return 0;
+}
+
+/* Sizes and durations come as uint64; clamp for the range check without wrapping. */
+static int64_t as_i64(uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+static int apply_endpoints(ctx *c, const kw__toml_entry *e)
+{
+    const kw__toml_value *a = e->value;
+    if (a->u.array.count == 0)
+        return fail(c, e->line, "broker_endpoints: the list is empty");
+    size_t total = 0;
+    for (size_t i = 0; i < a->u.array.count; i++) {
+        const kw__toml_value *item = a->u.array.items[i];
+        if (item->type != KW_TOML_STRING)
+            return fail(c, item->line, "broker_endpoints: expected \"host:port\" strings, not %s",
+                        a_type(item->type));
+        if (!is_endpoint(item->u.str.ptr))
+            return fail(c, item->line, "broker_endpoints: '%s' is not host:port", item->u.str.ptr);
+        total += item->u.str.len + 1;
+    }
+    /* kw_wal_options takes one "host:port,host:port" string. */
+    char *joined = malloc(total);
+    if (!joined)
+        return KW_ENOMEM;
+    size_t at = 0;
+    for (size_t i = 0; i < a->u.array.count; i++) {
+        const kw__toml_value *item = a->u.array.items[i];
+        if (i)
+            joined[at++] = ',';
+        memcpy(joined + at, item->u.str.ptr, item->u.str.len);
+        at += item->u.str.len;
+    }
+    joined[at] = 0;
+    free(*OWNED(c->cfg->wal.broker_endpoints));
+    c->cfg->wal.broker_endpoints = joined;
+    return 0;
+}
+
+static int apply_table(ctx *c, const kw__toml_entry *e, const keydef *keys, const char *name);
+
+static int apply(ctx *c, const kw__toml_entry *e, const keydef *k)
+{
+    kw__wal_config *cfg = c->cfg;
+    kw_wal_options *o = &cfg->wal;
+    const kw__toml_value *v = e->value;
+    const char *s = v->type == KW_TOML_STRING ? v->u.str.ptr : NULL;
+    const char *where = k->id >= S_TYPE && k->id <= S_PASSWORD ? "sasl."
+                        : k->id >= T_SERVER_CA                 ? "tls."
+                                                               : "";
+    uint64_t num = 0;
+    int rc = check_kind(c, where, e, k->kind, &num);
+    if (rc)
+        return rc;
+    if (k->id != W_UNUSED && c->seen[k->id])
+        return fail(c, e->line, "%s: the same option as %s (line %d); give one of them", e->key,
+                    c->seen[k->id]->key, c->seen[k->id]->line);
+    c->seen[k->id] = e;
+    switch (k->id) {
+    case W_PROVIDER:
+        if (strcmp(s, "kafka") == 0) {
+            o->provider = KW_WAL_PROVIDER_KAFKA;
+        } else if (strcmp(s, "local") == 0) {
+            o->provider = KW_WAL_PROVIDER_LOCAL;
+        } else if (strcmp(s, "raft_engine") == 0) {
+            /* GreptimeDB's embedded log; kwal's embedded log takes its place (not its files). */
+            o->provider = KW_WAL_PROVIDER_LOCAL;
+            cfg->provider_from_raft_engine = true;
+            note(cfg,
+                 "%s:%d: provider 'raft_engine' is read as 'local' (kwal's own log format, not "
+                 "raft-engine files)\n",
+                 c->file, e->line);
+        } else {
+            return fail(c, e->line, "provider: '%s' is not a provider (use \"local\" or \"kafka\")",
+                        s);
+        }
+        return 0;
+    case W_BROKER_ENDPOINTS:
+        return apply_endpoints(c, e);
+    case W_MAX_BATCH_BYTES:
+        /* Batches go in one produce request; Kafka sizes are int32. */
+        if ((rc = in_range(c, e, as_i64(num), 1, INT32_MAX, " bytes")) != 0)
+            return rc;
+        o->max_batch_bytes = (size_t)num;
+        return 0;
+    case W_OVERWRITE_ENTRY_START_ID:
+        o->overwrite_entry_start_id = v->u.boolean;
+        return 0;
+    case W_CONNECT_TIMEOUT:
+    case W_TIMEOUT:
+    case W_CREATE_TOPIC_TIMEOUT:
+        if ((rc = in_range(c, e, as_i64(num), 1, UINT32_MAX, " ms")) != 0)
+            return rc;
+        if (k->id == W_CONNECT_TIMEOUT)
+            o->connect_timeout_ms = (uint32_t)num;
+        else if (k->id == W_TIMEOUT)
+            o->timeout_ms = (uint32_t)num;
+        else
+            cfg->create_topic_timeout_ms = (uint32_t)num;
+        return 0;
+    case W_AUTO_CREATE_TOPICS:
+        cfg->auto_create_topics = v->u.boolean;
+        return 0;
+    case W_NUM_TOPICS:
+        if ((rc = in_range(c, e, v->u.integer, 1, 1000000, "")) != 0)
+            return rc;
+        cfg->num_topics = (uint32_t)v->u.integer;
+        return 0;
+    case W_NUM_PARTITIONS:
+        if ((rc = in_range(c, e, v->u.integer, 1, INT32_MAX, "")) != 0)
+            return rc;
+        cfg->num_partitions = (uint32_t)v->u.integer;
+        return 0;
+    case W_SELECTOR_TYPE:
+        if (strcmp(s, "round_robin") != 0)
+            return fail(c, e->line,
+                        "selector_type: '%s' is not a selector (use \"round_robin\")", s);
+        return 0;
+    case W_REPLICATION_FACTOR:
+        if ((rc = in_range(c, e, v->u.integer, 1, INT16_MAX, "")) != 0)
+            return rc;
+        cfg->replication_factor = (int16_t)v->u.integer;
+        return 0;
+    case W_TOPIC_NAME_PREFIX:
+        if ((rc = check_prefix(c, e->line, s)) != 0)
+            return rc;
+        return set_string(&cfg->topic_name_prefix, s);
+    case W_AUTO_PRUNE_INTERVAL:
+        cfg->auto_prune_interval_ms = num;
+        return 0;
+    case W_AUTO_PRUNE_PARALLELISM:
+        if ((rc = in_range(c, e, v->u.integer, 1, 65535, "")) != 0)
+            return rc;
+        cfg->auto_prune_parallelism = (uint32_t)v->u.integer;
+        return 0;
+    case W_FLUSH_TRIGGER_SIZE:
+        cfg->flush_trigger_size = num;
+        return 0;
+    case W_CHECKPOINT_TRIGGER_SIZE:
+        cfg->checkpoint_trigger_size = num;
+        return 0;
+    case W_DIR:
+        if (!s[0])
+            return fail(c, e->line, "dir: the path is empty");
+        return set_string(OWNED(o->dir), s);
+    case W_SEGMENT_BYTES:
+        /* Below 1 MiB a segment holds too little to be worth a file. */
+        if ((rc = in_range(c, e, as_i64(num), (int64_t)MIB, INT64_MAX, " bytes")) != 0)
+            return rc;
+        o->segment_bytes = (size_t)num;
+        return 0;
+    case W_TOPIC:
+        if ((rc = check_topic(c, e->line, s)) != 0)
+            return rc;
+        return set_string(OWNED(o->topic), s);
+    case W_RECORD_FORMAT:
+        if (strcmp(s, "kwal") == 0)
+            o->record_format = KW_WAL_FORMAT_KWAL;
+        else if (strcmp(s, "greptimedb") == 0)
+            o->record_format = KW_WAL_FORMAT_GREPTIMEDB;
+        else
+            return fail(c, e->line,
+                        "record_format: '%s' is not a format (use \"kwal\" or \"greptimedb\")", s);
+        return 0;
+    case W_FETCH_MAX_BYTES:
+        if ((rc = in_range(c, e, as_i64(num), 1, INT32_MAX, " bytes")) != 0)
+            return rc;
+        o->fetch_max_bytes = (size_t)num;
+        return 0;
+    case W_MAX_BUFFERED_BYTES:
+        if ((rc = in_range(c, e, as_i64(num), 1, INT64_MAX, " bytes")) != 0)
+            return rc;
+        o->max_buffered_bytes = (size_t)num;
+        return 0;
+    case W_APPEND_FAIL_FAST:
+        o->append_fail_fast = v->u.boolean;
+        return 0;
+    case W_MAX_IN_FLIGHT:
+        if ((rc = in_range(c, e, v->u.integer, 1, 1024, "")) != 0)
+            return rc;
+        o->max_in_flight = (uint32_t)v->u.integer;
+        c->max_in_flight = e;
+        return 0;
+    case W_NO_IDEMPOTENCE:
+        o->no_idempotence = v->u.boolean;
+        return 0;
+    case W_STRICT_RECORDS:
+        o->strict_records = v->u.boolean;
+        return 0;
+    case W_SASL:
+        return apply_table(c, e, sasl_keys, "wal.sasl");
+    case W_TLS:
+        /* [wal.tls] present, even empty, turns TLS on (with the system CA store). */
+        o->tls = true;
+        return apply_table(c, e, tls_keys, "wal.tls");
+    case W_UNUSED:
+        if (c->unused++ == 0)
+            note(cfg, "%s: GreptimeDB options in [wal] that kwal does not use: %s", c->file,
+                 e->key);
+        else
+            note(cfg, ", %s", e->key);
+        return 0;
+    case S_TYPE:
+        if (strcmp(s, "PLAIN") != 0 && strcmp(s, "SCRAM-SHA-256") != 0 &&
+            strcmp(s, "SCRAM-SHA-512") != 0)
+            return fail(c, e->line,
+                        "sasl.type: '%s' is not a mechanism (use \"PLAIN\", \"SCRAM-SHA-256\" or "
+                        "\"SCRAM-SHA-512\")",
+                        s);
+        return set_string(OWNED(o->sasl_type), s);
+    case S_USERNAME:
+        if (!s[0])
+            return fail(c, e->line, "sasl.username: the name is empty");
+        return set_string(OWNED(o->sasl_username), s);
+    case S_PASSWORD:
+        return set_string(OWNED(o->sasl_password), s);
+    case T_SERVER_CA:
+    case T_CLIENT_CERT:
+    case T_CLIENT_KEY:
+        if (!s[0])
+            return fail(c, e->line, "tls.%s: the path is empty", e->key);
+        return set_string(k->id == T_SERVER_CA     ? OWNED(o->tls_server_ca_cert_path)
+                          : k->id == T_CLIENT_CERT ? OWNED(o->tls_client_cert_path)
+                                                   : OWNED(o->tls_client_key_path),
+                          s);
+    default:
+        return 0;
+    }
+}
+
+/* Every key of table e->value must be one of keys; name is "wal", "wal.sasl", ... */
+static int apply_table(ctx *c, const kw__toml_entry *te, const keydef *keys, const char *name)
+{
+    const kw__toml_value *t = te->value;
+    for (size_t i = 0; i < t->u.table.count; i++) {
+        const kw__toml_entry *e = &t->u.table.entries[i];
+        const keydef *k = keys;
+        while (k->name && strcmp(k->name, e->key) != 0)
+            k++;
+        if (!k->name) {
+            const char *hint = suggest(keys, e->key);
+            if (hint)
+                return fail(c, e->line, "unknown key '%s' in [%s] (did you mean %s?)", e->key, name,
+                            hint);
+            return fail(c, e->line, "unknown key '%s' in [%s]", e->key, name);
+        }
+        int rc = apply(c, e, k);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* What the keys say together: SASL needs all three, a client cert needs its key, ... */
+static int check_whole(ctx *c, const kw__toml_entry *wal)
+{
+    kw__wal_config *cfg = c->cfg;
+    kw_wal_options *o = &cfg->wal;
+    const kw__toml_entry *sasl = c->seen[W_SASL];
+    if (sasl) {
+        const char *missing = !o->sasl_type       ? "type"
+                              : !o->sasl_username ? "username"
+                              : !o->sasl_password ? "password"
+                                                  : NULL;
+        if (missing)
+            return fail(c, sasl->value->line ? sasl->value->line : sasl->line,
+                        "[wal.sasl]: %s is missing", missing);
+    }
+    const kw__toml_entry *tls = c->seen[W_TLS];
+    if (tls && !o->tls_client_cert_path != !o->tls_client_key_path)
+        return fail(c, tls->value->line ? tls->value->line : tls->line,
+                    "[wal.tls]: client_cert_path and client_key_path go together (mutual TLS "
+                    "needs both)");
+    /* Kafka keeps order for an idempotent producer only up to 5 requests in flight. */
+    if (c->max_in_flight && !o->no_idempotence && o->max_in_flight > 5)
+        return fail(c, c->max_in_flight->line,
+                    "max_in_flight: %u is more than 5, the most an idempotent producer may have "
+                    "(or set no_idempotence = true)",
+                    o->max_in_flight);
+    /* Topic names are "{prefix}_{index}"; Kafka allows 249 characters. */
+    char idx[16];
+    int digits = snprintf(idx, sizeof(idx), "%u", cfg->num_topics - 1);
+    if (strlen(cfg->topic_name_prefix) + 1 + (size_t)digits > 249) {
+        const kw__toml_entry *p = c->seen[W_TOPIC_NAME_PREFIX];
+        return fail(c, p ? p->line : wal->line,
+                    "topic_name_prefix: too long: topic names would pass Kafka's 249 characters");
+    }
+    return 0;
+}
+
+int kw__wal_config_init(kw__wal_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    kw_wal_options *o = &cfg->wal;
+    /* GreptimeDB's defaults; kwal's own options stay 0, meaning kw_wal_open's default. */
+    o->provider = KW_WAL_PROVIDER_LOCAL;
+    o->max_batch_bytes = MIB;
+    o->connect_timeout_ms = 3000;
+    o->timeout_ms = 3000;
+    cfg->auto_create_topics = true;
+    cfg->num_topics = 64;
+    cfg->num_partitions = 1;
+    cfg->replication_factor = 1;
+    cfg->create_topic_timeout_ms = 30000;
+    cfg->auto_prune_interval_ms = 30 * 60 * 1000;
+    cfg->auto_prune_parallelism = 10;
+    cfg->flush_trigger_size = 512 * MIB;
+    cfg->checkpoint_trigger_size = 128 * MIB;
+    if (set_string(OWNED(o->broker_endpoints), "127.0.0.1:9092") ||
+        set_string(&cfg->topic_name_prefix, "greptimedb_wal_topic"))
+        return KW_ENOMEM;
+    return 0;
+}
+
+void kw__wal_config_free(kw__wal_config *cfg)
+{
+    if (!cfg)
+        return;
+    kw_wal_options *o = &cfg->wal;
+    free(*OWNED(o->dir));
+    free(*OWNED(o->broker_endpoints));
+    free(*OWNED(o->topic));
+    free(*OWNED(o->sasl_type));
+    free(*OWNED(o->sasl_username));
+    free(*OWNED(o->sasl_password));
+    free(*OWNED(o->tls_server_ca_cert_path));
+    free(*OWNED(o->tls_client_cert_path));
+    free(*OWNED(o->tls_client_key_path));
+    free(cfg->topic_name_prefix);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+int kw__wal_config_parse(const char *text, size_t len, const char *filename, kw__wal_config *cfg,
+                         char *err, size_t errlen)
+{
+    ctx c = {.cfg = cfg, .file = filename ? filename : "config", .err = err, .errlen = errlen};
+    if (err && errlen)
+        err[0] = 0;
+    int rc = kw__wal_config_init(cfg);
+    if (rc) {
+        kw__wal_config_free(cfg);
+        return rc;
+    }
+    kw__toml_value *root = NULL;
+    char terr[256];
+    rc = kw__toml_parse(text, len, NULL, &root, terr, sizeof(terr), NULL);
+    if (rc) {
+        kw__wal_config_free(cfg);
+        if (rc == KW_ENOMEM)
+            return rc;
+        if (err && errlen)
+            snprintf(err, errlen, "%s:%s", c.file, terr);
+        return KW_ECONFIG;
+    }
+    const kw__toml_entry *wal = kw__toml_find(root, "wal");
+    if (wal) {
+        if (wal->value->type != KW_TOML_TABLE)
+            rc = fail(&c, wal->line, "wal: expected a table ([wal]), not %s",
+                      a_type(wal->value->type));
+        else
+            rc = apply_table(&c, wal, wal_keys, "wal");
+        if (rc == 0)
+            rc = check_whole(&c, wal);
+        if (rc == 0 && c.unused)
+            note(cfg, "\n");
+    }
+    kw__toml_free(root);
+    if (rc) {
+        if (rc == KW_ENOMEM && err && errlen)
+            snprintf(err, errlen, "%s: out of memory", c.file);
+        kw__wal_config_free(cfg);
+    }
+    return rc;
+}
+
+int kw__wal_config_load(const char *path, kw__wal_config *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (err && errlen)
+        {
+            char why[128];
+            /* strerror_r, not strerror: a library must not share its buffer across threads. */
+            snprintf(err, errlen, "%s: %s", path, strerror_r(errno, why, sizeof(why)));
+        }
+        return KW_ECONFIG;
+    }
+    /* One byte past the limit tells a file that is too big from one that just fits. */
+    char *text = malloc(MAX_FILE_BYTES + 1);
+    if (!text) {
+        fclose(f);
+        return KW_ENOMEM;
+    }
+    size_t n = fread(text, 1, MAX_FILE_BYTES + 1, f);
+    int read_err = ferror(f);
+    fclose(f);
+    int rc;
+    if (read_err) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: read error", path);
+        rc = KW_ECONFIG;
+    } else if (n > MAX_FILE_BYTES) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: bigger than %zu bytes", path, MAX_FILE_BYTES);
+        rc = KW_ECONFIG;
+    } else {
+        rc = kw__wal_config_parse(text, n, path, cfg, err, errlen);
+    }
+    free(text);
+    return rc;
+}

@@ -1,0 +1,148 @@
+/* The Kafka WAL provider's shared state: topics, producer pipeline, replay; private to kafka*.c. */
+#ifndef KW_WAL_KAFKA_INT_H
+#define KW_WAL_KAFKA_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kwal/wal.h"
+#include "net/cluster.h"
+#include "net/loop.h"
+#include "proto/batch.h"
+#include "proto/msg_data.h"
+#include "wal/record.h"
+
+typedef struct kw_wal_kafka kw_wal_kafka;
+typedef struct ktopic ktopic;
+typedef struct kbatch kbatch;
+
+/* One appended entry, owned by the provider from append until its callback. */
+typedef struct kentry {
+    struct kentry *next; /* in its topic's queue */
+    uint64_t region_id;
+    uint64_t tag; /* the same in all its records: lets replay drop retransmissions exactly */
+    kw_wal_append_cb *cb;
+    void *arg;
+    uint8_t *data; /* a copy of the appended bytes */
+    size_t len;
+    uint32_t nparts;    /* records the entry takes */
+    uint32_t next_part; /* parts already put in a batch */
+    uint32_t batches;   /* batches holding some of its parts and not yet resolved */
+    int err;            /* the first failure of any batch holding a part */
+} kentry;
+
+/* One entry's share of a batch. */
+typedef struct kslot {
+    kentry *e;
+    int32_t record; /* index of the entry's last record in this batch */
+    bool completes; /* this batch holds the entry's FULL or LAST record */
+} kslot;
+
+enum kbatch_state {
+    KB_INFLIGHT = 1, /* a Produce is out for it */
+    KB_ACKED,        /* written: base_offset is set */
+    KB_FAILED,       /* failed for good: err */
+    KB_HELD,         /* OUT_OF_ORDER_SEQUENCE behind an earlier batch: resent once that one is acked */
+};
+
+/* One record batch = one Produce request; kept until it is resolved at the head of its topic. */
+struct kbatch {
+    kbatch *next; /* the topic's batches in sequence order */
+    ktopic *t;
+    kw_wr buf; /* the encoded batch */
+    int32_t count;
+    int32_t base_seq;
+    int state;
+    int err;
+    int16_t kerr;
+    int64_t base_offset;
+    kslot *slots;
+    size_t nslots, capslots;
+    /* the request, valid while the Produce is out */
+    kw_produce_req_partition rp;
+    kw_produce_req_topic rt;
+    kw_produce_req req;
+};
+
+/* A topic (one partition, 0) and its idempotent producer. */
+enum kproducer_state {
+    KP_NEED_ID = 0, /* InitProducerId not asked yet */
+    KP_ASKING,      /* InitProducerId out */
+    KP_READY,       /* sending */
+    KP_DRAINING,    /* a batch failed for good: wait for the rest, then bump the epoch */
+};
+
+struct ktopic {
+    ktopic *next; /* every topic of the provider */
+    kw_wal_kafka *k;
+    char *name;
+    /* appended, not yet in a batch: guarded by k->mu */
+    kentry *qhead, *qtail;
+    bool kicked; /* a pump task is posted */
+    /* loop thread only */
+    kentry *partial; /* an entry whose parts are only partly in batches */
+    kbatch *head, *tail;
+    unsigned in_flight;
+    int pstate;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t next_seq;
+    uint64_t retry_at_ns; /* InitProducerId backoff */
+    kw_loop_timer timer;
+    char last_error[200];
+};
+
+/* The region -> topic map (open addressing). */
+typedef struct kregion {
+    uint64_t region_id;
+    ktopic *topic;
+    uint64_t latest;   /* last durable entry id */
+    uint64_t obsolete; /* flushed up to here */
+    bool used;
+} kregion;
+
+struct kw_wal_kafka {
+    kw_wal_options o; /* strings below are copies */
+    char *bootstrap, *default_topic, *sasl_type, *sasl_user, *sasl_pass, *ca, *cert, *key;
+    size_t max_part;
+    kw_loop *loop;
+    kw_cluster *cl;
+    kw_tls_ctx *tls;
+    kw_sasl_config sasl;
+
+    pthread_mutex_t mu; /* guards the queues, the region map, counters, buffered bytes */
+    pthread_cond_t cond;
+    ktopic *topics;
+    kregion *regions;
+    size_t nregions, capregions;
+    uint64_t tag_base; /* random per open, so tags of two runs never meet */
+    uint64_t tag_next;
+    size_t buffered; /* bytes appended and not yet called back */
+    uint64_t pending; /* entries appended and not yet called back */
+    bool closing;
+    kw_wal_stats stats;
+    char errstr[512];
+};
+
+/* Finds or makes the topic called name (k->mu held). */
+ktopic *kw__wal_kafka_topic(kw_wal_kafka *k, const char *name);
+/* The topic of a region (k->mu held): its assigned one, or the default. */
+ktopic *kw__wal_kafka_region_topic(kw_wal_kafka *k, uint64_t region_id);
+/* Runs fn(arg) on the loop thread and waits for it to return its result. */
+int kw__wal_kafka_call(kw_wal_kafka *k, int (*fn)(kw_wal_kafka *, void *), void *arg);
+/* CLOCK_MONOTONIC now + ms, in ns. */
+uint64_t kw__wal_kafka_deadline(uint32_t ms);
+void kw__wal_kafka_log(kw_wal_kafka *k, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Replay (kafka_replay.c), behind the provider table. */
+int kw__wal_kafka_replay_open(void *p, uint64_t region_id, uint64_t from, unsigned flags,
+                              void **out);
+int kw__wal_kafka_replay_next(void *r, uint64_t *entry_id, const uint8_t **data, size_t *len,
+                              int timeout_ms);
+void kw__wal_kafka_replay_stats(const void *r, kw_wal_replay_stats *out);
+const char *kw__wal_kafka_replay_errstr(const void *r);
+void kw__wal_kafka_replay_close(void *r);
+
+#endif /* KW_WAL_KAFKA_INT_H */

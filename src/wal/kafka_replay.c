@@ -1,0 +1,709 @@
+/* Kafka WAL replay: pipelined large fetches on the loop, record decoding and reassembly on the caller's thread. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/kerr.h"
+#include "wal/kafka_int.h"
+
+/*
+ * The loop thread fetches (fetch_max_bytes at a time, read_committed) and
+ * queues what arrives; as soon as a response is in, the next Fetch goes out,
+ * before anyone decodes this one, so the broker is never idle while the
+ * caller's thread decodes.  At most QUEUE_MAX responses wait; the loop stops
+ * fetching until the caller takes one.  The caller's thread walks batches
+ * and records, skips control batches, aborted transactions and other
+ * regions' records (their values are never copied), and reassembles entries.
+ *
+ * End: the last stable offset read when replay started (entries written
+ * later are not replayed), or never with FOLLOW.
+ */
+
+#define QUEUE_MAX 2
+#define FOLLOW_WAIT_MS 500
+
+typedef struct kaborted {
+    int64_t producer_id;
+    int64_t first_offset;
+} kaborted;
+
+/* One fetch response's records, copied out of the connection's buffer. */
+typedef struct kchunk {
+    struct kchunk *next;
+    uint8_t *buf;
+    size_t len;
+    kaborted *aborted;
+    size_t naborted;
+} kchunk;
+
+typedef struct kreplay {
+    kw_wal_kafka *k;
+    char *topic;
+    uint64_t region_id;
+    int64_t from;
+    int64_t end; /* exclusive; INT64_MAX with FOLLOW */
+    bool follow;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    /* guarded by mu */
+    kchunk *qhead, *qtail;
+    unsigned qlen;
+    bool started;
+    bool fetch_done; /* nothing more will be queued */
+    bool closing;
+    bool fetch_out;
+    bool fetch_wanted; /* the loop stopped because the queue was full */
+    int err;
+    char errstr[300];
+
+    /* loop side */
+    int64_t fetch_offset;
+    int64_t log_start;
+    unsigned empty_rounds;
+    kw_fetch_req_partition fp;
+    kw_fetch_req_topic ft;
+    kw_fetch_req freq;
+    kw_list_offsets_req_partition lp;
+    kw_list_offsets_req_topic lt;
+    kw_list_offsets_req lreq;
+
+    /* caller side */
+    kchunk *cur;
+    kw_batch_iter bit;
+    bool in_chunk;
+    kw_batch batch;
+    kw_record_iter rit;
+    bool in_batch;
+    bool skip_batch;
+    kw_wr scratch;
+    kw_wal_record_asm as;
+    bool finished;
+    kaborted *aborted;
+    size_t naborted, capaborted;
+    kw_wal_replay_stats stats;
+    uint64_t started_ns;
+} kreplay;
+
+static void set_err(kreplay *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(kreplay *r, int err, const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&r->mu);
+    if (!r->err) {
+        r->err = err;
+        va_start(ap, fmt);
+        vsnprintf(r->errstr, sizeof(r->errstr), fmt, ap);
+        va_end(ap);
+    }
+    r->fetch_done = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void chunk_free(kchunk *c)
+{
+    if (!c)
+        return;
+    free(c->buf);
+    free(c->aborted);
+    free(c);
+}
+
+static void replay_free(kreplay *r)
+{
+    while (r->qhead) {
+        kchunk *c = r->qhead;
+        r->qhead = c->next;
+        chunk_free(c);
+    }
+    chunk_free(r->cur);
+    kw__wr_free(&r->scratch);
+    kw__wal_record_asm_free(&r->as);
+    free(r->aborted);
+    free(r->topic);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cond);
+    free(r);
+}
+
+/* ---------------------------------------------------------------- loop side */
+
+static void send_fetch(kreplay *r);
+
+static int build_fetch(void *arg, int version, int32_t leader_epoch, const void **req)
+{
+    kreplay *r = arg;
+    size_t max = r->k->o.fetch_max_bytes;
+    if (max > INT32_MAX)
+        max = INT32_MAX;
+    r->fp = (kw_fetch_req_partition){.partition = 0,
+                                     .current_leader_epoch = leader_epoch,
+                                     .fetch_offset = r->fetch_offset,
+                                     .last_fetched_epoch = -1,
+                                     .log_start_offset = -1,
+                                     .partition_max_bytes = (int32_t)max};
+    r->ft = (kw_fetch_req_topic){.topic = kw_str_c(r->topic)};
+    r->ft.partitions.v = &r->fp;
+    r->ft.partitions.n = 1;
+    kw__schema_init(kw__api(KW_API_FETCH)->req, version, &r->freq);
+    r->freq.replica_id = -1;
+    r->freq.max_wait_ms = r->follow ? FOLLOW_WAIT_MS : 100;
+    r->freq.min_bytes = 1;
+    r->freq.max_bytes = (int32_t)max;
+    r->freq.isolation_level = 1; /* read_committed: aborted transactions are listed */
+    r->freq.topics.v = &r->ft;
+    r->freq.topics.n = 1;
+    *req = &r->freq;
+    return 0;
+}
+
+/* Called with the loop's answer to a fetch: true when the replay was closed meanwhile (then freed). */
+static bool closed_while_out(kreplay *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->fetch_out = false;
+    bool closing = r->closing;
+    pthread_mutex_unlock(&r->mu);
+    if (closing)
+        replay_free(r);
+    return closing;
+}
+
+static void fetch_done(const kw_cluster_result *res, void *arg)
+{
+    kreplay *r = arg;
+    if (closed_while_out(r))
+        return;
+    kw_wal_kafka *k = r->k;
+    const kw_fetch_resp *resp = res->resp;
+    const kw_fetch_resp_partition *p =
+        resp && resp->responses.n == 1 && resp->responses.v[0].partitions.n == 1
+            ? &resp->responses.v[0].partitions.v[0]
+            : NULL;
+    if (res->err == 0 && !p) {
+        set_err(r, KW_EMALFORMED, "fetch %s: the response has no partition 0", r->topic);
+        return;
+    }
+    if (res->err) {
+        if (res->kerr == KW_KERR_OFFSET_OUT_OF_RANGE && p && p->log_start_offset > r->fetch_offset &&
+            k->o.overwrite_entry_start_id) {
+            kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
+                              "region %llu: offsets %lld..%lld of %s were pruned during replay; "
+                              "continuing from the log start offset %lld "
+                              "(overwrite_entry_start_id)",
+                              (unsigned long long)r->region_id, (long long)r->fetch_offset,
+                              (long long)p->log_start_offset - 1, r->topic,
+                              (long long)p->log_start_offset);
+            r->fetch_offset = p->log_start_offset;
+            send_fetch(r);
+            return;
+        }
+        set_err(r, res->err, "replay of region %llu from %s at offset %lld: %s",
+                (unsigned long long)r->region_id, r->topic, (long long)r->fetch_offset,
+                res->detail && *res->detail ? res->detail : kw_strerror(res->err));
+        return;
+    }
+    size_t len = p->records.len > 0 ? (size_t)p->records.len : 0;
+    /* Where the next fetch starts: after the last whole batch (a cut tail is fetched again). */
+    int64_t next = r->fetch_offset;
+    kw_batch_iter it;
+    kw__batch_iter_init(&it, p->records.ptr, len, 0);
+    kw_batch b;
+    int rc;
+    while ((rc = kw__batch_next(&it, &b)) == 1)
+        if (kw__batch_next_offset(&b) > next)
+            next = kw__batch_next_offset(&b);
+    if (rc < 0) {
+        set_err(r, rc, "replay of %s at offset %lld: %s", r->topic, (long long)r->fetch_offset,
+                it.errstr);
+        return;
+    }
+    if (it.pos > 0) {
+        kchunk *c = calloc(1, sizeof(*c));
+        if (c)
+            c->buf = malloc(it.pos);
+        if (c && p->aborted_transactions.n > 0) {
+            c->aborted = calloc((size_t)p->aborted_transactions.n, sizeof(*c->aborted));
+            if (c->aborted) {
+                for (int32_t i = 0; i < p->aborted_transactions.n; i++)
+                    c->aborted[i] = (kaborted){p->aborted_transactions.v[i].producer_id,
+                                               p->aborted_transactions.v[i].first_offset};
+                c->naborted = (size_t)p->aborted_transactions.n;
+            }
+        }
+        if (!c || !c->buf || (p->aborted_transactions.n > 0 && !c->aborted)) {
+            chunk_free(c);
+            set_err(r, KW_ENOMEM, "replay: out of memory for a %zu-byte fetch", len);
+            return;
+        }
+        memcpy(c->buf, p->records.ptr, it.pos);
+        c->len = it.pos;
+        r->empty_rounds = 0;
+        pthread_mutex_lock(&r->mu);
+        if (r->qtail)
+            r->qtail->next = c;
+        else
+            r->qhead = c;
+        r->qtail = c;
+        r->qlen++;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->mu);
+    } else if (len > 0) {
+        /* A batch larger than fetch_max_bytes would arrive whole (KIP-74); a cut
+         * one with nothing whole before it means the broker sends less than it must. */
+        set_err(r, KW_ETOOBIG, "replay of %s at offset %lld: the first batch does not fit in "
+                "fetch_max_bytes (%zu)", r->topic, (long long)r->fetch_offset,
+                k->o.fetch_max_bytes);
+        return;
+    } else if (!r->follow && ++r->empty_rounds > 600) {
+        set_err(r, KW_ETIMEDOUT, "replay of %s: no records at offset %lld below the end %lld",
+                r->topic, (long long)r->fetch_offset, (long long)r->end);
+        return;
+    }
+    r->fetch_offset = next;
+    if (!r->follow && r->fetch_offset >= r->end) {
+        pthread_mutex_lock(&r->mu);
+        r->fetch_done = true;
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
+    send_fetch(r);
+}
+
+static void send_fetch(kreplay *r)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->qlen >= QUEUE_MAX) {
+        r->fetch_wanted = true; /* the caller wakes us when it takes one */
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
+    r->fetch_out = true;
+    pthread_mutex_unlock(&r->mu);
+    uint32_t wait = r->follow ? FOLLOW_WAIT_MS : 0;
+    int rc = kw__cluster_send_partition(r->k->cl, KW_API_FETCH, r->topic, 0, build_fetch, r,
+                                        kw__wal_kafka_deadline(r->k->o.timeout_ms + wait),
+                                        fetch_done, r);
+    if (rc) {
+        if (!closed_while_out(r))
+            set_err(r, rc, "replay: cannot send a fetch: %s", kw_strerror(rc));
+    }
+}
+
+static void resume_run(kw_loop *loop, void *arg)
+{
+    kreplay *r = arg;
+    pthread_mutex_lock(&r->mu);
+    bool go = r->fetch_wanted && !r->closing && !r->fetch_out;
+    r->fetch_wanted = false;
+    pthread_mutex_unlock(&r->mu);
+    if (go)
+        send_fetch(r);
+}
+
+/* ListOffsets, earliest then last stable, then the first fetch. */
+static int build_list(void *arg, int version, int32_t leader_epoch, const void **req)
+{
+    kreplay *r = arg;
+    r->lp = (kw_list_offsets_req_partition){.partition_index = 0,
+                                            .current_leader_epoch = leader_epoch,
+                                            .timestamp = r->log_start < 0 ? -2 : -1,
+                                            .max_num_offsets = 1};
+    r->lt = (kw_list_offsets_req_topic){.name = kw_str_c(r->topic)};
+    r->lt.partitions.v = &r->lp;
+    r->lt.partitions.n = 1;
+    kw__schema_init(kw__api(KW_API_LIST_OFFSETS)->req, version, &r->lreq);
+    r->lreq.replica_id = -1;
+    r->lreq.isolation_level = 1;
+    r->lreq.timeout_ms = (int32_t)r->k->o.timeout_ms;
+    r->lreq.topics.v = &r->lt;
+    r->lreq.topics.n = 1;
+    *req = &r->lreq;
+    return 0;
+}
+
+static void list_done(const kw_cluster_result *res, void *arg)
+{
+    kreplay *r = arg;
+    if (closed_while_out(r))
+        return;
+    kw_wal_kafka *k = r->k;
+    if (res->err) {
+        set_err(r, res->err, "replay of region %llu: ListOffsets on %s: %s",
+                (unsigned long long)r->region_id, r->topic,
+                res->detail && *res->detail ? res->detail : kw_strerror(res->err));
+        return;
+    }
+    const kw_list_offsets_resp *lr = res->resp;
+    int64_t off = lr->topics.v[0].partitions.v[0].offset;
+    if (r->log_start < 0) {
+        r->log_start = off;
+        pthread_mutex_lock(&r->mu);
+        r->fetch_out = true;
+        pthread_mutex_unlock(&r->mu);
+        if (kw__cluster_send_partition(k->cl, KW_API_LIST_OFFSETS, r->topic, 0, build_list, r,
+                                       kw__wal_kafka_deadline(k->o.timeout_ms), list_done,
+                                       r) != 0 &&
+            !closed_while_out(r))
+            set_err(r, KW_ENOMEM, "replay: cannot send ListOffsets");
+        return;
+    }
+    if (!r->follow)
+        r->end = off;
+    if (r->from < r->log_start) {
+        if (!k->o.overwrite_entry_start_id) {
+            set_err(r, KW_ENOTFOUND,
+                    "region %llu: entry id %lld was pruned from %s: the log starts at offset %lld "
+                    "(set overwrite_entry_start_id to replay from there)",
+                    (unsigned long long)r->region_id, (long long)r->from, r->topic,
+                    (long long)r->log_start);
+            return;
+        }
+        kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
+                          "region %llu: entry id %lld was pruned from %s: the log starts at "
+                          "offset %lld; replaying from there (overwrite_entry_start_id)",
+                          (unsigned long long)r->region_id, (long long)r->from, r->topic,
+                          (long long)r->log_start);
+        r->from = r->log_start;
+    }
+    r->fetch_offset = r->from;
+    pthread_mutex_lock(&r->mu);
+    r->started = true;
+    if (!r->follow && r->fetch_offset >= r->end)
+        r->fetch_done = true;
+    pthread_cond_broadcast(&r->cond);
+    bool go = !r->fetch_done;
+    pthread_mutex_unlock(&r->mu);
+    if (go)
+        send_fetch(r);
+}
+
+static int start_run(kw_wal_kafka *k, void *arg)
+{
+    kreplay *r = arg;
+    r->fetch_out = true;
+    return kw__cluster_send_partition(k->cl, KW_API_LIST_OFFSETS, r->topic, 0, build_list, r,
+                                      kw__wal_kafka_deadline(k->o.timeout_ms), list_done, r);
+}
+
+/* ---------------------------------------------------------------- caller side */
+
+int kw__wal_kafka_replay_open(void *p, uint64_t region_id, uint64_t from, unsigned flags,
+                              void **out)
+{
+    kw_wal_kafka *k = p;
+    *out = NULL;
+    if (from > INT64_MAX)
+        return KW_EINVAL;
+    kreplay *r = calloc(1, sizeof(*r));
+    if (!r)
+        return KW_ENOMEM;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    r->k = k;
+    r->region_id = region_id;
+    r->from = (int64_t)from;
+    r->follow = flags & KW_WAL_REPLAY_FOLLOW;
+    r->end = INT64_MAX;
+    r->log_start = -1;
+    kw__wr_init(&r->scratch);
+    kw_wal_record_asm_options ao = {.only_region = true,
+                                    .region_id = region_id,
+                                    .strict = k->o.strict_records};
+    kw__wal_record_asm_init(&r->as, &ao);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r->started_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    pthread_mutex_lock(&k->mu);
+    ktopic *t = kw__wal_kafka_region_topic(k, region_id);
+    r->topic = t ? strdup(t->name) : NULL;
+    pthread_mutex_unlock(&k->mu);
+    if (!r->topic) {
+        replay_free(r);
+        return KW_ENOMEM;
+    }
+    int rc = kw__wal_kafka_call(k, start_run, r);
+    if (rc) {
+        replay_free(r);
+        return rc;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (!r->started && !r->err)
+        pthread_cond_wait(&r->cond, &r->mu);
+    rc = r->err;
+    pthread_mutex_unlock(&r->mu);
+    if (rc) {
+        snprintf(k->errstr, sizeof(k->errstr), "%s", r->errstr);
+        kw__wal_kafka_replay_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+static void report(kreplay *r, const kw_wal_record_event *ev)
+{
+    kw_wal_kafka *k = r->k;
+    switch (ev->kind) {
+    case KW_WAL_REC_DUPLICATE:
+        return;
+    case KW_WAL_REC_INCOMPLETE:
+        r->stats.incomplete_entries++;
+        kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
+                          "region %llu: the entry starting at offset %lld of %s is incomplete "
+                          "at the end of the log (%s); skipped",
+                          (unsigned long long)ev->region_id, (long long)ev->first_offset, r->topic,
+                          ev->why);
+        return;
+    default:
+        r->stats.bad_records++;
+        if (k->o.on_bad_record)
+            k->o.on_bad_record(k->o.bad_record_arg, r->topic, ev->offset, ev->why);
+        return;
+    }
+}
+
+/* Aborted transactions: a transactional batch of a producer listed as aborted from an
+ * offset at or below it is skipped, until that producer's ABORT marker. */
+static bool aborted_batch(kreplay *r, const kw_batch *b)
+{
+    for (size_t i = 0; i < r->naborted; i++)
+        if (r->aborted[i].producer_id == b->producer_id &&
+            r->aborted[i].first_offset <= kw__batch_last_offset(b))
+            return true;
+    return false;
+}
+
+static void abort_marker(kreplay *r, const kw_batch *b)
+{
+    for (size_t i = 0; i < r->naborted;)
+        if (r->aborted[i].producer_id == b->producer_id &&
+            r->aborted[i].first_offset <= b->base_offset)
+            r->aborted[i] = r->aborted[--r->naborted];
+        else
+            i++;
+}
+
+static int take_aborted(kreplay *r, const kchunk *c)
+{
+    for (size_t i = 0; i < c->naborted; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < r->naborted && !seen; j++)
+            seen = r->aborted[j].producer_id == c->aborted[i].producer_id &&
+                   r->aborted[j].first_offset == c->aborted[i].first_offset;
+        if (seen)
+            continue;
+        if (r->naborted == r->capaborted) {
+            size_t cap = r->capaborted ? r->capaborted * 2 : 8;
+            kaborted *a = realloc(r->aborted, cap * sizeof(*a));
+            if (!a)
+                return KW_ENOMEM;
+            r->aborted = a;
+            r->capaborted = cap;
+        }
+        r->aborted[r->naborted++] = c->aborted[i];
+    }
+    return 0;
+}
+
+/* Waits for the next chunk: 1 with r->cur set, 0 at the end, or an error. */
+static int next_chunk(kreplay *r, int timeout_ms)
+{
+    chunk_free(r->cur);
+    r->cur = NULL;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    if (timeout_ms >= 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+    }
+    pthread_mutex_lock(&r->mu);
+    while (!r->qhead && !r->fetch_done && !r->err) {
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&r->cond, &r->mu);
+        } else if (pthread_cond_timedwait(&r->cond, &r->mu, &until) != 0) {
+            pthread_mutex_unlock(&r->mu);
+            return KW_ETIMEDOUT;
+        }
+    }
+    int rc = 0;
+    if (r->qhead) {
+        r->cur = r->qhead;
+        r->qhead = r->cur->next;
+        if (!r->qhead)
+            r->qtail = NULL;
+        r->qlen--;
+        rc = 1;
+    } else if (r->err) {
+        rc = r->err;
+    }
+    bool wake = r->fetch_wanted;
+    pthread_mutex_unlock(&r->mu);
+    if (wake)
+        kw__loop_post(r->k->loop, resume_run, NULL, r);
+    if (rc == 1) {
+        if (take_aborted(r, r->cur) != 0)
+            return KW_ENOMEM;
+        kw__batch_iter_init(&r->bit, r->cur->buf, r->cur->len, KW_BATCH_VERIFY_CRC);
+        r->in_chunk = true;
+    }
+    return rc;
+}
+
+int kw__wal_kafka_replay_next(void *p, uint64_t *entry_id, const uint8_t **data, size_t *len,
+                              int timeout_ms)
+{
+    kreplay *r = p;
+    kw_wal_kafka *k = r->k;
+    for (;;) {
+        kw_wal_record_event ev;
+        while (kw__wal_record_asm_next(&r->as, &ev)) {
+            if (ev.kind != KW_WAL_REC_ENTRY) {
+                report(r, &ev);
+                continue;
+            }
+            if (ev.entry_id < (uint64_t)r->from)
+                continue;
+            r->stats.entries++;
+            r->stats.bytes += ev.len;
+            pthread_mutex_lock(&k->mu);
+            k->stats.replayed_entries++;
+            k->stats.replayed_bytes += ev.len;
+            pthread_mutex_unlock(&k->mu);
+            *entry_id = ev.entry_id;
+            *data = ev.data;
+            *len = ev.len;
+            return 1;
+        }
+        if (r->finished)
+            return 0;
+        if (r->in_batch) {
+            kw_record rec;
+            int rc = kw__record_next(&r->rit, &rec);
+            if (rc < 0) {
+                snprintf(r->errstr, sizeof(r->errstr), "replay of %s: %s", r->topic,
+                         r->rit.errstr);
+                return rc;
+            }
+            if (rc == 0) {
+                r->in_batch = false;
+                continue;
+            }
+            if (!r->follow && rec.offset >= r->end) {
+                r->in_batch = false;
+                r->in_chunk = false;
+                kw__wal_record_asm_finish(&r->as);
+                r->finished = true;
+                continue;
+            }
+            r->stats.records_read++;
+            rc = kw__wal_record_asm_feed(&r->as, rec.offset, rec.key.len >= 0 ? rec.key.ptr : NULL,
+                                         rec.key.len >= 0 ? (size_t)rec.key.len : 0,
+                                         rec.value.len >= 0 ? rec.value.ptr : NULL,
+                                         rec.value.len >= 0 ? (size_t)rec.value.len : 0);
+            if (rc == KW_EMALFORMED) {
+                /* strict_records: say why (the note is queued), then stop */
+                kw_wal_record_event bad;
+                while (kw__wal_record_asm_next(&r->as, &bad))
+                    if (bad.kind != KW_WAL_REC_ENTRY) {
+                        report(r, &bad);
+                        snprintf(r->errstr, sizeof(r->errstr),
+                                 "region %llu: malformed record at offset %lld of %s: %s "
+                                 "(strict_records)",
+                                 (unsigned long long)r->region_id, (long long)bad.offset, r->topic,
+                                 bad.why);
+                    }
+                return rc;
+            }
+            continue;
+        }
+        if (r->in_chunk) {
+            int rc = kw__batch_next(&r->bit, &r->batch);
+            if (rc < 0) {
+                snprintf(r->errstr, sizeof(r->errstr), "replay of %s: %s", r->topic,
+                         r->bit.errstr);
+                return rc;
+            }
+            if (rc == 0) {
+                r->in_chunk = false;
+                continue;
+            }
+            if (!r->follow && r->batch.base_offset >= r->end) {
+                r->in_chunk = false;
+                kw__wal_record_asm_finish(&r->as);
+                r->finished = true;
+                continue;
+            }
+            if (kw__batch_is_control(&r->batch)) {
+                abort_marker(r, &r->batch);
+                continue;
+            }
+            if (kw__batch_is_transactional(&r->batch) && aborted_batch(r, &r->batch))
+                continue;
+            rc = kw__record_iter_init(&r->rit, &r->batch, &r->scratch, 0, r->from);
+            if (rc < 0) {
+                snprintf(r->errstr, sizeof(r->errstr), "replay of %s at offset %lld: %s", r->topic,
+                         (long long)r->batch.base_offset, r->rit.errstr);
+                return rc;
+            }
+            r->in_batch = true;
+            continue;
+        }
+        int rc = next_chunk(r, r->follow ? timeout_ms : -1);
+        if (rc < 0) {
+            if (rc != KW_ETIMEDOUT) {
+                pthread_mutex_lock(&r->mu);
+                snprintf(k->errstr, sizeof(k->errstr), "%s", r->errstr);
+                pthread_mutex_unlock(&r->mu);
+            }
+            return rc;
+        }
+        if (rc == 0) {
+            kw__wal_record_asm_finish(&r->as);
+            r->finished = true;
+        }
+    }
+}
+
+void kw__wal_kafka_replay_stats(const void *p, kw_wal_replay_stats *out)
+{
+    const kreplay *r = p;
+    *out = r->stats;
+}
+
+const char *kw__wal_kafka_replay_errstr(const void *p)
+{
+    return ((const kreplay *)p)->errstr;
+}
+
+static int detach_run(kw_wal_kafka *k, void *arg)
+{
+    (void)k;
+    kreplay *r = arg;
+    pthread_mutex_lock(&r->mu);
+    r->closing = true;
+    bool out = r->fetch_out;
+    pthread_mutex_unlock(&r->mu);
+    /* a request still out frees the replay when its answer (or KW_ECLOSED) comes */
+    if (!out)
+        replay_free(r);
+    return 0;
+}
+
+void kw__wal_kafka_replay_close(void *p)
+{
+    kreplay *r = p;
+    if (!r)
+        return;
+    if (kw__wal_kafka_call(r->k, detach_run, r) != 0)
+        replay_free(r); /* the loop is gone: nothing can be out */
+}

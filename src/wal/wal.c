@@ -1,0 +1,352 @@
+/* The public WAL API (kwal/wal.h): checks options, picks a provider, forwards each call to it. */
+#include "kwal/wal.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wal/local.h"
+#include "wal/provider.h"
+#include "wal/config.h"
+#include "wal/kafka.h"
+
+struct kw_wal {
+    const kw_wal_provider_ops *ops;
+    void *p;
+};
+
+struct kw_wal_replay {
+    const kw_wal_provider_ops *ops;
+    void *r;
+};
+
+/* The local provider, adapted to the table. ------------------------------------- */
+
+static int local_open(void **out, const kw_wal_options *o, char *errbuf, size_t errlen)
+{
+    kw_wal_local_options lo = {
+        .dir = o->dir,
+        .segment_bytes = o->segment_bytes,
+        .max_buffered_bytes = o->max_buffered_bytes,
+        .append_fail_fast = o->append_fail_fast,
+        .log = o->log,
+        .log_arg = o->log_arg,
+    };
+    kw_wal_local *l = NULL;
+    int rc = kw__wal_local_open(&l, &lo, errbuf, errlen);
+    *out = l;
+    return rc;
+}
+static void local_close(void *p)
+{
+    kw__wal_local_close(p);
+}
+static const char *local_errstr(const void *p)
+{
+    return kw__wal_local_errstr(p);
+}
+/* The local log is one stream for every region: there is no topic to set. */
+static int local_set_region_topic(void *p, uint64_t region_id, const char *topic)
+{
+    return 0;
+}
+static int local_append(void *p, uint64_t region_id, const void *data, size_t len,
+                        kw_wal_append_cb *cb, void *arg)
+{
+    return kw__wal_local_append(p, region_id, data, len, cb, arg);
+}
+static int local_obsolete(void *p, uint64_t region_id, uint64_t entry_id)
+{
+    return kw__wal_local_obsolete(p, region_id, entry_id);
+}
+static int local_latest(void *p, uint64_t region_id, uint64_t *out)
+{
+    return kw__wal_local_latest(p, region_id, out);
+}
+static void local_stats(void *p, kw_wal_stats *out)
+{
+    kw__wal_local_stats(p, out);
+}
+static int local_replay_open(void *p, uint64_t region_id, uint64_t from, unsigned flags, void **out)
+{
+    kw_wal_local_replay *r = NULL;
+    int rc = kw__wal_local_replay_open(p, region_id, from, flags, &r);
+    *out = r;
+    return rc;
+}
+static int local_replay_next(void *r, uint64_t *entry_id, const uint8_t **data, size_t *len,
+                             int timeout_ms)
+{
+    return kw__wal_local_replay_next(r, entry_id, data, len, timeout_ms);
+}
+static void local_replay_stats(const void *r, kw_wal_replay_stats *out)
+{
+    kw__wal_local_replay_stats(r, out);
+}
+static const char *local_replay_errstr(const void *r)
+{
+    return kw__wal_local_replay_errstr(r);
+}
+static void local_replay_close(void *r)
+{
+    kw__wal_local_replay_close(r);
+}
+
+static const kw_wal_provider_ops local_ops = {
+    .name = "local",
+    .open = local_open,
+    .close = local_close,
+    .errstr = local_errstr,
+    .set_region_topic = local_set_region_topic,
+    .append = local_append,
+    .obsolete = local_obsolete,
+    .latest = local_latest,
+    .stats = local_stats,
+    .replay_open = local_replay_open,
+    .replay_next = local_replay_next,
+    .replay_stats = local_replay_stats,
+    .replay_errstr = local_replay_errstr,
+    .replay_close = local_replay_close,
+};
+
+/* Opening. -------------------------------------------------------------------------- */
+
+static int open_fail(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int open_fail(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+{
+    if (errbuf && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+/* The checks every provider shares; each provider checks its own fields too. */
+static int check_options(const kw_wal_options *o, char *errbuf, size_t errlen)
+{
+    if (o->provider != KW_WAL_PROVIDER_LOCAL && o->provider != KW_WAL_PROVIDER_KAFKA)
+        return open_fail(errbuf, errlen, KW_EINVAL,
+                         "provider: unknown provider %d (0 = local, 1 = kafka)", o->provider);
+    if (o->record_format != KW_WAL_FORMAT_KWAL && o->record_format != KW_WAL_FORMAT_GREPTIMEDB)
+        return open_fail(errbuf, errlen, KW_EINVAL,
+                         "record_format: unknown format %d (0 = kwal, 1 = greptimedb)",
+                         o->record_format);
+    if (o->provider == KW_WAL_PROVIDER_LOCAL) {
+        if (!o->dir || !*o->dir)
+            return open_fail(errbuf, errlen, KW_EINVAL, "dir: required for the local provider");
+        if (o->segment_bytes && o->segment_bytes < KW__WAL_LOCAL_MIN_SEGMENT)
+            return open_fail(errbuf, errlen, KW_EINVAL,
+                             "segment_bytes: %zu is below the minimum of %zu", o->segment_bytes,
+                             KW__WAL_LOCAL_MIN_SEGMENT);
+    }
+    return 0;
+}
+
+/* The table for a provider number; a provider not built in has none. */
+static const kw_wal_provider_ops *provider_ops(int provider)
+{
+    switch (provider) {
+    case KW_WAL_PROVIDER_LOCAL:
+        return &local_ops;
+    case KW_WAL_PROVIDER_KAFKA:
+        return &kw__wal_kafka_ops;
+    }
+    return NULL;
+}
+
+KW_API int kw_wal_open(kw_wal **out, const kw_wal_options *opts, char *errbuf, size_t errlen)
+{
+    if (errbuf && errlen)
+        errbuf[0] = 0;
+    if (!out)
+        return open_fail(errbuf, errlen, KW_EINVAL, "out: NULL");
+    *out = NULL;
+    if (!opts)
+        return open_fail(errbuf, errlen, KW_EINVAL, "options: NULL");
+    int rc = check_options(opts, errbuf, errlen);
+    if (rc)
+        return rc;
+    const kw_wal_provider_ops *ops = provider_ops(opts->provider);
+    if (!ops) /* check_options refused unknown providers already */
+        return open_fail(errbuf, errlen, KW_EINVAL, "provider: unknown provider %d", opts->provider);
+    kw_wal *w = calloc(1, sizeof(*w));
+    if (!w)
+        return open_fail(errbuf, errlen, KW_ENOMEM, "out of memory");
+    w->ops = ops;
+    rc = ops->open(&w->p, opts, errbuf, errlen);
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+KW_API int kw_wal_open_config(kw_wal **out, const char *path, char *errbuf, size_t errlen)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !path)
+        return open_fail(errbuf, errlen, KW_EINVAL, "kw_wal_open_config: out and path required");
+    kw__wal_config cfg;
+    int rc = kw__wal_config_load(path, &cfg, errbuf, errlen);
+    if (!rc)
+        rc = kw_wal_open(out, &cfg.wal, errbuf, errlen); /* providers copy what they keep */
+    kw__wal_config_free(&cfg);
+    return rc;
+}
+
+KW_API void kw_wal_close(kw_wal *wal)
+{
+    if (!wal)
+        return;
+    wal->ops->close(wal->p);
+    free(wal);
+}
+
+KW_API const char *kw_wal_errstr(const kw_wal *wal)
+{
+    return wal ? wal->ops->errstr(wal->p) : "";
+}
+
+KW_API int kw_wal_set_region_topic(kw_wal *wal, uint64_t region_id, const char *topic)
+{
+    if (!wal)
+        return KW_EINVAL;
+    return wal->ops->set_region_topic(wal->p, region_id, topic);
+}
+
+/* Appending. ------------------------------------------------------------------------ */
+
+KW_API int kw_wal_append(kw_wal *wal, uint64_t region_id, const void *data, size_t len,
+                         kw_wal_append_cb *cb, void *arg)
+{
+    if (!wal)
+        return KW_EINVAL;
+    return wal->ops->append(wal->p, region_id, data, len, cb, arg);
+}
+
+typedef struct sync_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool done;
+    int err;
+    uint64_t id;
+} sync_wait;
+
+static void sync_done(void *arg, int err, uint64_t entry_id)
+{
+    sync_wait *s = arg;
+    pthread_mutex_lock(&s->mu);
+    s->err = err;
+    s->id = entry_id;
+    s->done = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits on this thread for the provider's callback: durable (or failed) when it returns. */
+KW_API int kw_wal_append_sync(kw_wal *wal, uint64_t region_id, const void *data, size_t len,
+                              uint64_t *entry_id)
+{
+    if (!wal)
+        return KW_EINVAL;
+    sync_wait s = {.done = false};
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cond, NULL);
+    int rc = wal->ops->append(wal->p, region_id, data, len, sync_done, &s);
+    if (!rc) {
+        pthread_mutex_lock(&s.mu);
+        while (!s.done)
+            pthread_cond_wait(&s.cond, &s.mu);
+        pthread_mutex_unlock(&s.mu);
+        rc = s.err;
+        if (!rc && entry_id)
+            *entry_id = s.id;
+    }
+    pthread_cond_destroy(&s.cond);
+    pthread_mutex_destroy(&s.mu);
+    return rc;
+}
+
+/* Replay. ---------------------------------------------------------------------------- */
+
+KW_API int kw_wal_replay_open(kw_wal *wal, uint64_t region_id, uint64_t from_entry_id,
+                              unsigned flags, kw_wal_replay **out)
+{
+    if (!out)
+        return KW_EINVAL;
+    *out = NULL;
+    if (!wal)
+        return KW_EINVAL;
+    kw_wal_replay *r = calloc(1, sizeof(*r));
+    if (!r)
+        return KW_ENOMEM;
+    r->ops = wal->ops;
+    int rc = wal->ops->replay_open(wal->p, region_id, from_entry_id, flags, &r->r);
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+KW_API int kw_wal_replay_next(kw_wal_replay *r, uint64_t *entry_id, const uint8_t **data,
+                              size_t *len, int timeout_ms)
+{
+    if (!r || !entry_id || !data || !len)
+        return KW_EINVAL;
+    return r->ops->replay_next(r->r, entry_id, data, len, timeout_ms);
+}
+
+KW_API void kw_wal_replay_stats_get(const kw_wal_replay *r, kw_wal_replay_stats *out)
+{
+    if (r)
+        r->ops->replay_stats(r->r, out);
+    else
+        memset(out, 0, sizeof(*out));
+}
+
+KW_API const char *kw_wal_replay_errstr(const kw_wal_replay *r)
+{
+    return r ? r->ops->replay_errstr(r->r) : "";
+}
+
+KW_API void kw_wal_replay_close(kw_wal_replay *r)
+{
+    if (!r)
+        return;
+    r->ops->replay_close(r->r);
+    free(r);
+}
+
+/* Pruning and state. --------------------------------------------------------------------- */
+
+KW_API int kw_wal_obsolete(kw_wal *wal, uint64_t region_id, uint64_t entry_id)
+{
+    if (!wal)
+        return KW_EINVAL;
+    return wal->ops->obsolete(wal->p, region_id, entry_id);
+}
+
+KW_API int kw_wal_latest_entry_id(kw_wal *wal, uint64_t region_id, uint64_t *out)
+{
+    if (!wal || !out)
+        return KW_EINVAL;
+    return wal->ops->latest(wal->p, region_id, out);
+}
+
+KW_API void kw_wal_stats_get(kw_wal *wal, kw_wal_stats *out)
+{
+    if (!wal) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    wal->ops->stats(wal->p, out);
+}
