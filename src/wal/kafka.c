@@ -381,6 +381,7 @@ static kentry *next_entry(ktopic *t)
     pthread_mutex_lock(&k->mu);
     kentry *e = t->qhead;
     if (e) {
+        t->qbytes -= e->len;
         t->qhead = e->next;
         if (!t->qhead)
             t->qtail = NULL;
@@ -477,6 +478,19 @@ static void pump(ktopic *t)
     }
     uint32_t max = k->o.no_idempotence ? 1 : k->o.max_in_flight;
     while (t->pstate == KP_READY && t->in_flight < max) {
+        /*
+         * While a request is out, send another only once a full batch is
+         * waiting: the broker's cost is per request, so many small batches
+         * behind one in flight cost throughput and gain no latency (they
+         * would wait behind it anyway).  With nothing out, send at once.
+         */
+        if (t->in_flight > 0 && !t->partial) {
+            pthread_mutex_lock(&k->mu);
+            size_t queued = t->qbytes;
+            pthread_mutex_unlock(&k->mu);
+            if (queued < k->o.max_batch_bytes)
+                break;
+        }
         kbatch *b = build_batch(t);
         if (!b)
             break;
@@ -644,6 +658,7 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
     else
         t->qhead = e;
     t->qtail = e;
+    t->qbytes += len;
     k->buffered += len;
     k->pending++;
     bool post = !t->kicked;
@@ -858,6 +873,7 @@ static int shutdown_run(kw_wal_kafka *k, void *arg)
         pthread_mutex_lock(&k->mu);
         kentry *q = t->qhead;
         t->qhead = t->qtail = NULL;
+        t->qbytes = 0;
         pthread_mutex_unlock(&k->mu);
         while (q) {
             kentry *n = q->next;

@@ -79,7 +79,8 @@ struct ktopic {
     char *name;
     /* appended, not yet in a batch: guarded by k->mu */
     kentry *qhead, *qtail;
-    bool kicked; /* a pump task is posted */
+    size_t qbytes; /* bytes in the queue */
+    bool kicked;   /* a pump task is posted */
     /* loop thread only */
     kentry *partial; /* an entry whose parts are only partly in batches */
     kbatch *head, *tail;
