@@ -1,0 +1,224 @@
+/* WAL replay benchmark: one region among many sharing a topic, kwal's defaults or GreptimeDB-style. */
+/*
+ *   wal_replay -b BROKERS -t TOPIC --write -n COUNT [-s SIZE] [-r REGIONS] [--greptimedb]
+ *   wal_replay -b BROKERS -t TOPIC [-s SIZE] [-r REGIONS] [-R REGION] [--fetch-bytes N]
+ *              [--greptimedb] [--timeout-ms N]
+ *   wal_replay -b BROKERS -t TOPIC --topic-delete
+ *
+ * --write creates TOPIC (one partition) and appends COUNT entries of SIZE bytes (1024)
+ * round-robin over REGIONS regions (64) that all write to it, the records of
+ * bench/wal_common.h, with kwal's record keys (or GreptimeDB's JSON keys and settings with
+ * --greptimedb).  It prints the write's own line (not part of the comparison).
+ *
+ * Without --write: replays region index REGION (7) from the log start to the end with
+ * kw_wal_replay_*, checks every entry's bytes, and times it from kw_wal_replay_open to the
+ * end.  A region's records are interleaved with the other regions' in every batch, so the
+ * whole topic is fetched, CRC-checked and decompressed, and every record key decoded:
+ * topic_mb_per_s is the topic's entry bytes (all regions) scanned per second,
+ * region_mb_per_s the region's own.
+ *
+ * Settings: default = kwal's (32 MiB fetches); --greptimedb = GreptimeDB-style 1 MB
+ * fetches (fetch_max_bytes 1 MiB; its reader asks for about that much per fetch);
+ * --fetch-bytes N overrides either; --timeout-ms sets the produce and fetch deadline (as in
+ * wal_append).
+ *
+ * Output, one line:
+ *   entries=N region_mb=M topic_mb=T seconds=S region_mb_per_s=R topic_mb_per_s=Q
+ *   records=K cpu_user=U cpu_sys=Y max_rss_kb=X
+ * Exit status: 0, 1 when an entry is missing or wrong, 2 on bad usage or setup.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "kwal/wal.h"
+#include "wal_common.h"
+#include "wal_topics.h"
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static uint64_t outstanding, failed;
+static int first_err;
+
+static void on_durable(void *arg, int err, uint64_t entry_id)
+{
+    (void)arg;
+    (void)entry_id;
+    pthread_mutex_lock(&mu);
+    if (err && failed++ == 0)
+        first_err = err;
+    outstanding--;
+    pthread_cond_signal(&cond);
+    pthread_mutex_unlock(&mu);
+}
+
+static void wal_log(void *arg, int level, const char *msg)
+{
+    (void)arg;
+    if (level <= KW_WAL_LOG_WARN)
+        fprintf(stderr, "wal_replay: kwal: %s\n", msg);
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: wal_replay -b BROKERS -t TOPIC --write -n COUNT [-s SIZE] [-r REGIONS]"
+            " [--greptimedb]\n"
+            "       wal_replay -b BROKERS -t TOPIC [-s SIZE] [-r REGIONS] [-R REGION]"
+            " [--fetch-bytes N] [--greptimedb]\n"
+            "                  [--timeout-ms N]\n"
+            "       wal_replay -b BROKERS -t TOPIC --topic-delete\n");
+}
+
+static int write_topic(kw_wal *wal, const char *pool, uint64_t count, size_t size,
+                       unsigned regions)
+{
+    uint64_t start = wb_now_ns();
+    for (uint64_t i = 0; i < count; i++) {
+        pthread_mutex_lock(&mu);
+        while (outstanding >= 8192)
+            pthread_cond_wait(&cond, &mu);
+        outstanding++;
+        pthread_mutex_unlock(&mu);
+        int rc = kw_wal_append(wal, wb_region_id((unsigned)(i % regions)), wb_entry(pool, i, size),
+                               size, on_durable, NULL);
+        if (rc)
+            on_durable(NULL, rc, 0);
+    }
+    pthread_mutex_lock(&mu);
+    while (outstanding > 0)
+        pthread_cond_wait(&cond, &mu);
+    pthread_mutex_unlock(&mu);
+    double seconds = (double)(wb_now_ns() - start) / 1e9;
+    printf("written entries=%" PRIu64 " mb=%.1f seconds=%.3f mb_per_s=%.2f failed=%" PRIu64 "\n",
+           count, (double)count * (double)size / 1e6, seconds,
+           (double)count * (double)size / 1e6 / seconds, failed);
+    if (failed)
+        fprintf(stderr, "wal_replay: %" PRIu64 " appends failed, first: %s\n", failed,
+                kw_strerror(first_err));
+    return failed ? 1 : 0;
+}
+
+static int replay_region(kw_wal *wal, const char *pool, size_t size, unsigned regions,
+                         unsigned region)
+{
+    double user0, sys0, user1, sys1;
+    long rss;
+    wb_usage(&user0, &sys0, &rss);
+    uint64_t start = wb_now_ns();
+    kw_wal_replay *r;
+    int rc = kw_wal_replay_open(wal, wb_region_id(region), 0, 0, &r);
+    if (rc) {
+        fprintf(stderr, "wal_replay: replay_open: %s (%s)\n", kw_strerror(rc),
+                kw_wal_errstr(wal));
+        return 2;
+    }
+    uint64_t k = 0, wrong = 0, id;
+    const uint8_t *data;
+    size_t len;
+    while ((rc = kw_wal_replay_next(r, &id, &data, &len, -1)) == 1) {
+        /* the region's k-th entry is the workload's entry region + k * regions */
+        uint64_t i = region + k * regions;
+        if (len != size || memcmp(data, wb_entry(pool, i, size), size) != 0)
+            wrong++;
+        k++;
+    }
+    uint64_t end = wb_now_ns();
+    wb_usage(&user1, &sys1, &rss);
+    if (rc < 0) {
+        fprintf(stderr, "wal_replay: replay_next: %s (%s)\n", kw_strerror(rc),
+                kw_wal_replay_errstr(r));
+        kw_wal_replay_close(r);
+        return 2;
+    }
+    kw_wal_replay_stats st;
+    kw_wal_replay_stats_get(r, &st);
+    kw_wal_replay_close(r);
+    double seconds = (double)(end - start) / 1e9;
+    double region_mb = (double)st.bytes / 1e6;
+    double topic_mb = (double)st.records_read * (double)size / 1e6;
+    printf("entries=%" PRIu64 " region_mb=%.1f topic_mb=%.1f seconds=%.3f region_mb_per_s=%.2f "
+           "topic_mb_per_s=%.1f records=%" PRIu64 " cpu_user=%.2f cpu_sys=%.2f max_rss_kb=%ld\n",
+           st.entries, region_mb, topic_mb, seconds, region_mb / seconds, topic_mb / seconds,
+           st.records_read, user1 - user0, sys1 - sys0, rss);
+    if (wrong || k == 0) {
+        fprintf(stderr, "wal_replay: %" PRIu64 " of %" PRIu64 " entries have wrong bytes\n", wrong,
+                k);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *brokers = NULL, *topic = NULL;
+    uint64_t count = 0, size = 1024, regions = 64, region = 7, fetch_bytes = 0;
+    uint64_t timeout_ms = 0;
+    bool greptimedb = false, write = false, delete = false;
+    enum { OPT_GREPTIMEDB = 256, OPT_TIMEOUT, OPT_WRITE, OPT_DELETE, OPT_FETCH };
+    static const struct option longopts[] = {
+        {"greptimedb", no_argument, NULL, OPT_GREPTIMEDB},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"write", no_argument, NULL, OPT_WRITE},
+        {"topic-delete", no_argument, NULL, OPT_DELETE},
+        {"fetch-bytes", required_argument, NULL, OPT_FETCH},
+        {NULL, 0, NULL, 0},
+    };
+    int c, bad = 0;
+    while ((c = getopt_long(argc, argv, "b:t:n:s:r:R:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'b': brokers = optarg; break;
+        case 't': topic = optarg; break;
+        case 'n': bad |= wb_parse_u64("wal_replay", optarg, "count", &count); break;
+        case 's': bad |= wb_parse_u64("wal_replay", optarg, "size", &size); break;
+        case 'r': bad |= wb_parse_u64("wal_replay", optarg, "regions", &regions); break;
+        case 'R': bad |= wb_parse_u64("wal_replay", optarg, "region", &region); break;
+        case OPT_FETCH: bad |= wb_parse_u64("wal_replay", optarg, "fetch-bytes", &fetch_bytes); break;
+        case OPT_TIMEOUT:
+            bad |= wb_parse_u64("wal_replay", optarg, "timeout-ms", &timeout_ms);
+            break;
+        case OPT_GREPTIMEDB: greptimedb = true; break;
+        case OPT_WRITE: write = true; break;
+        case OPT_DELETE: delete = true; break;
+        default: usage(); return 2;
+        }
+    }
+    if (bad || !brokers || !topic || optind != argc || size == 0 || size > WB_POOL_BYTES / 2 ||
+        regions == 0 || regions > 1000000 || region >= regions || (write && count == 0)) {
+        usage();
+        return 2;
+    }
+    if (delete)
+        return wb_topics_delete(brokers, topic, 0) == 0 ? 0 : 2;
+    if (write && wb_topics_create(brokers, topic, 0) != 0)
+        return 2;
+
+    static char pool[WB_POOL_BYTES];
+    wb_fill_pool(pool, sizeof pool);
+    kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA, .broker_endpoints = brokers,
+                        .timeout_ms = (uint32_t)timeout_ms, .log = wal_log};
+    if (greptimedb) {
+        o.no_idempotence = true;
+        o.max_in_flight = 1;
+        o.record_format = KW_WAL_FORMAT_GREPTIMEDB;
+        o.fetch_max_bytes = 1u << 20;
+    }
+    if (fetch_bytes)
+        o.fetch_max_bytes = (size_t)fetch_bytes;
+    kw_wal *wal;
+    char err[512] = "";
+    if (kw_wal_open(&wal, &o, err, sizeof err) != 0) {
+        fprintf(stderr, "wal_replay: open: %s\n", err);
+        return 2;
+    }
+    for (unsigned r = 0; r < regions; r++)
+        if (kw_wal_set_region_topic(wal, wb_region_id(r), topic) != 0) {
+            fprintf(stderr, "wal_replay: set_region_topic: %s\n", kw_wal_errstr(wal));
+            kw_wal_close(wal);
+            return 2;
+        }
+    int rc = write ? write_topic(wal, pool, count, (size_t)size, (unsigned)regions)
+                   : replay_region(wal, pool, (size_t)size, (unsigned)regions, (unsigned)region);
+    kw_wal_close(wal);
+    return rc;
+}
