@@ -17,6 +17,7 @@ enum {
 /* The global options (-b, -X), which every command also accepts after its name. */
 typedef struct cli_ctx {
     kw_client_options opts; /* -b is opts.bootstrap; -X fills the rest */
+    bool globals_given;     /* a -b or -X was taken (commands that do not use them refuse them) */
 } cli_ctx;
 
 /* "kwal: <message>\n" on stderr; returns CLI_EXIT_FAIL or CLI_EXIT_USAGE for `return
@@ -69,5 +70,7 @@ int cli_cmd_produce(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_consume(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_topics(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_offsets(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_wal(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_meta(cli_ctx *ctx, int argc, char **argv);
 
 #endif /* KW_TOOLS_CLI_H */

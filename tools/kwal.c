@@ -13,6 +13,7 @@
 
 static const char usage_text[] =
     "usage: kwal -b BROKERS [-X key=value ...] COMMAND [options]\n"
+    "       kwal wal append|replay|info -c CONFIG [options]\n"
     "\n"
     "A Kafka client in the spirit of kcat.\n"
     "\n"
@@ -22,7 +23,10 @@ static const char usage_text[] =
     "  topics    list | create | delete | describe                  manage topics\n"
     "  offsets   -t TOPIC                                           start and end offset of each "
     "partition\n"
-    "  wal, meta                                                    (not in this build yet)\n"
+    "  wal       append | replay | info -c CONFIG [--region ID]     the write-ahead log (kwal wal "
+    "--help)\n"
+    "  meta      topics ensure|verify | status | prune -c CONFIG     the metasrv side (kwal meta "
+    "--help)\n"
     "\n"
     "global options (also accepted after the command name):\n"
     "  -b BROKERS       bootstrap brokers, host:port[,host:port...]\n"
@@ -72,6 +76,7 @@ int cli_global_opt(cli_ctx *ctx, int opt, const char *arg)
             return -1;
         }
         ctx->opts.bootstrap = arg;
+        ctx->globals_given = true;
         return 1;
     }
     if (opt == 'X') {
@@ -80,6 +85,7 @@ int cli_global_opt(cli_ctx *ctx, int opt, const char *arg)
             cli_usage("%s", err);
             return -1;
         }
+        ctx->globals_given = true;
         return 1;
     }
     return 0;
@@ -199,10 +205,6 @@ uint64_t cli_mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Command groups that belong to later layers: named so users get a clear "not yet", never a stub
- * that pretends. */
-static const char *const future_groups[] = {"wal", "meta"};
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -248,12 +250,13 @@ int main(int argc, char **argv)
         return cli_cmd_topics(&ctx, cargc, cargv);
     if (strcmp(cmd, "offsets") == 0)
         return cli_cmd_offsets(&ctx, cargc, cargv);
+    if (strcmp(cmd, "wal") == 0)
+        return cli_cmd_wal(&ctx, cargc, cargv);
+    if (strcmp(cmd, "meta") == 0)
+        return cli_cmd_meta(&ctx, cargc, cargv);
     if (strcmp(cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return CLI_EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof future_groups / sizeof *future_groups; i++)
-        if (strcmp(cmd, future_groups[i]) == 0)
-            return cli_usage("'%s' commands are not available in this build yet", cmd);
     return cli_usage("unknown command '%s' (see kwal --help)", cmd);
 }

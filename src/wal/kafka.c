@@ -525,9 +525,39 @@ static int build_init(void *arg, int version, int32_t leader_epoch, const void *
     return 0;
 }
 
+/*
+ * Fails entries that waited in the queue past their deadline without getting
+ * into a batch (no producer id, because no broker answers): an append never
+ * waits longer than timeout_ms for a producer id.  The queue is in append
+ * order, so the expired ones are at its head.
+ */
+static void expire_queue(ktopic *t)
+{
+    kw_wal_kafka *k = t->k;
+    uint64_t now = kw__loop_update_time(k->loop);
+    for (;;) {
+        pthread_mutex_lock(&k->mu);
+        kentry *e = t->qhead;
+        if (!e || e->deadline_ns > now) {
+            pthread_mutex_unlock(&k->mu);
+            return;
+        }
+        t->qhead = e->next;
+        if (!t->qhead)
+            t->qtail = NULL;
+        t->qbytes -= e->len;
+        pthread_mutex_unlock(&k->mu);
+        kw__wal_kafka_log(k, KW_WAL_LOG_WARN, "region %llu: append to %s failed after %u ms: %s",
+                          (unsigned long long)e->region_id, t->name, k->o.timeout_ms,
+                          *t->last_error ? t->last_error : "no producer id");
+        entry_done(k, e, KW_ETIMEDOUT, 0);
+    }
+}
+
 static void retry_timer(kw_loop_timer *timer, void *arg)
 {
     ktopic *t = arg;
+    expire_queue(t);
     t->pstate = KP_NEED_ID;
     pump(t);
 }
@@ -653,6 +683,7 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
         return KW_ENOMEM;
     }
     e->tag = k->tag_base + ++k->tag_next;
+    e->deadline_ns = kw__wal_kafka_deadline(k->o.timeout_ms);
     if (t->qtail)
         t->qtail->next = e;
     else

@@ -29,6 +29,7 @@ typedef struct kentry {
     uint32_t nparts;    /* records the entry takes */
     uint32_t next_part; /* parts already put in a batch */
     uint32_t batches;   /* batches holding some of its parts and not yet resolved */
+    uint64_t deadline_ns; /* appended + timeout_ms: still queued then, it fails (KW_ETIMEDOUT) */
     int err;            /* the first failure of any batch holding a part */
 } kentry;
 

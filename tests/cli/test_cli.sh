@@ -60,8 +60,8 @@ usage "kwal: no command given"
 usage "kwal: unknown command 'frob' (see kwal --help)" -b "$B" frob
 usage "kwal: unknown option '--frob' (see kwal --help)" --frob
 usage "kwal: option -b needs a value (see kwal --help)" -b
-usage "kwal: 'wal' commands are not available in this build yet" -b "$B" wal append
-usage "kwal: 'meta' commands are not available in this build yet" meta
+usage "kwal: wal append: -b and -X do not apply: the [wal] section of -c CONFIG says where the log is" -b "$B" wal append -c x.toml -r 1
+usage "kwal: meta status: -c CONFIG is required" meta status
 usage "kwal: no brokers given: use -b host:port" topics list
 usage "kwal: -b: the broker list is empty" -b "" topics list
 usage "kwal: -X: unknown property 'ssl.foo'" -b "$B" -X ssl.foo=1 topics list

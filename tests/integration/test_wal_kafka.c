@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kafka_io.h"
@@ -568,6 +569,31 @@ START_TEST(sixty_four_topics_a_thousand_regions)
 }
 END_TEST
 
+START_TEST(append_to_an_unreachable_broker_fails_within_its_timeout)
+{
+    /* nothing listens on port 1: no producer id can be had, and the append must not wait forever */
+    kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA,
+                        .broker_endpoints = "127.0.0.1:1",
+                        .timeout_ms = 1000,
+                        .connect_timeout_ms = 500};
+    kw_wal *w = NULL;
+    char err[256];
+    ck_assert_int_eq(kw_wal_open(&w, &o, err, sizeof(err)), 0);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    uint64_t id = 99;
+    ck_assert_int_eq(kw_wal_append_sync(w, 1, "x", 1, &id), KW_ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    ck_assert_msg(s >= 0.9 && s < 5.0, "failed after %.2f s (timeout 1 s)", s);
+    kw_wal_stats st;
+    kw_wal_stats_get(w, &st);
+    ck_assert_uint_eq(st.append_errors, 1);
+    ck_assert_uint_eq(st.in_flight, 0);
+    kw_wal_close(w);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wal-kafka");
@@ -582,6 +608,7 @@ int main(void)
     tcase_add_test(tc, follow_mode_tails_new_appends);
     tcase_add_test(tc, connection_cuts_never_duplicate_or_lose_acknowledged_entries);
     tcase_add_test(tc, sixty_four_topics_a_thousand_regions);
+    tcase_add_test(tc, append_to_an_unreachable_broker_fails_within_its_timeout);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
