@@ -650,9 +650,11 @@ static int apply(ctx *c, const kw__toml_entry *e, const keydef *k)
         cfg->num_partitions = (uint32_t)v->u.integer;
         return 0;
     case W_SELECTOR_TYPE:
-        if (strcmp(s, "round_robin") != 0)
+        if (strcmp(s, "round_robin") != 0 && strcmp(s, "random") != 0)
             return fail(c, e->line,
-                        "selector_type: '%s' is not a selector (use \"round_robin\")", s);
+                        "selector_type: '%s' is not a selector (use \"round_robin\" or \"random\")",
+                        s);
+        cfg->selector_random = strcmp(s, "random") == 0;
         return 0;
     case W_REPLICATION_FACTOR:
         if ((rc = in_range(c, e, v->u.integer, 1, INT16_MAX, "")) != 0)

@@ -31,6 +31,7 @@ typedef struct kw__wal_config {
     bool auto_create_topics;          /* default true */
     uint32_t num_topics;              /* default 64 */
     uint32_t num_partitions;          /* default 1 */
+    bool selector_random;             /* selector_type = "random" (default "round_robin") */
     int16_t replication_factor;       /* default 1 */
     char *topic_name_prefix;          /* default "greptimedb_wal_topic" */
     uint32_t create_topic_timeout_ms; /* default 30 s */

@@ -832,7 +832,7 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
     if (!k->o.timeout_ms)
         k->o.timeout_ms = 3000;
     if (!k->o.fetch_max_bytes)
-        k->o.fetch_max_bytes = 32u << 20;
+        k->o.fetch_max_bytes = 4u << 20;
     if (!k->o.max_buffered_bytes)
         k->o.max_buffered_bytes = 64u << 20;
     if (!k->o.max_in_flight)

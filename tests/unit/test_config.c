@@ -466,8 +466,8 @@ START_TEST(bad_values_are_errors)
               "wal.toml:2: provider: 'Kafka' is not a provider (use \"local\" or \"kafka\")");
     parse_err("[wal]\nrecord_format = \"json\"\n",
               "wal.toml:2: record_format: 'json' is not a format (use \"kwal\" or \"greptimedb\")");
-    parse_err("[wal]\nselector_type = \"random\"\n",
-              "wal.toml:2: selector_type: 'random' is not a selector (use \"round_robin\")");
+    parse_err("[wal]\nselector_type = \"hash\"\n",
+              "wal.toml:2: selector_type: 'hash' is not a selector (use \"round_robin\" or \"random\")");
     parse_err("[wal]\nnum_topics = 0\n", "wal.toml:2: num_topics: 0 is out of range (1 to "
                                          "1000000)");
     parse_err("[wal]\nreplication_factor = 40000\n",
@@ -975,12 +975,24 @@ START_TEST(toml_limits_hold)
 }
 END_TEST
 
+START_TEST(selector_type_random_and_round_robin)
+{
+    parse_ok("[wal]\nselector_type = \"random\"\n");
+    ck_assert(cfg.selector_random);
+    kw__wal_config_free(&cfg);
+    parse_ok("[wal]\nselector_type = \"round_robin\"\n");
+    ck_assert(!cfg.selector_random);
+    kw__wal_config_free(&cfg);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("wal config");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, seed_000_metasrv_example);
+    tcase_add_test(tc, selector_type_random_and_round_robin);
     tcase_add_test(tc, seed_000_datanode_example);
     tcase_add_test(tc, seed_000_sasl_example);
     tcase_add_test(tc, seed_000_tls_system_ca_example);
