@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 /*
- *   demo_client put   --port P --acked FILE [--regions 16] [--conns 8] [--window 256] [--seconds
- * 30] Sends PUT <region> <key> <value> with a unique key per put until regiond goes away (or the
+ *   demo_client put   --port P --acked FILE [--regions 16] [--conns 8] [--window 256]
+ *                     [--seconds 30] [--key-prefix P]
+ *       Sends PUT <region> <key> <value> with a unique key per put (P in front of each key, so a
+ *       second run against the same regiond has keys of its own) until regiond goes away (or the
  *       time is up). Replies come in request order per connection, so the i-th reply is the i-th
  *       put; every put answered "OK <id>" is written to FILE as "region key value" — the record of
  *       what regiond promised to keep. Puts sent but never answered go to FILE.unacked.
@@ -72,10 +74,13 @@ static int dial(int port)
     return fd;
 }
 
+/* --key-prefix: a second run against the same regiond writes keys of its own. */
+static const char *key_prefix = "";
+
 /* The key and value of put `seq` on connection `id`: unique keys, values that can be checked. */
 static int key_of(char *buf, size_t len, int id, uint64_t seq)
 {
-    return snprintf(buf, len, "c%d-k%llu", id, (unsigned long long)seq);
+    return snprintf(buf, len, "%sc%d-k%llu", key_prefix, id, (unsigned long long)seq);
 }
 
 static int value_of(char *buf, size_t len, int id, uint64_t seq)
@@ -322,7 +327,7 @@ static int run_check(int port, const char *acked_path)
 static void usage(void)
 {
     fprintf(stderr, "usage: demo_client put --port P --acked FILE [--regions N] [--conns N] "
-                    "[--window N] [--seconds S]\n"
+                    "[--window N] [--seconds S] [--key-prefix P]\n"
                     "       demo_client check --port P --acked FILE\n");
 }
 
@@ -354,6 +359,8 @@ int main(int argc, char **argv)
             window = (unsigned)atoi(v);
         else if (strcmp(a, "--seconds") == 0)
             seconds = atof(v);
+        else if (strcmp(a, "--key-prefix") == 0 && strlen(v) <= 16 && !strpbrk(v, " \t\r\n"))
+            key_prefix = v;
         else {
             usage();
             return 2;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kwal/meta.h"
 #include "kwal/wal.h"
 #include "region_store.h"
 #include "regiond_cmd.h"
@@ -32,6 +33,13 @@
  * put is applied to the region's map at that moment too, so a GET never sees a value the WAL
  * could still lose. Callbacks of one topic come in append order, so a region's map takes its
  * puts in WAL order, which is the order replay applies them in.
+ *
+ * With --meta (kafka provider) regiond also plays the metasrv for itself, through the public
+ * kw_meta API: the allocator gives each region its topic before its first append, every FLUSH
+ * (and a one-second timer) sends the pruner a heartbeat with the id the region's snapshot covers,
+ * and the pruner deletes each topic's records below what all of its regions have flushed. The
+ * heartbeat is sent only after the snapshot is renamed and its directory fsynced: once reported,
+ * the records at or below that id may be gone from Kafka.
  */
 
 #define MAX_CONNS 1024
@@ -39,6 +47,7 @@
 #define IN_CAP (RD_MAX_LINE + 2) /* one full line fits */
 #define OUT_HIGH (1 << 20)       /* stop reading a client that does not read its replies */
 #define SLOT_TEXT 110
+#define HEARTBEAT_MS 1000 /* --meta: every region reports at least this often */
 
 typedef struct slot {
     bool done;
@@ -81,6 +90,8 @@ typedef struct put_req {
 
 typedef struct server {
     kw_wal *wal;
+    kw_meta *meta;         /* --meta: the allocator and the pruner; NULL without */
+    uint64_t heartbeat_us; /* when the timer last sent every region's heartbeat */
     rd_store store;
     uint64_t flush_every;
     int ep, lfd, efd, sfd;
@@ -90,6 +101,9 @@ typedef struct server {
     /* completions from kwal threads */
     pthread_mutex_t mu;
     put_req *done_head, **done_tail;
+    /* regions the pruner asked to flush (--meta), also under mu */
+    uint64_t flush_asked[64];
+    size_t nflush_asked;
     uint8_t payload[RD_PAYLOAD_MAX];
     /* counters */
     uint64_t puts, acked, put_errors, inflight, flushes, bad_lines, replayed;
@@ -117,6 +131,12 @@ static void wal_log(void *arg, int level, const char *msg)
 {
     static const char *names[] = {"error", "warn", "info"};
     fprintf(stderr, "regiond: wal %s: %s\n", level >= 0 && level <= 2 ? names[level] : "?", msg);
+}
+
+static void meta_log(void *arg, int level, const char *msg)
+{
+    static const char *names[] = {"error", "warn", "info"};
+    fprintf(stderr, "regiond: meta %s: %s\n", level >= 0 && level <= 2 ? names[level] : "?", msg);
 }
 
 /* ---- connection output ---- */
@@ -216,6 +236,68 @@ static void conn_update_events(server *sv, conn *c)
     }
 }
 
+/* ---- the metasrv side (--meta) ---- */
+
+/* The pruner's view of a region: every entry <= the id its snapshot covers is outside the WAL. */
+static void heartbeat(server *sv, const rd_region *r)
+{
+    if (!sv->meta)
+        return;
+    uint64_t flushed = r->flushed_next ? r->flushed_next - 1 : KW_META_NONE;
+    uint64_t latest = r->has_applied ? r->applied_id : KW_META_NONE;
+    if (kw_meta_heartbeat(sv->meta, r->id, flushed, latest) < 0)
+        fprintf(stderr, "regiond: %s\n", kw_meta_errstr(sv->meta));
+}
+
+static void heartbeat_all(server *sv)
+{
+    RD_STORE_FOREACH(&sv->store, r)
+    {
+        heartbeat(sv, r);
+    }
+    sv->heartbeat_us = now_us();
+}
+
+/*
+ * The pruner's flush request: the region keeps too much of its topic (flush_trigger_size). It
+ * comes on the pruning round's thread, which must not wait for a snapshot: queue it for the main
+ * loop, woken like a WAL completion. A full queue drops the request; the next round asks again.
+ */
+static void pruner_asks_flush(void *arg, uint64_t region_id, uint64_t flushed_id,
+                              uint64_t bytes_behind)
+{
+    server *sv = arg;
+    pthread_mutex_lock(&sv->mu);
+    if (sv->nflush_asked < sizeof(sv->flush_asked) / sizeof(sv->flush_asked[0]))
+        sv->flush_asked[sv->nflush_asked++] = region_id;
+    pthread_mutex_unlock(&sv->mu);
+    uint64_t one = 1;
+    ssize_t k = write(sv->efd, &one, sizeof(one));
+    (void)k;
+    (void)flushed_id;
+    (void)bytes_behind;
+}
+
+/* Gives the WAL the region's topic from the allocator (persisted: the same one after a restart). */
+static int region_topic(server *sv, uint64_t region, char *err, size_t errlen)
+{
+    if (!sv->meta)
+        return 0;
+    char topic[256];
+    int rc = kw_meta_region_topic(sv->meta, region, topic, sizeof(topic));
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", kw_meta_errstr(sv->meta));
+        return -1;
+    }
+    rc = kw_wal_set_region_topic(sv->wal, region, topic);
+    if (rc < 0) {
+        snprintf(err, errlen, "region %" PRIu64 " topic %s: %s", region, topic,
+                 kw_wal_errstr(sv->wal));
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- commands ---- */
 
 static void do_flush(server *sv, rd_region *r, char *err, size_t errlen, int *rc)
@@ -232,6 +314,7 @@ static void do_flush(server *sv, rd_region *r, char *err, size_t errlen, int *rc
             fprintf(stderr, "regiond: obsolete region %" PRIu64 ": %s\n", r->id,
                     kw_wal_errstr(sv->wal));
     }
+    heartbeat(sv, r);
 }
 
 static void wal_done(void *arg, int err, uint64_t entry_id)
@@ -255,7 +338,9 @@ static void do_put(server *sv, conn *c, const rd_cmd *cmd)
     uint64_t slot_no = c->tail++;
     rd_region *r = rd_store_find(&sv->store, cmd->region);
     char err[256];
-    if (!r && rd_store_create(&sv->store, cmd->region, &r, err, sizeof(err)) < 0) {
+    /* the topic first: a region's snapshot file means "replay me", and replay needs the topic */
+    if (!r && (region_topic(sv, cmd->region, err, sizeof(err)) < 0 ||
+               rd_store_create(&sv->store, cmd->region, &r, err, sizeof(err)) < 0)) {
         reply(c, slot_no, "ERR %s", err);
         return;
     }
@@ -362,6 +447,19 @@ static bool run_line(server *sv, conn *c, const char *line, size_t len)
         REPLY_NOW(c, "BYE");
         c->quitting = true;
         break;
+    case RD_CMD_PRUNE: {
+        /* One pruning round, on this thread: it blocks the server for a ListOffsets and a
+         * DeleteRecords per topic (a test and demo command; the timer rounds run on their own). */
+        kw_meta_prune_stats ps;
+        if (!sv->meta)
+            REPLY_NOW(c, "ERR PRUNE needs --meta");
+        else if (kw_meta_prune_now(sv->meta, false, &ps) < 0)
+            REPLY_NOW(c, "ERR %s", kw_meta_errstr(sv->meta));
+        else
+            REPLY_NOW(c, "OK %" PRIu64 " topics=%u pruned=%u skipped=%u failed=%u",
+                      ps.offsets_deleted, ps.topics, ps.pruned, ps.skipped, ps.failed);
+        break;
+    }
     }
     return true;
 }
@@ -542,7 +640,21 @@ static void take_completions(server *sv)
     put_req *p = sv->done_head;
     sv->done_head = NULL;
     sv->done_tail = &sv->done_head;
+    uint64_t asked[sizeof(sv->flush_asked) / sizeof(sv->flush_asked[0])];
+    size_t nasked = sv->nflush_asked;
+    memcpy(asked, sv->flush_asked, nasked * sizeof(asked[0]));
+    sv->nflush_asked = 0;
     pthread_mutex_unlock(&sv->mu);
+    for (size_t i = 0; i < nasked; i++) {
+        rd_region *r = rd_store_find(&sv->store, asked[i]);
+        char e[256];
+        int rc;
+        if (!r)
+            continue;
+        do_flush(sv, r, e, sizeof(e), &rc);
+        if (rc < 0)
+            fprintf(stderr, "regiond: flush asked by the pruner: %s\n", e);
+    }
     conn *touched = NULL;
     while (p) {
         put_req *next = p->next;
@@ -600,7 +712,17 @@ static int replay_regions(server *sv, size_t *entries)
     RD_STORE_FOREACH(&sv->store, r)
     {
         kw_wal_replay *it;
-        int rc = kw_wal_replay_open(sv->wal, r->id, r->flushed_next, 0, &it);
+        uint64_t from = r->flushed_next, pruned_from;
+        char err[512];
+        if (region_topic(sv, r->id, err, sizeof(err)) < 0) {
+            fprintf(stderr, "regiond: replay region %" PRIu64 ": %s\n", r->id, err);
+            return -1;
+        }
+        /* The pruner's start is past records it deleted; the snapshot's is past what it holds. */
+        if (sv->meta && kw_meta_replay_start(sv->meta, r->id, &pruned_from) == 0 &&
+            pruned_from > from)
+            from = pruned_from;
+        int rc = kw_wal_replay_open(sv->wal, r->id, from, 0, &it);
         if (rc < 0) {
             fprintf(stderr, "regiond: replay region %" PRIu64 ": %s\n", r->id,
                     kw_wal_errstr(sv->wal));
@@ -676,23 +798,27 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: regiond (-c CONFIG | --dir DIR) [--listen 127.0.0.1:PORT] [--data DIR]\n"
-            "               [--flush-every N]\n"
+            "               [--flush-every N] [--meta DIR]\n"
             "  -c CONFIG        open the WAL from the [wal] section of a TOML file\n"
             "  --dir DIR        local WAL in DIR/wal, snapshots in DIR/regions\n"
             "  --listen ADDR    127.0.0.1:PORT; port 0 picks one (default 127.0.0.1:7070)\n"
             "  --data DIR       snapshot directory (needed with -c)\n"
             "  --flush-every N  snapshot a region after N puts (0 = only on FLUSH; default 10000)\n"
+            "  --meta DIR       (with -c, kafka) run the allocator and the pruner, state in DIR:\n"
+            "                   topics {topic_name_prefix}_{0..num_topics-1}, one per region\n"
             "exit status: 0 after SIGINT/SIGTERM, 1 on errors, 2 on bad usage, 3 when this\n"
             "kwal build lacks the provider the config asks for\n"
             "protocol: PUT <region> <key> <value> | GET <region> <key> | FLUSH <region> | STATS | "
-            "QUIT\n");
+            "QUIT | PRUNE\n");
 }
 
 static void serve(server *sv)
 {
     struct epoll_event evs[64];
     while (!sv->stopping) {
-        int n = epoll_wait(sv->ep, evs, 64, -1);
+        if (sv->meta && now_us() - sv->heartbeat_us >= HEARTBEAT_MS * 1000u)
+            heartbeat_all(sv);
+        int n = epoll_wait(sv->ep, evs, 64, sv->meta ? HEARTBEAT_MS : -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -730,12 +856,14 @@ static void serve(server *sv)
 int main(int argc, char **argv)
 {
     const char *config = NULL, *dir = NULL, *data = NULL, *listen_addr = "127.0.0.1:7070";
+    const char *meta_dir = NULL;
     long long flush_every = 10000;
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
                                              {"dir", required_argument, NULL, 'd'},
                                              {"listen", required_argument, NULL, 'l'},
                                              {"data", required_argument, NULL, 'D'},
                                              {"flush-every", required_argument, NULL, 'f'},
+                                             {"meta", required_argument, NULL, 'm'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
@@ -761,6 +889,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'm':
+            meta_dir = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -769,7 +900,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc || !config == !dir || (config && !data)) {
+    if (optind != argc || !config == !dir || (config && !data) || (meta_dir && !config)) {
         usage(stderr);
         return 2;
     }
@@ -791,6 +922,12 @@ int main(int argc, char **argv)
     sv.flush_every = (uint64_t)flush_every;
     sv.done_tail = &sv.done_head;
     pthread_mutex_init(&sv.mu, NULL);
+    /* before the WAL and the pruner start: their threads wake the main loop through it */
+    sv.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (sv.efd < 0) {
+        fprintf(stderr, "regiond: eventfd: %s\n", strerror(errno));
+        return 1;
+    }
     char err[512];
     char walpath[4096], datapath[4096];
     int rc;
@@ -816,15 +953,33 @@ int main(int argc, char **argv)
         return rc == KW_EUNSUPPORTED ? 3
                                      : 1; /* 3: this kwal build lacks what the config asks for */
     }
+    if (meta_dir) {
+        kw_meta_options mo = {.config_path = config,
+                              .store_dir = meta_dir,
+                              .flush = pruner_asks_flush,
+                              .flush_arg = &sv,
+                              .log = meta_log};
+        rc = kw_meta_open(&sv.meta, &mo, err, sizeof(err));
+        if (rc == 0 && (rc = kw_meta_prepare_topics(sv.meta)) < 0)
+            snprintf(err, sizeof(err), "%s", kw_meta_errstr(sv.meta));
+        if (rc < 0) {
+            fprintf(stderr, "regiond: meta: %s\n", err);
+            kw_meta_close(sv.meta);
+            kw_wal_close(sv.wal);
+            return 1;
+        }
+    }
     size_t loaded = 0, replayed = 0;
     if (rd_store_open(&sv.store, data, err, sizeof(err)) < 0 ||
         rd_store_load_all(&sv.store, &loaded, err, sizeof(err)) < 0) {
         fprintf(stderr, "regiond: %s\n", err);
+        kw_meta_close(sv.meta);
         kw_wal_close(sv.wal);
         return 1;
     }
     if (replay_regions(&sv, &replayed) < 0) {
         rd_store_close(&sv.store);
+        kw_meta_close(sv.meta);
         kw_wal_close(sv.wal);
         return 1;
     }
@@ -833,11 +988,11 @@ int main(int argc, char **argv)
         (double)(now_us() - t0) / 1000.0);
 
     sv.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    sv.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     sv.ep = epoll_create1(EPOLL_CLOEXEC);
     sv.lfd = listen_on(listen_addr);
     if (sv.sfd < 0 || sv.efd < 0 || sv.ep < 0 || sv.lfd < 0) {
         rd_store_close(&sv.store);
+        kw_meta_close(sv.meta);
         kw_wal_close(sv.wal);
         return 1;
     }
@@ -855,6 +1010,8 @@ int main(int argc, char **argv)
     close(sv.lfd);
     kw_wal_close(sv.wal);
     sv.wal = NULL;
+    kw_meta_close(sv.meta);
+    sv.meta = NULL;
     put_req *p = sv.done_head;
     while (p) {
         put_req *next = p->next;

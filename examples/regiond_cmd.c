@@ -95,8 +95,11 @@ int rd_cmd_parse(const char *line, size_t len, rd_cmd *out, const char **why)
     } else if (word_is(cmd, n, "QUIT")) {
         out->kind = RD_CMD_QUIT;
         takes_region = 0;
+    } else if (word_is(cmd, n, "PRUNE")) {
+        out->kind = RD_CMD_PRUNE;
+        takes_region = 0;
     } else {
-        *why = "unknown command (PUT, GET, FLUSH, STATS, QUIT)";
+        *why = "unknown command (PUT, GET, FLUSH, STATS, QUIT, PRUNE)";
         return -1;
     }
     if (!takes_region) {

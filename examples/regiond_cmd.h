@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum rd_cmd_kind { RD_CMD_PUT, RD_CMD_GET, RD_CMD_FLUSH, RD_CMD_STATS, RD_CMD_QUIT };
+enum rd_cmd_kind { RD_CMD_PUT, RD_CMD_GET, RD_CMD_FLUSH, RD_CMD_STATS, RD_CMD_QUIT, RD_CMD_PRUNE };
 
 typedef struct rd_cmd {
     int kind; /* enum rd_cmd_kind */
@@ -22,9 +22,10 @@ typedef struct rd_cmd {
 /*
  * Parses one line (without its '\n'; a trailing '\r' is ignored):
  *   PUT <region> <key> <value>   region: decimal u64; key: 1..255 bytes 0x21..0x7e;
- *                                value: the rest of the line, 0..65536 bytes, no control bytes but
- * tab GET <region> <key> | FLUSH <region> | STATS | QUIT Returns 0, or -1 with *why set to a static
- * text saying what is wrong.
+ *                                value: the rest of the line, 0..65536 bytes, no control bytes
+ *                                but tab
+ *   GET <region> <key> | FLUSH <region> | STATS | QUIT | PRUNE
+ * Returns 0, or -1 with *why set to a static text saying what is wrong.
  */
 int rd_cmd_parse(const char *line, size_t len, rd_cmd *out, const char **why);
 

@@ -44,6 +44,8 @@ START_TEST(parser_accepts_each_command)
     ck_assert_int_eq(c.kind, RD_CMD_STATS);
     ck_assert_int_eq(parse("QUIT", &c, &why), 0);
     ck_assert_int_eq(c.kind, RD_CMD_QUIT);
+    ck_assert_int_eq(parse("PRUNE", &c, &why), 0);
+    ck_assert_int_eq(c.kind, RD_CMD_PRUNE);
 }
 END_TEST
 
@@ -70,6 +72,7 @@ START_TEST(parser_refuses_malformed_lines)
         "FLUSH a",
         "STATS now",
         "QUIT ",
+        "PRUNE 1",
         "PUT 18446744073709551616 k v",
         "PUT 99999999999999999999999 k v",
         "PUT 1 k v\x01",
@@ -335,6 +338,7 @@ START_TEST(server_answers_malformed_lines_with_err_and_keeps_serving)
     EXPECT(&l, "GET 99 k\n", "NOTFOUND");
     EXPECT(&l, "FLUSH 99\n", "ERR unknown region");
     EXPECT(&l, "STATS please\n", "ERR this command takes no arguments");
+    EXPECT(&l, "PRUNE\n", "ERR PRUNE needs --meta");
     EXPECT(&l, "\xff\xfe\x00\x01\n", "ERR unknown command");
     /* a line longer than any request: one ERR, the rest of it is skipped, the stream goes on */
     size_t big = RD_MAX_LINE + 5000;
@@ -348,7 +352,7 @@ START_TEST(server_answers_malformed_lines_with_err_and_keeps_serving)
     EXPECT(&l, "PUT 1 k v2\nbad\nPUT 2 k w\nGET 1 k\n", "OK ");
     char got[256];
     ck_assert_str_eq(read_line(&l, l.fd, got, sizeof(got)),
-                     "ERR unknown command (PUT, GET, FLUSH, STATS, QUIT)");
+                     "ERR unknown command (PUT, GET, FLUSH, STATS, QUIT, PRUNE)");
     ck_assert_str_eq(strtok(read_line(&l, l.fd, got, sizeof(got)), " "), "OK");
     ck_assert_str_eq(read_line(&l, l.fd, got, sizeof(got)), "VALUE v2");
     EXPECT(&l, "PUT 1 empty \nGET 1 empty\n", "OK ");

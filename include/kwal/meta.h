@@ -1,0 +1,140 @@
+/* kwal's metasrv side for a host: WAL topics, the region -> topic allocator and the WAL pruner. */
+#ifndef KW_META_H
+#define KW_META_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kwal/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A kw_meta bundles what a metasrv runs for a Kafka WAL, from the [wal]
+ * section of a TOML file (GreptimeDB's names: broker_endpoints, [wal.sasl],
+ * [wal.tls], topic_name_prefix, num_topics, selector_type, auto_create_topics,
+ * auto_prune_interval, auto_prune_parallelism, flush_trigger_size):
+ *
+ *   - a Kafka client (own I/O thread) for the brokers the file names;
+ *   - a crash-safe key-value store in store_dir (one directory per metasrv;
+ *     a second open of the same directory fails with KW_EAGAIN);
+ *   - the allocator: each region's topic, chosen once (selector_type) and kept in
+ *     the store, so a restart gives every region the topic it had;
+ *   - the pruner: regions report what they flushed (kw_meta_heartbeat) and a
+ *     round deletes (DeleteRecords) every topic's records below what all of
+ *     its regions have flushed, on a timer (auto_prune_interval; "0s" = none)
+ *     or when asked (kw_meta_prune_now).
+ *
+ * Durability: when kw_meta_region_topic returns, the assignment is in the
+ * store (fsynced); when kw_meta_heartbeat returns 0 a changed flushed id is in
+ * the store.  A region's replay start (kw_meta_replay_start) never lies below
+ * a record the pruner may have deleted.
+ *
+ * Threads: every call may come from any thread, except kw_meta_close (last,
+ * once) and that no call may be made from the flush callback.
+ */
+typedef struct kw_meta kw_meta;
+
+/* "No entry": a region that never flushed (kw_meta_heartbeat's flushed_id), no entry written. */
+#define KW_META_NONE UINT64_MAX
+
+/*
+ * The pruner asks the host to flush region_id: it has flushed through
+ * flushed_id (KW_META_NONE: never) and about bytes_behind bytes of its topic
+ * are kept for it (more than flush_trigger_size).  Called on the pruning
+ * round's thread; must not block for long and must not call kw_meta.
+ */
+typedef void kw_meta_flush_fn(void *arg, uint64_t region_id, uint64_t flushed_id,
+                              uint64_t bytes_behind);
+
+enum kw_meta_log_level { KW_META_LOG_ERROR = 0, KW_META_LOG_WARN = 1, KW_META_LOG_INFO = 2 };
+/* msg is valid during the call. */
+typedef void kw_meta_log_fn(void *arg, int level, const char *msg);
+
+/* Zero means default for every field. */
+typedef struct kw_meta_options {
+    const char *config_path; /* required: TOML file whose [wal] has provider = "kafka" */
+    const char *store_dir;   /* required: the metadata store's directory (created if missing) */
+    bool no_prune_timer;     /* run no timer rounds whatever auto_prune_interval says */
+    kw_meta_flush_fn *flush; /* NULL: pinning regions are only logged */
+    void *flush_arg;
+    kw_meta_log_fn *log; /* NULL: silent */
+    void *log_arg;
+} kw_meta_options;
+
+/*
+ * Loads the config, creates the client, opens the store, the allocator and
+ * the pruner (which loads the regions it knows from the store and starts its
+ * timer).  Nothing is sent to the brokers yet.  0, or KW_EINVAL / KW_ECONFIG
+ * (a bad file, or a provider other than kafka) / KW_EAGAIN (store_dir is in
+ * use) / KW_ECORRUPT / KW_EIO / KW_ENOMEM; errbuf (may be NULL) says why and
+ * *out is NULL.
+ */
+KW_API int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_t errlen);
+
+/* Stops the pruner's timer (waiting for a round in progress) and frees everything; NULL is fine. */
+KW_API void kw_meta_close(kw_meta *m);
+
+/* Detail text of the latest failure on this handle ("" if none). */
+KW_API const char *kw_meta_errstr(const kw_meta *m);
+
+/*
+ * What a metasrv does at start: creates the missing topics
+ * {topic_name_prefix}_{0..num_topics-1} (auto_create_topics; else checks
+ * them) with the configs a WAL needs, and writes the noop record to empty
+ * ones so that entry id 0 always means "none".  Blocking; idempotent.
+ */
+KW_API int kw_meta_prepare_topics(kw_meta *m);
+
+/*
+ * The topic region_id writes to: the persisted one, or a new one persisted
+ * before this returns (and registered with the pruner, so the topic is not
+ * pruned before the region reports).  cap >= 250 always suffices.  Give it to
+ * the WAL with kw_wal_set_region_topic before the region's first append.
+ */
+KW_API int kw_meta_region_topic(kw_meta *m, uint64_t region_id, char *topic, size_t cap);
+
+/*
+ * The region's heartbeat: it flushed every entry with id <= flushed_id
+ * (KW_META_NONE: nothing yet) to storage outside the WAL, and its latest
+ * durable entry is latest_id (KW_META_NONE: none).  The region must have a
+ * topic (kw_meta_region_topic; KW_ENOTFOUND otherwise).  Report flushed_id
+ * only once the flush is durable: the pruner may delete everything at or
+ * below it as soon as every other region of the topic is past it too.
+ */
+KW_API int kw_meta_heartbeat(kw_meta *m, uint64_t region_id, uint64_t flushed_id,
+                             uint64_t latest_id);
+
+/*
+ * The entry id a region's replay starts from: max(its reported flushed id,
+ * its topic's pruned id) + 1 (0 when neither is known).  KW_ENOTFOUND for a
+ * region the pruner has never heard of.  A host that keeps its own flushed
+ * position starts at the larger of the two.
+ */
+KW_API int kw_meta_replay_start(kw_meta *m, uint64_t region_id, uint64_t *from);
+
+/* What one pruning round did. */
+typedef struct kw_meta_prune_stats {
+    uint32_t topics;          /* topics looked at */
+    uint32_t pruned;          /* DeleteRecords succeeded (or would have, dry run) */
+    uint32_t skipped;         /* nothing to do, or held back (the log says why) */
+    uint32_t failed;          /* ListOffsets or DeleteRecords failed: tried again next round */
+    uint32_t flush_requests;  /* flush callbacks made */
+    uint64_t offsets_deleted; /* sum over topics of new log start - old log start */
+} kw_meta_prune_stats;
+
+/*
+ * Runs one pruning round now and waits for it (a timer round in progress is
+ * waited for first).  dry_run computes and logs but deletes, stores and asks
+ * nothing.  0 when the round ran (per-topic failures are counted in *out, may
+ * be NULL), else KW_ECLOSED / KW_ENOMEM.
+ */
+KW_API int kw_meta_prune_now(kw_meta *m, bool dry_run, kw_meta_prune_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KW_META_H */

@@ -1,0 +1,269 @@
+/* The public kw_meta handle (include/kwal/meta.h): config, client, store, allocator and pruner. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kwal/client.h"
+#include "kwal/meta.h"
+#include "meta/allocator.h"
+#include "meta/pruner.h"
+#include "meta/store.h"
+#include "meta/topics.h"
+#include "wal/config.h"
+
+_Static_assert(KW_META_NONE == KW_META_PRUNER_NONE, "one \"none\" for the public and internal ids");
+
+struct kw_meta {
+    kw__wal_config cfg;
+    kw_client *client;
+    kw_meta_store *store;
+    kw_meta_alloc *alloc;
+    kw_meta_pruner *pruner;
+    kw_meta_flush_fn *flush;
+    void *flush_arg;
+    kw_meta_log_fn *log;
+    void *log_arg;
+    pthread_mutex_t err_mu;
+    char errstr[1024];
+};
+
+static int fail(kw_meta *m, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(kw_meta *m, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&m->err_mu);
+    vsnprintf(m->errstr, sizeof(m->errstr), fmt, ap);
+    pthread_mutex_unlock(&m->err_mu);
+    va_end(ap);
+    return err;
+}
+
+/* The pruner's and the client's log lines go to the host's one callback (levels line up). */
+static void pruner_log(void *arg, int level, const char *msg)
+{
+    kw_meta *m = arg;
+    if (m->log)
+        m->log(m->log_arg, level, msg);
+}
+
+static void client_log(void *arg, int level, const char *msg)
+{
+    kw_meta *m = arg;
+    if (m->log && level <= KW_CLIENT_LOG_WARN)
+        m->log(m->log_arg, level, msg);
+}
+
+static void pruner_flush(void *arg, uint64_t region_id, const char *topic, uint64_t flushed_id,
+                         uint64_t bytes_behind)
+{
+    (void)topic;
+    kw_meta *m = arg;
+    m->flush(m->flush_arg, region_id, flushed_id, bytes_behind);
+}
+
+/* The client options a [wal] section describes (brokers, SASL, TLS), as `kwal meta` maps them. */
+static void client_options(kw_meta *m, kw_client_options *o)
+{
+    const kw_wal_options *w = &m->cfg.wal;
+    memset(o, 0, sizeof(*o));
+    o->bootstrap = w->broker_endpoints;
+    o->client_id = "kwal-meta";
+    bool tls = w->tls || w->tls_server_ca_cert_path || w->tls_client_cert_path;
+    o->security = w->sasl_type ? (tls ? KW_CLIENT_SASL_SSL : KW_CLIENT_SASL_PLAINTEXT)
+                               : (tls ? KW_CLIENT_SSL : KW_CLIENT_PLAINTEXT);
+    o->sasl_mechanism = w->sasl_type;
+    o->sasl_username = w->sasl_username;
+    o->sasl_password = w->sasl_password;
+    o->tls_ca_file = w->tls_server_ca_cert_path;
+    o->tls_cert_file = w->tls_client_cert_path;
+    o->tls_key_file = w->tls_client_key_path;
+    o->connect_timeout_ms = w->connect_timeout_ms;
+    o->log = client_log;
+    o->log_arg = m;
+}
+
+int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_t errlen)
+{
+    if (errbuf && errlen)
+        errbuf[0] = '\0';
+    if (!out)
+        return KW_EINVAL;
+    *out = NULL;
+    if (!opts || !opts->config_path || !opts->store_dir) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "kw_meta_open: config_path and store_dir are required");
+        return KW_EINVAL;
+    }
+    kw_meta *m = calloc(1, sizeof(*m));
+    if (!m)
+        return KW_ENOMEM;
+    pthread_mutex_init(&m->err_mu, NULL);
+    m->flush = opts->flush;
+    m->flush_arg = opts->flush_arg;
+    m->log = opts->log;
+    m->log_arg = opts->log_arg;
+    char err[1024] = "";
+    int rc = kw__wal_config_load(opts->config_path, &m->cfg, err, sizeof(err));
+    if (rc == 0 && m->cfg.wal.provider != KW_WAL_PROVIDER_KAFKA) {
+        snprintf(err, sizeof(err), "%s: the metasrv side needs provider = \"kafka\" in [wal]",
+                 opts->config_path);
+        rc = KW_ECONFIG;
+    }
+    if (rc == 0) {
+        kw_client_options co;
+        client_options(m, &co);
+        char cerr[512];
+        rc = kw_client_new(&m->client, &co, cerr, sizeof(cerr));
+        if (rc)
+            snprintf(err, sizeof(err), "client for %s: %s", co.bootstrap ? co.bootstrap : "?",
+                     cerr);
+    }
+    if (rc == 0) {
+        kw_meta_store_file_options so = {.dir = opts->store_dir};
+        char serr[512];
+        rc = kw__meta_store_file_open(&so, &m->store, serr, sizeof(serr));
+        if (rc)
+            snprintf(err, sizeof(err), "metadata store %s: %s", opts->store_dir, serr);
+    }
+    if (rc == 0) {
+        kw_meta_alloc_options ao = {
+            .store = m->store,
+            .topic_name_prefix = m->cfg.topic_name_prefix,
+            .num_topics = m->cfg.num_topics,
+            .selector = m->cfg.selector_random ? KW_META_SELECTOR_RANDOM
+                                               : KW_META_SELECTOR_ROUND_ROBIN,
+        };
+        char aerr[512];
+        rc = kw__meta_alloc_new(&m->alloc, &ao, aerr, sizeof(aerr));
+        if (rc)
+            snprintf(err, sizeof(err), "allocator: %s", aerr);
+    }
+    if (rc == 0) {
+        kw_meta_pruner_options po = {.client = m->client, .store = m->store};
+        kw__meta_pruner_options_from_config(&po, &m->cfg);
+        if (opts->no_prune_timer)
+            po.interval_ms = 0;
+        po.log = pruner_log;
+        po.log_arg = m;
+        if (m->flush) {
+            po.flush = pruner_flush;
+            po.flush_arg = m;
+        }
+        char perr[512];
+        rc = kw__meta_pruner_open(&m->pruner, &po, perr, sizeof(perr));
+        if (rc)
+            snprintf(err, sizeof(err), "pruner: %s", perr);
+    }
+    if (rc) {
+        if (errbuf)
+            snprintf(errbuf, errlen, "%s", err);
+        kw_meta_close(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+void kw_meta_close(kw_meta *m)
+{
+    if (!m)
+        return;
+    /* The pruner uses the client and the store; the allocator uses the store. */
+    kw__meta_pruner_close(m->pruner);
+    kw__meta_alloc_free(m->alloc);
+    kw__meta_store_close(m->store);
+    if (m->client)
+        kw_client_destroy(m->client);
+    kw__wal_config_free(&m->cfg);
+    pthread_mutex_destroy(&m->err_mu);
+    free(m);
+}
+
+const char *kw_meta_errstr(const kw_meta *m)
+{
+    return m ? m->errstr : "";
+}
+
+int kw_meta_prepare_topics(kw_meta *m)
+{
+    if (!m)
+        return KW_EINVAL;
+    char err[1024];
+    int rc = kw__meta_topics_prepare(m->client, &m->cfg, NULL, err, sizeof(err));
+    return rc ? fail(m, rc, "topics: %s", err) : 0;
+}
+
+int kw_meta_region_topic(kw_meta *m, uint64_t region_id, char *topic, size_t cap)
+{
+    if (!m || !topic || region_id == KW_META_NONE)
+        return KW_EINVAL;
+    char name[KW_META_TOPIC_NAME_MAX], err[512];
+    int rc = kw__meta_alloc_topic(m->alloc, region_id, name, sizeof(name));
+    if (rc) {
+        kw__meta_alloc_errstr(m->alloc, err, sizeof(err));
+        return fail(m, rc, "region %llu: %s", (unsigned long long)region_id, err);
+    }
+    /* Until the region reports, its topic must not be pruned as if it were not there. */
+    rc = kw__meta_pruner_register_region(m->pruner, region_id, name);
+    if (rc)
+        return fail(m, rc, "region %llu: registering with the pruner: %s",
+                    (unsigned long long)region_id, kw_strerror(rc));
+    if (strlen(name) >= cap)
+        return fail(m, KW_ETOOBIG, "region %llu: topic name does not fit in %zu bytes",
+                    (unsigned long long)region_id, cap);
+    memcpy(topic, name, strlen(name) + 1);
+    return 0;
+}
+
+int kw_meta_heartbeat(kw_meta *m, uint64_t region_id, uint64_t flushed_id, uint64_t latest_id)
+{
+    if (!m || region_id == KW_META_NONE)
+        return KW_EINVAL;
+    char topic[KW_META_TOPIC_NAME_MAX];
+    int rc = kw__meta_alloc_lookup(m->alloc, region_id, topic, sizeof(topic));
+    if (rc)
+        return fail(m, rc, "region %llu: no topic assigned (%s)", (unsigned long long)region_id,
+                    kw_strerror(rc));
+    kw_meta_pruner_report r = {
+        .region_id = region_id,
+        .topic = topic,
+        .flushed_id = flushed_id, /* KW_META_NONE is KW_META_PRUNER_NONE */
+        .latest_id = latest_id,
+    };
+    rc = kw__meta_pruner_report(m->pruner, &r);
+    return rc ? fail(m, rc, "region %llu: heartbeat: %s", (unsigned long long)region_id,
+                     kw_strerror(rc))
+              : 0;
+}
+
+int kw_meta_replay_start(kw_meta *m, uint64_t region_id, uint64_t *from)
+{
+    if (!m || !from)
+        return KW_EINVAL;
+    int rc = kw__meta_pruner_replay_start(m->pruner, region_id, from);
+    return rc ? fail(m, rc, "region %llu: replay start: %s", (unsigned long long)region_id,
+                     kw_strerror(rc))
+              : 0;
+}
+
+int kw_meta_prune_now(kw_meta *m, bool dry_run, kw_meta_prune_stats *out)
+{
+    if (!m)
+        return KW_EINVAL;
+    kw_meta_pruner_round r = {0};
+    int rc = kw__meta_pruner_run_once(m->pruner, dry_run, &r);
+    if (rc)
+        return fail(m, rc, "pruning round: %s", kw_strerror(rc));
+    if (out) {
+        out->topics = r.topics;
+        out->pruned = r.pruned;
+        out->skipped = r.skipped;
+        out->failed = r.failed;
+        out->flush_requests = r.flush_requests;
+        out->offsets_deleted = r.offsets_deleted;
+    }
+    return 0;
+}
