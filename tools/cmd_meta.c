@@ -40,25 +40,6 @@ static void log_line(void *arg, int level, const char *msg)
     fprintf(stderr, "kwal: %s%s\n", level == 0 ? "error: " : level == 1 ? "warning: " : "", msg);
 }
 
-/* The client options a [wal] section describes (brokers, SASL, TLS). */
-static void client_options(const kw__wal_config *cfg, kw_client_options *o)
-{
-    const kw_wal_options *w = &cfg->wal;
-    memset(o, 0, sizeof(*o));
-    o->bootstrap = w->broker_endpoints;
-    o->client_id = "kwal-meta";
-    bool tls = w->tls || w->tls_server_ca_cert_path || w->tls_client_cert_path;
-    o->security = w->sasl_type ? (tls ? KW_CLIENT_SASL_SSL : KW_CLIENT_SASL_PLAINTEXT)
-                               : (tls ? KW_CLIENT_SSL : KW_CLIENT_PLAINTEXT);
-    o->sasl_mechanism = w->sasl_type;
-    o->sasl_username = w->sasl_username;
-    o->sasl_password = w->sasl_password;
-    o->tls_ca_file = w->tls_server_ca_cert_path;
-    o->tls_cert_file = w->tls_client_cert_path;
-    o->tls_key_file = w->tls_client_key_path;
-    o->connect_timeout_ms = w->connect_timeout_ms;
-}
-
 static int parse_args(const char *what, int argc, char **argv, meta_args *a, bool allow_store,
                       bool allow_dry)
 {
@@ -109,7 +90,7 @@ static int load(const meta_args *a, kw__wal_config *cfg, kw_client **c)
         return cli_fail("%s: the metasrv commands need provider = \"kafka\" in [wal]", a->config);
     }
     kw_client_options o;
-    client_options(cfg, &o);
+    kw__meta_client_options(cfg, &o);
     int rc = kw_client_new(c, &o, err, sizeof(err));
     if (rc) {
         kw__wal_config_free(cfg);

@@ -64,27 +64,6 @@ static void pruner_flush(void *arg, uint64_t region_id, const char *topic, uint6
     m->flush(m->flush_arg, region_id, flushed_id, bytes_behind);
 }
 
-/* The client options a [wal] section describes (brokers, SASL, TLS), as `kwal meta` maps them. */
-static void client_options(kw_meta *m, kw_client_options *o)
-{
-    const kw_wal_options *w = &m->cfg.wal;
-    memset(o, 0, sizeof(*o));
-    o->bootstrap = w->broker_endpoints;
-    o->client_id = "kwal-meta";
-    bool tls = w->tls || w->tls_server_ca_cert_path || w->tls_client_cert_path;
-    o->security = w->sasl_type ? (tls ? KW_CLIENT_SASL_SSL : KW_CLIENT_SASL_PLAINTEXT)
-                               : (tls ? KW_CLIENT_SSL : KW_CLIENT_PLAINTEXT);
-    o->sasl_mechanism = w->sasl_type;
-    o->sasl_username = w->sasl_username;
-    o->sasl_password = w->sasl_password;
-    o->tls_ca_file = w->tls_server_ca_cert_path;
-    o->tls_cert_file = w->tls_client_cert_path;
-    o->tls_key_file = w->tls_client_key_path;
-    o->connect_timeout_ms = w->connect_timeout_ms;
-    o->log = client_log;
-    o->log_arg = m;
-}
-
 int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_t errlen)
 {
     if (errbuf && errlen)
@@ -114,7 +93,9 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
     }
     if (rc == 0) {
         kw_client_options co;
-        client_options(m, &co);
+        kw__meta_client_options(&m->cfg, &co);
+        co.log = client_log;
+        co.log_arg = m;
         char cerr[512];
         rc = kw_client_new(&m->client, &co, cerr, sizeof(cerr));
         if (rc)
