@@ -38,7 +38,8 @@ static void keys(const uint8_t *data, size_t size)
         abort();
     if (k2.format != k.format || k2.kind != k.kind || k2.region_id != k.region_id ||
         k2.index != k.index || k2.tag != k.tag || k2.total_parts != k.total_parts ||
-        k2.entry_len != k.entry_len || k2.entry_id != k.entry_id)
+        k2.entry_len != k.entry_len || k2.entry_id != k.entry_id || k2.codec != k.codec ||
+        k2.raw_len != k.raw_len)
         abort();
     if (k.format == KW_WAL_FORMAT_KWAL && ((size_t)n != size || memcmp(out, data, size) != 0))
         abort(); /* kwal keys have one encoding only */
@@ -67,9 +68,11 @@ static const uint8_t *take(src *s, size_t *n)
 /*
  * Input after the first byte (options): records, each
  *   u8 flags: bit0 null key, bit1 null value, bit2 raw key (else built from
- *             fields), bit3 GreptimeDB format for a built key
+ *             fields), bit3 GreptimeDB format for a built key, bit4 a built
+ *             kwal FULL/FIRST key says its entry is LZ4 (version 2 key)
  *   raw key:   u8 length, bytes
- *   built key: u8 kind (1-4), u8 region, u8 index, u8 tag, u8 parts, u8 length
+ *   built key: u8 kind (1-4), u8 region, u8 index, u8 tag, u8 parts, u8 length,
+ *              with bit4 also u8 decompressed length
  *   u8 value length, bytes
  * Built keys let the fuzzer reach deep reassembly states without first
  * discovering valid JSON; raw keys keep the decoders in the loop.
@@ -114,6 +117,14 @@ static void reassemble(const uint8_t *data, size_t size)
                 k.index = 1;
             if (k.format == KW_WAL_FORMAT_GREPTIMEDB && k.kind == KW_WAL_PART_LAST)
                 k.index = KW_WAL_PART_INDEX_NONE;
+            if (f & 16) {
+                uint8_t raw = byte(&s);
+                if (k.format == KW_WAL_FORMAT_KWAL &&
+                    (k.kind == KW_WAL_PART_FULL || k.kind == KW_WAL_PART_FIRST)) {
+                    k.codec = KW_WAL_CODEC_LZ4;
+                    k.raw_len = raw;
+                }
+            }
             int n = kw__wal_record_key_encode(&k, key, sizeof(key));
             klen = n > 0 ? (size_t)n : 0;
         }
@@ -126,7 +137,7 @@ static void reassemble(const uint8_t *data, size_t size)
         kw_wal_record_event ev;
         while (kw__wal_record_asm_next(&a, &ev)) {
             if (ev.kind == KW_WAL_REC_ENTRY) {
-                if (ev.parts > 1 && ev.len > o.max_entry_bytes)
+                if ((ev.parts > 1 || ev.data == a.plain) && ev.len > o.max_entry_bytes)
                     abort();
                 if (ev.len && !ev.data)
                     abort();

@@ -695,6 +695,7 @@ static int info_kafka(const wal_opts *o, const kw__wal_config *cfg)
     printf("topic: %s\n", topic);
     printf("record_format: %s\n",
            w->record_format == KW_WAL_FORMAT_GREPTIMEDB ? "greptimedb" : "kwal");
+    printf("compression: %s\n", w->compression == KW_WAL_COMPRESSION_NONE ? "none" : "lz4");
     printf("start_offset: %lld\n", (long long)off[0]);
     printf("end_offset: %lld\n", (long long)off[1]);
     printf("records: %lld\n", (long long)(off[1] - off[0]));

@@ -40,6 +40,20 @@ enum kw_wal_record_format {
     KW_WAL_FORMAT_GREPTIMEDB = 1 /* GreptimeDB's JSON record key: read and write its topics */
 };
 
+/*
+ * How the kafka provider compresses.  LZ4 (the default): with kwal's record
+ * format each entry is compressed on its own, in the appending thread, and
+ * batches go uncompressed, so the broker stores them without decompressing
+ * and a replay decompresses only its own region's entries (an entry that
+ * LZ4 shrinks by less than 1/16, or under 64 bytes, is stored as is); with
+ * GreptimeDB's format the whole batch is LZ4 (GreptimeDB's values are raw).
+ * NONE: nothing is compressed.
+ */
+enum kw_wal_compression {
+    KW_WAL_COMPRESSION_LZ4 = 0,
+    KW_WAL_COMPRESSION_NONE = 1,
+};
+
 enum kw_wal_log_level { KW_WAL_LOG_ERROR = 0, KW_WAL_LOG_WARN = 1, KW_WAL_LOG_INFO = 2 };
 typedef void kw_wal_log_fn(void *arg, int level, const char *msg);
 
@@ -65,6 +79,7 @@ typedef struct kw_wal_options {
     uint32_t connect_timeout_ms;  /* default 3000 */
     uint32_t timeout_ms;          /* produce and fetch deadline; default 3000 */
     int record_format;            /* enum kw_wal_record_format */
+    int compression;              /* enum kw_wal_compression; default LZ4 */
     size_t fetch_max_bytes;       /* replay fetch size; default 4 MiB (larger gains nothing measurable) */
     size_t max_buffered_bytes;    /* appends queued but not yet durable; default 64 MiB */
     bool append_fail_fast;        /* past max_buffered_bytes: fail with KW_EAGAIN instead of waiting */

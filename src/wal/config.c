@@ -49,6 +49,7 @@ enum key_id {
     W_SEGMENT_BYTES, /* and raft-engine's file_size */
     W_TOPIC,
     W_RECORD_FORMAT,
+    W_COMPRESSION,
     W_FETCH_MAX_BYTES,
     W_MAX_BUFFERED_BYTES,
     W_APPEND_FAIL_FAST,
@@ -98,6 +99,7 @@ static const keydef wal_keys[] = {
     {"file_size", K_SIZE, W_SEGMENT_BYTES},
     {"topic", K_STRING, W_TOPIC},
     {"record_format", K_STRING, W_RECORD_FORMAT},
+    {"compression", K_STRING, W_COMPRESSION},
     {"fetch_max_bytes", K_SIZE, W_FETCH_MAX_BYTES},
     {"max_buffered_bytes", K_SIZE, W_MAX_BUFFERED_BYTES},
     {"append_fail_fast", K_BOOL, W_APPEND_FAIL_FAST},
@@ -701,6 +703,15 @@ static int apply(ctx *c, const kw__toml_entry *e, const keydef *k)
         else
             return fail(c, e->line,
                         "record_format: '%s' is not a format (use \"kwal\" or \"greptimedb\")", s);
+        return 0;
+    case W_COMPRESSION:
+        if (strcmp(s, "lz4") == 0)
+            o->compression = KW_WAL_COMPRESSION_LZ4;
+        else if (strcmp(s, "none") == 0)
+            o->compression = KW_WAL_COMPRESSION_NONE;
+        else
+            return fail(c, e->line, "compression: '%s' is not supported (use \"lz4\" or \"none\")",
+                        s);
         return 0;
     case W_FETCH_MAX_BYTES:
         if ((rc = in_range(c, e, as_i64(num), 1, INT32_MAX, " bytes")) != 0)

@@ -195,7 +195,7 @@ static void entry_done(kw_wal_kafka *k, kentry *e, int err, uint64_t id)
     pthread_mutex_lock(&k->mu);
     if (err == 0) {
         k->stats.appends++;
-        k->stats.bytes += e->len;
+        k->stats.bytes += e->raw_len;
         kregion *r = region_slot(k, e->region_id, true);
         if (r && id > r->latest)
             r->latest = id;
@@ -208,7 +208,6 @@ static void entry_done(kw_wal_kafka *k, kentry *e, int err, uint64_t id)
     pthread_mutex_unlock(&k->mu);
     if (e->cb)
         e->cb(e->arg, err, id);
-    free(e->data);
     free(e);
 }
 
@@ -403,7 +402,11 @@ static kbatch *build_batch(ktopic *t)
         return NULL;
     b->t = t;
     kw__wr_init(&b->buf);
-    kw_batch_opts bo = {.codec = KW_CODEC_LZ4};
+    /* kwal's format compresses each entry instead (kafka_append); GreptimeDB's values are raw */
+    kw_batch_opts bo = {.codec = k->o.record_format == KW_WAL_FORMAT_GREPTIMEDB &&
+                                         k->o.compression == KW_WAL_COMPRESSION_LZ4
+                                     ? KW_CODEC_LZ4
+                                     : KW_CODEC_NONE};
     if (!k->o.no_idempotence) {
         bo.idempotent = true;
         bo.producer_id = t->producer_id;
@@ -421,6 +424,10 @@ static kbatch *build_batch(ktopic *t)
             kw_wal_record_key key;
             kw__wal_record_key_for_part(&key, k->o.record_format, e->region_id, e->tag, &part,
                                         e->nparts, e->len);
+            if (e->codec != KW_WAL_CODEC_RAW && e->next_part == 0) {
+                key.codec = e->codec;
+                key.raw_len = e->raw_len;
+            }
             uint8_t kb[KW_WAL_RECORD_KEY_MAX];
             int kl = kw__wal_record_key_encode(&key, kb, sizeof(kb));
             kw_bytes kbytes = {kb, kl > 0 ? kl : 0};
@@ -638,6 +645,44 @@ static void kick_run(kw_loop *loop, void *arg)
     pump(t);
 }
 
+/*
+ * Copies an entry into one allocation with its bookkeeping; with kwal's format
+ * and LZ4 on, compressed on the way (in the appending thread, so compression
+ * runs on as many cores as there are appenders, and the copy is the
+ * compressor's output rather than an extra memcpy).
+ */
+static kentry *entry_new(const kw_wal_kafka *k, const void *data, size_t len)
+{
+    bool compress = k->o.record_format == KW_WAL_FORMAT_KWAL &&
+                    k->o.compression == KW_WAL_COMPRESSION_LZ4 && len >= 64;
+    size_t bound = compress ? kw__wal_compress_bound(len) : 0;
+    size_t cap = bound > len ? bound : len;
+    kentry *e = malloc(sizeof(*e) + (cap ? cap : 1));
+    if (!e)
+        return NULL;
+    memset(e, 0, sizeof(*e));
+    e->data = (uint8_t *)(e + 1);
+    e->raw_len = len;
+    size_t n = bound ? kw__wal_compress(data, len, e->data, cap) : 0;
+    if (n) {
+        e->codec = KW_WAL_CODEC_LZ4;
+        e->len = n;
+        if (cap - n >= 256) { /* give back what compression saved */
+            kentry *s = realloc(e, sizeof(*e) + n);
+            if (s) {
+                e = s;
+                e->data = (uint8_t *)(e + 1);
+            }
+        }
+    } else {
+        e->codec = KW_WAL_CODEC_RAW;
+        e->len = len;
+        if (len)
+            memcpy(e->data, data, len);
+    }
+    return e;
+}
+
 static int kafka_append(void *p, uint64_t region_id, const void *data, size_t len,
                         kw_wal_append_cb *cb, void *arg)
 {
@@ -646,24 +691,22 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
     int rc = kw__wal_split(len, k->max_part, &nparts);
     if (rc)
         return rc;
-    kentry *e = calloc(1, sizeof(*e));
-    if (!e || !(e->data = malloc(len ? len : 1))) {
-        free(e);
+    kentry *e = entry_new(k, data, len);
+    if (!e)
         return KW_ENOMEM;
+    if (e->len != len && (rc = kw__wal_split(e->len, k->max_part, &nparts)) != 0) {
+        free(e);
+        return rc;
     }
-    if (len)
-        memcpy(e->data, data, len);
     e->region_id = region_id;
-    e->len = len;
     e->cb = cb;
     e->arg = arg;
     e->nparts = nparts;
 
     pthread_mutex_lock(&k->mu);
-    while (!k->closing && k->buffered > 0 && k->buffered + len > k->o.max_buffered_bytes) {
+    while (!k->closing && k->buffered > 0 && k->buffered + e->len > k->o.max_buffered_bytes) {
         if (k->o.append_fail_fast) {
             pthread_mutex_unlock(&k->mu);
-            free(e->data);
             free(e);
             return KW_EAGAIN;
         }
@@ -671,14 +714,12 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
     }
     if (k->closing) {
         pthread_mutex_unlock(&k->mu);
-        free(e->data);
         free(e);
         return KW_ECLOSED;
     }
     ktopic *t = kw__wal_kafka_region_topic(k, region_id);
     if (!t) {
         pthread_mutex_unlock(&k->mu);
-        free(e->data);
         free(e);
         return KW_ENOMEM;
     }
@@ -689,8 +730,8 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
     else
         t->qhead = e;
     t->qtail = e;
-    t->qbytes += len;
-    k->buffered += len;
+    t->qbytes += e->len;
+    k->buffered += e->len;
     k->pending++;
     bool post = !t->kicked;
     t->kicked = true;

@@ -24,8 +24,10 @@ typedef struct kentry {
     uint64_t tag; /* the same in all its records: lets replay drop retransmissions exactly */
     kw_wal_append_cb *cb;
     void *arg;
-    uint8_t *data; /* a copy of the appended bytes */
-    size_t len;
+    uint8_t *data; /* the bytes as stored (a copy, maybe compressed), in the same allocation */
+    size_t len;     /* stored bytes */
+    size_t raw_len; /* appended bytes */
+    int codec;      /* enum kw_wal_entry_codec: how data holds them */
     uint32_t nparts;    /* records the entry takes */
     uint32_t next_part; /* parts already put in a batch */
     uint32_t batches;   /* batches holding some of its parts and not yet resolved */

@@ -1,6 +1,8 @@
 /* WAL record format: kwal's binary record key, entry splitting, and the reassembler (no I/O). */
 #include "record.h"
 
+#include <lz4.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,10 +37,14 @@ static int encode_kwal(const kw_wal_record_key *k, uint8_t *out, size_t cap)
     if (first && (k->total_parts < 2 || k->total_parts == KW_WAL_PART_INDEX_NONE ||
                   k->entry_len < k->total_parts))
         return KW_EINVAL;
+    bool coded = k->codec != KW_WAL_CODEC_RAW;
+    if (coded && (k->codec != KW_WAL_CODEC_LZ4 || k->raw_len == 0 ||
+                  (k->kind != KW_WAL_PART_FULL && !first)))
+        return KW_EINVAL;
     size_t n = first ? KW_WAL_RECORD_KWAL_FIRST_KEY_LEN : KW_WAL_RECORD_KWAL_KEY_LEN;
-    if (cap < n)
+    if (cap < n + (coded ? KW_WAL_RECORD_KWAL_CODEC_LEN : 0))
         return KW_ETOOBIG;
-    out[0] = KW_WAL_RECORD_KWAL_VERSION;
+    out[0] = coded ? KW_WAL_RECORD_KWAL_VERSION_CODEC : KW_WAL_RECORD_KWAL_VERSION;
     kw_store_be64(out + 1, k->region_id);
     out[9] = (uint8_t)k->kind;
     kw_store_be32(out + 10, k->index);
@@ -46,6 +52,11 @@ static int encode_kwal(const kw_wal_record_key *k, uint8_t *out, size_t cap)
     if (first) {
         kw_store_be32(out + 22, k->total_parts);
         kw_store_be64(out + 26, k->entry_len);
+    }
+    if (coded) {
+        out[n] = (uint8_t)k->codec;
+        kw_store_be64(out + n + 1, k->raw_len);
+        n += KW_WAL_RECORD_KWAL_CODEC_LEN;
     }
     return (int)n;
 }
@@ -65,7 +76,7 @@ int kw__wal_record_key_decode_kwal(const uint8_t *key, size_t len, kw_wal_record
     out->topic = (kw_str){"", 0};
     if (len == 0)
         return fail(why, "empty key", KW_ETRUNCATED);
-    if (key[0] != KW_WAL_RECORD_KWAL_VERSION)
+    if (key[0] != KW_WAL_RECORD_KWAL_VERSION && key[0] != KW_WAL_RECORD_KWAL_VERSION_CODEC)
         return fail(why, "unknown kwal key version", KW_EUNSUPPORTED);
     if (len < KW_WAL_RECORD_KWAL_KEY_LEN)
         return fail(why, "kwal key cut short", KW_ETRUNCATED);
@@ -90,6 +101,19 @@ int kw__wal_record_key_decode_kwal(const uint8_t *key, size_t len, kw_wal_record
         if (out->entry_len < out->total_parts)
             return fail(why, "kwal FIRST key: fewer bytes than parts", KW_EMALFORMED);
     }
+    if (key[0] == KW_WAL_RECORD_KWAL_VERSION_CODEC) {
+        if (out->kind != KW_WAL_PART_FULL && out->kind != KW_WAL_PART_FIRST)
+            return fail(why, "kwal key version 2 on a MIDDLE or LAST part", KW_EMALFORMED);
+        if (len < want + KW_WAL_RECORD_KWAL_CODEC_LEN)
+            return fail(why, "kwal key version 2 cut short", KW_ETRUNCATED);
+        out->codec = key[want];
+        out->raw_len = kw_load_be64(key + want + 1);
+        if (out->codec != KW_WAL_CODEC_LZ4)
+            return fail(why, "kwal key: unknown entry codec", KW_EUNSUPPORTED);
+        if (out->raw_len == 0)
+            return fail(why, "kwal key: compressed entry of 0 bytes", KW_EMALFORMED);
+        want += KW_WAL_RECORD_KWAL_CODEC_LEN;
+    }
     if (len != want)
         return fail(why, "kwal key: trailing bytes", KW_EMALFORMED);
     return 0;
@@ -98,7 +122,8 @@ int kw__wal_record_key_decode_kwal(const uint8_t *key, size_t len, kw_wal_record
 int kw__wal_record_key_decode(const uint8_t *key, size_t len, kw_wal_record_key *out,
                               const char **why)
 {
-    if (len > 0 && key[0] == KW_WAL_RECORD_KWAL_VERSION)
+    if (len > 0 &&
+        (key[0] == KW_WAL_RECORD_KWAL_VERSION || key[0] == KW_WAL_RECORD_KWAL_VERSION_CODEC))
         return kw__wal_record_key_decode_kwal(key, len, out, why);
     if (len > 0 &&
         (key[0] == '{' || key[0] == ' ' || key[0] == '\t' || key[0] == '\n' || key[0] == '\r'))
@@ -175,6 +200,53 @@ void kw__wal_record_key_for_part(kw_wal_record_key *k, int format, uint64_t regi
     }
 }
 
+/* ================================================================ entry compression */
+
+/*
+ * One LZ4 stream per thread, made on first use and freed at thread exit.  A
+ * fast reset per entry makes each block independent without clearing the
+ * 16 KiB table each time (which would cost more than compressing 1 KiB).
+ */
+static pthread_key_t lz4_key;
+static pthread_once_t lz4_once = PTHREAD_ONCE_INIT;
+static bool lz4_key_ok;
+
+static void lz4_key_init(void)
+{
+    lz4_key_ok = pthread_key_create(&lz4_key, free) == 0;
+}
+
+size_t kw__wal_compress_bound(size_t len)
+{
+    return len <= LZ4_MAX_INPUT_SIZE ? (size_t)LZ4_compressBound((int)len) : 0;
+}
+
+size_t kw__wal_compress(const uint8_t *data, size_t len, uint8_t *out, size_t cap)
+{
+    if (len < 64 || len > LZ4_MAX_INPUT_SIZE)
+        return 0;
+    pthread_once(&lz4_once, lz4_key_init);
+    if (!lz4_key_ok)
+        return 0;
+    LZ4_stream_t *st = pthread_getspecific(lz4_key);
+    if (!st) {
+        st = LZ4_createStream();
+        if (!st)
+            return 0;
+        if (pthread_setspecific(lz4_key, st) != 0) {
+            LZ4_freeStream(st);
+            return 0;
+        }
+    } else {
+        LZ4_resetStream_fast(st);
+    }
+    size_t room = len - len / 16; /* worth it only below this */
+    if (room > cap)
+        room = cap;
+    int n = LZ4_compress_fast_continue(st, (const char *)data, (char *)out, (int)len, (int)room, 1);
+    return n > 0 && (size_t)n < room ? (size_t)n : 0;
+}
+
 /* ================================================================ reassembly */
 
 struct kw_wal_record_region {
@@ -190,6 +262,8 @@ struct kw_wal_record_region {
     int64_t last_offset;
     uint32_t expect_parts; /* kwal FIRST: the part count and byte length; 0 = unknown */
     uint64_t expect_len;
+    int codec; /* kwal FIRST: how the entry is stored, and its decompressed length */
+    uint64_t raw_len;
     uint8_t *buf;
     size_t len, cap;
     size_t *ends; /* ends[i]: where part i ends in buf */
@@ -226,6 +300,8 @@ static void region_close(kw_wal_record_asm *a, kw_wal_record_region *r)
     r->tag = 0;
     r->expect_parts = 0;
     r->expect_len = 0;
+    r->codec = KW_WAL_CODEC_RAW;
+    r->raw_len = 0;
 }
 
 static void region_free(kw_wal_record_asm *a, kw_wal_record_region *r)
@@ -250,6 +326,9 @@ void kw__wal_record_asm_free(kw_wal_record_asm *a)
     free(a->done);
     a->done = NULL;
     a->done_cap = 0;
+    free(a->plain);
+    a->plain = NULL;
+    a->plain_cap = 0;
     a->nevents = a->next_event = 0;
 }
 
@@ -506,9 +585,58 @@ static void emit_entry(kw_wal_record_asm *a, uint64_t region, int64_t offset, in
     a->stats.entries++;
 }
 
-/* The LAST arrived: hand the buffer out as the entry and close the region's entry. */
-static void complete(kw_wal_record_asm *a, kw_wal_record_region *r, int64_t offset)
+/*
+ * Hands out an entry stored with codec: as it is, or decompressed into
+ * a->plain.  An entry that cannot be decompressed is noted as a bad record.
+ */
+static void emit_stored(kw_wal_record_asm *a, feed_ctx *fc, uint64_t region, int64_t offset,
+                        int64_t first, uint32_t parts, const uint8_t *data, size_t len, int codec,
+                        uint64_t raw_len)
 {
+    if (codec == KW_WAL_CODEC_RAW) {
+        emit_entry(a, region, offset, first, parts, data, len);
+        return;
+    }
+    if (raw_len > a->opts.max_entry_bytes || raw_len > (uint64_t)LZ4_MAX_INPUT_SIZE) {
+        note(a, fc, KW_WAL_REC_BAD, region, offset,
+             "compressed entry larger than max_entry_bytes once decompressed");
+        return;
+    }
+    /* LZ4 cannot expand more than 255 times: a larger claim is a lie, refused before allocating */
+    if (len > (size_t)INT32_MAX || raw_len / 255 > len) {
+        note(a, fc, KW_WAL_REC_BAD, region, offset,
+             "compressed entry: declared length not possible for its LZ4 block");
+        return;
+    }
+    if (raw_len > a->plain_cap) {
+        uint8_t *p = realloc(a->plain, (size_t)raw_len);
+        if (!p) {
+            note(a, fc, KW_WAL_REC_BAD, region, offset, "out of memory decompressing an entry");
+            fc->rc = KW_ENOMEM;
+            return;
+        }
+        a->plain = p;
+        a->plain_cap = (size_t)raw_len;
+    }
+    int n = LZ4_decompress_safe((const char *)data, (char *)a->plain, (int)len, (int)raw_len);
+    if (n < 0 || (uint64_t)n != raw_len) {
+        note(a, fc, KW_WAL_REC_BAD, region, offset,
+             "compressed entry does not decompress to its declared length (LZ4)");
+        return;
+    }
+    emit_entry(a, region, offset, first, parts, a->plain, (size_t)raw_len);
+}
+
+/* The LAST arrived: hand the buffer out as the entry and close the region's entry. */
+static void complete(kw_wal_record_asm *a, feed_ctx *fc, kw_wal_record_region *r, int64_t offset)
+{
+    if (r->codec != KW_WAL_CODEC_RAW) {
+        emit_stored(a, fc, r->region_id, offset, r->first_offset, r->nparts, r->buf, r->len,
+                    r->codec, r->raw_len);
+        recent_add(r, r->tag);
+        region_close(a, r);
+        return;
+    }
     free(a->done);
     a->done = r->buf;
     a->done_cap = r->cap;
@@ -547,6 +675,8 @@ static void feed_first(kw_wal_record_asm *a, feed_ctx *fc, kw_wal_record_region 
     r->first_offset = r->latest_first_offset = r->last_offset = offset;
     r->expect_parts = k->total_parts;
     r->expect_len = k->entry_len;
+    r->codec = k->codec;
+    r->raw_len = k->raw_len;
     /* kwal's FIRST says how big the entry is: refuse it before buffering, or reserve it once */
     if (r->expect_parts) {
         uint64_t cost = k->entry_len + (uint64_t)k->total_parts * sizeof(size_t);
@@ -647,7 +777,7 @@ static void feed_part(kw_wal_record_asm *a, feed_ctx *fc, kw_wal_record_region *
         abandon(a, fc, r, offset, "entry shorter than its FIRST part declared", false);
         return;
     }
-    complete(a, r, offset);
+    complete(a, fc, r, offset);
 }
 
 int kw__wal_record_asm_feed(kw_wal_record_asm *a, int64_t offset, const uint8_t *key,
@@ -686,7 +816,8 @@ int kw__wal_record_asm_feed(kw_wal_record_asm *a, int64_t offset, const uint8_t 
                         false);
             if (r && !r->skip_tag)
                 r->skipping = false; /* untagged: the writer moved on, no more of the old parts */
-            emit_entry(a, k.region_id, offset, offset, 1, value, value_len);
+            emit_stored(a, &fc, k.region_id, offset, offset, 1, value, value_len, k.codec,
+                        k.raw_len);
             if (k.tag && (r || (r = region_get(a, k.region_id, &why))))
                 recent_add(r, k.tag);
         } else if (k.kind == KW_WAL_PART_FIRST) {

@@ -42,7 +42,18 @@ enum kw_wal_part_kind {
  *   14    8   entry tag: the writer's id of the entry, the same in all its parts (0 = none)
  *   -- FIRST only --
  *   22    4   the entry's number of parts (>= 2)
- *   26    8   the entry's length in bytes
+ *   26    8   the entry's length in bytes (as stored: compressed when compressed)
+ *
+ * Version 2 is the same key for an entry whose bytes are compressed on their
+ * own (the FULL or FIRST record of it; MIDDLE and LAST keys stay version 1),
+ * with two fields after the version 1 layout (at 22 for FULL, 34 for FIRST):
+ *   +0    1   codec: 1 = one LZ4 block (liblz4's block format, no frame)
+ *   +1    8   the entry's length once decompressed (>= 1)
+ * A writer uses version 1 for an entry it stores as is, so readers of
+ * version 1 keys still read every uncompressed entry.  Compressing each entry
+ * rather than the batch lets the broker store batches without decompressing
+ * them and lets a replay skip other regions' entries without decompressing
+ * anything: only its own region's entries are decompressed.
  *
  * Why more than GreptimeDB's key has:
  * - the LAST carries its index, so a MIDDLE lost just before it is seen
@@ -56,8 +67,16 @@ enum kw_wal_part_kind {
  *   The writer picks tags unique per region (a random 64-bit base plus a counter).
  */
 #define KW_WAL_RECORD_KWAL_VERSION 1
+#define KW_WAL_RECORD_KWAL_VERSION_CODEC 2
 #define KW_WAL_RECORD_KWAL_KEY_LEN 22
 #define KW_WAL_RECORD_KWAL_FIRST_KEY_LEN 34
+#define KW_WAL_RECORD_KWAL_CODEC_LEN 9 /* what version 2 adds */
+
+/* How an entry's bytes are stored (kwal keys only). */
+enum kw_wal_entry_codec {
+    KW_WAL_CODEC_RAW = 0, /* as appended */
+    KW_WAL_CODEC_LZ4 = 1, /* one LZ4 block of the appended bytes */
+};
 
 /* GreptimeDB refuses to write a JSON key of this many bytes or more (its ESTIMATED_META_SIZE). */
 #define KW_WAL_RECORD_GREPTIMEDB_KEY_LIMIT 256
@@ -73,6 +92,8 @@ typedef struct kw_wal_record_key {
     uint64_t tag;         /* kwal: the entry tag; GreptimeDB keys have none (0) */
     uint32_t total_parts; /* kwal FIRST only, else 0 */
     uint64_t entry_len;   /* kwal FIRST only, else 0 */
+    int codec;            /* kwal FULL and FIRST: enum kw_wal_entry_codec, else RAW */
+    uint64_t raw_len;     /* codec != RAW: the entry's length decompressed */
     uint64_t entry_id;    /* GreptimeDB's entry_id field (it always writes 0; readers ignore it) */
     /*
      * GreptimeDB's ns.topic (it always writes "").  Encode: the plain text to
@@ -184,6 +205,16 @@ kw_wal_part kw__wal_split_part(size_t entry_len, size_t max_part, uint32_t npart
 void kw__wal_record_key_for_part(kw_wal_record_key *k, int format, uint64_t region_id, uint64_t tag,
                                  const kw_wal_part *p, uint32_t nparts, size_t entry_len);
 
+/*
+ * Compresses an entry of len bytes for kwal's format: into out (cap at least
+ * kw__wal_compress_bound(len)) as one LZ4 block.  Returns the compressed
+ * length, or 0 when compressing does not save at least 1/16 of the bytes (or
+ * the entry is under 64 bytes): the caller then stores it raw.  Thread-safe;
+ * each thread keeps its own LZ4 state (freed when the thread exits).
+ */
+size_t kw__wal_compress(const uint8_t *data, size_t len, uint8_t *out, size_t cap);
+size_t kw__wal_compress_bound(size_t len);
+
 /* ---------------------------------------------------------------- reassembly */
 
 /*
@@ -192,7 +223,10 @@ void kw__wal_record_key_for_part(kw_wal_record_key *k, int format, uint64_t regi
  * entry per region (a small hash map), so one pass over a topic can serve all
  * its regions, or only one (only_region).  Rules, per region:
  *
- * - FULL: an entry (its bytes are the record's value, not copied).
+ * - FULL: an entry (its bytes are the record's value, not copied, unless the
+ *   key says they are compressed: then they are decompressed into a buffer of
+ *   the reassembler's; an entry that does not decompress to its declared
+ *   length, or would be past max_entry_bytes, is a bad record).
  * - FIRST opens an entry; MIDDLE i appends when i parts are buffered; LAST
  *   appends and completes it.  Entry id = the LAST's offset.
  * - Duplicates (a retried produce writes records again) are dropped and noted:
@@ -284,6 +318,8 @@ typedef struct kw_wal_record_asm {
     size_t nregions;
     uint8_t *done; /* the last completed multi-part entry, handed out in an ENTRY event */
     size_t done_cap;
+    uint8_t *plain; /* the last decompressed entry, handed out in an ENTRY event */
+    size_t plain_cap;
     kw_wal_record_event events[KW_WAL_RECORD_MAX_EVENTS];
     unsigned nevents, next_event;
     bool finishing;

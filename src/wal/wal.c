@@ -136,6 +136,10 @@ static int check_options(const kw_wal_options *o, char *errbuf, size_t errlen)
         return open_fail(errbuf, errlen, KW_EINVAL,
                          "record_format: unknown format %d (0 = kwal, 1 = greptimedb)",
                          o->record_format);
+    if (o->compression != KW_WAL_COMPRESSION_LZ4 && o->compression != KW_WAL_COMPRESSION_NONE)
+        return open_fail(errbuf, errlen, KW_EINVAL,
+                         "compression: unknown compression %d (0 = lz4, 1 = none)",
+                         o->compression);
     if (o->provider == KW_WAL_PROVIDER_LOCAL) {
         if (!o->dir || !*o->dir)
             return open_fail(errbuf, errlen, KW_EINVAL, "dir: required for the local provider");

@@ -11,6 +11,7 @@
 #include "proto/batch.h"
 #include "proto/msg_data.h"
 #include "proxy_ctl.h"
+#include "wal/record.h"
 
 static kt_conn admin;
 static char topic_prefix[64];
@@ -51,16 +52,26 @@ static kw_wal *open_wal(const char *bootstrap, const char *topic, size_t max_bat
     return w;
 }
 
-/* Deterministic entry bytes: region r, sequence i, length len. */
+/*
+ * Deterministic entry bytes: region r, sequence i, length len.  Every other
+ * run of 8 sequences is text-like (LZ4 shrinks it, so kwal stores it
+ * compressed), the others noise (stored as is).
+ */
 static uint8_t *entry_bytes(uint64_t r, int i, size_t len)
 {
+    static const char *const words[] = {"region ", "append ", "offset ", "flush "};
     uint8_t *b = malloc(len ? len : 1);
     uint64_t x = r * 1000003u + (uint64_t)i * 7919u + 1;
-    for (size_t j = 0; j < len; j++) {
+    bool text = (i / 8) % 2 == 1;
+    for (size_t j = 0; j < len;) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        b[j] = (uint8_t)x;
+        if (text)
+            for (const char *w = words[x % 4]; *w && j < len; w++)
+                b[j++] = (uint8_t)*w;
+        else
+            b[j++] = (uint8_t)x;
     }
     return b;
 }
@@ -289,6 +300,106 @@ START_TEST(greptimedb_record_format_round_trips)
 }
 END_TEST
 
+/* What a topic holds: batches by codec, records by key version, and the bytes of all values. */
+typedef struct topic_scan {
+    int batches, lz4_batches, plain_batches;
+    int v1_keys, v2_keys;
+    size_t value_bytes;
+} topic_scan;
+
+static topic_scan scan_topic(const char *topic)
+{
+    topic_scan sc = {0};
+    kw_fetch_req_partition fp = {.partition = 0, .current_leader_epoch = -1, .fetch_offset = 0,
+                                 .last_fetched_epoch = -1, .log_start_offset = -1,
+                                 .partition_max_bytes = 16 << 20};
+    kw_fetch_req_topic ft = {.topic = kw_str_c(topic)};
+    ft.partitions.v = &fp;
+    ft.partitions.n = 1;
+    int fv = kt_version(&admin, KW_API_FETCH);
+    kw_fetch_req req;
+    kw__schema_init(kw__api(KW_API_FETCH)->req, fv, &req);
+    req.max_wait_ms = 100;
+    req.min_bytes = 1;
+    req.max_bytes = 16 << 20;
+    req.topics.v = &ft;
+    req.topics.n = 1;
+    kw_arena ar;
+    kw__arena_init(&ar, 0);
+    kw_fetch_resp resp;
+    ck_assert_int_eq(kt_call(&admin, KW_API_FETCH, fv, &req, &ar, &resp), 0);
+    kw_fetch_resp_partition *p = &resp.responses.v[0].partitions.v[0];
+    kw_batch_iter it;
+    kw__batch_iter_init(&it, p->records.ptr, (size_t)p->records.len, KW_BATCH_VERIFY_CRC);
+    kw_batch b;
+    kw_wr scratch;
+    kw__wr_init(&scratch);
+    while (kw__batch_next(&it, &b) == 1) {
+        sc.batches++;
+        sc.lz4_batches += kw__batch_codec(&b) == KW_CODEC_LZ4;
+        sc.plain_batches += kw__batch_codec(&b) == KW_CODEC_NONE;
+        kw_record_iter ri;
+        ck_assert_int_eq(kw__record_iter_init(&ri, &b, &scratch, 0, 0), 0);
+        kw_record rec;
+        while (kw__record_next(&ri, &rec) == 1) {
+            if (rec.key.len > 0 && rec.key.ptr[0] == 1)
+                sc.v1_keys++;
+            if (rec.key.len > 0 && rec.key.ptr[0] == 2)
+                sc.v2_keys++;
+            sc.value_bytes += rec.value.len > 0 ? (size_t)rec.value.len : 0;
+        }
+    }
+    kw__wr_free(&scratch);
+    kw__arena_reset(&ar);
+    return sc;
+}
+
+/*
+ * kwal's format compresses each entry on its own and sends batches plain; a
+ * reader gets the appended bytes back, split entries included.  With
+ * compression = none nothing is compressed and every key is version 1.
+ */
+START_TEST(entries_are_compressed_one_by_one_in_plain_batches)
+{
+    for (int none = 0; none < 2; none++) {
+        char topic[128];
+        make_topic(topic, sizeof(topic), none ? "plain" : "lz4");
+        kw_wal_options o = {.compression = none ? KW_WAL_COMPRESSION_NONE : 0};
+        kw_wal *w = open_wal(kt_bootstrap(), topic, 8192, &o);
+        enum { N = 48 };
+        acked a[N] = {0};
+        book.done = 0;
+        size_t raw = 0;
+        for (int i = 0; i < N; i++) {
+            a[i].region = 20 + (uint64_t)(i % 2);
+            a[i].seq = i;
+            size_t len = entry_len(i);
+            raw += len;
+            uint8_t *b = entry_bytes(a[i].region, i, len);
+            ck_assert_int_eq(kw_wal_append(w, a[i].region, b, len, on_ack, &a[i]), 0);
+            free(b);
+        }
+        wait_acks(N);
+        for (int i = 0; i < N; i++)
+            ck_assert_msg(a[i].err == 0, "append %d: %s", i, kw_err_name(a[i].err));
+        check_replay(w, 20, a, N, false);
+        check_replay(w, 21, a, N, false);
+        kw_wal_close(w);
+        topic_scan sc = scan_topic(topic);
+        ck_assert_int_gt(sc.batches, 1);
+        ck_assert_int_eq(sc.plain_batches, sc.batches);
+        if (none) {
+            ck_assert_int_eq(sc.v2_keys, 0);
+            ck_assert_uint_eq(sc.value_bytes, raw);
+        } else {
+            /* the text runs (2 of 6 runs of 8 entries, 5 of each 8 big enough) are compressed */
+            ck_assert_int_ge(sc.v2_keys, 10);
+            ck_assert_uint_lt(sc.value_bytes, raw - raw / 8);
+        }
+    }
+}
+END_TEST
+
 START_TEST(pruned_start_fails_or_jumps_with_overwrite_entry_start_id)
 {
     char topic[128];
@@ -476,10 +587,17 @@ START_TEST(connection_cuts_never_duplicate_or_lose_acknowledged_entries)
      * the topic holds exactly as many records as the entries have parts. */
     if (ok == N) {
         int64_t parts = 0, end = -1;
+        uint8_t *z = malloc(kw__wal_compress_bound(5000));
         for (int i = 0; i < N; i++) {
+            /* a compressible entry is split after compressing: count its stored bytes */
             size_t len = entry_len(i) % 5000, max = 2048 - 256;
+            uint8_t *b = entry_bytes(a[i].region, i, len);
+            size_t stored = kw__wal_compress(b, len, z, kw__wal_compress_bound(5000));
+            free(b);
+            len = stored ? stored : len;
             parts += len <= max ? 1 : (int64_t)((len + max - 1) / max);
         }
+        free(z);
         ck_assert_int_eq(kt_list_offset(&admin, topic, kt_version(&admin, KW_API_LIST_OFFSETS), -1,
                                         &end),
                          0);
@@ -603,6 +721,7 @@ int main(void)
     tcase_add_test(tc, append_and_replay_with_split_entries_three_regions);
     tcase_add_test(tc, append_sync_and_replay_from_an_id);
     tcase_add_test(tc, greptimedb_record_format_round_trips);
+    tcase_add_test(tc, entries_are_compressed_one_by_one_in_plain_batches);
     tcase_add_test(tc, pruned_start_fails_or_jumps_with_overwrite_entry_start_id);
     tcase_add_test(tc, records_from_other_clients_are_skipped_and_reported);
     tcase_add_test(tc, follow_mode_tails_new_appends);

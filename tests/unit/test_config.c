@@ -199,6 +199,7 @@ static void assert_defaults(void)
     ck_assert_ptr_null(cfg.wal.dir);
     ck_assert_ptr_null(cfg.wal.topic);
     ck_assert_int_eq(cfg.wal.record_format, KW_WAL_FORMAT_KWAL);
+    ck_assert_int_eq(cfg.wal.compression, KW_WAL_COMPRESSION_LZ4);
     ck_assert_uint_eq(cfg.wal.segment_bytes, 0);
     ck_assert_uint_eq(cfg.wal.fetch_max_bytes, 0);
     ck_assert_uint_eq(cfg.wal.max_buffered_bytes, 0);
@@ -262,6 +263,7 @@ START_TEST(every_key_sets_its_field)
              "segment_bytes = \"16MiB\"\n"
              "topic = \"my_topic\"\n"
              "record_format = \"greptimedb\"\n"
+             "compression = \"none\"\n"
              "fetch_max_bytes = \"8MiB\"\n"
              "max_buffered_bytes = \"1GiB\"\n"
              "append_fail_fast = true\n"
@@ -292,6 +294,7 @@ START_TEST(every_key_sets_its_field)
     ck_assert_uint_eq(o->segment_bytes, 16 * MIB);
     ck_assert_str_eq(o->topic, "my_topic");
     ck_assert_int_eq(o->record_format, KW_WAL_FORMAT_GREPTIMEDB);
+    ck_assert_int_eq(o->compression, KW_WAL_COMPRESSION_NONE);
     ck_assert_uint_eq(o->fetch_max_bytes, 8 * MIB);
     ck_assert_uint_eq(o->max_buffered_bytes, 1024 * MIB);
     ck_assert(o->append_fail_fast);
@@ -464,6 +467,10 @@ START_TEST(bad_values_are_errors)
               "wal.toml:2: timeout: 4320000000 ms is out of range (1 to 4294967295 ms)");
     parse_err("[wal]\nprovider = \"Kafka\"\n",
               "wal.toml:2: provider: 'Kafka' is not a provider (use \"local\" or \"kafka\")");
+    parse_err("[wal]\ncompression = \"zstd\"\n",
+              "wal.toml:2: compression: 'zstd' is not supported (use \"lz4\" or \"none\")");
+    parse_err("[wal]\ncompression = 1\n",
+              "wal.toml:2: compression: expected a string, not an integer");
     parse_err("[wal]\nrecord_format = \"json\"\n",
               "wal.toml:2: record_format: 'json' is not a format (use \"kwal\" or \"greptimedb\")");
     parse_err("[wal]\nselector_type = \"hash\"\n",

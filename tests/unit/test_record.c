@@ -393,8 +393,10 @@ START_TEST(kwal_bad_keys_are_refused_with_a_reason)
     expect_bad_kwal(k, 21, KW_ETRUNCATED, "cut short");
     expect_bad_kwal(k, 1, KW_ETRUNCATED, "cut short");
     expect_bad_kwal(k, 23, KW_EMALFORMED, "trailing");
-    k[0] = 2;
+    k[0] = 3;
     expect_bad_kwal(k, 22, KW_EUNSUPPORTED, "version");
+    k[0] = 2; /* version 2 adds a codec and a length: 22 bytes are too few */
+    expect_bad_kwal(k, 22, KW_ETRUNCATED, "version 2 cut short");
     k[0] = 0;
     expect_bad_kwal(k, 22, KW_EUNSUPPORTED, "version");
     k[0] = 1;
