@@ -139,7 +139,16 @@ int main(int argc, char **argv)
     uint64_t timeout_ms = 0;
     bool greptimedb = false, create = false, delete = false;
     uint64_t max_in_flight = 0;
-    enum { OPT_GREPTIMEDB = 256, OPT_TIMEOUT, OPT_CREATE, OPT_DELETE, OPT_BATCH, OPT_IN_FLIGHT };
+    bool no_compression = false;
+    enum {
+        OPT_GREPTIMEDB = 256,
+        OPT_TIMEOUT,
+        OPT_CREATE,
+        OPT_DELETE,
+        OPT_BATCH,
+        OPT_IN_FLIGHT,
+        OPT_NO_COMPRESSION
+    };
     static const struct option longopts[] = {
         {"greptimedb", no_argument, NULL, OPT_GREPTIMEDB},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
@@ -147,6 +156,7 @@ int main(int argc, char **argv)
         {"topics-delete", no_argument, NULL, OPT_DELETE},
         {"batch-bytes", required_argument, NULL, OPT_BATCH},
         {"max-in-flight", required_argument, NULL, OPT_IN_FLIGHT},
+        {"no-compression", no_argument, NULL, OPT_NO_COMPRESSION},
         {NULL, 0, NULL, 0},
     };
     int c, bad = 0;
@@ -168,6 +178,7 @@ int main(int argc, char **argv)
             bad |= wb_parse_u64("wal_append", optarg, "timeout-ms", &timeout_ms);
             break;
         case OPT_GREPTIMEDB: greptimedb = true; break;
+        case OPT_NO_COMPRESSION: no_compression = true; break;
         case OPT_CREATE: create = true; break;
         case OPT_DELETE: delete = true; break;
         default: usage(); return 2;
@@ -215,6 +226,8 @@ int main(int argc, char **argv)
         o.max_batch_bytes = (size_t)batch_bytes;
     if (max_in_flight)
         o.max_in_flight = (uint32_t)max_in_flight;
+    if (no_compression)
+        o.compression = KW_WAL_COMPRESSION_NONE;
     char err[512] = "";
     if (kw_wal_open(&g.wal, &o, err, sizeof err) != 0) {
         fprintf(stderr, "wal_append: open: %s\n", err);

@@ -440,29 +440,70 @@ static void on_deadline(kw_loop_timer *t, void *arg)
 
 /* ---- reading ---- */
 
-static void dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
+/*
+ * The frame a response callback is running for, on this thread: lets the
+ * callback take the read buffer holding it (kw__conn_take_frame) instead of
+ * copying the frame out.
+ */
+static __thread struct {
+    kw_conn *c;
+    const uint8_t *frame;
+    size_t len;
+    bool taken;
+} dispatching;
+
+uint8_t *kw__conn_take_frame(const uint8_t *frame)
+{
+    kw_conn *c = dispatching.c;
+    if (!c || !frame || frame != dispatching.frame || dispatching.taken)
+        return NULL;
+    /* What was read past this frame (the start of the next ones) stays with the connection. */
+    size_t end = (size_t)(frame - c->rbuf) + dispatching.len;
+    size_t tail = c->rlen - end;
+    uint8_t *nb = malloc(tail + READ_CHUNK);
+    if (!nb)
+        return NULL;
+    memcpy(nb, c->rbuf + end, tail);
+    uint8_t *old = c->rbuf;
+    c->rbuf = nb;
+    c->rcap = tail + READ_CHUNK;
+    c->rlen = tail;
+    dispatching.taken = true;
+    return old;
+}
+
+/* Hands the frame to its request's callback; true when the callback took the read buffer. */
+static bool dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
 {
     creq *r = c->awaitq.head;
     int32_t got;
     if (kw__response_correlation_id(frame, len, &got) != 0) {
         fail_conn(c, KW_EMALFORMED, KW_EIO, "%s sent a %zu-byte response frame", c->peer, len);
-        return;
+        return false;
     }
     if (!r) {
         fail_conn(c, KW_EMALFORMED, KW_EIO,
                   "%s sent a response (correlation id %d) to no request", c->peer, (int)got);
-        return;
+        return false;
     }
     if (got != r->corr) {
         fail_conn(c, KW_EMALFORMED, KW_EIO,
                   "correlation id mismatch from %s: expected %d (%s), got %d", c->peer,
                   (int)r->corr, api_name(r->api_key), (int)got);
-        return;
+        return false;
     }
     req_detach(c, r);
+    dispatching.c = c;
+    dispatching.frame = frame;
+    dispatching.len = len;
+    dispatching.taken = false;
     r->cb(0, frame, len, r->version, r->arg);
+    bool taken = dispatching.taken;
+    dispatching.c = NULL;
+    dispatching.frame = NULL;
     req_free(r);
     pump(c);
+    return taken;
 }
 
 /* Reads what the socket has and hands out every whole frame, in place (no copy). */
@@ -527,10 +568,11 @@ static void do_read(kw_conn *c)
             }
             if (c->rlen - off - 4 < size)
                 break;
-            dispatch_frame(c, c->rbuf + off + 4, size);
+            bool taken = dispatch_frame(c, c->rbuf + off + 4, size);
             if (c->phase == PH_CLOSED)
                 return;
-            off += 4 + (size_t)size;
+            /* taken: the buffer now starts with what followed the frame */
+            off = taken ? 0 : off + 4 + (size_t)size;
         }
         if (off) {
             memmove(c->rbuf, c->rbuf + off, c->rlen - off);

@@ -105,6 +105,17 @@ size_t kw__conn_queued(const kw_conn *c);
 /* Completed SASL re-authentications (KIP-368) on this connection. */
 unsigned kw__conn_reauth_count(const kw_conn *c);
 
+/*
+ * Called from a kw_conn_response_fn (or a callback it makes synchronously) on
+ * the loop thread, with the frame it was given: takes the connection's read
+ * buffer that holds the frame, so the caller can keep the frame's bytes
+ * without copying them.  Returns the buffer's start (the frame lies inside
+ * it; the caller frees the buffer with free), or NULL when the frame is not
+ * the one being dispatched, was taken already, or memory for the
+ * connection's new buffer is short (then copy instead).
+ */
+uint8_t *kw__conn_take_frame(const uint8_t *frame);
+
 /* Decodes a response frame handed to a kw_conn_response_fn (a thin kw__response_decode). */
 int kw__conn_decode(const uint8_t *frame, size_t len, int api_key, int version, kw_arena *a,
                     void *resp);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/conn.h"
 #include "proto/kerr.h"
 #include "wal/kafka_int.h"
 
@@ -30,10 +31,11 @@ typedef struct kaborted {
     int64_t first_offset;
 } kaborted;
 
-/* One fetch response's records, copied out of the connection's buffer. */
+/* One fetch response's records: the connection's read buffer taken over (or a copy). */
 typedef struct kchunk {
     struct kchunk *next;
-    uint8_t *buf;
+    uint8_t *mem; /* what to free: the taken buffer (buf lies inside) or the copy (= buf) */
+    const uint8_t *buf;
     size_t len;
     kaborted *aborted;
     size_t naborted;
@@ -108,7 +110,7 @@ static void chunk_free(kchunk *c)
 {
     if (!c)
         return;
-    free(c->buf);
+    free(c->mem);
     free(c->aborted);
     free(c);
 }
@@ -224,8 +226,16 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
     }
     if (it.pos > 0) {
         kchunk *c = calloc(1, sizeof(*c));
-        if (c)
-            c->buf = malloc(it.pos);
+        /* Keep the records where they arrived: no copy of the whole fetch. */
+        const uint8_t *rp = p->records.ptr;
+        bool inside = res->frame && rp >= res->frame && it.pos <= res->frame_len &&
+                      (size_t)(rp - res->frame) <= res->frame_len - it.pos;
+        if (c && inside && (c->mem = kw__conn_take_frame(res->frame)) != NULL) {
+            c->buf = rp;
+        } else if (c && (c->mem = malloc(it.pos)) != NULL) {
+            memcpy(c->mem, rp, it.pos);
+            c->buf = c->mem;
+        }
         if (c && p->aborted_transactions.n > 0) {
             c->aborted = calloc((size_t)p->aborted_transactions.n, sizeof(*c->aborted));
             if (c->aborted) {
@@ -235,12 +245,11 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
                 c->naborted = (size_t)p->aborted_transactions.n;
             }
         }
-        if (!c || !c->buf || (p->aborted_transactions.n > 0 && !c->aborted)) {
+        if (!c || !c->mem || (p->aborted_transactions.n > 0 && !c->aborted)) {
             chunk_free(c);
             set_err(r, KW_ENOMEM, "replay: out of memory for a %zu-byte fetch", len);
             return;
         }
-        memcpy(c->buf, p->records.ptr, it.pos);
         c->len = it.pos;
         r->empty_rounds = 0;
         pthread_mutex_lock(&r->mu);

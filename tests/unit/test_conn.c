@@ -17,7 +17,7 @@
 
 /* ---- the fake broker: one connection, blocking I/O on its own thread ---- */
 
-enum metadata_mode { MD_ANSWER, MD_SILENT, MD_WRONG_CORR, MD_HUGE };
+enum metadata_mode { MD_ANSWER, MD_SILENT, MD_WRONG_CORR, MD_HUGE, MD_HOLD3 };
 
 typedef struct fake {
     int lfd, fd;
@@ -31,6 +31,8 @@ typedef struct fake {
     int api_versions_seen[4];
     atomic_int n_api_versions, n_handshakes, n_auths, n_metadata, n_produce;
     atomic_int interleaved; /* a non-SASL request between SaslHandshake and the auth's end */
+    kw_wr held;             /* MD_HOLD3: replies kept back, written at once after the third */
+    int nheld;
 } fake;
 
 static int read_all(int fd, void *p, size_t n)
@@ -46,6 +48,14 @@ static int read_all(int fd, void *p, size_t n)
 
 static void reply(fake *f, int key, int ver, int32_t corr, const void *resp)
 {
+    if (key == KW_API_METADATA && f->metadata_mode == MD_HOLD3) {
+        ck_assert_int_eq(kw__response_encode(&f->held, kw__api(key), ver, corr, resp), 0);
+        if (++f->nheld == 3) {
+            ck_assert_int_eq(write(f->fd, f->held.buf, f->held.len), (ssize_t)f->held.len);
+            kw__wr_free(&f->held);
+        }
+        return;
+    }
     kw_wr w;
     kw__wr_init(&w);
     ck_assert_int_eq(kw__response_encode(&w, kw__api(key), ver, corr, resp), 0);
@@ -445,6 +455,86 @@ START_TEST(free_inside_a_response_callback_is_safe)
 }
 END_TEST
 
+/* Takes the read buffer for the first response; the later ones must still arrive intact. */
+typedef struct taker {
+    int calls;
+    uint8_t *mem[3];
+    const uint8_t *frame[3];
+    size_t len[3];
+    int version;
+    bool second_take_refused, wrong_frame_refused;
+} taker;
+
+static void take_first(int err, const uint8_t *frame, size_t len, int version, void *arg)
+{
+    taker *t = arg;
+    t->version = version;
+    ck_assert_int_eq(err, 0);
+    int i = t->calls++;
+    t->frame[i] = frame;
+    t->len[i] = len;
+    if (i == 0) {
+        t->wrong_frame_refused = kw__conn_take_frame(frame + 1) == NULL;
+        t->mem[0] = kw__conn_take_frame(frame);
+        t->second_take_refused = kw__conn_take_frame(frame) == NULL;
+    } else {
+        t->mem[i] = malloc(len); /* the others are copied, as a caller without taking would */
+        memcpy(t->mem[i], frame, len);
+        t->frame[i] = t->mem[i];
+    }
+}
+
+START_TEST(a_callback_takes_the_read_buffer_and_later_frames_survive)
+{
+    fake f = {.api_versions_max = -1, .metadata_mode = MD_HOLD3};
+    kw__wr_init(&f.held);
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    kw_metadata_req req;
+    kw__schema_init(kw__api(KW_API_METADATA)->req, 12, &req);
+    req.topics.n = 0;
+    taker t = {0};
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(kw__conn_send(c, KW_API_METADATA, -1, &req,
+                                       (now_ms() + 3000) * 1000000u, take_first, &t),
+                         0);
+    uint64_t end = now_ms() + 3000;
+    while (t.calls < 3 && now_ms() < end)
+        kw__loop_run_once(loop, 10);
+    ck_assert_int_eq(t.calls, 3);
+    ck_assert(t.wrong_frame_refused);
+    ck_assert(t.second_take_refused);
+    ck_assert_ptr_nonnull(t.mem[0]);
+    /* the taken frame lies inside the buffer and still decodes after the connection moved on */
+    ck_assert(t.frame[0] >= t.mem[0]);
+    int32_t corr0 = (int32_t)kw_load_be32(t.frame[0]);
+    for (int i = 0; i < 3; i++) {
+        kw_arena a;
+        kw__arena_init(&a, 1 << 20);
+        kw_metadata_resp resp;
+        ck_assert_int_eq(kw__conn_decode(t.frame[i], t.len[i], KW_API_METADATA, t.version, &a, &resp),
+                         0);
+        int32_t corr = (int32_t)kw_load_be32(t.frame[i]);
+        ck_assert_int_eq(corr, corr0 + i);
+        kw__arena_reset(&a);
+        free(t.mem[i]);
+    }
+    /* outside a callback nothing can be taken */
+    ck_assert_ptr_null(kw__conn_take_frame(t.frame[1]));
+    /* the connection still works */
+    res r = {0};
+    f.metadata_mode = MD_ANSWER;
+    ck_assert_int_eq(send_metadata(c, 2000, &r), 0);
+    run_until(&r.done, 2000);
+    ck_assert_int_eq(r.err, 0);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
 START_TEST(acks0_produce_completes_when_written)
 {
     fake f = {.api_versions_max = -1};
@@ -607,6 +697,7 @@ int main(void)
     tcase_add_test(tc, frame_over_the_limit_is_an_error_not_an_allocation);
     tcase_add_test(tc, close_fails_everything_pending_once_with_eclosed);
     tcase_add_test(tc, free_inside_a_response_callback_is_safe);
+    tcase_add_test(tc, a_callback_takes_the_read_buffer_and_later_frames_survive);
     tcase_add_test(tc, acks0_produce_completes_when_written);
     tcase_add_test(tc, sasl_session_lifetime_triggers_reauthentication_without_interleaving);
     tcase_add_test(tc, session_cap_hook_shortens_an_endless_session);
