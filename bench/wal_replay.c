@@ -13,14 +13,22 @@
  * Without --write: replays region index REGION (7) from the log start to the end with
  * kw_wal_replay_*, checks every entry's bytes, and times it from kw_wal_replay_open to the
  * end.  A region's records are interleaved with the other regions' in every batch, so the
- * whole topic is fetched, CRC-checked and decompressed, and every record key decoded:
+ * whole topic is fetched and CRC-checked and every record key decoded (GreptimeDB-style: every
+ * batch decompressed too; kwal: only the region's own entries):
  * topic_mb_per_s is the topic's entry bytes (all regions) scanned per second,
  * region_mb_per_s the region's own.
  *
- * Settings: default = kwal's (32 MiB fetches); --greptimedb = GreptimeDB-style 1 MB
+ * Settings: default = kwal's (4 MiB fetches); --greptimedb = GreptimeDB-style 1 MB
  * fetches (fetch_max_bytes 1 MiB; its reader asks for about that much per fetch);
  * --fetch-bytes N overrides either; --timeout-ms sets the produce and fetch deadline (as in
  * wal_append).
+ *
+ * --all-regions: recovery of every region of the topic, as a host restarting does:
+ * kwal replays them all in one pass (kw_wal_replay_open_regions); with --one-by-one
+ * each region is replayed on its own (what GreptimeDB does: one replay per region),
+ * two at a time (-j, as many as this machine has cores).  Every entry's bytes are
+ * checked.  Output: entries=N mb=M seconds=S mb_per_s=R topic_reads=K cpu_user=U
+ * cpu_sys=Y max_rss_kb=X (mb: all regions' entries; topic_reads: passes over the topic).
  *
  * Output, one line:
  *   entries=N region_mb=M topic_mb=T seconds=S region_mb_per_s=R topic_mb_per_s=Q
@@ -67,6 +75,8 @@ static void usage(void)
             "       wal_replay -b BROKERS -t TOPIC [-s SIZE] [-r REGIONS] [-R REGION]"
             " [--fetch-bytes N] [--greptimedb]\n"
             "                  [--timeout-ms N]\n"
+            "       wal_replay -b BROKERS -t TOPIC --all-regions [--one-by-one [-j N]]"
+            " [--greptimedb] ...\n"
             "       wal_replay -b BROKERS -t TOPIC --topic-delete\n");
 }
 
@@ -149,23 +159,143 @@ static int replay_region(kw_wal *wal, const char *pool, size_t size, unsigned re
     return 0;
 }
 
+/* Checks entry k of region r (the workload's entry r + k * regions); true when right. */
+static bool entry_ok(const char *pool, size_t size, unsigned regions, unsigned r, uint64_t k,
+                     const uint8_t *data, size_t len)
+{
+    uint64_t i = r + k * regions;
+    return len == size && memcmp(data, wb_entry(pool, i, size), size) == 0;
+}
+
+typedef struct recover_job {
+    kw_wal *wal;
+    const char *pool;
+    size_t size;
+    unsigned regions, next; /* next: the next region to take (atomic) */
+    uint64_t entries, bytes, wrong, reads; /* atomics */
+    int err;
+} recover_job;
+
+/* One replay per region, as a GreptimeDB datanode opening its regions does. */
+static void *recover_one_by_one(void *arg)
+{
+    recover_job *j = arg;
+    unsigned r;
+    while ((r = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->regions) {
+        kw_wal_replay *rp;
+        int rc = kw_wal_replay_open(j->wal, wb_region_id(r), 0, 0, &rp);
+        if (rc) {
+            j->err = rc;
+            return NULL;
+        }
+        uint64_t k = 0, id;
+        const uint8_t *data;
+        size_t len;
+        while ((rc = kw_wal_replay_next(rp, &id, &data, &len, -1)) == 1) {
+            if (!entry_ok(j->pool, j->size, j->regions, r, k, data, len))
+                __atomic_fetch_add(&j->wrong, 1, __ATOMIC_RELAXED);
+            k++;
+            __atomic_fetch_add(&j->bytes, len, __ATOMIC_RELAXED);
+        }
+        if (rc < 0)
+            j->err = rc;
+        __atomic_fetch_add(&j->entries, k, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&j->reads, 1, __ATOMIC_RELAXED);
+        kw_wal_replay_close(rp);
+    }
+    return NULL;
+}
+
+static int recover_all(kw_wal *wal, const char *pool, size_t size, unsigned regions,
+                       bool one_by_one, unsigned threads)
+{
+    double user0, sys0, user1, sys1;
+    long rss;
+    wb_usage(&user0, &sys0, &rss);
+    uint64_t start = wb_now_ns();
+    recover_job j = {.wal = wal, .pool = pool, .size = size, .regions = regions};
+    if (one_by_one) {
+        pthread_t th[64];
+        if (threads > 64)
+            threads = 64;
+        for (unsigned t = 0; t < threads; t++)
+            pthread_create(&th[t], NULL, recover_one_by_one, &j);
+        for (unsigned t = 0; t < threads; t++)
+            pthread_join(th[t], NULL);
+    } else {
+        uint64_t *ids = calloc(regions, sizeof(*ids)), *froms = calloc(regions, sizeof(*froms));
+        uint64_t *seen = calloc(regions, sizeof(*seen));
+        kw_wal_replay *rp = NULL;
+        for (unsigned r = 0; ids && r < regions; r++)
+            ids[r] = wb_region_id(r);
+        int rc = ids && froms && seen
+                     ? kw_wal_replay_open_regions(wal, ids, froms, regions, 0, &rp)
+                     : KW_ENOMEM;
+        uint64_t region, id;
+        const uint8_t *data;
+        size_t len;
+        while (rc == 0 && (rc = kw_wal_replay_next_region(rp, &region, &id, &data, &len, -1)) == 1) {
+            unsigned r = (unsigned)(region - WB_REGION_BASE);
+            if (r >= regions || !entry_ok(pool, size, regions, r, seen[r]++, data, len))
+                j.wrong++;
+            j.entries++;
+            j.bytes += len;
+            rc = 0;
+        }
+        if (rc < 0)
+            j.err = rc;
+        j.reads = 1;
+        kw_wal_replay_close(rp);
+        free(ids);
+        free(froms);
+        free(seen);
+    }
+    uint64_t end = wb_now_ns();
+    wb_usage(&user1, &sys1, &rss);
+    if (j.err) {
+        fprintf(stderr, "wal_replay: recovery: %s (%s)\n", kw_strerror(j.err), kw_wal_errstr(wal));
+        return 2;
+    }
+    double seconds = (double)(end - start) / 1e9, mb = (double)j.bytes / 1e6;
+    printf("entries=%" PRIu64 " mb=%.1f seconds=%.3f mb_per_s=%.1f topic_reads=%" PRIu64
+           " cpu_user=%.2f cpu_sys=%.2f max_rss_kb=%ld\n",
+           j.entries, mb, seconds, mb / seconds, j.reads, user1 - user0, sys1 - sys0, rss);
+    if (j.wrong || j.entries == 0) {
+        fprintf(stderr, "wal_replay: %" PRIu64 " of %" PRIu64 " entries wrong\n", j.wrong,
+                j.entries);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = NULL;
     uint64_t count = 0, size = 1024, regions = 64, region = 7, fetch_bytes = 0;
     uint64_t timeout_ms = 0;
-    bool greptimedb = false, write = false, delete = false;
-    enum { OPT_GREPTIMEDB = 256, OPT_TIMEOUT, OPT_WRITE, OPT_DELETE, OPT_FETCH };
+    bool greptimedb = false, write = false, delete = false, all = false, one_by_one = false;
+    uint64_t threads = 2;
+    enum {
+        OPT_GREPTIMEDB = 256,
+        OPT_TIMEOUT,
+        OPT_WRITE,
+        OPT_DELETE,
+        OPT_FETCH,
+        OPT_ALL,
+        OPT_ONE_BY_ONE
+    };
     static const struct option longopts[] = {
         {"greptimedb", no_argument, NULL, OPT_GREPTIMEDB},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"write", no_argument, NULL, OPT_WRITE},
         {"topic-delete", no_argument, NULL, OPT_DELETE},
         {"fetch-bytes", required_argument, NULL, OPT_FETCH},
+        {"all-regions", no_argument, NULL, OPT_ALL},
+        {"one-by-one", no_argument, NULL, OPT_ONE_BY_ONE},
         {NULL, 0, NULL, 0},
     };
     int c, bad = 0;
-    while ((c = getopt_long(argc, argv, "b:t:n:s:r:R:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:t:n:s:r:R:j:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -173,6 +303,9 @@ int main(int argc, char **argv)
         case 's': bad |= wb_parse_u64("wal_replay", optarg, "size", &size); break;
         case 'r': bad |= wb_parse_u64("wal_replay", optarg, "regions", &regions); break;
         case 'R': bad |= wb_parse_u64("wal_replay", optarg, "region", &region); break;
+        case 'j': bad |= wb_parse_u64("wal_replay", optarg, "threads", &threads); break;
+        case OPT_ALL: all = true; break;
+        case OPT_ONE_BY_ONE: one_by_one = true; break;
         case OPT_FETCH: bad |= wb_parse_u64("wal_replay", optarg, "fetch-bytes", &fetch_bytes); break;
         case OPT_TIMEOUT:
             bad |= wb_parse_u64("wal_replay", optarg, "timeout-ms", &timeout_ms);
@@ -184,7 +317,8 @@ int main(int argc, char **argv)
         }
     }
     if (bad || !brokers || !topic || optind != argc || size == 0 || size > WB_POOL_BYTES / 2 ||
-        regions == 0 || regions > 1000000 || region >= regions || (write && count == 0)) {
+        regions == 0 || regions > 1000000 || region >= regions || (write && count == 0) ||
+        threads == 0 || (one_by_one && !all)) {
         usage();
         return 2;
     }
@@ -218,6 +352,8 @@ int main(int argc, char **argv)
             return 2;
         }
     int rc = write ? write_topic(wal, pool, count, (size_t)size, (unsigned)regions)
+             : all ? recover_all(wal, pool, (size_t)size, (unsigned)regions, one_by_one,
+                                 (unsigned)threads)
                    : replay_region(wal, pool, (size_t)size, (unsigned)regions, (unsigned)region);
     kw_wal_close(wal);
     return rc;

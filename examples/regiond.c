@@ -279,12 +279,12 @@ static void pruner_asks_flush(void *arg, uint64_t region_id, uint64_t flushed_id
 }
 
 /* Gives the WAL the region's topic from the allocator (persisted: the same one after a restart). */
-static int region_topic(server *sv, uint64_t region, char *err, size_t errlen)
+static int region_topic_named(server *sv, uint64_t region, char *topic, size_t cap, char *err,
+                              size_t errlen)
 {
     if (!sv->meta)
         return 0;
-    char topic[256];
-    int rc = kw_meta_region_topic(sv->meta, region, topic, sizeof(topic));
+    int rc = kw_meta_region_topic(sv->meta, region, topic, cap);
     if (rc < 0) {
         snprintf(err, errlen, "%s", kw_meta_errstr(sv->meta));
         return -1;
@@ -296,6 +296,12 @@ static int region_topic(server *sv, uint64_t region, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+static int region_topic(server *sv, uint64_t region, char *err, size_t errlen)
+{
+    char topic[256];
+    return region_topic_named(sv, region, topic, sizeof(topic), err, errlen);
 }
 
 /* ---- commands ---- */
@@ -707,60 +713,113 @@ static void take_completions(server *sv)
 
 /* ---- start-up ---- */
 
+/* A region to replay: where from, and its topic (regions of one topic replay together). */
+typedef struct replay_want {
+    uint64_t id, from;
+    char topic[256];
+} replay_want;
+
+static int want_cmp(const void *a, const void *b)
+{
+    const replay_want *x = a, *y = b;
+    int c = strcmp(x->topic, y->topic);
+    return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+/* Replays the regions of one topic in one pass over it; -1 on failure (said on stderr). */
+static int replay_group(server *sv, const replay_want *w, size_t n, size_t *entries)
+{
+    uint64_t *ids = calloc(n, sizeof(*ids)), *froms = calloc(n, sizeof(*froms));
+    kw_wal_replay *it = NULL;
+    int rc = ids && froms ? 0 : KW_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++) {
+        ids[i] = w[i].id;
+        froms[i] = w[i].from;
+    }
+    if (!rc)
+        rc = kw_wal_replay_open_regions(sv->wal, ids, froms, n, 0, &it);
+    free(ids);
+    free(froms);
+    if (rc < 0) {
+        fprintf(stderr, "regiond: replay of %zu regions from region %" PRIu64 " on: %s\n", n,
+                w[0].id, kw_wal_errstr(sv->wal));
+        return -1;
+    }
+    for (;;) {
+        uint64_t region, id;
+        const uint8_t *data;
+        size_t len;
+        const char *k, *v;
+        size_t kl, vl;
+        rc = kw_wal_replay_next_region(it, &region, &id, &data, &len, 30000);
+        if (rc <= 0)
+            break;
+        rd_region *r = rd_store_find(&sv->store, region);
+        if (!r)
+            continue; /* cannot happen: only the regions asked for come back */
+        if (rd_payload_decode(data, len, &k, &kl, &v, &vl) < 0) {
+            fprintf(stderr, "regiond: region %" PRIu64 " entry %" PRIu64 ": not a put, skipped\n",
+                    region, id);
+            continue;
+        }
+        if (rd_region_put(r, k, kl, v, vl) < 0) {
+            rc = KW_ENOMEM;
+            break;
+        }
+        r->has_applied = true;
+        r->applied_id = id;
+        r->puts_since_flush++;
+        (*entries)++;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "regiond: replay: %s\n",
+                rc == KW_ENOMEM ? "out of memory" : kw_wal_replay_errstr(it));
+        kw_wal_replay_close(it);
+        return -1;
+    }
+    kw_wal_replay_close(it);
+    return 0;
+}
+
+/* Replays every region with a snapshot, one pass per WAL topic (all regions at once locally). */
 static int replay_regions(server *sv, size_t *entries)
 {
+    if (sv->store.nregions == 0)
+        return 0;
+    replay_want *w = calloc(sv->store.nregions, sizeof(*w));
+    if (!w) {
+        fprintf(stderr, "regiond: replay: out of memory\n");
+        return -1;
+    }
+    size_t n = 0;
+    int rc = 0;
     RD_STORE_FOREACH(&sv->store, r)
     {
-        kw_wal_replay *it;
-        uint64_t from = r->flushed_next, pruned_from;
         char err[512];
-        if (region_topic(sv, r->id, err, sizeof(err)) < 0) {
+        uint64_t pruned_from;
+        if (rc < 0)
+            break;
+        w[n].id = r->id;
+        w[n].from = r->flushed_next;
+        if (region_topic_named(sv, r->id, w[n].topic, sizeof(w[n].topic), err, sizeof(err)) < 0) {
             fprintf(stderr, "regiond: replay region %" PRIu64 ": %s\n", r->id, err);
-            return -1;
+            rc = -1;
+            break;
         }
         /* The pruner's start is past records it deleted; the snapshot's is past what it holds. */
         if (sv->meta && kw_meta_replay_start(sv->meta, r->id, &pruned_from) == 0 &&
-            pruned_from > from)
-            from = pruned_from;
-        int rc = kw_wal_replay_open(sv->wal, r->id, from, 0, &it);
-        if (rc < 0) {
-            fprintf(stderr, "regiond: replay region %" PRIu64 ": %s\n", r->id,
-                    kw_wal_errstr(sv->wal));
-            return -1;
-        }
-        for (;;) {
-            uint64_t id;
-            const uint8_t *data;
-            size_t len;
-            const char *k, *v;
-            size_t kl, vl;
-            rc = kw_wal_replay_next(it, &id, &data, &len, 30000);
-            if (rc <= 0)
-                break;
-            if (rd_payload_decode(data, len, &k, &kl, &v, &vl) < 0) {
-                fprintf(stderr,
-                        "regiond: region %" PRIu64 " entry %" PRIu64 ": not a put, skipped\n",
-                        r->id, id);
-                continue;
-            }
-            if (rd_region_put(r, k, kl, v, vl) < 0) {
-                rc = KW_ENOMEM;
-                break;
-            }
-            r->has_applied = true;
-            r->applied_id = id;
-            r->puts_since_flush++;
-            (*entries)++;
-        }
-        if (rc < 0) {
-            fprintf(stderr, "regiond: replay region %" PRIu64 ": %s\n", r->id,
-                    kw_wal_replay_errstr(it));
-            kw_wal_replay_close(it);
-            return -1;
-        }
-        kw_wal_replay_close(it);
+            pruned_from > w[n].from)
+            w[n].from = pruned_from;
+        n++;
     }
-    return 0;
+    qsort(w, n, sizeof(*w), want_cmp);
+    for (size_t i = 0, j; rc == 0 && i < n; i = j) {
+        for (j = i + 1; j < n && strcmp(w[j].topic, w[i].topic) == 0;)
+            j++;
+        rc = replay_group(sv, w + i, j - i, entries);
+    }
+    free(w);
+    return rc;
 }
 
 /* The port of "127.0.0.1:PORT", or -1: regiond listens on loopback only. */

@@ -155,12 +155,31 @@ KW_API int kw_wal_replay_open(kw_wal *wal, uint64_t region_id, uint64_t from_ent
                               unsigned flags, kw_wal_replay **out);
 
 /*
+ * Replays n regions in one pass over the log: region_ids[i] from
+ * from_entry_ids[i].  Regions share a topic (GreptimeDB puts many regions on
+ * one), so a host recovering all of a topic's regions reads the topic once
+ * instead of once per region.  The ids must be distinct (KW_EINVAL), n from 1
+ * to 2^20, and with the kafka provider every region must write to the same
+ * topic (KW_EINVAL; kw_wal_errstr names the two topics).  Entries come in log
+ * order, each region's in its own id order; read them with
+ * kw_wal_replay_next_region.  A pruned start (see overwrite_entry_start_id)
+ * is judged per region.
+ */
+KW_API int kw_wal_replay_open_regions(kw_wal *wal, const uint64_t *region_ids,
+                                      const uint64_t *from_entry_ids, size_t n, unsigned flags,
+                                      kw_wal_replay **out);
+
+/*
  * The next entry: 1 with *entry_id, *data and *len set (data stays valid until
  * the next call), 0 at the end (never with FOLLOW: it waits up to timeout_ms
  * and returns KW_ETIMEDOUT), or a negative error.
  */
 KW_API int kw_wal_replay_next(kw_wal_replay *r, uint64_t *entry_id, const uint8_t **data,
                               size_t *len, int timeout_ms);
+
+/* As kw_wal_replay_next, and *region_id (may be NULL) says whose entry it is. */
+KW_API int kw_wal_replay_next_region(kw_wal_replay *r, uint64_t *region_id, uint64_t *entry_id,
+                                     const uint8_t **data, size_t *len, int timeout_ms);
 
 /* Entries replayed, bytes, malformed records skipped, incomplete entries at the tail. */
 typedef struct kw_wal_replay_stats {

@@ -12,6 +12,7 @@
 #include "proto/batch.h"
 #include "proto/msg_data.h"
 #include "wal/record.h"
+#include "wal/regions.h"
 
 typedef struct kw_wal_kafka kw_wal_kafka;
 typedef struct ktopic ktopic;
@@ -141,10 +142,9 @@ void kw__wal_kafka_log(kw_wal_kafka *k, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Replay (kafka_replay.c), behind the provider table. */
-int kw__wal_kafka_replay_open(void *p, uint64_t region_id, uint64_t from, unsigned flags,
-                              void **out);
-int kw__wal_kafka_replay_next(void *r, uint64_t *entry_id, const uint8_t **data, size_t *len,
-                              int timeout_ms);
+int kw__wal_kafka_replay_open(void *p, const kw_wal_region_set *set, unsigned flags, void **out);
+int kw__wal_kafka_replay_next(void *r, uint64_t *region_id, uint64_t *entry_id,
+                              const uint8_t **data, size_t *len, int timeout_ms);
 void kw__wal_kafka_replay_stats(const void *r, kw_wal_replay_stats *out);
 const char *kw__wal_kafka_replay_errstr(const void *r);
 void kw__wal_kafka_replay_close(void *r);

@@ -44,8 +44,9 @@ typedef struct kchunk {
 typedef struct kreplay {
     kw_wal_kafka *k;
     char *topic;
-    uint64_t region_id;
-    int64_t from;
+    const kw_wal_region_set *set; /* the regions and where each starts; kept by wal.c */
+    uint64_t region_id;           /* the first region: for messages */
+    int64_t from;                 /* where reading starts: the smallest start of the set */
     int64_t end; /* exclusive; INT64_MAX with FOLLOW */
     bool follow;
 
@@ -364,22 +365,27 @@ static void list_done(const kw_cluster_result *res, void *arg)
     }
     if (!r->follow)
         r->end = off;
-    if (r->from < r->log_start) {
+    /* Judged per region: each one's start may have been pruned. */
+    const kw_wal_region_set *set = r->set;
+    for (size_t i = 0; i < set->n; i++) {
+        if ((int64_t)set->froms[i] >= r->log_start)
+            continue;
         if (!k->o.overwrite_entry_start_id) {
             set_err(r, KW_ENOTFOUND,
                     "region %llu: entry id %lld was pruned from %s: the log starts at offset %lld "
                     "(set overwrite_entry_start_id to replay from there)",
-                    (unsigned long long)r->region_id, (long long)r->from, r->topic,
+                    (unsigned long long)set->ids[i], (long long)set->froms[i], r->topic,
                     (long long)r->log_start);
             return;
         }
         kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
                           "region %llu: entry id %lld was pruned from %s: the log starts at "
                           "offset %lld; replaying from there (overwrite_entry_start_id)",
-                          (unsigned long long)r->region_id, (long long)r->from, r->topic,
+                          (unsigned long long)set->ids[i], (long long)set->froms[i], r->topic,
                           (long long)r->log_start);
-        r->from = r->log_start;
     }
+    if (r->from < r->log_start)
+        r->from = r->log_start;
     r->fetch_offset = r->from;
     pthread_mutex_lock(&r->mu);
     r->started = true;
@@ -402,12 +408,11 @@ static int start_run(kw_wal_kafka *k, void *arg)
 
 /* ---------------------------------------------------------------- caller side */
 
-int kw__wal_kafka_replay_open(void *p, uint64_t region_id, uint64_t from, unsigned flags,
-                              void **out)
+int kw__wal_kafka_replay_open(void *p, const kw_wal_region_set *set, unsigned flags, void **out)
 {
     kw_wal_kafka *k = p;
     *out = NULL;
-    if (from > INT64_MAX)
+    if (set->min_from > INT64_MAX)
         return KW_EINVAL;
     kreplay *r = calloc(1, sizeof(*r));
     if (!r)
@@ -415,23 +420,44 @@ int kw__wal_kafka_replay_open(void *p, uint64_t region_id, uint64_t from, unsign
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cond, NULL);
     r->k = k;
-    r->region_id = region_id;
-    r->from = (int64_t)from;
+    r->set = set;
+    r->region_id = set->ids[0];
+    r->from = (int64_t)set->min_from;
     r->follow = flags & KW_WAL_REPLAY_FOLLOW;
     r->end = INT64_MAX;
     r->log_start = -1;
     kw__wr_init(&r->scratch);
     kw_wal_record_asm_options ao = {.only_region = true,
-                                    .region_id = region_id,
+                                    .region_id = set->ids[0],
+                                    .regions = set->n > 1 ? set->ids : NULL,
+                                    .nregions = set->n,
                                     .strict = k->o.strict_records};
     kw__wal_record_asm_init(&r->as, &ao);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     r->started_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    /* One topic serves the replay: every region must write to it. */
     pthread_mutex_lock(&k->mu);
-    ktopic *t = kw__wal_kafka_region_topic(k, region_id);
-    r->topic = t ? strdup(t->name) : NULL;
+    ktopic *t = kw__wal_kafka_region_topic(k, set->ids[0]);
+    ktopic *other = NULL;
+    size_t odd = 0;
+    for (size_t i = 1; t && i < set->n && !other; i++) {
+        ktopic *u = kw__wal_kafka_region_topic(k, set->ids[i]);
+        if (u != t)
+            other = u, odd = i;
+    }
+    if (t && other)
+        snprintf(k->errstr, sizeof(k->errstr),
+                 "replay of several regions: region %llu writes to %s, region %llu to %s "
+                 "(replay regions of one topic together)",
+                 (unsigned long long)set->ids[0], t->name, (unsigned long long)set->ids[odd],
+                 other ? other->name : "?");
+    r->topic = t && !other ? strdup(t->name) : NULL;
     pthread_mutex_unlock(&k->mu);
+    if (other) {
+        replay_free(r);
+        return KW_EINVAL;
+    }
     if (!r->topic) {
         replay_free(r);
         return KW_ENOMEM;
@@ -568,8 +594,8 @@ static int next_chunk(kreplay *r, int timeout_ms)
     return rc;
 }
 
-int kw__wal_kafka_replay_next(void *p, uint64_t *entry_id, const uint8_t **data, size_t *len,
-                              int timeout_ms)
+int kw__wal_kafka_replay_next(void *p, uint64_t *region_id, uint64_t *entry_id,
+                              const uint8_t **data, size_t *len, int timeout_ms)
 {
     kreplay *r = p;
     kw_wal_kafka *k = r->k;
@@ -580,7 +606,7 @@ int kw__wal_kafka_replay_next(void *p, uint64_t *entry_id, const uint8_t **data,
                 report(r, &ev);
                 continue;
             }
-            if (ev.entry_id < (uint64_t)r->from)
+            if (!kw__wal_region_wants(r->set, ev.region_id, ev.entry_id))
                 continue;
             r->stats.entries++;
             r->stats.bytes += ev.len;
@@ -588,6 +614,7 @@ int kw__wal_kafka_replay_next(void *p, uint64_t *entry_id, const uint8_t **data,
             k->stats.replayed_entries++;
             k->stats.replayed_bytes += ev.len;
             pthread_mutex_unlock(&k->mu);
+            *region_id = ev.region_id;
             *entry_id = ev.entry_id;
             *data = ev.data;
             *len = ev.len;

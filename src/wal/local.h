@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kwal/wal.h"
+#include "wal/regions.h"
 
 /*
  * local.c: recovery, the writer thread, pruning; local_replay.c: replay;
@@ -128,11 +129,12 @@ size_t kw__wal_local_regions(kw_wal_local *l, kw_wal_local_region_info *out, siz
  * those ids obsolete).  Reads with large preads; other regions' records are
  * skipped by their header; CRCs of returned entries are checked again.
  */
-int kw__wal_local_replay_open(kw_wal_local *l, uint64_t region, uint64_t from_entry_id,
-                              unsigned flags, kw_wal_local_replay **out);
-/* As kw_wal_replay_next: 1 entry, 0 end, KW_ETIMEDOUT (FOLLOW only; timeout_ms < 0: no limit). */
-int kw__wal_local_replay_next(kw_wal_local_replay *r, uint64_t *entry_id, const uint8_t **data,
-                              size_t *len, int timeout_ms);
+int kw__wal_local_replay_open(kw_wal_local *l, const kw_wal_region_set *set, unsigned flags,
+                              kw_wal_local_replay **out);
+/* As kw_wal_replay_next_region: 1 entry, 0 end, KW_ETIMEDOUT (FOLLOW only; timeout_ms < 0: no
+ * limit). */
+int kw__wal_local_replay_next(kw_wal_local_replay *r, uint64_t *region_id, uint64_t *entry_id,
+                              const uint8_t **data, size_t *len, int timeout_ms);
 void kw__wal_local_replay_stats(const kw_wal_local_replay *r, kw_wal_replay_stats *out);
 const char *kw__wal_local_replay_errstr(const kw_wal_local_replay *r);
 void kw__wal_local_replay_close(kw_wal_local_replay *r);

@@ -15,7 +15,8 @@
 
 struct kw_wal_local_replay {
     kw_wal_local *l;
-    uint64_t region, from, end_id;
+    const kw_wal_region_set *set; /* kept by wal.c for the replay's life */
+    uint64_t from, end_id;        /* from: the smallest of the set's */
     bool follow;
     uint64_t seg_first; /* segment being read */
     int fd;
@@ -47,30 +48,36 @@ static int replay_open_seg(kw_wal_local_replay *r, size_t i)
     return 0;
 }
 
-int kw__wal_local_replay_open(kw_wal_local *l, uint64_t region, uint64_t from_entry_id,
-                              unsigned flags, kw_wal_local_replay **out)
+int kw__wal_local_replay_open(kw_wal_local *l, const kw_wal_region_set *set, unsigned flags,
+                              kw_wal_local_replay **out)
 {
     *out = NULL;
     kw_wal_local_replay *r = calloc(1, sizeof(*r));
     if (!r)
         return KW_ENOMEM;
     r->l = l;
-    r->region = region;
-    r->from = from_entry_id ? from_entry_id : 1;
+    r->set = set;
+    r->from = set->min_from ? set->min_from : 1;
     r->follow = flags & KW_WAL_REPLAY_FOLLOW;
     r->fd = -1;
     pthread_mutex_lock(&l->mu);
     r->end_id = r->follow ? UINT64_MAX : l->durable_id;
     size_t i = 0;
     if (r->from < l->segs[0].first_id) {
-        const region_ent *e = kw__wal_local_region_find(&l->regions, region);
-        uint64_t mark = e ? e->mark : 0;
-        if (r->from - 1 > mark)
-            kw__wal_local_log(l, KW_WAL_LOG_WARN,
-                              "replay of region %" PRIu64 " from %" PRIu64
-                              ": the log starts at %" PRIu64 " (entries up to %" PRIu64
-                              " were pruned)",
-                              region, r->from, l->segs[0].first_id, l->segs[0].first_id - 1);
+        for (size_t k = 0; k < set->n; k++) {
+            uint64_t from = set->froms[k] ? set->froms[k] : 1;
+            if (from >= l->segs[0].first_id)
+                continue;
+            const region_ent *e = kw__wal_local_region_find(&l->regions, set->ids[k]);
+            uint64_t mark = e ? e->mark : 0;
+            if (from - 1 > mark)
+                kw__wal_local_log(l, KW_WAL_LOG_WARN,
+                                  "replay of region %" PRIu64 " from %" PRIu64
+                                  ": the log starts at %" PRIu64 " (entries up to %" PRIu64
+                                  " were pruned)",
+                                  set->ids[k], from, l->segs[0].first_id,
+                                  l->segs[0].first_id - 1);
+        }
     } else {
         while (i + 1 < l->nsegs && l->segs[i + 1].first_id <= r->from)
             i++;
@@ -186,8 +193,8 @@ static int replay_fill(kw_wal_local_replay *r, size_t need, int timeout_ms, uint
     }
 }
 
-int kw__wal_local_replay_next(kw_wal_local_replay *r, uint64_t *entry_id, const uint8_t **data,
-                              size_t *len, int timeout_ms)
+int kw__wal_local_replay_next(kw_wal_local_replay *r, uint64_t *region_id, uint64_t *entry_id,
+                              const uint8_t **data, size_t *len, int timeout_ms)
 {
     if (r->err)
         return r->err;
@@ -210,7 +217,7 @@ int kw__wal_local_replay_next(kw_wal_local_replay *r, uint64_t *entry_id, const 
         if (!why && type == REC_ENTRY && id > r->end_id)
             return 0;
         r->st.records_read++;
-        if (!why && (type != REC_ENTRY || region != r->region || id < r->from)) {
+        if (!why && (type != REC_ENTRY || !kw__wal_region_wants(r->set, region, id))) {
             /* Someone else's record: step over it by its header, unread if it is not buffered. */
             if (total <= r->len - r->pos) {
                 r->pos += total;
@@ -234,6 +241,7 @@ int kw__wal_local_replay_next(kw_wal_local_replay *r, uint64_t *entry_id, const 
             return r->err = KW_ECORRUPT;
         }
         r->pos += total;
+        *region_id = region;
         *entry_id = id;
         *data = p + HDR;
         *len = rlen;

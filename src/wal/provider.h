@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kwal/wal.h"
+#include "wal/regions.h"
 
 /*
  * wal.c validates the options every provider shares, picks the table by
@@ -26,10 +27,10 @@ typedef struct kw_wal_provider_ops {
     int (*latest)(void *p, uint64_t region_id, uint64_t *out);
     void (*stats)(void *p, kw_wal_stats *out);
 
-    int (*replay_open)(void *p, uint64_t region_id, uint64_t from_entry_id, unsigned flags,
-                       void **out);
-    int (*replay_next)(void *r, uint64_t *entry_id, const uint8_t **data, size_t *len,
-                       int timeout_ms);
+    /* set: one or more regions (kw_wal_replay_open_regions); it outlives the replay */
+    int (*replay_open)(void *p, const kw_wal_region_set *set, unsigned flags, void **out);
+    int (*replay_next)(void *r, uint64_t *region_id, uint64_t *entry_id, const uint8_t **data,
+                       size_t *len, int timeout_ms);
     void (*replay_stats)(const void *r, kw_wal_replay_stats *out);
     const char *(*replay_errstr)(const void *r);
     void (*replay_close)(void *r);

@@ -780,6 +780,22 @@ static void feed_part(kw_wal_record_asm *a, feed_ctx *fc, kw_wal_record_region *
     complete(a, fc, r, offset);
 }
 
+/* Whether only_region keeps this region's records: one region, or a sorted set. */
+static bool wanted(const kw_wal_record_asm_options *o, uint64_t region)
+{
+    if (!o->regions)
+        return region == o->region_id;
+    size_t lo = 0, hi = o->nregions;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (o->regions[mid] < region)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < o->nregions && o->regions[lo] == region;
+}
+
 int kw__wal_record_asm_feed(kw_wal_record_asm *a, int64_t offset, const uint8_t *key,
                             size_t key_len, const uint8_t *value, size_t value_len)
 {
@@ -799,7 +815,7 @@ int kw__wal_record_asm_feed(kw_wal_record_asm *a, int64_t offset, const uint8_t 
         note(a, &fc, KW_WAL_REC_BAD, 0, offset, "record has no key");
     } else if (kw__wal_record_key_decode(key, key_len, &k, &why) != 0) {
         note(a, &fc, KW_WAL_REC_BAD, 0, offset, why);
-    } else if (a->opts.only_region && k.region_id != a->opts.region_id) {
+    } else if (a->opts.only_region && !wanted(&a->opts, k.region_id)) {
         a->stats.other_region++;
         return 0;
     } else if (k.kind != KW_WAL_PART_FULL && value_len == 0) {

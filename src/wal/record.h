@@ -221,7 +221,7 @@ size_t kw__wal_compress_bound(size_t len);
  * The reassembler: fed the records of one topic in offset order, it hands out
  * complete entries and notes about everything it dropped.  It keeps one open
  * entry per region (a small hash map), so one pass over a topic can serve all
- * its regions, or only one (only_region).  Rules, per region:
+ * its regions, or only some (only_region).  Rules, per region:
  *
  * - FULL: an entry (its bytes are the record's value, not copied, unless the
  *   key says they are compressed: then they are decompressed into a buffer of
@@ -261,7 +261,9 @@ typedef struct kw_wal_record_asm_options {
     size_t max_buffered_bytes; /* 0 = 256 MiB */
     uint32_t max_regions;      /* 0 = 65536 */
     bool only_region;          /* skip other regions' records (their values are never copied) */
-    uint64_t region_id;        /* the region when only_region */
+    uint64_t region_id;        /* the region when only_region (and regions is NULL) */
+    const uint64_t *regions;   /* only_region: these regions, sorted ascending (kept by the caller) */
+    size_t nregions;
     /*
      * Stop at a malformed record: feed returns KW_EMALFORMED after a BAD,
      * ORPHAN or ABANDONED note (the note is still queued, to say why).

@@ -20,6 +20,8 @@ struct kw_wal {
 struct kw_wal_replay {
     const kw_wal_provider_ops *ops;
     void *r;
+    kw_wal_region_set set; /* ids and froms point into mem */
+    uint64_t *mem;
 };
 
 /* The local provider, adapted to the table. ------------------------------------- */
@@ -69,17 +71,17 @@ static void local_stats(void *p, kw_wal_stats *out)
 {
     kw__wal_local_stats(p, out);
 }
-static int local_replay_open(void *p, uint64_t region_id, uint64_t from, unsigned flags, void **out)
+static int local_replay_open(void *p, const kw_wal_region_set *set, unsigned flags, void **out)
 {
     kw_wal_local_replay *r = NULL;
-    int rc = kw__wal_local_replay_open(p, region_id, from, flags, &r);
+    int rc = kw__wal_local_replay_open(p, set, flags, &r);
     *out = r;
     return rc;
 }
-static int local_replay_next(void *r, uint64_t *entry_id, const uint8_t **data, size_t *len,
-                             int timeout_ms)
+static int local_replay_next(void *r, uint64_t *region_id, uint64_t *entry_id,
+                             const uint8_t **data, size_t *len, int timeout_ms)
 {
-    return kw__wal_local_replay_next(r, entry_id, data, len, timeout_ms);
+    return kw__wal_local_replay_next(r, region_id, entry_id, data, len, timeout_ms);
 }
 static void local_replay_stats(const void *r, kw_wal_replay_stats *out)
 {
@@ -280,20 +282,57 @@ KW_API int kw_wal_append_sync(kw_wal *wal, uint64_t region_id, const void *data,
 
 /* Replay. ---------------------------------------------------------------------------- */
 
-KW_API int kw_wal_replay_open(kw_wal *wal, uint64_t region_id, uint64_t from_entry_id,
-                              unsigned flags, kw_wal_replay **out)
+/* Sorts (region, from) pairs by region into one allocation; KW_EINVAL on a repeated region. */
+static int region_set_build(kw_wal_replay *r, const uint64_t *ids, const uint64_t *froms, size_t n)
+{
+    uint64_t *m = malloc(2 * n * sizeof(*m));
+    if (!m)
+        return KW_ENOMEM;
+    uint64_t *sid = m, *sfrom = m + n;
+    /* insertion into place: n is the regions of one host, and open is not a hot path */
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        while (j > 0 && sid[j - 1] > ids[i]) {
+            sid[j] = sid[j - 1];
+            sfrom[j] = sfrom[j - 1];
+            j--;
+        }
+        if (j > 0 && sid[j - 1] == ids[i]) {
+            free(m);
+            return KW_EINVAL;
+        }
+        sid[j] = ids[i];
+        sfrom[j] = froms[i];
+    }
+    r->mem = m;
+    r->set = (kw_wal_region_set){.n = n, .ids = sid, .froms = sfrom, .min_from = UINT64_MAX};
+    for (size_t i = 0; i < n; i++)
+        if (sfrom[i] < r->set.min_from)
+            r->set.min_from = sfrom[i];
+    return 0;
+}
+
+/* The most regions one replay serves. */
+#define KW_WAL_REPLAY_MAX_REGIONS ((size_t)1 << 20)
+
+KW_API int kw_wal_replay_open_regions(kw_wal *wal, const uint64_t *region_ids,
+                                      const uint64_t *from_entry_ids, size_t n, unsigned flags,
+                                      kw_wal_replay **out)
 {
     if (!out)
         return KW_EINVAL;
     *out = NULL;
-    if (!wal)
+    if (!wal || !region_ids || !from_entry_ids || n == 0 || n > KW_WAL_REPLAY_MAX_REGIONS)
         return KW_EINVAL;
     kw_wal_replay *r = calloc(1, sizeof(*r));
     if (!r)
         return KW_ENOMEM;
     r->ops = wal->ops;
-    int rc = wal->ops->replay_open(wal->p, region_id, from_entry_id, flags, &r->r);
+    int rc = region_set_build(r, region_ids, from_entry_ids, n);
+    if (!rc)
+        rc = wal->ops->replay_open(wal->p, &r->set, flags, &r->r);
     if (rc) {
+        free(r->mem);
         free(r);
         return rc;
     }
@@ -301,12 +340,28 @@ KW_API int kw_wal_replay_open(kw_wal *wal, uint64_t region_id, uint64_t from_ent
     return 0;
 }
 
-KW_API int kw_wal_replay_next(kw_wal_replay *r, uint64_t *entry_id, const uint8_t **data,
-                              size_t *len, int timeout_ms)
+KW_API int kw_wal_replay_open(kw_wal *wal, uint64_t region_id, uint64_t from_entry_id,
+                              unsigned flags, kw_wal_replay **out)
+{
+    return kw_wal_replay_open_regions(wal, &region_id, &from_entry_id, 1, flags, out);
+}
+
+KW_API int kw_wal_replay_next_region(kw_wal_replay *r, uint64_t *region_id, uint64_t *entry_id,
+                                     const uint8_t **data, size_t *len, int timeout_ms)
 {
     if (!r || !entry_id || !data || !len)
         return KW_EINVAL;
-    return r->ops->replay_next(r->r, entry_id, data, len, timeout_ms);
+    uint64_t region;
+    int rc = r->ops->replay_next(r->r, &region, entry_id, data, len, timeout_ms);
+    if (rc == 1 && region_id)
+        *region_id = region;
+    return rc;
+}
+
+KW_API int kw_wal_replay_next(kw_wal_replay *r, uint64_t *entry_id, const uint8_t **data,
+                              size_t *len, int timeout_ms)
+{
+    return kw_wal_replay_next_region(r, NULL, entry_id, data, len, timeout_ms);
 }
 
 KW_API void kw_wal_replay_stats_get(const kw_wal_replay *r, kw_wal_replay_stats *out)
@@ -327,6 +382,7 @@ KW_API void kw_wal_replay_close(kw_wal_replay *r)
     if (!r)
         return;
     r->ops->replay_close(r->r);
+    free(r->mem);
     free(r);
 }
 

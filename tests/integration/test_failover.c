@@ -199,7 +199,7 @@ typedef struct producer {
     int submitted, completed, failed;
     ack_clock clock;
     call_book *calls;
-    char first_error[KW_CLIENT_DETAIL_MAX];
+    char first_error[KW_CLIENT_DETAIL_MAX + 64]; /* room for "call N: NAME (kerr K): " */
     pthread_t thread;
     /* plain */
     kw_client *c;

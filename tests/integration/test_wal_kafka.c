@@ -400,6 +400,70 @@ START_TEST(entries_are_compressed_one_by_one_in_plain_batches)
 }
 END_TEST
 
+/* Several regions of one topic in one pass, each from its own id; other topics refused. */
+START_TEST(several_regions_replay_in_one_pass_each_from_its_own_id)
+{
+    char topic[128], other[128];
+    make_topic(topic, sizeof(topic), "many");
+    make_topic(other, sizeof(other), "many-other");
+    kw_wal *w = open_wal(kt_bootstrap(), topic, 4096, NULL);
+    enum { N = 64 };
+    acked a[N] = {0};
+    book.done = 0;
+    for (int i = 0; i < N; i++) {
+        a[i].region = 30 + (uint64_t)(i % 4);
+        a[i].seq = i;
+        size_t len = entry_len(i);
+        uint8_t *b = entry_bytes(a[i].region, i, len);
+        ck_assert_int_eq(kw_wal_append(w, a[i].region, b, len, on_ack, &a[i]), 0);
+        free(b);
+    }
+    wait_acks(N);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(a[i].err, 0);
+    /* region 33 from the start, 31 from entry 40's id */
+    const uint64_t regions[2] = {33, 31};
+    const uint64_t froms[2] = {0, a[41].id};
+    kw_wal_replay *r;
+    ck_assert_int_eq(kw_wal_replay_open_regions(w, regions, froms, 2, 0, &r), 0);
+    int next = 0, got = 0, rc;
+    uint64_t region, id;
+    const uint8_t *data;
+    size_t len;
+    while ((rc = kw_wal_replay_next_region(r, &region, &id, &data, &len, 5000)) == 1) {
+        while (next < N && !(a[next].region == 33 || (a[next].region == 31 && next >= 41)))
+            next++;
+        ck_assert_int_lt(next, N);
+        ck_assert_uint_eq(region, a[next].region);
+        ck_assert_uint_eq(id, a[next].id);
+        size_t el = entry_len(next);
+        uint8_t *want = entry_bytes(region, next, el);
+        ck_assert_uint_eq(len, el);
+        ck_assert(el == 0 || memcmp(data, want, el) == 0);
+        free(want);
+        next++;
+        got++;
+    }
+    ck_assert_msg(rc == 0, "replay: %s", kw_wal_replay_errstr(r));
+    ck_assert_int_eq(got, 16 + 6); /* 33: every 4th of 64; 31: 41, 45, ..., 61 */
+    kw_wal_replay_close(r);
+    /* a region on another topic cannot join */
+    ck_assert_int_eq(kw_wal_set_region_topic(w, 34, other), 0);
+    const uint64_t mixed[2] = {30, 34};
+    const uint64_t zeros[2] = {0, 0};
+    ck_assert_int_eq(kw_wal_replay_open_regions(w, mixed, zeros, 2, 0, &r), KW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(kw_wal_errstr(w), other));
+    ck_assert_ptr_nonnull(strstr(kw_wal_errstr(w), topic));
+    /* a pruned start is judged per region: the message names the region asked too early */
+    ck_assert_int_eq(kt_delete_records(&admin, topic, (int64_t)a[20].id), 0);
+    const uint64_t late[2] = {30, 32};
+    const uint64_t starts[2] = {a[40].id, 3};
+    ck_assert_int_eq(kw_wal_replay_open_regions(w, late, starts, 2, 0, &r), KW_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(kw_wal_errstr(w), "region 32: entry id 3 was pruned"));
+    kw_wal_close(w);
+}
+END_TEST
+
 START_TEST(pruned_start_fails_or_jumps_with_overwrite_entry_start_id)
 {
     char topic[128];
@@ -722,6 +786,7 @@ int main(void)
     tcase_add_test(tc, append_sync_and_replay_from_an_id);
     tcase_add_test(tc, greptimedb_record_format_round_trips);
     tcase_add_test(tc, entries_are_compressed_one_by_one_in_plain_batches);
+    tcase_add_test(tc, several_regions_replay_in_one_pass_each_from_its_own_id);
     tcase_add_test(tc, pruned_start_fails_or_jumps_with_overwrite_entry_start_id);
     tcase_add_test(tc, records_from_other_clients_are_skipped_and_reported);
     tcase_add_test(tc, follow_mode_tails_new_appends);
