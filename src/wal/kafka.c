@@ -189,10 +189,9 @@ static int kafka_set_region_topic(void *p, uint64_t region_id, const char *topic
 
 /* ---------------------------------------------------------------- completion */
 
-/* Hands an entry back to its caller and forgets it (k->mu not held). */
-static void entry_done(kw_wal_kafka *k, kentry *e, int err, uint64_t id)
+/* The bookkeeping of an entry's end (k->mu held; the caller wakes k->cond). */
+static void entry_account(kw_wal_kafka *k, const kentry *e, int err, uint64_t id)
 {
-    pthread_mutex_lock(&k->mu);
     if (err == 0) {
         k->stats.appends++;
         k->stats.bytes += e->raw_len;
@@ -204,11 +203,24 @@ static void entry_done(kw_wal_kafka *k, kentry *e, int err, uint64_t id)
     }
     k->buffered -= e->len;
     k->pending--;
-    pthread_cond_broadcast(&k->cond);
-    pthread_mutex_unlock(&k->mu);
+}
+
+/* Calls the entry's callback and frees it (k->mu not held; accounted already). */
+static void entry_finish(kentry *e, int err, uint64_t id)
+{
     if (e->cb)
         e->cb(e->arg, err, id);
     free(e);
+}
+
+/* Hands an entry back to its caller and forgets it (k->mu not held). */
+static void entry_done(kw_wal_kafka *k, kentry *e, int err, uint64_t id)
+{
+    pthread_mutex_lock(&k->mu);
+    entry_account(k, e, err, id);
+    pthread_cond_broadcast(&k->cond);
+    pthread_mutex_unlock(&k->mu);
+    entry_finish(e, err, id);
 }
 
 static void batch_free(kbatch *b)
@@ -226,20 +238,39 @@ static void start_bump(ktopic *t);
  * keep append order: an acked head gives its completed entries their ids, a
  * failed head fails every entry it holds a part of.
  */
+/* The id of the entry completed by slot i of an acked batch: its last record's offset. */
+static uint64_t slot_id(const kbatch *b, size_t i)
+{
+    return (uint64_t)(b->base_offset + b->slots[i].record);
+}
+
 static void settle(ktopic *t)
 {
     kw_wal_kafka *k = t->k;
     while (t->head && (t->head->state == KB_ACKED || t->head->state == KB_FAILED)) {
         kbatch *b = t->head;
+        /* One lock for the whole batch's bookkeeping, then the callbacks, in append order. */
+        bool any = false;
         for (size_t i = 0; i < b->nslots; i++) {
             kentry *e = b->slots[i].e;
             if (b->state == KB_FAILED && !e->err)
                 e->err = b->err;
             e->batches--;
-            if (b->slots[i].completes) {
-                uint64_t id = (uint64_t)(b->base_offset + b->slots[i].record);
-                entry_done(k, e, e->err, e->err ? 0 : id);
-            }
+            if (!b->slots[i].completes)
+                continue;
+            if (!any)
+                pthread_mutex_lock(&k->mu);
+            any = true;
+            entry_account(k, e, e->err, e->err ? 0 : slot_id(b, i));
+        }
+        if (any) {
+            pthread_cond_broadcast(&k->cond);
+            pthread_mutex_unlock(&k->mu);
+        }
+        for (size_t i = 0; i < b->nslots; i++) {
+            kentry *e = b->slots[i].e;
+            if (b->slots[i].completes)
+                entry_finish(e, e->err, e->err ? 0 : slot_id(b, i));
         }
         t->head = b->next;
         if (!t->head)
@@ -359,7 +390,7 @@ static int slot_add(kbatch *b, kentry *e, int32_t record, bool completes)
         return 0;
     }
     if (b->nslots == b->capslots) {
-        size_t cap = b->capslots ? b->capslots * 2 : 16;
+        size_t cap = b->capslots ? b->capslots * 2 : 128;
         kslot *s = realloc(b->slots, cap * sizeof(*s));
         if (!s)
             return KW_ENOMEM;
@@ -371,22 +402,50 @@ static int slot_add(kbatch *b, kentry *e, int32_t record, bool completes)
     return 0;
 }
 
+/* Moves everything appended so far onto the loop's own list: one lock for many entries. */
+static void take_queue(ktopic *t)
+{
+    kw_wal_kafka *k = t->k;
+    pthread_mutex_lock(&k->mu);
+    kentry *h = t->qhead, *tl = t->qtail;
+    size_t bytes = t->qbytes;
+    t->qhead = t->qtail = NULL;
+    t->qbytes = 0;
+    pthread_mutex_unlock(&k->mu);
+    if (!h)
+        return;
+    if (t->rtail)
+        t->rtail->next = h;
+    else
+        t->rhead = h;
+    t->rtail = tl;
+    t->rbytes += bytes;
+}
+
+/* Bytes queued and not yet in a batch (loop thread). */
+static size_t queued_bytes(ktopic *t)
+{
+    pthread_mutex_lock(&t->k->mu);
+    size_t q = t->qbytes;
+    pthread_mutex_unlock(&t->k->mu);
+    return q + t->rbytes;
+}
+
 /* The next entry to batch: the one partly batched, else the queue's head. */
 static kentry *next_entry(ktopic *t)
 {
     if (t->partial)
         return t->partial;
-    kw_wal_kafka *k = t->k;
-    pthread_mutex_lock(&k->mu);
-    kentry *e = t->qhead;
+    if (!t->rhead)
+        take_queue(t);
+    kentry *e = t->rhead;
     if (e) {
-        t->qbytes -= e->len;
-        t->qhead = e->next;
-        if (!t->qhead)
-            t->qtail = NULL;
+        t->rbytes -= e->len;
+        t->rhead = e->next;
+        if (!t->rhead)
+            t->rtail = NULL;
         e->next = NULL;
     }
-    pthread_mutex_unlock(&k->mu);
     t->partial = e;
     return e;
 }
@@ -402,6 +461,14 @@ static kbatch *build_batch(ktopic *t)
         return NULL;
     b->t = t;
     kw__wr_init(&b->buf);
+    /* Size the batch once for what is queued (records add about 1/8 for keys and framing)
+     * rather than doubling from 256 bytes with a copy each time. */
+    size_t want = queued_bytes(t) + (t->partial ? t->partial->len : 0);
+    want += want / 8 + 256;
+    if (want > k->o.max_batch_bytes + 256)
+        want = k->o.max_batch_bytes + 256;
+    if (kw__wr_reserve(&b->buf, want))
+        b->buf.len = 0; /* only the room was wanted */
     /* kwal's format compresses each entry instead (kafka_append); GreptimeDB's values are raw */
     kw_batch_opts bo = {.codec = k->o.record_format == KW_WAL_FORMAT_GREPTIMEDB &&
                                          k->o.compression == KW_WAL_COMPRESSION_LZ4
@@ -492,10 +559,7 @@ static void pump(ktopic *t)
          * would wait behind it anyway).  With nothing out, send at once.
          */
         if (t->in_flight > 0 && !t->partial) {
-            pthread_mutex_lock(&k->mu);
-            size_t queued = t->qbytes;
-            pthread_mutex_unlock(&k->mu);
-            if (queued < k->o.max_batch_bytes)
+            if (queued_bytes(t) < k->o.max_batch_bytes)
                 break;
         }
         kbatch *b = build_batch(t);
@@ -542,18 +606,15 @@ static void expire_queue(ktopic *t)
 {
     kw_wal_kafka *k = t->k;
     uint64_t now = kw__loop_update_time(k->loop);
+    take_queue(t);
     for (;;) {
-        pthread_mutex_lock(&k->mu);
-        kentry *e = t->qhead;
-        if (!e || e->deadline_ns > now) {
-            pthread_mutex_unlock(&k->mu);
+        kentry *e = t->rhead;
+        if (!e || e->deadline_ns > now)
             return;
-        }
-        t->qhead = e->next;
-        if (!t->qhead)
-            t->qtail = NULL;
-        t->qbytes -= e->len;
-        pthread_mutex_unlock(&k->mu);
+        t->rhead = e->next;
+        if (!t->rhead)
+            t->rtail = NULL;
+        t->rbytes -= e->len;
         kw__wal_kafka_log(k, KW_WAL_LOG_WARN, "region %llu: append to %s failed after %u ms: %s",
                           (unsigned long long)e->region_id, t->name, k->o.timeout_ms,
                           *t->last_error ? t->last_error : "no producer id");
@@ -656,6 +717,26 @@ static kentry *entry_new(const kw_wal_kafka *k, const void *data, size_t len)
     bool compress = k->o.record_format == KW_WAL_FORMAT_KWAL &&
                     k->o.compression == KW_WAL_COMPRESSION_LZ4 && len >= 64;
     size_t bound = compress ? kw__wal_compress_bound(len) : 0;
+    /*
+     * A small entry is compressed on the stack and allocated at its stored
+     * size (one malloc, no shrinking realloc); a large one straight into its
+     * allocation, which is then shrunk.
+     */
+    uint8_t small[8192];
+    if (bound && bound <= sizeof(small)) {
+        size_t n = kw__wal_compress(data, len, small, bound);
+        size_t stored = n ? n : len;
+        kentry *e = malloc(sizeof(*e) + (stored ? stored : 1));
+        if (!e)
+            return NULL;
+        memset(e, 0, sizeof(*e));
+        e->data = (uint8_t *)(e + 1);
+        e->raw_len = len;
+        e->len = stored;
+        e->codec = n ? KW_WAL_CODEC_LZ4 : KW_WAL_CODEC_RAW;
+        memcpy(e->data, n ? small : (const uint8_t *)data, stored);
+        return e;
+    }
     size_t cap = bound > len ? bound : len;
     kentry *e = malloc(sizeof(*e) + (cap ? cap : 1));
     if (!e)
@@ -702,8 +783,10 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
     e->cb = cb;
     e->arg = arg;
     e->nparts = nparts;
+    e->deadline_ns = kw__wal_kafka_deadline(k->o.timeout_ms); /* outside the lock */
 
     pthread_mutex_lock(&k->mu);
+    bool waited = false;
     while (!k->closing && k->buffered > 0 && k->buffered + e->len > k->o.max_buffered_bytes) {
         if (k->o.append_fail_fast) {
             pthread_mutex_unlock(&k->mu);
@@ -711,7 +794,10 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
             return KW_EAGAIN;
         }
         pthread_cond_wait(&k->cond, &k->mu);
+        waited = true;
     }
+    if (waited) /* the timeout counts from when the entry is queued */
+        e->deadline_ns = kw__wal_kafka_deadline(k->o.timeout_ms);
     if (k->closing) {
         pthread_mutex_unlock(&k->mu);
         free(e);
@@ -724,7 +810,6 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
         return KW_ENOMEM;
     }
     e->tag = k->tag_base + ++k->tag_next;
-    e->deadline_ns = kw__wal_kafka_deadline(k->o.timeout_ms);
     if (t->qtail)
         t->qtail->next = e;
     else
@@ -942,11 +1027,10 @@ static int shutdown_run(kw_wal_kafka *k, void *arg)
         t->partial = NULL;
         if (e && e->batches == 0)
             entry_done(k, e, KW_ECLOSED, 0);
-        pthread_mutex_lock(&k->mu);
-        kentry *q = t->qhead;
-        t->qhead = t->qtail = NULL;
-        t->qbytes = 0;
-        pthread_mutex_unlock(&k->mu);
+        take_queue(t);
+        kentry *q = t->rhead;
+        t->rhead = t->rtail = NULL;
+        t->rbytes = 0;
         while (q) {
             kentry *n = q->next;
             entry_done(k, q, KW_ECLOSED, 0);

@@ -86,6 +86,8 @@ struct ktopic {
     size_t qbytes; /* bytes in the queue */
     bool kicked;   /* a pump task is posted */
     /* loop thread only */
+    kentry *rhead, *rtail; /* queued entries taken off qhead in one go, not yet in a batch */
+    size_t rbytes;
     kentry *partial; /* an entry whose parts are only partly in batches */
     kbatch *head, *tail;
     unsigned in_flight;
