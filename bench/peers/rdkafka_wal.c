@@ -21,8 +21,9 @@
  * Consume (the replay peer): reads partition 0 of TOPIC from the log start to the high
  * watermark with the simple consumer API (librdkafka's defaults: 1 MiB per partition per
  * fetch, up to 50 MB per fetch, prefetching).  A client without kwal's region keys in its
- * reader cannot skip other regions' records, so it reads them all; topic_mb is the values'
- * bytes (the entries of every region).
+ * reader cannot skip other regions' records, so it reads them all; topic_mb is records x SIZE
+ * (-s, 1024): the topic's entry bytes, counted as bench/wal_replay counts them (kwal stores
+ * the values compressed one by one, so the bytes on the wire are fewer).
  *   records=N topic_mb=T seconds=S topic_mb_per_s=Q cpu_user=U cpu_sys=Y max_rss_kb=K
  *
  * Exit status: 0, 1 when a record failed, 2 on bad usage or setup.
@@ -176,7 +177,7 @@ static int produce(const char *brokers, const char *prefix, uint64_t count, size
     return g.failed ? 1 : 0;
 }
 
-static int consume(const char *brokers, const char *topic_name)
+static int consume(const char *brokers, const char *topic_name, size_t size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (set(conf, "bootstrap.servers", brokers) | set(conf, "enable.partition.eof", "true")) {
@@ -207,7 +208,7 @@ static int consume(const char *brokers, const char *topic_name)
                 rd_kafka_err2str(rd_kafka_last_error()));
         return 2;
     }
-    uint64_t records = 0, bytes = 0;
+    uint64_t records = 0;
     int64_t next = low;
     /* One message per call: rd_kafka_consume_batch waits out its timeout for a short last batch. */
     while (next < high) {
@@ -216,7 +217,6 @@ static int consume(const char *brokers, const char *topic_name)
             continue; /* nothing within a second: the broker is slow, keep waiting */
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset < high) {
             records++;
-            bytes += m->len;
             next = m->offset + 1;
         } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             fprintf(stderr, "rdkafka_wal: consume: %s\n", rd_kafka_message_errstr(m));
@@ -229,7 +229,7 @@ static int consume(const char *brokers, const char *topic_name)
     wb_usage(&user1, &sys1, &rss);
     rd_kafka_consume_stop(topic, 0);
     double seconds = (double)(end - start) / 1e9;
-    double mb = (double)bytes / 1e6;
+    double mb = (double)records * (double)size / 1e6;
     printf("records=%" PRIu64 " topic_mb=%.1f seconds=%.3f topic_mb_per_s=%.1f cpu_user=%.2f "
            "cpu_sys=%.2f max_rss_kb=%ld\n",
            records, mb, seconds, mb / seconds, user1 - user0, sys1 - sys0, rss);
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (consume_topic)
-        return consume(brokers, consume_topic);
+        return consume(brokers, consume_topic, (size_t)size);
     if (!prefix || count == 0 || size == 0 || size > WB_POOL_BYTES / 2 || topics == 0 ||
         topics > 10000 || regions < topics || regions > 1000000 || window == 0) {
         usage();
