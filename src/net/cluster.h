@@ -25,6 +25,16 @@ typedef struct kw_cluster_options {
     kw_conn_options conn;
     uint32_t backoff_ms;     /* 100: first wait between attempts (reconnect, retry, refresh) */
     uint32_t backoff_max_ms; /* 2000: the doubling stops here; +-20% jitter on every wait */
+    /*
+     * Produce calls (kw__cluster_send_partition) that become ready for the same
+     * broker in one loop round go out as one Produce request: one partition per
+     * call, never two calls for the same partition in one request (those go in
+     * the next), same acks and no transactional id.  Each call still ends on
+     * its own, with its partition's part of the response; a lost connection or
+     * a retriable error retries each call alone.  The broker's cost is mostly
+     * per request, so many topics' batches share one.
+     */
+    bool coalesce_produce;
 } kw_cluster_options;
 
 int kw__cluster_new(kw_cluster **out, kw_loop *loop, const kw_cluster_options *opt);
@@ -131,5 +141,7 @@ int kw__cluster_leader(const kw_cluster *cl, const char *topic, int32_t partitio
                        int32_t *leader_id, int32_t *leader_epoch);
 /* Successful Metadata responses applied so far. */
 uint64_t kw__cluster_refresh_count(const kw_cluster *cl);
+/* coalesce_produce: Produce requests sent carrying more than one call, and the calls they carried. */
+void kw__cluster_coalesced(const kw_cluster *cl, uint64_t *requests, uint64_t *calls);
 
 #endif /* KW_NET_CLUSTER_H */

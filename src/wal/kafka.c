@@ -919,6 +919,8 @@ static int start_run(kw_wal_kafka *k, void *arg)
                  .sasl = k->sasl_type ? &k->sasl : NULL,
                  .log = conn_log,
                  .log_arg = k},
+        /* Topics' batches ready in one loop round share a Produce request per broker. */
+        .coalesce_produce = true,
     };
     int rc = kw__cluster_new(&k->cl, k->loop, &co);
     if (rc)

@@ -419,6 +419,90 @@ START_TEST(routed_produce_then_fetch_reads_it_back)
 }
 END_TEST
 
+/*
+ * coalesce_produce: produces to three partitions (two topics) and a second one to the same
+ * partition, all started in one loop round, share requests: one partition per call per
+ * request, each call answered with its own partition's base offset.
+ */
+START_TEST(produce_calls_of_one_round_share_a_request)
+{
+    kw_cluster_options opt = {.bootstrap = bootstrap(),
+                              .conn = {.connect_timeout_ms = 3000},
+                              .backoff_ms = 50,
+                              .backoff_max_ms = 500,
+                              .coalesce_produce = true};
+    kw_cluster *cl;
+    ck_assert_int_eq(kw__cluster_new(&cl, loop, &opt), 0);
+    char a[128], b[128];
+    snprintf(a, sizeof(a), "kwal-it-cluster-coalesce-a-%d", getpid());
+    snprintf(b, sizeof(b), "kwal-it-cluster-coalesce-b-%d", getpid());
+    create_topic(cl, a, 2);
+    create_topic(cl, b, 1);
+    refresh(cl, a);
+    refresh(cl, b);
+    enum { N = 4 };
+    produce_ctx pc[N] = {{.topic = a, .partition = 0},
+                         {.topic = a, .partition = 1},
+                         {.topic = b, .partition = 0},
+                         {.topic = a, .partition = 0}}; /* a second call for a/0 */
+    const int records[N] = {3, 2, 1, 5};
+    outcome po[N];
+    memset(po, 0, sizeof(po));
+    /* warm the connection up, so all four are ready in the same round */
+    {
+        produce_ctx w = {.topic = b, .partition = 0};
+        kw__wr_init(&w.batch);
+        kw_batch_builder bb;
+        ck_assert_int_eq(kw__batch_begin(&bb, &w.batch, NULL), 0);
+        ck_assert_int_eq(kw__batch_add(&bb, 1700000000000, KW_BYTES_NULL,
+                                       (kw_bytes){(const uint8_t *)"w", 1}, NULL, 0),
+                         0);
+        ck_assert_int_eq(kw__batch_finish(&bb), 0);
+        outcome wo = {0};
+        ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_PRODUCE, b, 0, build_produce, &w,
+                                                    deadline_in(15000), on_produced, &wo),
+                         0);
+        ck_assert(run_until(&wo.done, 16000));
+        ck_assert_int_eq(wo.err, 0);
+        kw__wr_free(&w.batch);
+    }
+    uint64_t req0, calls0;
+    kw__cluster_coalesced(cl, &req0, &calls0);
+    for (int i = 0; i < N; i++) {
+        kw__wr_init(&pc[i].batch);
+        kw_batch_builder bb;
+        ck_assert_int_eq(kw__batch_begin(&bb, &pc[i].batch, NULL), 0);
+        for (int r = 0; r < records[i]; r++)
+            ck_assert_int_eq(kw__batch_add(&bb, 1700000000000, KW_BYTES_NULL,
+                                           (kw_bytes){(const uint8_t *)"v", 1}, NULL, 0),
+                             0);
+        ck_assert_int_eq(kw__batch_finish(&bb), 0);
+        ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_PRODUCE, pc[i].topic,
+                                                    pc[i].partition, build_produce, &pc[i],
+                                                    deadline_in(15000), on_produced, &po[i]),
+                         0);
+    }
+    for (int i = 0; i < N; i++) {
+        ck_assert(run_until(&po[i].done, 16000));
+        ck_assert_msg(po[i].err == 0, "produce %d: %s (kerr %d): %s", i, kw_err_name(po[i].err),
+                      po[i].kerr, po[i].detail);
+    }
+    /* each answer is its own partition's: a/0 got 3 then 5 records, a/1 2, b/0 1 after "w" */
+    ck_assert_int_eq(po[0].base_offset, 0);
+    ck_assert_int_eq(po[3].base_offset, 3);
+    ck_assert_int_eq(po[1].base_offset, 0);
+    ck_assert_int_eq(po[2].base_offset, 1);
+    uint64_t req1, calls1;
+    kw__cluster_coalesced(cl, &req1, &calls1);
+    /* a/0, a/1, b/0 in one request; the second a/0 alone in the next */
+    ck_assert_uint_eq(req1 - req0, 1);
+    ck_assert_uint_eq(calls1 - calls0, 3);
+    for (int i = 0; i < N; i++)
+        kw__wr_free(&pc[i].batch);
+    kw__cluster_free(cl);
+}
+END_TEST
+
 START_TEST(unknown_topic_retries_until_the_deadline_then_says_3)
 {
     kw_cluster *cl = open_cluster(bootstrap());
@@ -556,6 +640,7 @@ int main(void)
     tcase_add_test(tc, dead_first_bootstrap_address_is_skipped);
     tcase_add_test(tc, bad_bootstrap_lists_are_refused_with_the_reason);
     tcase_add_test(tc, metadata_cache_describes_a_created_topic);
+    tcase_add_test(tc, produce_calls_of_one_round_share_a_request);
     tcase_add_test(tc, routed_produce_then_fetch_reads_it_back);
     tcase_add_test(tc, unknown_topic_retries_until_the_deadline_then_says_3);
     tcase_add_test(tc, free_fails_unfinished_calls_with_closed);
