@@ -16,7 +16,8 @@
  *   default        kwal's defaults: idempotent producer, 5 produce requests in flight per
  *                  topic, 1 MiB batches, kwal's binary record keys;
  *   --greptimedb   what GreptimeDB's remote WAL does: no idempotence (kwal then keeps one
- *                  produce in flight per topic), GreptimeDB's JSON record keys,
+ *                  produce in flight per topic), one Produce request per topic batch
+ *                  (rskafka's way; kwal shares a request among topics), GreptimeDB's JSON record keys,
  *                  1 MiB batches (its max_batch_bytes default, "1MB").
  *   --batch-bytes and --max-in-flight override either (to see what each costs);
  *   --timeout-ms sets the produce deadline (kwal's default 3000; bench/wal passes 30000,
@@ -218,6 +219,7 @@ int main(int argc, char **argv)
                         .timeout_ms = (uint32_t)timeout_ms, .log = wal_log};
     if (greptimedb) {
         o.no_idempotence = true;
+        o.no_coalesce = true; /* rskafka sends one partition per Produce request */
         o.max_in_flight = 1; /* what no_idempotence implies; said for the reader */
         o.record_format = KW_WAL_FORMAT_GREPTIMEDB;
         o.max_batch_bytes = 1u << 20; /* its "1MB" is a ReadableSize: 1 MiB, kwal's default too */

@@ -333,6 +333,7 @@ int main(int argc, char **argv)
                         .timeout_ms = (uint32_t)timeout_ms, .log = wal_log};
     if (greptimedb) {
         o.no_idempotence = true;
+        o.no_coalesce = true; /* rskafka sends one partition per Produce request */
         o.max_in_flight = 1;
         o.record_format = KW_WAL_FORMAT_GREPTIMEDB;
         o.fetch_max_bytes = 1u << 20;

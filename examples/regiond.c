@@ -291,8 +291,10 @@ static int region_topic_named(server *sv, uint64_t region, char *topic, size_t c
     }
     rc = kw_wal_set_region_topic(sv->wal, region, topic);
     if (rc < 0) {
-        snprintf(err, errlen, "region %" PRIu64 " topic %s: %s", region, topic,
-                 kw_wal_errstr(sv->wal));
+        /* cut to fit, if it must: the return value is looked at so gcc does not warn */
+        if (snprintf(err, errlen, "region %" PRIu64 " topic %s: %s", region, topic,
+                     kw_wal_errstr(sv->wal)) >= (int)errlen)
+            err[errlen - 1] = '\0';
         return -1;
     }
     return 0;

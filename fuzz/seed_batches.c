@@ -9,7 +9,10 @@ static void put(const char *dir, const char *name, const uint8_t *p, size_t n)
 {
     char path[512];
     mkdir(dir, 0755);
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+        fprintf(stderr, "seed_batches: path too long: %s/%s\n", dir, name);
+        exit(1);
+    }
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(p, 1, n, f) != n) {
         perror(path);

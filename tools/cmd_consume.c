@@ -144,7 +144,7 @@ static int list_offset(kw_client *c, const char *topic, int32_t part, int spec, 
 
 static int start_offset(kw_client *c, const consume_opts *o, part_state *p)
 {
-    int64_t first, end;
+    int64_t first = 0, end = 0;
     switch (o->start) {
     case START_OFFSET:
         p->next = o->start_offset;

@@ -85,6 +85,8 @@ typedef struct kw_wal_options {
     bool append_fail_fast;        /* past max_buffered_bytes: fail with KW_EAGAIN instead of waiting */
     uint32_t max_in_flight;       /* produce requests in flight per topic; default 5 */
     bool no_idempotence;          /* GreptimeDB-style: plain producer (retries may duplicate) */
+    bool no_coalesce;             /* GreptimeDB-style: one Produce request per topic batch
+                                     (default: batches ready for one broker share a request) */
     bool strict_records;          /* replay stops at a malformed record instead of skipping it */
 
     /* [wal.sasl] */

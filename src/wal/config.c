@@ -55,6 +55,7 @@ enum key_id {
     W_APPEND_FAIL_FAST,
     W_MAX_IN_FLIGHT,
     W_NO_IDEMPOTENCE,
+    W_NO_COALESCE,
     W_STRICT_RECORDS,
     W_SASL,
     W_TLS,
@@ -105,6 +106,7 @@ static const keydef wal_keys[] = {
     {"append_fail_fast", K_BOOL, W_APPEND_FAIL_FAST},
     {"max_in_flight", K_INT, W_MAX_IN_FLIGHT},
     {"no_idempotence", K_BOOL, W_NO_IDEMPOTENCE},
+    {"no_coalesce", K_BOOL, W_NO_COALESCE},
     {"strict_records", K_BOOL, W_STRICT_RECORDS},
     {"sasl", K_TABLE, W_SASL},
     {"tls", K_TABLE, W_TLS},
@@ -734,6 +736,9 @@ static int apply(ctx *c, const kw__toml_entry *e, const keydef *k)
         return 0;
     case W_NO_IDEMPOTENCE:
         o->no_idempotence = v->u.boolean;
+        return 0;
+    case W_NO_COALESCE:
+        o->no_coalesce = v->u.boolean;
         return 0;
     case W_STRICT_RECORDS:
         o->strict_records = v->u.boolean;

@@ -920,7 +920,7 @@ static int start_run(kw_wal_kafka *k, void *arg)
                  .log = conn_log,
                  .log_arg = k},
         /* Topics' batches ready in one loop round share a Produce request per broker. */
-        .coalesce_produce = true,
+        .coalesce_produce = !k->o.no_coalesce,
     };
     int rc = kw__cluster_new(&k->cl, k->loop, &co);
     if (rc)

@@ -269,6 +269,7 @@ START_TEST(every_key_sets_its_field)
              "append_fail_fast = true\n"
              "max_in_flight = 5\n"
              "no_idempotence = false\n"
+             "no_coalesce = true\n"
              "strict_records = true\n"
              "[wal.sasl]\n"
              "type = \"PLAIN\"\n"
@@ -295,6 +296,7 @@ START_TEST(every_key_sets_its_field)
     ck_assert_str_eq(o->topic, "my_topic");
     ck_assert_int_eq(o->record_format, KW_WAL_FORMAT_GREPTIMEDB);
     ck_assert_int_eq(o->compression, KW_WAL_COMPRESSION_NONE);
+    ck_assert(o->no_coalesce);
     ck_assert_uint_eq(o->fetch_max_bytes, 8 * MIB);
     ck_assert_uint_eq(o->max_buffered_bytes, 1024 * MIB);
     ck_assert(o->append_fail_fast);
