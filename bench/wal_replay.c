@@ -234,7 +234,8 @@ static int recover_all(kw_wal *wal, const char *pool, size_t size, unsigned regi
         uint64_t region, id;
         const uint8_t *data;
         size_t len;
-        while (rc == 0 && (rc = kw_wal_replay_next_region(rp, &region, &id, &data, &len, -1)) == 1) {
+        while (rc == 0 &&
+               (rc = kw_wal_replay_next_region(rp, &region, &id, &data, &len, -1)) == 1) {
             unsigned r = (unsigned)(region - WB_REGION_BASE);
             if (r >= regions || !entry_ok(pool, size, regions, r, seen[r]++, data, len))
                 j.wrong++;

@@ -1,5 +1,6 @@
 /* The cluster layer: bootstrap list, metadata cache, one connection per node id, routed calls with retries. */
 #include "net/cluster.h"
+#include "net/cluster_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,95 +19,8 @@
  * out of the kw__cluster_* call that started the work.
  */
 
-typedef struct broker {
-    int32_t node_id; /* -1 for a bootstrap entry */
-    char *host;
-    uint16_t port;
-    char *rack;
-    kw_conn *conn;
-    unsigned failures;     /* consecutive connects that never got READY */
-    uint64_t next_try_ns;  /* no new connection before this (backoff) */
-    struct kw_cluster *cl;
-    struct call **pend;    /* coalesce_produce: Produce calls ready for this broker */
-    size_t npend, cappend;
-} broker;
-
-typedef struct part_info {
-    int32_t leader;
-    int32_t epoch;
-    int16_t err;
-} part_info;
-
-typedef struct topic_info {
-    char *name;
-    bool followed; /* asked for in every Metadata request */
-    bool known;    /* a Metadata response described it */
-    int16_t err;   /* topic-level error of that response */
-    int32_t nparts;
-    part_info *parts;
-    /* While the topic has no usable leader: when its waiting calls look again.  Shared, not
-     * one jittered backoff per call, so they wake together and go out in submission order. */
-    uint64_t retry_at_ns;
-} topic_info;
-
-enum call_kind { CALL_PARTITION, CALL_ANY, CALL_REFRESH };
-/* CS_PENDING: coalesce_produce, in its leader's pend list until the round's flush. */
-enum call_state { CS_WAIT, CS_SENT, CS_PENDING };
-
-typedef struct call {
-    struct call *next, *prev;
-    struct kw_cluster *cl;
-    int kind, state;
-    int api_key;
-    char *topic;
-    int32_t partition;
-    kw_cluster_build_fn *build;
-    void *build_arg;
-    kw_cluster_done_fn *done;
-    void *done_arg;
-    uint64_t deadline_ns;
-    uint64_t not_before_ns; /* backoff before the next attempt */
-    uint64_t md_want;       /* wait for the Metadata response with this sequence number */
-    unsigned attempts, refreshes, retries;
-    int32_t node_id;        /* the broker of the request in flight */
-    int32_t epoch;          /* CS_PENDING: the leader epoch to build with */
-    broker *pend_broker;    /* CS_PENDING: whose pend list holds it */
-    int16_t last_kerr;
-    int last_err;
-    char detail[384];
-    kw_loop_timer timer;
-} call;
-
-struct kw_cluster {
-    kw_loop *loop;
-    kw_cluster_options opt;
-    char *client_id;
-    kw_sasl_config sasl;
-    broker *bootstrap;
-    size_t nbootstrap;
-    size_t bs_next; /* the bootstrap entry to try next */
-    broker **nodes; /* by node id order of arrival; NULL slots never */
-    size_t nnodes, capnodes;
-    topic_info *topics;
-    size_t ntopics, captopics;
-    int32_t controller_id;
-    /* Metadata: one request in flight at a time, numbered. */
-    bool md_inflight;
-    uint64_t md_seq_sent, md_seq_done, md_ok;
-    unsigned md_failures;
-    uint64_t md_next_ns;
-    call *calls, *calls_tail; /* oldest first, so waiting calls go out in submission order */
-    kw_loop_timer kick;
-    uint64_t kick_at;
-    kw_loop_timer flush; /* coalesce_produce: sends the round's pending Produce calls */
-    uint64_t coalesced_requests, coalesced_calls;
-    uint64_t rng;
-    bool closing;
-    char errstr[256];
-};
 
 static void call_step(call *k);
-static void call_send(call *k, broker *b, int32_t epoch);
 static void fail_waiting(kw_cluster *cl, int err, const char *detail);
 static void step_waiting(kw_cluster *cl);
 
@@ -128,7 +42,7 @@ static void kick_at(kw_cluster *cl, uint64_t at)
     kw__loop_timer_start_at(&cl->kick, at);
 }
 
-static void kick(kw_cluster *cl)
+void kw__cl_kick(kw_cluster *cl)
 {
     kick_at(cl, 0);
 }
@@ -226,13 +140,7 @@ static void broker_drop_conn(broker *b)
 
 static void broker_free(broker *b)
 {
-    for (size_t i = 0; i < b->npend; i++) { /* the calls themselves are failed by the caller */
-        b->pend[i]->state = CS_WAIT;
-        b->pend[i]->pend_broker = NULL;
-    }
-    free(b->pend);
-    b->pend = NULL;
-    b->npend = b->cappend = 0;
+    kw__cl_pend_drop(b);
     broker_drop_conn(b);
     free(b->host);
     free(b->rack);
@@ -267,7 +175,7 @@ static void on_conn_state(kw_conn *c, int state, int err, const char *detail, vo
         if (err == KW_ESASL || err == KW_ETLS)
             fail_waiting(cl, err, cl->errstr); /* detail died with the connection */
     }
-    kick(cl);
+    kw__cl_kick(cl);
 }
 
 /* Starts connecting b unless it is connecting, in backoff, or the cluster closes. 0 or an error. */
@@ -487,25 +395,10 @@ static void md_request(kw_cluster *cl)
 
 /* ---------------------------------------------------------------- calls */
 
-/* Takes a CS_PENDING call out of its broker's pend list. */
-static void pend_remove(call *k)
-{
-    broker *b = k->pend_broker;
-    if (!b)
-        return;
-    for (size_t i = 0; i < b->npend; i++)
-        if (b->pend[i] == k) {
-            memmove(b->pend + i, b->pend + i + 1, (b->npend - i - 1) * sizeof(*b->pend));
-            b->npend--;
-            break;
-        }
-    k->pend_broker = NULL;
-}
-
 static void call_unlink(call *k)
 {
     kw_cluster *cl = k->cl;
-    pend_remove(k);
+    kw__cl_pend_remove(k);
     if (k->prev)
         k->prev->next = k->next;
     else
@@ -528,7 +421,7 @@ static void call_finish(call *k, kw_cluster_result *res)
     free(k);
 }
 
-static void call_fail(call *k, int err, int16_t kerr)
+void kw__cl_call_fail(call *k, int err, int16_t kerr)
 {
     kw_cluster_result res = {.err = err, .kerr = kerr, .version = -1, .node_id = -1};
     call_finish(k, &res);
@@ -542,7 +435,7 @@ static void fail_waiting(kw_cluster *cl, int err, const char *detail)
         bool end = k == last;
         if (k->state == CS_WAIT) {
             snprintf(k->detail, sizeof(k->detail), "%s", detail ? detail : kw_strerror(err));
-            call_fail(k, err, 0);
+            kw__cl_call_fail(k, err, 0);
         }
         if (end)
             break;
@@ -572,10 +465,10 @@ static void call_timed_out(call *k)
         snprintf(k->detail + n, sizeof(k->detail) - n, "%sdeadline passed after %u sends",
                  n ? "; " : "", k->attempts);
     if (k->kind == CALL_PARTITION && k->last_kerr) {
-        call_fail(k, KW_EBROKER, k->last_kerr);
+        kw__cl_call_fail(k, KW_EBROKER, k->last_kerr);
         return;
     }
-    call_fail(k, KW_ETIMEDOUT, 0);
+    kw__cl_call_fail(k, KW_ETIMEDOUT, 0);
 }
 
 /* The partition error the response gives for (topic, partition); 0 when it is not there. */
@@ -632,7 +525,7 @@ static bool kerr_needs_metadata(int16_t e)
 }
 
 /* Schedules the next attempt after a backoff; with a metadata refresh first when asked. */
-static void call_retry(call *k, bool refresh)
+void kw__cl_call_retry(call *k, bool refresh)
 {
     kw_cluster *cl = k->cl;
     k->state = CS_WAIT;
@@ -644,7 +537,7 @@ static void call_retry(call *k, bool refresh)
 }
 
 /* The connection failed under a sent call: retry it (or time it out). */
-static void call_conn_failed(call *k, int err)
+void kw__cl_call_conn_failed(call *k, int err)
 {
     kw_cluster *cl = k->cl;
     k->state = CS_WAIT;
@@ -655,11 +548,11 @@ static void call_conn_failed(call *k, int err)
         return;
     }
     /* The connection broke: it may or may not have reached the broker; look again. */
-    call_retry(k, k->kind == CALL_PARTITION);
+    kw__cl_call_retry(k, k->kind == CALL_PARTITION);
 }
 
 /* A decoded answer to a sent call: retry a retriable partition error, else end the call. */
-static void call_answered(call *k, int version, const uint8_t *frame, size_t len,
+void kw__cl_call_answered(call *k, int version, const uint8_t *frame, size_t len,
                           const void *resp)
 {
     kw_cluster *cl = k->cl;
@@ -673,7 +566,7 @@ static void call_answered(call *k, int version, const uint8_t *frame, size_t len
             k->last_err = KW_EBROKER;
             snprintf(k->detail, sizeof(k->detail), "node %d answered %s", k->node_id,
                      kw__kerr_name(e));
-            call_retry(k, kerr_needs_metadata(e));
+            kw__cl_call_retry(k, kerr_needs_metadata(e));
             return;
         }
         if (e) {
@@ -705,7 +598,7 @@ static void on_call_response(int err, const uint8_t *frame, size_t len, int vers
         return; /* kw__cluster_free fails the call itself */
     k->state = CS_WAIT;
     if (err) {
-        call_conn_failed(k, err);
+        kw__cl_call_conn_failed(k, err);
         return;
     }
     if (!frame) { /* acks=0 produce */
@@ -720,7 +613,7 @@ static void on_call_response(int err, const uint8_t *frame, size_t len, int vers
     if (api->resp->size > sizeof(resp)) {
         snprintf(k->detail, sizeof(k->detail), "%s response too large to decode here", api->name);
         kw__arena_reset(&a);
-        call_fail(k, KW_EUNSUPPORTED, 0);
+        kw__cl_call_fail(k, KW_EUNSUPPORTED, 0);
         return;
     }
     int rc = kw__conn_decode(frame, len, k->api_key, version, &a, &resp);
@@ -728,278 +621,28 @@ static void on_call_response(int err, const uint8_t *frame, size_t len, int vers
         snprintf(k->detail, sizeof(k->detail), "%s response from node %d: %s", api->name,
                  k->node_id, kw_strerror(rc));
         kw__arena_reset(&a);
-        call_fail(k, rc, 0);
+        kw__cl_call_fail(k, rc, 0);
         return;
     }
-    call_answered(k, version, frame, len, &resp);
+    kw__cl_call_answered(k, version, frame, len, &resp);
     kw__arena_reset(&a);
 }
 
-/* ---------------------------------------------------------------- coalesced Produce */
-
-/* One Produce request carrying several calls' partitions. */
-typedef struct pgroup {
-    kw_cluster *cl;
-    size_t n;
-    call **calls;
-    kw_produce_req req;
-    kw_produce_req_topic *topics;
-} pgroup;
-
-static void pgroup_free(pgroup *g)
-{
-    free(g->calls);
-    free(g->topics);
-    free(g);
-}
-
-static void on_flush(kw_loop_timer *t, void *arg);
-
-/* Puts a ready Produce call in its leader's list for this round's flush; false: send it now. */
-static bool pend_add(broker *b, call *k, int32_t epoch)
-{
-    kw_cluster *cl = b->cl;
-    if (b->npend == b->cappend) {
-        size_t cap = b->cappend ? b->cappend * 2 : 16;
-        call **p = realloc(b->pend, cap * sizeof(*p));
-        if (!p)
-            return false;
-        b->pend = p;
-        b->cappend = cap;
-    }
-    b->pend[b->npend++] = k;
-    k->state = CS_PENDING;
-    k->pend_broker = b;
-    k->epoch = epoch;
-    if (!kw__loop_timer_armed(&cl->flush))
-        kw__loop_timer_start(&cl->flush, 0);
-    return true;
-}
-
-static bool same_partition(const call *a, const call *b)
-{
-    return a->partition == b->partition && strcmp(a->topic, b->topic) == 0;
-}
-
-/* Each call's partition as the answer it would have had alone (a view into the full one). */
-static void group_answered(pgroup *g, int version, const uint8_t *frame, size_t len,
-                           const kw_produce_resp *full)
-{
-    for (size_t i = 0; i < g->n; i++) {
-        call *k = g->calls[i];
-        kw_produce_resp one = *full;
-        kw_produce_resp_topic topic = {0};
-        one.responses.v = &topic;
-        one.responses.n = 0;
-        for (int32_t t = 0; t < full->responses.n && !one.responses.n; t++) {
-            const kw_produce_resp_topic *ft = &full->responses.v[t];
-            if (!kw_str_eq(ft->name, k->topic))
-                continue;
-            for (int32_t p = 0; p < ft->partition_responses.n; p++)
-                if (ft->partition_responses.v[p].index == k->partition) {
-                    topic = *ft;
-                    topic.partition_responses.v = &ft->partition_responses.v[p];
-                    topic.partition_responses.n = 1;
-                    one.responses.n = 1;
-                    break;
-                }
-        }
-        if (!one.responses.n) {
-            snprintf(k->detail, sizeof(k->detail),
-                     "Produce response from node %d has no answer for %s/%d", k->node_id,
-                     k->topic, k->partition);
-            k->state = CS_WAIT;
-            call_fail(k, KW_EMALFORMED, 0);
-            continue;
-        }
-        call_answered(k, version, frame, len, &one);
-    }
-}
-
-static void on_group_response(int err, const uint8_t *frame, size_t len, int version, void *arg)
-{
-    pgroup *g = arg;
-    kw_cluster *cl = g->cl;
-    if (cl->closing) { /* kw__cluster_free fails the calls itself */
-        pgroup_free(g);
-        return;
-    }
-    if (err || !frame) {
-        for (size_t i = 0; i < g->n; i++)
-            call_conn_failed(g->calls[i], err ? err : KW_EMALFORMED);
-        pgroup_free(g);
-        return;
-    }
-    kw_arena a;
-    kw__arena_init(&a, cl->opt.conn.max_frame_size ? cl->opt.conn.max_frame_size : 0);
-    kw_produce_resp resp;
-    int rc = kw__conn_decode(frame, len, KW_API_PRODUCE, version, &a, &resp);
-    if (rc) {
-        for (size_t i = 0; i < g->n; i++) {
-            call *k = g->calls[i];
-            snprintf(k->detail, sizeof(k->detail), "Produce response from node %d: %s",
-                     k->node_id, kw_strerror(rc));
-            k->state = CS_WAIT;
-            call_fail(k, rc, 0);
-        }
-    } else {
-        group_answered(g, version, frame, len, &resp);
-    }
-    kw__arena_reset(&a);
-    pgroup_free(g);
-}
-
-/*
- * Sends calls[0..n) (distinct partitions, all for b) as one Produce.  A call whose
- * request cannot join (more than one partition, other acks, a transactional id) goes
- * alone.
- */
-static void send_group(broker *b, call **calls, size_t n)
-{
-    kw_cluster *cl = b->cl;
-    int ver = kw__conn_versions(b->conn)->v[KW_API_PRODUCE];
-    pgroup *g = calloc(1, sizeof(*g));
-    if (g) {
-        g->calls = calloc(n, sizeof(*g->calls));
-        g->topics = calloc(n, sizeof(*g->topics));
-    }
-    if (ver < 0 || !g || !g->calls || !g->topics) {
-        if (g)
-            pgroup_free(g);
-        for (size_t i = 0; i < n; i++)
-            call_send(calls[i], b, calls[i]->epoch);
-        return;
-    }
-    g->cl = cl;
-    uint64_t deadline = UINT64_MAX;
-    for (size_t i = 0; i < n; i++) {
-        call *k = calls[i];
-        const kw_produce_req *req = NULL;
-        int rc = k->build(k->build_arg, ver, k->epoch, (const void **)&req);
-        if (rc) {
-            snprintf(k->detail, sizeof(k->detail), "building the request: %s", kw_strerror(rc));
-            call_fail(k, rc, 0);
-            continue;
-        }
-        bool fits = req->topic_data.n == 1 && req->topic_data.v[0].partition_data.n == 1 &&
-                    req->transactional_id.len < 0 && req->acks != 0 &&
-                    (g->n == 0 || req->acks == g->req.acks);
-        if (!fits) {
-            call_send(k, b, k->epoch); /* builds again: its request must stand alone */
-            continue;
-        }
-        if (g->n == 0)
-            g->req = *req;
-        g->topics[g->n] = req->topic_data.v[0];
-        g->calls[g->n++] = k;
-        if (k->deadline_ns < deadline)
-            deadline = k->deadline_ns;
-    }
-    if (g->n == 0) {
-        pgroup_free(g);
-        return;
-    }
-    g->req.topic_data.v = g->topics;
-    g->req.topic_data.n = (int32_t)g->n;
-    for (size_t i = 0; i < g->n; i++) {
-        g->calls[i]->attempts++;
-        g->calls[i]->node_id = b->node_id;
-        g->calls[i]->state = CS_SENT;
-    }
-    if (g->n > 1) {
-        cl->coalesced_requests++;
-        cl->coalesced_calls += g->n;
-    }
-    int rc = kw__conn_send(b->conn, KW_API_PRODUCE, ver, &g->req, deadline, on_group_response, g);
-    if (rc == 0)
-        return;
-    for (size_t i = 0; i < g->n; i++) {
-        call *k = g->calls[i];
-        k->state = CS_WAIT;
-        if (rc == KW_ECLOSED || rc == KW_EAGAIN) {
-            call_retry(k, true);
-        } else {
-            snprintf(k->detail, sizeof(k->detail), "%s", kw__conn_errstr(b->conn));
-            call_fail(k, rc, 0);
-        }
-    }
-    pgroup_free(g);
-}
-
-/* Sends b's pending Produce calls: as few requests as there are calls for one partition. */
-static void flush_broker(broker *b)
-{
-    kw_cluster *cl = b->cl;
-    if (!b->conn || !kw__conn_ready(b->conn)) {
-        /* the connection went away since: step them again (they reconnect, or retry) */
-        for (size_t i = 0; i < b->npend; i++) {
-            b->pend[i]->state = CS_WAIT;
-            b->pend[i]->pend_broker = NULL;
-        }
-        b->npend = 0;
-        kick(cl);
-        return;
-    }
-    while (b->npend > 0) {
-        size_t n = b->npend, take = 0, keep = 0;
-        call **group = malloc(n * sizeof(*group));
-        if (!group) { /* no memory to group: one request each */
-            while (b->npend > 0) {
-                call *k = b->pend[0];
-                pend_remove(k);
-                k->state = CS_WAIT;
-                call_send(k, b, k->epoch);
-            }
-            return;
-        }
-        /* oldest first; a second call for a partition waits for the next request */
-        for (size_t i = 0; i < n; i++) {
-            call *k = b->pend[i];
-            bool dup = false;
-            for (size_t j = 0; j < take && !dup; j++)
-                dup = same_partition(group[j], k);
-            if (dup)
-                b->pend[keep++] = k;
-            else
-                group[take++] = k;
-        }
-        b->npend = keep;
-        for (size_t i = 0; i < take; i++) {
-            group[i]->pend_broker = NULL;
-            group[i]->state = CS_WAIT;
-        }
-        send_group(b, group, take);
-        free(group);
-    }
-}
-
-static void on_flush(kw_loop_timer *t, void *arg)
-{
-    (void)t;
-    kw_cluster *cl = arg;
-    for (size_t i = 0; i < cl->nnodes; i++)
-        if (cl->nodes[i]->npend)
-            flush_broker(cl->nodes[i]);
-    for (size_t i = 0; i < cl->nbootstrap; i++)
-        if (cl->bootstrap[i].npend)
-            flush_broker(&cl->bootstrap[i]);
-}
-
-static void call_send(call *k, broker *b, int32_t epoch)
+void kw__cl_call_send(call *k, broker *b, int32_t epoch)
 {
     int ver = kw__conn_versions(b->conn)->v[k->api_key];
     if (ver < 0) {
         char buf[128];
         kw__versions_get(kw__conn_versions(b->conn), k->api_key, buf, sizeof(buf));
         snprintf(k->detail, sizeof(k->detail), "%s: %s", kw__conn_peer(b->conn), buf);
-        call_fail(k, KW_EVERSION, 0);
+        kw__cl_call_fail(k, KW_EVERSION, 0);
         return;
     }
     const void *req = NULL;
     int rc = k->build(k->build_arg, ver, epoch, &req);
     if (rc) {
         snprintf(k->detail, sizeof(k->detail), "building the request: %s", kw_strerror(rc));
-        call_fail(k, rc, 0);
+        kw__cl_call_fail(k, rc, 0);
         return;
     }
     k->attempts++;
@@ -1008,13 +651,13 @@ static void call_send(call *k, broker *b, int32_t epoch)
     rc = kw__conn_send(b->conn, k->api_key, ver, req, k->deadline_ns, on_call_response, k);
     if (rc == KW_ECLOSED || rc == KW_EAGAIN) {
         k->state = CS_WAIT;
-        call_retry(k, k->kind == CALL_PARTITION);
+        kw__cl_call_retry(k, k->kind == CALL_PARTITION);
         return;
     }
     if (rc) {
         k->state = CS_WAIT;
         snprintf(k->detail, sizeof(k->detail), "%s", kw__conn_errstr(b->conn));
-        call_fail(k, rc, 0);
+        kw__cl_call_fail(k, rc, 0);
     }
 }
 
@@ -1045,7 +688,7 @@ static void call_step(call *k)
     if (k->kind == CALL_ANY) {
         broker *b = any_ready(cl);
         if (b)
-            call_send(k, b, -1);
+            kw__cl_call_send(k, b, -1);
         return;
     }
     topic_info *t = topic_find(cl, k->topic, strlen(k->topic));
@@ -1063,7 +706,7 @@ static void call_step(call *k)
         if (!kw__kerr_retriable(why)) {
             snprintf(k->detail, sizeof(k->detail), "metadata for %s/%d: %s", k->topic, k->partition,
                      kw__kerr_name(why));
-            call_fail(k, KW_EBROKER, why);
+            kw__cl_call_fail(k, KW_EBROKER, why);
             return;
         }
         k->last_kerr = why;
@@ -1079,7 +722,7 @@ static void call_step(call *k)
             call_sleep(k, k->not_before_ns);
             return;
         }
-        call_retry(k, true);
+        kw__cl_call_retry(k, true);
         if (t)
             t->retry_at_ns = k->not_before_ns;
         return;
@@ -1090,7 +733,7 @@ static void call_step(call *k)
         k->refreshes++;
         snprintf(k->detail, sizeof(k->detail), "leader %d of %s/%d is not in the broker list",
                  p->leader, k->topic, k->partition);
-        call_retry(k, true);
+        kw__cl_call_retry(k, true);
         return;
     }
     if (!b->conn || !kw__conn_ready(b->conn)) {
@@ -1100,13 +743,14 @@ static void call_step(call *k)
         if (rc) {
             snprintf(k->detail, sizeof(k->detail), "connection to %s:%u: %s", b->host, b->port,
                      kw_strerror(rc));
-            call_fail(k, rc, 0);
+            kw__cl_call_fail(k, rc, 0);
         }
         return; /* READY or CLOSED kicks us */
     }
-    if (cl->opt.coalesce_produce && k->api_key == KW_API_PRODUCE && pend_add(b, k, p->epoch))
+    if (cl->opt.coalesce_produce && k->api_key == KW_API_PRODUCE &&
+        kw__cl_pend_add(b, k, p->epoch))
         return;
-    call_send(k, b, p->epoch);
+    kw__cl_call_send(k, b, p->epoch);
 }
 
 static void on_kick(kw_loop_timer *t, void *arg)
@@ -1293,7 +937,7 @@ int kw__cluster_new(kw_cluster **out, kw_loop *loop, const kw_cluster_options *o
     if (!cl->rng)
         cl->rng = 1;
     kw__loop_timer_init(loop, &cl->kick, on_kick, cl);
-    kw__loop_timer_init(loop, &cl->flush, on_flush, cl);
+    kw__loop_timer_init(loop, &cl->flush, kw__cl_on_flush, cl);
     int rc = parse_bootstrap(cl, opt->bootstrap);
     if (rc) {
         if (opt->conn.log)
@@ -1322,7 +966,7 @@ void kw__cluster_free(kw_cluster *cl)
     while (cl->calls) {
         call *k = cl->calls;
         snprintf(k->detail, sizeof(k->detail), "the cluster was closed");
-        call_fail(k, KW_ECLOSED, 0);
+        kw__cl_call_fail(k, KW_ECLOSED, 0);
     }
     for (size_t i = 0; i < cl->ntopics; i++) {
         free(cl->topics[i].name);
@@ -1386,8 +1030,3 @@ uint64_t kw__cluster_refresh_count(const kw_cluster *cl)
     return cl->md_ok;
 }
 
-void kw__cluster_coalesced(const kw_cluster *cl, uint64_t *requests, uint64_t *calls)
-{
-    *requests = cl->coalesced_requests;
-    *calls = cl->coalesced_calls;
-}

@@ -262,7 +262,7 @@ typedef struct kw_wal_record_asm_options {
     uint32_t max_regions;      /* 0 = 65536 */
     bool only_region;          /* skip other regions' records (their values are never copied) */
     uint64_t region_id;        /* the region when only_region (and regions is NULL) */
-    const uint64_t *regions;   /* only_region: these regions, sorted ascending (kept by the caller) */
+    const uint64_t *regions;   /* only_region: these regions, sorted ascending (caller's memory) */
     size_t nregions;
     /*
      * Stop at a malformed record: feed returns KW_EMALFORMED after a BAD,

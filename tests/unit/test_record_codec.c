@@ -1,4 +1,5 @@
-/* Unit tests of compressed WAL entries: version 2 kwal keys, per-entry LZ4, and reassembly of them. */
+/* Unit tests of compressed WAL entries: version 2 kwal keys, per-entry LZ4, and reassembly of them.
+ */
 #include <check.h>
 #include <lz4.h>
 #include <stdio.h>
@@ -37,8 +38,9 @@ START_TEST(version_2_keys_match_the_layout_by_hand)
                            .codec = KW_WAL_CODEC_LZ4,
                            .raw_len = 1024};
     ck_assert_int_eq(kw__wal_record_key_encode(&k, out, sizeof(out)), 31);
-    static const uint8_t full[31] = {2,    1,    2,    3,    4, 5, 6, 7, 8, 1, 0, 0, 0, 0, 0x11, 0x12,
-                                     0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 1, 0, 0, 0, 0, 0, 0, 4, 0};
+    static const uint8_t full[31] = {2, 1, 2, 3,    4,    5,    6,    7,    8,    1,    0,
+                                     0, 0, 0, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
+                                     1, 0, 0, 0,    0,    0,    0,    4,    0};
     ck_assert_mem_eq(out, full, 31);
     kw_wal_record_key d;
     const char *why = NULL;

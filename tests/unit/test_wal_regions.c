@@ -1,4 +1,5 @@
-/* kw_wal_replay_open_regions on the local provider: several regions, each from its own id, one pass. */
+/* kw_wal_replay_open_regions on the local provider: several regions, each from its own id, one
+ * pass. */
 #include <check.h>
 #include <ftw.h>
 #include <stdio.h>

@@ -1,0 +1,285 @@
+/* Coalesced Produce: calls ready for one broker in the same loop round share one request. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/cluster_int.h"
+#include "proto/msg_data.h"
+
+/* Takes a CS_PENDING call out of its broker's pend list. */
+void kw__cl_pend_remove(call *k)
+{
+    broker *b = k->pend_broker;
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->npend; i++)
+        if (b->pend[i] == k) {
+            memmove(b->pend + i, b->pend + i + 1, (b->npend - i - 1) * sizeof(*b->pend));
+            b->npend--;
+            break;
+        }
+    k->pend_broker = NULL;
+}
+
+/* Forgets b's pending calls (they stay on the call list, waiting); frees the list. */
+void kw__cl_pend_drop(broker *b)
+{
+    for (size_t i = 0; i < b->npend; i++) {
+        b->pend[i]->state = CS_WAIT;
+        b->pend[i]->pend_broker = NULL;
+    }
+    free(b->pend);
+    b->pend = NULL;
+    b->npend = b->cappend = 0;
+}
+
+/* One Produce request carrying several calls' partitions. */
+typedef struct pgroup {
+    kw_cluster *cl;
+    size_t n;
+    call **calls;
+    kw_produce_req req;
+    kw_produce_req_topic *topics;
+} pgroup;
+
+static void pgroup_free(pgroup *g)
+{
+    free(g->calls);
+    free(g->topics);
+    free(g);
+}
+
+/* Puts a ready Produce call in its leader's list for this round's flush; false: send it now. */
+bool kw__cl_pend_add(broker *b, call *k, int32_t epoch)
+{
+    kw_cluster *cl = b->cl;
+    if (b->npend == b->cappend) {
+        size_t cap = b->cappend ? b->cappend * 2 : 16;
+        call **p = realloc(b->pend, cap * sizeof(*p));
+        if (!p)
+            return false;
+        b->pend = p;
+        b->cappend = cap;
+    }
+    b->pend[b->npend++] = k;
+    k->state = CS_PENDING;
+    k->pend_broker = b;
+    k->epoch = epoch;
+    if (!kw__loop_timer_armed(&cl->flush))
+        kw__loop_timer_start(&cl->flush, 0);
+    return true;
+}
+
+static bool same_partition(const call *a, const call *b)
+{
+    return a->partition == b->partition && strcmp(a->topic, b->topic) == 0;
+}
+
+/* Each call's partition as the answer it would have had alone (a view into the full one). */
+static void group_answered(pgroup *g, int version, const uint8_t *frame, size_t len,
+                           const kw_produce_resp *full)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        call *k = g->calls[i];
+        kw_produce_resp one = *full;
+        kw_produce_resp_topic topic = {0};
+        one.responses.v = &topic;
+        one.responses.n = 0;
+        for (int32_t t = 0; t < full->responses.n && !one.responses.n; t++) {
+            const kw_produce_resp_topic *ft = &full->responses.v[t];
+            if (!kw_str_eq(ft->name, k->topic))
+                continue;
+            for (int32_t p = 0; p < ft->partition_responses.n; p++)
+                if (ft->partition_responses.v[p].index == k->partition) {
+                    topic = *ft;
+                    topic.partition_responses.v = &ft->partition_responses.v[p];
+                    topic.partition_responses.n = 1;
+                    one.responses.n = 1;
+                    break;
+                }
+        }
+        if (!one.responses.n) {
+            snprintf(k->detail, sizeof(k->detail),
+                     "Produce response from node %d has no answer for %s/%d", k->node_id, k->topic,
+                     k->partition);
+            k->state = CS_WAIT;
+            kw__cl_call_fail(k, KW_EMALFORMED, 0);
+            continue;
+        }
+        kw__cl_call_answered(k, version, frame, len, &one);
+    }
+}
+
+static void on_group_response(int err, const uint8_t *frame, size_t len, int version, void *arg)
+{
+    pgroup *g = arg;
+    kw_cluster *cl = g->cl;
+    if (cl->closing) { /* kw__cluster_free fails the calls itself */
+        pgroup_free(g);
+        return;
+    }
+    if (err || !frame) {
+        for (size_t i = 0; i < g->n; i++)
+            kw__cl_call_conn_failed(g->calls[i], err ? err : KW_EMALFORMED);
+        pgroup_free(g);
+        return;
+    }
+    kw_arena a;
+    kw__arena_init(&a, cl->opt.conn.max_frame_size ? cl->opt.conn.max_frame_size : 0);
+    kw_produce_resp resp;
+    int rc = kw__conn_decode(frame, len, KW_API_PRODUCE, version, &a, &resp);
+    if (rc) {
+        for (size_t i = 0; i < g->n; i++) {
+            call *k = g->calls[i];
+            snprintf(k->detail, sizeof(k->detail), "Produce response from node %d: %s", k->node_id,
+                     kw_strerror(rc));
+            k->state = CS_WAIT;
+            kw__cl_call_fail(k, rc, 0);
+        }
+    } else {
+        group_answered(g, version, frame, len, &resp);
+    }
+    kw__arena_reset(&a);
+    pgroup_free(g);
+}
+
+/*
+ * Sends calls[0..n) (distinct partitions, all for b) as one Produce.  A call whose
+ * request cannot join (more than one partition, other acks, a transactional id) goes
+ * alone.
+ */
+static void send_group(broker *b, call **calls, size_t n)
+{
+    kw_cluster *cl = b->cl;
+    int ver = kw__conn_versions(b->conn)->v[KW_API_PRODUCE];
+    pgroup *g = calloc(1, sizeof(*g));
+    if (g) {
+        g->calls = calloc(n, sizeof(*g->calls));
+        g->topics = calloc(n, sizeof(*g->topics));
+    }
+    if (ver < 0 || !g || !g->calls || !g->topics) {
+        if (g)
+            pgroup_free(g);
+        for (size_t i = 0; i < n; i++)
+            kw__cl_call_send(calls[i], b, calls[i]->epoch);
+        return;
+    }
+    g->cl = cl;
+    uint64_t deadline = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        call *k = calls[i];
+        const kw_produce_req *req = NULL;
+        int rc = k->build(k->build_arg, ver, k->epoch, (const void **)&req);
+        if (rc) {
+            snprintf(k->detail, sizeof(k->detail), "building the request: %s", kw_strerror(rc));
+            kw__cl_call_fail(k, rc, 0);
+            continue;
+        }
+        bool fits = req->topic_data.n == 1 && req->topic_data.v[0].partition_data.n == 1 &&
+                    req->transactional_id.len < 0 && req->acks != 0 &&
+                    (g->n == 0 || req->acks == g->req.acks);
+        if (!fits) {
+            kw__cl_call_send(k, b, k->epoch); /* builds again: its request must stand alone */
+            continue;
+        }
+        if (g->n == 0)
+            g->req = *req;
+        g->topics[g->n] = req->topic_data.v[0];
+        g->calls[g->n++] = k;
+        if (k->deadline_ns < deadline)
+            deadline = k->deadline_ns;
+    }
+    if (g->n == 0) {
+        pgroup_free(g);
+        return;
+    }
+    g->req.topic_data.v = g->topics;
+    g->req.topic_data.n = (int32_t)g->n;
+    for (size_t i = 0; i < g->n; i++) {
+        g->calls[i]->attempts++;
+        g->calls[i]->node_id = b->node_id;
+        g->calls[i]->state = CS_SENT;
+    }
+    if (g->n > 1) {
+        cl->coalesced_requests++;
+        cl->coalesced_calls += g->n;
+    }
+    int rc = kw__conn_send(b->conn, KW_API_PRODUCE, ver, &g->req, deadline, on_group_response, g);
+    if (rc == 0)
+        return;
+    for (size_t i = 0; i < g->n; i++) {
+        call *k = g->calls[i];
+        k->state = CS_WAIT;
+        if (rc == KW_ECLOSED || rc == KW_EAGAIN) {
+            kw__cl_call_retry(k, true);
+        } else {
+            snprintf(k->detail, sizeof(k->detail), "%s", kw__conn_errstr(b->conn));
+            kw__cl_call_fail(k, rc, 0);
+        }
+    }
+    pgroup_free(g);
+}
+
+/* Sends b's pending Produce calls: as few requests as there are calls for one partition. */
+static void flush_broker(broker *b)
+{
+    kw_cluster *cl = b->cl;
+    if (!b->conn || !kw__conn_ready(b->conn)) {
+        /* the connection went away since: step them again (they reconnect, or retry) */
+        for (size_t i = 0; i < b->npend; i++) {
+            b->pend[i]->state = CS_WAIT;
+            b->pend[i]->pend_broker = NULL;
+        }
+        b->npend = 0;
+        kw__cl_kick(cl);
+        return;
+    }
+    while (b->npend > 0) {
+        size_t n = b->npend, take = 0, keep = 0;
+        call **group = malloc(n * sizeof(*group));
+        if (!group) { /* no memory to group: one request each */
+            while (b->npend > 0) {
+                call *k = b->pend[0];
+                kw__cl_pend_remove(k);
+                k->state = CS_WAIT;
+                kw__cl_call_send(k, b, k->epoch);
+            }
+            return;
+        }
+        /* oldest first; a second call for a partition waits for the next request */
+        for (size_t i = 0; i < n; i++) {
+            call *k = b->pend[i];
+            bool dup = false;
+            for (size_t j = 0; j < take && !dup; j++)
+                dup = same_partition(group[j], k);
+            if (dup)
+                b->pend[keep++] = k;
+            else
+                group[take++] = k;
+        }
+        b->npend = keep;
+        for (size_t i = 0; i < take; i++) {
+            group[i]->pend_broker = NULL;
+            group[i]->state = CS_WAIT;
+        }
+        send_group(b, group, take);
+        free(group);
+    }
+}
+
+void kw__cl_on_flush(kw_loop_timer *t, void *arg)
+{
+    (void)t;
+    kw_cluster *cl = arg;
+    for (size_t i = 0; i < cl->nnodes; i++)
+        if (cl->nodes[i]->npend)
+            flush_broker(cl->nodes[i]);
+    for (size_t i = 0; i < cl->nbootstrap; i++)
+        if (cl->bootstrap[i].npend)
+            flush_broker(&cl->bootstrap[i]);
+}
+
+void kw__cluster_coalesced(const kw_cluster *cl, uint64_t *requests, uint64_t *calls)
+{
+    *requests = cl->coalesced_requests;
+    *calls = cl->coalesced_calls;
+}
