@@ -211,6 +211,11 @@ static void conn_free(server *sv, conn *c)
     sv->nconns--;
 }
 
+/*
+ * Closes the socket and marks the connection dead; it is freed by conn_reap
+ * once no put of it is in flight.  Never freed here: a close can happen deep
+ * inside conn_settle or between events of one epoll batch that still name it.
+ */
 static void conn_close(server *sv, conn *c)
 {
     if (c->dead)
@@ -218,8 +223,16 @@ static void conn_close(server *sv, conn *c)
     epoll_ctl(sv->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->dead = true;
-    if (c->inflight == 0)
-        conn_free(sv, c);
+}
+
+/* Frees the dead connections nothing refers to any more (between epoll batches). */
+static void conn_reap(server *sv)
+{
+    for (conn *c = sv->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->dead && c->inflight == 0)
+            conn_free(sv, c);
+    }
 }
 
 static void conn_update_events(server *sv, conn *c)
@@ -687,9 +700,7 @@ static void take_completions(server *sv)
                 reply(c, p->slot, "ERR wal: %s", kw_strerror(err));
         }
         c->inflight--;
-        if (c->dead && c->inflight == 0) {
-            conn_free(sv, c);
-        } else if (!c->dead && !c->touched) {
+        if (!c->dead && !c->touched) {
             c->touched = true;
             c->touch_next = touched;
             touched = c;
@@ -911,6 +922,7 @@ static void serve(server *sv)
                     conn_settle(sv, c);
             }
         }
+        conn_reap(sv);
     }
 }
 
