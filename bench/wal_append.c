@@ -34,7 +34,7 @@
  *
  * Output, one line:
  *   entries=N mb=M seconds=S entries_per_s=E mb_per_s=R p50_ms=A p99_ms=B cpu_user=U
- *   cpu_sys=Y max_rss_kb=K batches=Q retries=X
+ *   cpu_sys=Y max_rss_kb=K batches=Q requests=P retries=X
  * Exit status: 0 when every append was durable, 1 when any failed, 2 on bad usage or setup.
  */
 #include <getopt.h>
@@ -283,10 +283,11 @@ int main(int argc, char **argv)
     wb_sort(g.lat_us, count);
     printf("entries=%" PRIu64 " mb=%.1f seconds=%.3f entries_per_s=%.0f mb_per_s=%.2f "
            "p50_ms=%.2f p99_ms=%.2f cpu_user=%.2f cpu_sys=%.2f max_rss_kb=%ld batches=%" PRIu64
-           " retries=%" PRIu64 "\n",
+           " requests=%" PRIu64 " retries=%" PRIu64 "\n",
            ok, mb, seconds, seconds > 0 ? (double)ok / seconds : 0, seconds > 0 ? mb / seconds : 0,
            wb_percentile_ms(g.lat_us, count, 0.50), wb_percentile_ms(g.lat_us, count, 0.99),
-           user1 - user0, sys1 - sys0, rss, s1.batches - s0.batches, s1.retries - s0.retries);
+           user1 - user0, sys1 - sys0, rss, s1.batches - s0.batches, s1.requests - s0.requests,
+           s1.retries - s0.retries);
     if (failed)
         fprintf(stderr, "wal_append: %" PRIu64 " of %" PRIu64 " appends failed, first: %s\n",
                 failed, count, kw_strerror(g.first_err));

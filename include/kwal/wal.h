@@ -208,7 +208,9 @@ typedef struct kw_wal_stats {
     uint64_t appends;       /* entries made durable */
     uint64_t append_errors; /* entries failed */
     uint64_t bytes;         /* entry bytes made durable */
-    uint64_t batches;       /* produce requests or fsync groups */
+    uint64_t batches;       /* record batches produced (kafka) or fsync groups (local) */
+    uint64_t requests;      /* kafka: Produce requests sent, retries included (batches bound for
+                               one broker share a request unless no_coalesce); local: 0 */
     uint64_t retries;       /* produce retries */
     uint64_t in_flight;     /* entries queued or in flight now */
     uint64_t buffered_bytes;

@@ -649,6 +649,8 @@ void kw__cl_call_send(call *k, broker *b, int32_t epoch)
     k->node_id = b->node_id;
     k->state = CS_SENT;
     rc = kw__conn_send(b->conn, k->api_key, ver, req, k->deadline_ns, on_call_response, k);
+    if (rc == 0 && k->api_key == KW_API_PRODUCE)
+        __atomic_fetch_add(&k->cl->produce_requests, 1, __ATOMIC_RELAXED);
     if (rc == KW_ECLOSED || rc == KW_EAGAIN) {
         k->state = CS_WAIT;
         kw__cl_call_retry(k, k->kind == CALL_PARTITION);

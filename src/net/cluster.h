@@ -143,5 +143,7 @@ int kw__cluster_leader(const kw_cluster *cl, const char *topic, int32_t partitio
 uint64_t kw__cluster_refresh_count(const kw_cluster *cl);
 /* coalesce_produce: Produce requests sent carrying more than one call, and the calls they carried. */
 void kw__cluster_coalesced(const kw_cluster *cl, uint64_t *requests, uint64_t *calls);
+/* Produce requests sent (each attempt counts; a coalesced one once).  Any thread may read it. */
+uint64_t kw__cluster_produce_requests(const kw_cluster *cl);
 
 #endif /* KW_NET_CLUSTER_H */

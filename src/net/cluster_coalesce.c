@@ -204,8 +204,10 @@ static void send_group(broker *b, call **calls, size_t n)
         cl->coalesced_calls += g->n;
     }
     int rc = kw__conn_send(b->conn, KW_API_PRODUCE, ver, &g->req, deadline, on_group_response, g);
-    if (rc == 0)
+    if (rc == 0) {
+        __atomic_fetch_add(&cl->produce_requests, 1, __ATOMIC_RELAXED);
         return;
+    }
     for (size_t i = 0; i < g->n; i++) {
         call *k = g->calls[i];
         k->state = CS_WAIT;
@@ -282,4 +284,9 @@ void kw__cluster_coalesced(const kw_cluster *cl, uint64_t *requests, uint64_t *c
 {
     *requests = cl->coalesced_requests;
     *calls = cl->coalesced_calls;
+}
+
+uint64_t kw__cluster_produce_requests(const kw_cluster *cl)
+{
+    return __atomic_load_n(&cl->produce_requests, __ATOMIC_RELAXED);
 }

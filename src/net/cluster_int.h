@@ -91,6 +91,7 @@ struct kw_cluster {
     uint64_t kick_at;
     kw_loop_timer flush; /* coalesce_produce: sends the round's pending Produce calls */
     uint64_t coalesced_requests, coalesced_calls;
+    uint64_t produce_requests; /* atomic: read from other threads (WAL stats) */
     uint64_t rng;
     bool closing;
     char errstr[256];

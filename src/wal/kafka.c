@@ -859,6 +859,7 @@ static void kafka_stats(void *p, kw_wal_stats *out)
     out->in_flight = k->pending;
     out->buffered_bytes = k->buffered;
     pthread_mutex_unlock(&k->mu);
+    out->requests = k->cl ? kw__cluster_produce_requests(k->cl) : 0;
 }
 
 static const char *kafka_errstr(const void *p)

@@ -728,6 +728,13 @@ START_TEST(sixty_four_topics_a_thousand_regions)
     wait_acks(REGIONS * PER);
     for (int i = 0; i < REGIONS * PER; i++)
         ck_assert_int_eq(a[i].err, 0);
+    /* batches of many topics shared Produce requests (one per topic would be as many) */
+    kw_wal_stats st;
+    kw_wal_stats_get(w, &st);
+    ck_assert_uint_ge(st.batches, TOPICS);
+    ck_assert_uint_gt(st.requests, 0);
+    ck_assert_msg(st.requests < st.batches, "%llu requests for %llu batches",
+                  (unsigned long long)st.requests, (unsigned long long)st.batches);
     /* every region replays exactly its own entries */
     for (int r = 0; r < REGIONS; r++) {
         uint64_t region = 1000 + (uint64_t)r;
