@@ -233,17 +233,17 @@ static void batch_free(kbatch *b)
 static void pump(ktopic *t);
 static void start_bump(ktopic *t);
 
-/*
- * Resolves batches at the head of the topic in sequence order, so callbacks
- * keep append order: an acked head gives its completed entries their ids, a
- * failed head fails every entry it holds a part of.
- */
 /* The id of the entry completed by slot i of an acked batch: its last record's offset. */
 static uint64_t slot_id(const kbatch *b, size_t i)
 {
     return (uint64_t)(b->base_offset + b->slots[i].record);
 }
 
+/*
+ * Resolves batches at the head of the topic in sequence order, so callbacks
+ * keep append order: an acked head gives its completed entries their ids, a
+ * failed head fails every entry it holds a part of.
+ */
 static void settle(ktopic *t)
 {
     kw_wal_kafka *k = t->k;
