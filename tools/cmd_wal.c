@@ -17,7 +17,7 @@
 
 static const char wal_help[] =
     "usage: kwal wal append -c CONFIG --region ID\n"
-    "       kwal wal replay -c CONFIG --region ID [--from ID] [--follow] [-e]\n"
+    "       kwal wal replay -c CONFIG --region ID [--region ID ...] [--from ID] [--follow] [-e]\n"
     "       kwal wal info   -c CONFIG\n"
     "\n"
     "The write-ahead log, opened from the [wal] section of a TOML file (GreptimeDB's keys;\n"
@@ -33,7 +33,9 @@ static const char wal_help[] =
     "         lines before the first failed one, and stderr says which lines failed (and\n"
     "         which later ones became durable anyway).  Summary on stderr.\n"
     "replay   the region's entries from --from on (default: the log start), one per line:\n"
-    "         \"ID<TAB>BYTES\".  The bytes are printed raw: an entry holding a newline spans\n"
+    "         \"ID<TAB>BYTES\".  Several --region: all of them in one pass over the log (they\n"
+    "         must share a topic), in log order, one per line: \"REGION<TAB>ID<TAB>BYTES\";\n"
+    "         --from applies to each.  The bytes are printed raw: an entry holding a newline spans\n"
     "         lines; with -e they are escaped (\\\\ \\n \\r \\t, other control bytes \\xHH) so\n"
     "         every entry is one line.  --follow keeps tailing new entries until SIGINT or\n"
     "         SIGTERM (exit 0).  On a terminal, stderr shows progress every second; a summary\n"
@@ -44,7 +46,7 @@ static const char wal_help[] =
     "         (entry ids are offsets below the end offset).\n"
     "\n"
     "  -c, --config FILE  the TOML file with a [wal] section (required)\n"
-    "  -r, --region ID    the region, a decimal integer (append, replay)\n"
+    "  -r, --region ID    the region, a decimal integer (append: one; replay: one or more)\n"
     "      --from ID      replay entries with id >= ID (replay)\n"
     "  -f, --follow       keep replaying new entries until a signal (replay)\n"
     "  -e, --escape       escape newlines, tabs, backslashes and control bytes (replay)\n"
@@ -63,11 +65,16 @@ static const char wal_help[] =
 
 enum { OPT_FROM = 256 };
 
+/* The most regions one `kwal wal replay` takes. */
+#define WAL_MAX_REGIONS 1024
+
 typedef struct wal_opts {
     const char *cmd; /* "wal append", ... */
     const char *config;
     bool has_region;
-    uint64_t region;
+    uint64_t region; /* the first --region */
+    uint64_t regions[WAL_MAX_REGIONS];
+    size_t nregions;
     uint64_t from;
     bool follow, escape;
 } wal_opts;
@@ -133,13 +140,23 @@ static int parse_args(cli_ctx *ctx, const char *cmd, int argc, char **argv, cons
                 return cli_usage("%s: -c: the file name is empty", cmd);
             o->config = optarg;
             break;
-        case 'r':
-            if (!parse_u64(optarg, &o->region))
+        case 'r': {
+            uint64_t r;
+            if (!parse_u64(optarg, &r))
                 return cli_usage("%s: --region: '%s' is not a region id (a decimal integer from 0 "
                                  "to 18446744073709551615)",
                                  cmd, optarg);
+            for (size_t i = 0; i < o->nregions; i++)
+                if (o->regions[i] == r)
+                    return cli_usage("%s: --region %s is given twice", cmd, optarg);
+            if (o->nregions == WAL_MAX_REGIONS)
+                return cli_usage("%s: more than %d --region options", cmd, WAL_MAX_REGIONS);
+            if (!o->has_region)
+                o->region = r;
+            o->regions[o->nregions++] = r;
             o->has_region = true;
             break;
+        }
         case OPT_FROM:
             if (!parse_u64(optarg, &o->from))
                 return cli_usage("%s: --from: '%s' is not an entry id (a decimal integer)", cmd,
@@ -164,6 +181,8 @@ static int parse_args(cli_ctx *ctx, const char *cmd, int argc, char **argv, cons
     for (const int *a = allowed; *a; a++)
         if (*a == 'r' && !o->has_region)
             return cli_usage("%s: --region ID is required (see kwal wal --help)", cmd);
+    if (o->nregions > 1 && strcmp(cmd, "wal append") == 0)
+        return cli_usage("%s: one --region: the lines go to one region", cmd);
     return 0;
 }
 
@@ -510,10 +529,20 @@ static int wal_replay(const wal_opts *o, kw__wal_config *cfg)
     if (rc)
         return rc;
     kw_wal_replay *r;
-    int err = kw_wal_replay_open(wal, o->region, o->from, o->follow ? KW_WAL_REPLAY_FOLLOW : 0, &r);
+    static uint64_t froms[WAL_MAX_REGIONS];
+    for (size_t i = 0; i < o->nregions; i++)
+        froms[i] = o->from;
+    bool many = o->nregions > 1;
+    char who[64];
+    if (many)
+        snprintf(who, sizeof who, "%zu regions", o->nregions);
+    else
+        snprintf(who, sizeof who, "region %llu", (unsigned long long)o->region);
+    int err = kw_wal_replay_open_regions(wal, o->regions, froms, o->nregions,
+                                         o->follow ? KW_WAL_REPLAY_FOLLOW : 0, &r);
     if (err) {
-        rc = cli_fail("%s: cannot replay region %llu: %s: %s", o->cmd,
-                      (unsigned long long)o->region, kw_err_name(err), kw_wal_errstr(wal));
+        rc = cli_fail("%s: cannot replay %s: %s: %s", o->cmd, who, kw_err_name(err),
+                      kw_wal_errstr(wal));
         kw_wal_close(wal);
         return rc;
     }
@@ -526,12 +555,12 @@ static int wal_replay(const wal_opts *o, kw__wal_config *cfg)
     progress pr = {.on = bad.tty};
     pr.start_ms = pr.last_ms = cli_mono_ms();
 
-    uint64_t id;
+    uint64_t id, region;
     const uint8_t *data;
     size_t len;
     while (!stop_requested) {
         /* FOLLOW waits at most this long, so signals and progress are looked at */
-        err = kw_wal_replay_next(r, &id, &data, &len, 200);
+        err = kw_wal_replay_next_region(r, &region, &id, &data, &len, 200);
         if (err == KW_ETIMEDOUT && o->follow) {
             fflush(stdout);
             progress_tick(&pr, r, false);
@@ -539,6 +568,8 @@ static int wal_replay(const wal_opts *o, kw__wal_config *cfg)
         }
         if (err <= 0)
             break;
+        if (many)
+            printf("%llu\t", (unsigned long long)region);
         printf("%llu\t", (unsigned long long)id);
         if (o->escape)
             put_escaped(data, len, stdout);
@@ -560,14 +591,13 @@ static int wal_replay(const wal_opts *o, kw__wal_config *cfg)
     kw_wal_replay_stats_get(r, &st);
     double secs = (double)(cli_mono_ms() - pr.start_ms) / 1000.0;
     fprintf(stderr,
-            "replayed %llu entries, %llu bytes of region %llu in %.1f s; %llu bad records skipped, "
+            "replayed %llu entries, %llu bytes of %s in %.1f s; %llu bad records skipped, "
             "%llu incomplete entries\n",
-            (unsigned long long)st.entries, (unsigned long long)st.bytes,
-            (unsigned long long)o->region, secs, (unsigned long long)st.bad_records,
-            (unsigned long long)st.incomplete_entries);
+            (unsigned long long)st.entries, (unsigned long long)st.bytes, who, secs,
+            (unsigned long long)st.bad_records, (unsigned long long)st.incomplete_entries);
     if (err < 0 && !(stop_requested && err == KW_ETIMEDOUT))
-        rc = cli_fail("%s: replay of region %llu failed: %s: %s", o->cmd,
-                      (unsigned long long)o->region, kw_err_name(err), kw_wal_replay_errstr(r));
+        rc = cli_fail("%s: replay of %s failed: %s: %s", o->cmd, who, kw_err_name(err),
+                      kw_wal_replay_errstr(r));
     kw_wal_replay_close(r);
     kw_wal_close(wal);
     return rc;

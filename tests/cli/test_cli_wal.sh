@@ -79,6 +79,8 @@ if [ "$MODE" = local ]; then
   usage "kwal: wal replay: --region: '0x10' is not a region id (a decimal integer from 0 to 18446744073709551615)" \
     wal replay -c "$CONF" -r 0x10
   usage "kwal: wal replay: --from: 'soon' is not an entry id (a decimal integer)" wal replay -c "$CONF" -r 1 --from soon
+  usage "kwal: wal replay: --region 1 is given twice" wal replay -c "$CONF" -r 1 -r 2 -r 1
+  usage "kwal: wal append: one --region: the lines go to one region" wal append -c "$CONF" -r 1 -r 2
   usage "kwal: wal append: option '--from' does not apply here (see kwal wal --help)" wal append -c "$CONF" -r 1 --from 2
   usage "kwal: wal append: option '-f' does not apply here (see kwal wal --help)" wal append -c "$CONF" -r 1 -f
   usage "kwal: wal info: option '--region' does not apply here (see kwal wal --help)" wal info -c "$CONF" --region 1
@@ -135,6 +137,16 @@ run 0 "$KWAL" wal replay -c "$CONF" --region 9
 [ ! -s "$TMP/out" ] || fail "an empty region printed: $(cat "$TMP/out")"
 has_err "replayed 0 entries, 0 bytes of region 9"
 ok "$KIND: regions replay apart; an unknown region replays nothing"
+
+# several regions in one pass: REGION<TAB>ID<TAB>BYTES in log order
+run 0 "$KWAL" wal replay -c "$CONF" --region 8 --region 7 --region 9
+same <(cut -f 2 "$TMP/out") <(sort -n "$TMP/ids7" "$TMP/ids8") "one pass: ids not in log order"
+same <(grep $'^7\t' "$TMP/out" | cut -f 3-) "$TMP/lines" "one pass: region 7's entries"
+same <(grep $'^8\t' "$TMP/out" | cut -f 3-) <(printf 'other\nregion\n') "one pass: region 8's entries"
+[ "$(wc -l <"$TMP/out")" = 505 ] || fail "one pass printed $(wc -l <"$TMP/out") lines, wanted 505"
+has_err "replayed 505 entries"
+has_err "of 3 regions"
+ok "$KIND: replay of several regions in one pass prints REGION<TAB>ID<TAB>BYTES in log order"
 
 FROM=$(sed -n 490p "$TMP/ids7")
 run 0 "$KWAL" wal replay -c "$CONF" --region 7 --from "$FROM"
