@@ -706,6 +706,120 @@ START_TEST(connection_cuts_never_duplicate_or_lose_acknowledged_entries)
 }
 END_TEST
 
+/* Parts an entry takes in a topic: split after compressing, as kafka_append does. */
+static int64_t stored_parts(uint64_t region, int seq, size_t len, size_t max_part)
+{
+    uint8_t *b = entry_bytes(region, seq, len);
+    size_t cap = kw__wal_compress_bound(len ? len : 1);
+    uint8_t *z = malloc(cap);
+    size_t stored = len >= 64 ? kw__wal_compress(b, len, z, cap) : 0;
+    free(b);
+    free(z);
+    len = stored ? stored : len;
+    return len <= max_part ? 1 : (int64_t)((len + max_part - 1) / max_part);
+}
+
+/*
+ * The same through batches of eight topics sharing Produce requests: a cut fails a whole
+ * shared request, and each of its batches is retried on its own.  No record twice, none
+ * acknowledged missing, per topic.
+ */
+START_TEST(connection_cuts_across_topics_sharing_requests)
+{
+    enum { TOPICS = 8, N = 4000 };
+    static char topics[TOPICS][128];
+    for (int t = 0; t < TOPICS; t++)
+        make_topic(topics[t], sizeof(topics[t]), "cuts-many");
+    kt_proxy px;
+    ck_assert_int_eq(kt_proxy_start(&px, kt_bootstrap()), 0);
+    kw_wal_options o = {.timeout_ms = 15000, .max_in_flight = 5};
+    kw_wal *w = open_wal(px.listen_addr, topics[0], 2048, &o);
+    for (int r = 0; r < 2 * TOPICS; r++)
+        ck_assert_int_eq(kw_wal_set_region_topic(w, 40 + (uint64_t)r, topics[r % TOPICS]), 0);
+    acked *a = calloc(N, sizeof(*a));
+    book.done = 0;
+    for (int i = 0; i < N; i++) {
+        a[i].region = 40 + (uint64_t)(i % (2 * TOPICS));
+        a[i].seq = i;
+        size_t len = entry_len(i) % 3000;
+        uint8_t *b = entry_bytes(a[i].region, i, len);
+        ck_assert_int_eq(kw_wal_append(w, a[i].region, b, len, on_ack, &a[i]), 0);
+        free(b);
+        if (i % 400 == 200)
+            ck_assert_int_eq(kt_proxy_cmd(&px, "cut"), 0);
+    }
+    wait_acks(N);
+    int ok = 0;
+    for (int i = 0; i < N; i++)
+        ok += a[i].err == 0;
+    kw_wal_stats st;
+    kw_wal_stats_get(w, &st);
+    fprintf(stderr, "wal cuts, %d topics: %d of %d acknowledged, %llu batches in %llu requests\n",
+            TOPICS, ok, N, (unsigned long long)st.batches, (unsigned long long)st.requests);
+    ck_assert_int_gt(ok, N / 2);
+    ck_assert_uint_lt(st.requests, st.batches); /* batches did share requests */
+    kw_wal_close(w);
+    kt_proxy_stop(&px);
+    /* each topic holds each record once: as many as its entries have parts */
+    if (ok == N) {
+        for (int t = 0; t < TOPICS; t++) {
+            int64_t parts = 0, end = -1;
+            for (int i = 0; i < N; i++)
+                if ((int)((a[i].region - 40) % TOPICS) == t)
+                    parts += stored_parts(a[i].region, i, entry_len(i) % 3000, 2048 - 256);
+            ck_assert_int_eq(kt_list_offset(&admin, topics[t],
+                                            kt_version(&admin, KW_API_LIST_OFFSETS), -1, &end),
+                             0);
+            ck_assert_msg(end == parts, "topic %d: %lld records for %lld parts", t,
+                          (long long)end, (long long)parts);
+        }
+    }
+    /* both regions of each topic in one pass: acknowledged entries once each, ids growing */
+    w = open_wal(kt_bootstrap(), topics[0], 2048, NULL);
+    for (int r = 0; r < 2 * TOPICS; r++)
+        ck_assert_int_eq(kw_wal_set_region_topic(w, 40 + (uint64_t)r, topics[r % TOPICS]), 0);
+    for (int t = 0; t < TOPICS; t++) {
+        const uint64_t regions[2] = {40 + (uint64_t)t, 40 + (uint64_t)(t + TOPICS)};
+        const uint64_t froms[2] = {0, 0};
+        kw_wal_replay *rp;
+        ck_assert_int_eq(kw_wal_replay_open_regions(w, regions, froms, 2, 0, &rp), 0);
+        int next[2] = {0, 0};
+        uint64_t last[2] = {0, 0}, region, id;
+        const uint8_t *data;
+        size_t len;
+        int rc;
+        while ((rc = kw_wal_replay_next_region(rp, &region, &id, &data, &len, 5000)) == 1) {
+            int k = region == regions[0] ? 0 : 1;
+            ck_assert_uint_eq(region, regions[k]);
+            ck_assert_msg(last[k] == 0 || id > last[k], "region %llu: %llu after %llu",
+                          (unsigned long long)region, (unsigned long long)id,
+                          (unsigned long long)last[k]);
+            last[k] = id;
+            while (next[k] < N && (a[next[k]].region != region || a[next[k]].err))
+                next[k]++;
+            if (next[k] < N && a[next[k]].id == id) {
+                size_t el = entry_len(a[next[k]].seq) % 3000;
+                uint8_t *want = entry_bytes(region, a[next[k]].seq, el);
+                ck_assert_uint_eq(len, el);
+                ck_assert(el == 0 || memcmp(data, want, el) == 0);
+                free(want);
+                next[k]++;
+            }
+        }
+        ck_assert_int_eq(rc, 0);
+        for (int k = 0; k < 2; k++) {
+            while (next[k] < N && (a[next[k]].region != regions[k] || a[next[k]].err))
+                next[k]++;
+            ck_assert_msg(next[k] == N, "an acknowledged entry of region %llu is missing",
+                          (unsigned long long)regions[k]);
+        }
+        kw_wal_replay_close(rp);
+    }
+    kw_wal_close(w);
+    free(a);
+}
+END_TEST
+
 START_TEST(sixty_four_topics_a_thousand_regions)
 {
     enum { TOPICS = 64, REGIONS = 1000, PER = 3 };
@@ -798,6 +912,7 @@ int main(void)
     tcase_add_test(tc, records_from_other_clients_are_skipped_and_reported);
     tcase_add_test(tc, follow_mode_tails_new_appends);
     tcase_add_test(tc, connection_cuts_never_duplicate_or_lose_acknowledged_entries);
+    tcase_add_test(tc, connection_cuts_across_topics_sharing_requests);
     tcase_add_test(tc, sixty_four_topics_a_thousand_regions);
     tcase_add_test(tc, append_to_an_unreachable_broker_fails_within_its_timeout);
     suite_add_tcase(s, tc);
