@@ -1,5 +1,6 @@
 /* WAL record format: kwal's binary record key, entry splitting, and the reassembler (no I/O). */
 #include "record.h"
+#include "regions.h"
 
 #include <lz4.h>
 #include <pthread.h>
@@ -785,15 +786,7 @@ static bool wanted(const kw_wal_record_asm_options *o, uint64_t region)
 {
     if (!o->regions)
         return region == o->region_id;
-    size_t lo = 0, hi = o->nregions;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (o->regions[mid] < region)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < o->nregions && o->regions[lo] == region;
+    return kw__wal_region_find(o->regions, o->nregions, region) < o->nregions;
 }
 
 int kw__wal_record_asm_feed(kw_wal_record_asm *a, int64_t offset, const uint8_t *key,

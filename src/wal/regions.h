@@ -17,20 +17,24 @@ typedef struct kw_wal_region_set {
     uint64_t min_from; /* the smallest of froms: where reading starts */
 } kw_wal_region_set;
 
-/* The index of region in s, or s->n when it is not one of them. */
-static inline size_t kw__wal_region_index(const kw_wal_region_set *s, uint64_t region)
+/* The index of region in ids[0..n) (ascending), or n when it is not there. */
+static inline size_t kw__wal_region_find(const uint64_t *ids, size_t n, uint64_t region)
 {
-    if (s->n == 1)
-        return s->ids[0] == region ? 0 : 1;
-    size_t lo = 0, hi = s->n;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->ids[mid] < region)
+        if (ids[mid] < region)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < s->n && s->ids[lo] == region ? lo : s->n;
+    return lo < n && ids[lo] == region ? lo : n;
+}
+
+/* The index of region in s, or s->n when it is not one of them. */
+static inline size_t kw__wal_region_index(const kw_wal_region_set *s, uint64_t region)
+{
+    return kw__wal_region_find(s->ids, s->n, region);
 }
 
 /* Whether entry id of region is one the replay hands out. */

@@ -239,6 +239,30 @@ START_TEST(append_sync_and_replay_from_an_id)
 }
 END_TEST
 
+/* The batches of a topic's partition 0 from offset 0, up to max_bytes (CRCs checked as read). */
+static void fetch_from_start(const char *topic, int32_t max_bytes, kw_arena *ar,
+                             kw_batch_iter *it)
+{
+    kw_fetch_req_partition fp = {.partition = 0, .current_leader_epoch = -1, .fetch_offset = 0,
+                                 .last_fetched_epoch = -1, .log_start_offset = -1,
+                                 .partition_max_bytes = max_bytes};
+    kw_fetch_req_topic ft = {.topic = kw_str_c(topic)};
+    ft.partitions.v = &fp;
+    ft.partitions.n = 1;
+    int fv = kt_version(&admin, KW_API_FETCH);
+    kw_fetch_req req;
+    kw__schema_init(kw__api(KW_API_FETCH)->req, fv, &req);
+    req.max_wait_ms = 100;
+    req.min_bytes = 1;
+    req.max_bytes = max_bytes;
+    req.topics.v = &ft;
+    req.topics.n = 1;
+    kw_fetch_resp resp;
+    ck_assert_int_eq(kt_call(&admin, KW_API_FETCH, fv, &req, ar, &resp), 0);
+    kw_fetch_resp_partition *p = &resp.responses.v[0].partitions.v[0];
+    kw__batch_iter_init(it, p->records.ptr, (size_t)p->records.len, KW_BATCH_VERIFY_CRC);
+}
+
 START_TEST(greptimedb_record_format_round_trips)
 {
     char topic[128];
@@ -261,27 +285,10 @@ START_TEST(greptimedb_record_format_round_trips)
     check_replay(w, 4398046511106ull, a, N, false);
     kw_wal_close(w);
     /* the records really carry GreptimeDB's JSON key */
-    kw_fetch_req_partition fp = {.partition = 0, .current_leader_epoch = -1, .fetch_offset = 0,
-                                 .last_fetched_epoch = -1, .log_start_offset = -1,
-                                 .partition_max_bytes = 1 << 20};
-    kw_fetch_req_topic ft = {.topic = kw_str_c(topic)};
-    ft.partitions.v = &fp;
-    ft.partitions.n = 1;
-    int fv = kt_version(&admin, KW_API_FETCH);
-    kw_fetch_req req;
-    kw__schema_init(kw__api(KW_API_FETCH)->req, fv, &req);
-    req.max_wait_ms = 100;
-    req.min_bytes = 1;
-    req.max_bytes = 1 << 20;
-    req.topics.v = &ft;
-    req.topics.n = 1;
     kw_arena ar;
     kw__arena_init(&ar, 0);
-    kw_fetch_resp resp;
-    ck_assert_int_eq(kt_call(&admin, KW_API_FETCH, fv, &req, &ar, &resp), 0);
-    kw_fetch_resp_partition *p = &resp.responses.v[0].partitions.v[0];
     kw_batch_iter it;
-    kw__batch_iter_init(&it, p->records.ptr, (size_t)p->records.len, KW_BATCH_VERIFY_CRC);
+    fetch_from_start(topic, 1 << 20, &ar, &it);
     kw_batch b;
     ck_assert_int_eq(kw__batch_next(&it, &b), 1);
     ck_assert_int_eq(kw__batch_codec(&b), KW_CODEC_LZ4);
@@ -310,27 +317,10 @@ typedef struct topic_scan {
 static topic_scan scan_topic(const char *topic)
 {
     topic_scan sc = {0};
-    kw_fetch_req_partition fp = {.partition = 0, .current_leader_epoch = -1, .fetch_offset = 0,
-                                 .last_fetched_epoch = -1, .log_start_offset = -1,
-                                 .partition_max_bytes = 16 << 20};
-    kw_fetch_req_topic ft = {.topic = kw_str_c(topic)};
-    ft.partitions.v = &fp;
-    ft.partitions.n = 1;
-    int fv = kt_version(&admin, KW_API_FETCH);
-    kw_fetch_req req;
-    kw__schema_init(kw__api(KW_API_FETCH)->req, fv, &req);
-    req.max_wait_ms = 100;
-    req.min_bytes = 1;
-    req.max_bytes = 16 << 20;
-    req.topics.v = &ft;
-    req.topics.n = 1;
     kw_arena ar;
     kw__arena_init(&ar, 0);
-    kw_fetch_resp resp;
-    ck_assert_int_eq(kt_call(&admin, KW_API_FETCH, fv, &req, &ar, &resp), 0);
-    kw_fetch_resp_partition *p = &resp.responses.v[0].partitions.v[0];
     kw_batch_iter it;
-    kw__batch_iter_init(&it, p->records.ptr, (size_t)p->records.len, KW_BATCH_VERIFY_CRC);
+    fetch_from_start(topic, 16 << 20, &ar, &it);
     kw_batch b;
     kw_wr scratch;
     kw__wr_init(&scratch);
