@@ -79,6 +79,7 @@ struct kw_conn {
     int32_t next_corr;
     uint8_t *rbuf;
     size_t rlen, rcap;
+    bool keep_rbuf; /* rbuf is a spare handed in by kw__conn_take_frame: kept until a frame comes */
 
     unsigned busy;     /* nesting depth of loop entry points: free waits until it is 0 */
     bool free_pending;
@@ -452,7 +453,7 @@ static __thread struct {
     bool taken;
 } dispatching;
 
-uint8_t *kw__conn_take_frame(const uint8_t *frame)
+uint8_t *kw__conn_take_frame(const uint8_t *frame, uint8_t *spare, size_t spare_cap, size_t *cap)
 {
     kw_conn *c = dispatching.c;
     if (!c || !frame || frame != dispatching.frame || dispatching.taken)
@@ -460,14 +461,19 @@ uint8_t *kw__conn_take_frame(const uint8_t *frame)
     /* What was read past this frame (the start of the next ones) stays with the connection. */
     size_t end = (size_t)(frame - c->rbuf) + dispatching.len;
     size_t tail = c->rlen - end;
-    uint8_t *nb = malloc(tail + READ_CHUNK);
+    size_t need = tail + READ_CHUNK;
+    uint8_t *nb = spare && spare_cap >= need ? spare : malloc(need);
     if (!nb)
         return NULL;
+    if (spare && nb != spare)
+        free(spare);
     memcpy(nb, c->rbuf + end, tail);
     uint8_t *old = c->rbuf;
+    *cap = c->rcap;
     c->rbuf = nb;
-    c->rcap = tail + READ_CHUNK;
+    c->rcap = nb == spare ? spare_cap : need;
     c->rlen = tail;
+    c->keep_rbuf = nb == spare;
     dispatching.taken = true;
     return old;
 }
@@ -497,6 +503,7 @@ static bool dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
     dispatching.frame = frame;
     dispatching.len = len;
     dispatching.taken = false;
+    c->keep_rbuf = false; /* a spare has served its purpose once a frame is in it */
     r->cb(0, frame, len, r->version, r->arg);
     bool taken = dispatching.taken;
     dispatching.c = NULL;
@@ -578,7 +585,7 @@ static void do_read(kw_conn *c)
             memmove(c->rbuf, c->rbuf + off, c->rlen - off);
             c->rlen -= off;
         }
-        if (c->rlen == 0 && c->rcap > 4 * READ_CHUNK) {
+        if (c->rlen == 0 && c->rcap > 4 * READ_CHUNK && !c->keep_rbuf) {
             /* Give back the room a big response needed; the next read starts small again. */
             free(c->rbuf);
             c->rbuf = NULL;

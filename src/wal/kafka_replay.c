@@ -35,6 +35,7 @@ typedef struct kaborted {
 typedef struct kchunk {
     struct kchunk *next;
     uint8_t *mem; /* what to free: the taken buffer (buf lies inside) or the copy (= buf) */
+    size_t mem_cap; /* the taken buffer's size (0 for a copy): it goes back as the next spare */
     const uint8_t *buf;
     size_t len;
     kaborted *aborted;
@@ -60,6 +61,8 @@ typedef struct kreplay {
     bool closing;
     bool fetch_out;
     bool fetch_wanted; /* the loop stopped because the queue was full */
+    uint8_t *spare;    /* a decoded chunk's buffer, for the connection to read the next fetch into */
+    size_t spare_cap;
     int err;
     char errstr[300];
 
@@ -124,6 +127,7 @@ static void replay_free(kreplay *r)
         chunk_free(c);
     }
     chunk_free(r->cur);
+    free(r->spare);
     kw__wr_free(&r->scratch);
     kw__wal_record_asm_free(&r->as);
     free(r->aborted);
@@ -231,12 +235,26 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
         const uint8_t *rp = p->records.ptr;
         bool inside = res->frame && rp >= res->frame && it.pos <= res->frame_len &&
                       (size_t)(rp - res->frame) <= res->frame_len - it.pos;
-        if (c && inside && (c->mem = kw__conn_take_frame(res->frame)) != NULL) {
+        /* The buffer a decoded chunk left goes back for the next fetch to land in (no fresh
+         * pages to fault in), unless this was the last fetch. */
+        uint8_t *spare = NULL;
+        size_t spare_cap = 0;
+        if (c && inside && (r->follow || next < r->end)) {
+            pthread_mutex_lock(&r->mu);
+            spare = r->spare;
+            spare_cap = r->spare_cap;
+            r->spare = NULL;
+            pthread_mutex_unlock(&r->mu);
+        }
+        if (c && inside &&
+            (c->mem = kw__conn_take_frame(res->frame, spare, spare_cap, &c->mem_cap)) != NULL) {
             c->buf = rp;
+            spare = NULL;
         } else if (c && (c->mem = malloc(it.pos)) != NULL) {
             memcpy(c->mem, rp, it.pos);
             c->buf = c->mem;
         }
+        free(spare); /* not taken: the connection did not get it */
         if (c && p->aborted_transactions.n > 0) {
             c->aborted = calloc((size_t)p->aborted_transactions.n, sizeof(*c->aborted));
             if (c->aborted) {
@@ -549,8 +567,20 @@ static int take_aborted(kreplay *r, const kchunk *c)
 /* Waits for the next chunk: 1 with r->cur set, 0 at the end, or an error. */
 static int next_chunk(kreplay *r, int timeout_ms)
 {
-    chunk_free(r->cur);
+    kchunk *done = r->cur;
     r->cur = NULL;
+    if (done && done->mem_cap) {
+        /* Its buffer is the spare the next fetch lands in (one is enough: the loop takes it
+         * at each response). */
+        pthread_mutex_lock(&r->mu);
+        if (!r->spare) {
+            r->spare = done->mem;
+            r->spare_cap = done->mem_cap;
+            done->mem = NULL;
+        }
+        pthread_mutex_unlock(&r->mu);
+    }
+    chunk_free(done);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     if (timeout_ms >= 0) {

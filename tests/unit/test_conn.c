@@ -463,6 +463,7 @@ typedef struct taker {
     size_t len[3];
     int version;
     bool second_take_refused, wrong_frame_refused;
+    size_t cap0;
 } taker;
 
 static void take_first(int err, const uint8_t *frame, size_t len, int version, void *arg)
@@ -474,9 +475,11 @@ static void take_first(int err, const uint8_t *frame, size_t len, int version, v
     t->frame[i] = frame;
     t->len[i] = len;
     if (i == 0) {
-        t->wrong_frame_refused = kw__conn_take_frame(frame + 1) == NULL;
-        t->mem[0] = kw__conn_take_frame(frame);
-        t->second_take_refused = kw__conn_take_frame(frame) == NULL;
+        size_t cap = 0;
+        t->wrong_frame_refused = kw__conn_take_frame(frame + 1, NULL, 0, &cap) == NULL;
+        t->mem[0] = kw__conn_take_frame(frame, NULL, 0, &cap);
+        t->cap0 = cap;
+        t->second_take_refused = kw__conn_take_frame(frame, NULL, 0, &cap) == NULL;
     } else {
         t->mem[i] = malloc(len); /* the others are copied, as a caller without taking would */
         memcpy(t->mem[i], frame, len);
@@ -510,6 +513,7 @@ START_TEST(a_callback_takes_the_read_buffer_and_later_frames_survive)
     ck_assert_ptr_nonnull(t.mem[0]);
     /* the taken frame lies inside the buffer and still decodes after the connection moved on */
     ck_assert(t.frame[0] >= t.mem[0]);
+    ck_assert_uint_ge(t.cap0, (size_t)(t.frame[0] - t.mem[0]) + t.len[0]);
     int32_t corr0 = (int32_t)kw_load_be32(t.frame[0]);
     for (int i = 0; i < 3; i++) {
         kw_arena a;
@@ -523,13 +527,79 @@ START_TEST(a_callback_takes_the_read_buffer_and_later_frames_survive)
         free(t.mem[i]);
     }
     /* outside a callback nothing can be taken */
-    ck_assert_ptr_null(kw__conn_take_frame(t.frame[1]));
+    size_t cap;
+    ck_assert_ptr_null(kw__conn_take_frame(t.frame[1], NULL, 0, &cap));
     /* the connection still works */
     res r = {0};
     f.metadata_mode = MD_ANSWER;
     ck_assert_int_eq(send_metadata(c, 2000, &r), 0);
     run_until(&r.done, 2000);
     ck_assert_int_eq(r.err, 0);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
+/* Each response is taken with a spare handed in; the next response must land in that spare. */
+typedef struct spare_taker {
+    int calls;
+    uint8_t *spare[3]; /* handed in at call i */
+    size_t spare_cap[3];
+    uint8_t *mem[3];   /* taken at call i */
+    const uint8_t *frame[3];
+    size_t len[3];
+} spare_taker;
+
+static void take_with_spare(int err, const uint8_t *frame, size_t len, int version, void *arg)
+{
+    (void)version;
+    spare_taker *t = arg;
+    ck_assert_int_eq(err, 0);
+    int i = t->calls++;
+    t->frame[i] = frame;
+    t->len[i] = len;
+    size_t cap = 0;
+    t->mem[i] = kw__conn_take_frame(frame, t->spare[i], t->spare_cap[i], &cap);
+}
+
+START_TEST(a_spare_handed_back_receives_the_next_response_even_after_idling)
+{
+    fake f = {.api_versions_max = -1, .metadata_mode = MD_ANSWER};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    spare_taker t = {0};
+    /* call 0: a 1 MiB spare, far above what an idle connection keeps (4 x 64 KiB) */
+    t.spare_cap[0] = 1u << 20;
+    t.spare[0] = malloc(t.spare_cap[0]);
+    /* call 1: a spare too small to read into: the connection frees it (ASan: no leak) */
+    t.spare_cap[1] = 16;
+    t.spare[1] = malloc(t.spare_cap[1]);
+    kw_metadata_req req;
+    kw__schema_init(kw__api(KW_API_METADATA)->req, 12, &req);
+    req.topics.n = 0;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(kw__conn_send(c, KW_API_METADATA, -1, &req,
+                                       (now_ms() + 3000) * 1000000u, take_with_spare, &t),
+                         0);
+        uint64_t end = now_ms() + 3000;
+        while (t.calls <= i && now_ms() < end)
+            kw__loop_run_once(loop, 10);
+        ck_assert_int_eq(t.calls, i + 1);
+        ck_assert_ptr_nonnull(t.mem[i]);
+        /* idle in between: nothing is read, the kept spare must survive this */
+        for (int k = 0; k < 3; k++)
+            kw__loop_run_once(loop, 5);
+    }
+    /* response 1 arrived in the spare handed in at response 0, after the connection idled */
+    ck_assert_ptr_eq(t.mem[1], t.spare[0]);
+    ck_assert(t.frame[1] >= t.spare[0] && t.frame[1] + t.len[1] <= t.spare[0] + t.spare_cap[0]);
+    /* the too-small spare was not used: response 2 came in a buffer of the connection's own */
+    ck_assert_ptr_ne(t.mem[2], t.spare[0]);
+    for (int i = 0; i < 3; i++)
+        free(t.mem[i]);
     kw__conn_free(c);
     fake_stop(&f);
 }
@@ -698,6 +768,7 @@ int main(void)
     tcase_add_test(tc, close_fails_everything_pending_once_with_eclosed);
     tcase_add_test(tc, free_inside_a_response_callback_is_safe);
     tcase_add_test(tc, a_callback_takes_the_read_buffer_and_later_frames_survive);
+    tcase_add_test(tc, a_spare_handed_back_receives_the_next_response_even_after_idling);
     tcase_add_test(tc, acks0_produce_completes_when_written);
     tcase_add_test(tc, sasl_session_lifetime_triggers_reauthentication_without_interleaving);
     tcase_add_test(tc, session_cap_hook_shortens_an_endless_session);
