@@ -1,4 +1,4 @@
-/* One broker connection on the loop: connect, TLS, ApiVersions, SASL (+ KIP-368), pipelined requests. */
+/* One broker connection on the loop: connect, TLS, pipelined requests (setup: conn_setup.c). */
 #include "net/conn.h"
 
 #include <arpa/inet.h>
@@ -15,7 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "proto/msg_admin.h"
+#include "net/conn_int.h"
 #include "proto/msg_core.h"
 #include "proto/msg_data.h"
 
@@ -24,80 +24,10 @@
 #define DEFAULT_MAX_FRAME (100u << 20)
 #define READ_CHUNK 65536u
 #define MAX_IOV 64
-/* ApiVersions and SASL responses are small; their decode arena is capped well above need. */
-#define SETUP_ARENA_LIMIT (1u << 20)
-
-enum phase { PH_INIT, PH_CONNECTING, PH_TLS, PH_SETUP, PH_READY, PH_CLOSED };
-enum where { Q_NONE, Q_WAIT, Q_OUT, Q_AWAIT };
-
-typedef struct creq creq;
-struct creq {
-    creq *prev, *next;
-    int where;
-    kw_conn *conn;
-    uint8_t *buf; /* the whole frame, size prefix included */
-    size_t len, off; /* off: bytes already written */
-    int32_t corr;
-    int16_t api_key, version;
-    bool no_response; /* acks=0 Produce */
-    bool internal;    /* ApiVersions / SASL, driven by the connection itself */
-    kw_loop_timer timer;
-    kw_conn_response_fn *cb;
-    void *arg;
-};
-
-typedef struct rlist {
-    creq *head, *tail;
-    size_t n;
-} rlist;
-
-struct kw_conn {
-    kw_loop *loop;
-    int phase;
-    int fd;
-    unsigned interest;
-    char *host, *server_name, *client_id;
-    uint16_t port;
-    char peer[300];     /* host:port as configured */
-    char addr_text[300]; /* the address being tried: 127.0.0.1:19092, [::1]:19092 */
-    struct addrinfo *ai_list, *ai_next;
-    uint32_t connect_ms, max_in_flight, max_frame, session_cap_ms;
-    kw_loop_timer phase_timer, reauth_timer;
-
-    kw_tls_ctx *tls_ctx;
-    kw_tls *tls;
-    unsigned tls_read_want, tls_write_want; /* what a blocked TLS read / write waits for */
-
-    bool has_sasl, reauthing;
-    kw_sasl sasl;
-    int16_t sasl_auth_ver;
-    unsigned reauth_count;
-    int16_t api_versions_ver;
-    kw_versions versions;
-
-    rlist waitq, outq, awaitq;
-    int32_t next_corr;
-    uint8_t *rbuf;
-    size_t rlen, rcap;
-    bool keep_rbuf; /* rbuf is a spare handed in by kw__conn_take_frame: kept until a frame comes */
-
-    unsigned busy;     /* nesting depth of loop entry points: free waits until it is 0 */
-    bool free_pending;
-    uint64_t rng;
-    kw_conn_state_fn *on_state;
-    void *state_arg;
-    kw_conn_log_fn *log;
-    void *log_arg;
-    char errstr[512];
-};
-
-static void fail_conn(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* ---- small helpers ---- */
 
-static void logf_(kw_conn *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void logf_(kw_conn *c, int level, const char *fmt, ...)
+void kw__conn_log(kw_conn *c, int level, const char *fmt, ...)
 {
     if (!c->log)
         return;
@@ -118,7 +48,7 @@ static const char *errno_text(int e, char *buf, size_t len)
     return buf;
 }
 
-static uint64_t next_random(kw_conn *c)
+uint64_t kw__conn_random(kw_conn *c)
 {
     c->rng ^= c->rng << 13;
     c->rng ^= c->rng >> 7;
@@ -189,14 +119,14 @@ static const char *api_name(int key)
 }
 
 /* Loop entry points bracket their work with these, so a kw__conn_free from a callback waits. */
-static void enter(kw_conn *c)
+void kw__conn_enter(kw_conn *c)
 {
     c->busy++;
 }
 
 static void really_free(kw_conn *c);
 
-static void leave(kw_conn *c)
+void kw__conn_leave(kw_conn *c)
 {
     if (--c->busy == 0 && c->free_pending)
         really_free(c);
@@ -250,7 +180,7 @@ static void shut(kw_conn *c, int conn_err, int req_err, bool notify)
         c->on_state(c, KW_CONN_CLOSED, conn_err, c->errstr, c->state_arg);
 }
 
-static void fail_conn(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
+void kw__conn_fail(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
 {
     if (c->phase == PH_CLOSED)
         return;
@@ -261,7 +191,7 @@ static void fail_conn(kw_conn *c, int conn_err, int req_err, const char *fmt, ..
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     memcpy(c->errstr, text, sizeof(text));
-    logf_(c, KW_CONN_LOG_ERROR, "%s", c->errstr);
+    kw__conn_log(c, KW_CONN_LOG_ERROR, "%s", c->errstr);
     shut(c, conn_err, req_err, true);
 }
 
@@ -288,7 +218,7 @@ static void update_interest(kw_conn *c)
 }
 
 /* Moves waiting requests to the send queue while the in-flight limit allows and no re-auth runs. */
-static void pump(kw_conn *c)
+void kw__conn_pump(kw_conn *c)
 {
     if (c->phase != PH_READY || c->reauthing)
         return;
@@ -366,14 +296,14 @@ static int make_req(kw_conn *c, int api_key, int ver, const void *req, uint64_t 
 }
 
 /* Internal requests skip the wait queue and the in-flight limit: setup and re-auth need them now. */
-static int send_internal(kw_conn *c, int api_key, int ver, const void *req,
-                         kw_conn_response_fn *cb)
+int kw__conn_send_internal(kw_conn *c, int api_key, int ver, const void *req,
+                           kw_conn_response_fn *cb)
 {
     uint64_t deadline = kw__loop_now_ns(c->loop) + (uint64_t)c->connect_ms * 1000000u;
     creq *r;
     int rc = make_req(c, api_key, ver, req, deadline, cb, c, &r);
     if (rc) {
-        fail_conn(c, rc, KW_EIO, "%s", c->errstr);
+        kw__conn_fail(c, rc, KW_EIO, "%s", c->errstr);
         return rc;
     }
     r->internal = true;
@@ -401,7 +331,7 @@ int kw__conn_send(kw_conn *c, int api_key, int version, const void *req, uint64_
     if (rc)
         return rc;
     list_push(&c->waitq, r, Q_WAIT);
-    pump(c);
+    kw__conn_pump(c);
     return 0;
 }
 
@@ -409,16 +339,16 @@ static void on_deadline(kw_loop_timer *t, void *arg)
 {
     creq *r = arg;
     kw_conn *c = r->conn;
-    enter(c);
+    kw__conn_enter(c);
     if (r->internal) {
-        fail_conn(c, KW_ETIMEDOUT, KW_EIO, "%s with %s: timed out after %u ms",
-                  api_name(r->api_key), c->peer, c->connect_ms);
+        kw__conn_fail(c, KW_ETIMEDOUT, KW_EIO, "%s with %s: timed out after %u ms",
+                      api_name(r->api_key), c->peer, c->connect_ms);
     } else if (r->where == Q_WAIT || (r->where == Q_OUT && r->off == 0)) {
         /* Not a byte on the wire yet: drop it and keep the connection. */
         req_detach(c, r);
         r->cb(KW_ETIMEDOUT, NULL, 0, r->version, r->arg);
         req_free(r);
-        pump(c);
+        kw__conn_pump(c);
     } else {
         /*
          * Sent (or partly sent) and unanswered: the stream cannot skip this
@@ -430,13 +360,13 @@ static void on_deadline(kw_loop_timer *t, void *arg)
         int key = r->api_key;
         r->cb(KW_ETIMEDOUT, NULL, 0, r->version, r->arg);
         req_free(r);
-        fail_conn(c, KW_ETIMEDOUT, KW_EIO,
-                  "connection to %s closed: %s request (correlation id %d) passed its deadline "
-                  "after it was sent",
-                  c->peer, api_name(key), (int)corr);
+        kw__conn_fail(c, KW_ETIMEDOUT, KW_EIO,
+                      "connection to %s closed: %s request (correlation id %d) passed its deadline "
+                      "after it was sent",
+                      c->peer, api_name(key), (int)corr);
     }
     (void)t;
-    leave(c);
+    kw__conn_leave(c);
 }
 
 /* ---- reading ---- */
@@ -484,18 +414,18 @@ static bool dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
     creq *r = c->awaitq.head;
     int32_t got;
     if (kw__response_correlation_id(frame, len, &got) != 0) {
-        fail_conn(c, KW_EMALFORMED, KW_EIO, "%s sent a %zu-byte response frame", c->peer, len);
+        kw__conn_fail(c, KW_EMALFORMED, KW_EIO, "%s sent a %zu-byte response frame", c->peer, len);
         return false;
     }
     if (!r) {
-        fail_conn(c, KW_EMALFORMED, KW_EIO,
-                  "%s sent a response (correlation id %d) to no request", c->peer, (int)got);
+        kw__conn_fail(c, KW_EMALFORMED, KW_EIO,
+                      "%s sent a response (correlation id %d) to no request", c->peer, (int)got);
         return false;
     }
     if (got != r->corr) {
-        fail_conn(c, KW_EMALFORMED, KW_EIO,
-                  "correlation id mismatch from %s: expected %d (%s), got %d", c->peer,
-                  (int)r->corr, api_name(r->api_key), (int)got);
+        kw__conn_fail(c, KW_EMALFORMED, KW_EIO,
+                      "correlation id mismatch from %s: expected %d (%s), got %d", c->peer,
+                      (int)r->corr, api_name(r->api_key), (int)got);
         return false;
     }
     req_detach(c, r);
@@ -509,7 +439,7 @@ static bool dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
     dispatching.c = NULL;
     dispatching.frame = NULL;
     req_free(r);
-    pump(c);
+    kw__conn_pump(c);
     return taken;
 }
 
@@ -525,7 +455,8 @@ static void do_read(kw_conn *c)
         if (c->rcap < need) {
             uint8_t *nb = realloc(c->rbuf, need);
             if (!nb) {
-                fail_conn(c, KW_ENOMEM, KW_ENOMEM, "no memory for a %zu-byte read buffer", need);
+                kw__conn_fail(c, KW_ENOMEM, KW_ENOMEM, "no memory for a %zu-byte read buffer",
+                              need);
                 return;
             }
             c->rbuf = nb;
@@ -539,11 +470,11 @@ static void do_read(kw_conn *c)
             if (rc == KW_EAGAIN)
                 return;
             if (rc == KW_ECLOSED) {
-                fail_conn(c, KW_EIO, KW_EIO, "%s closed the connection", c->peer);
+                kw__conn_fail(c, KW_EIO, KW_EIO, "%s closed the connection", c->peer);
                 return;
             }
             if (rc) {
-                fail_conn(c, rc, KW_EIO, "%s", kw__tls_errstr(c->tls));
+                kw__conn_fail(c, rc, KW_EIO, "%s", kw__tls_errstr(c->tls));
                 return;
             }
         } else {
@@ -555,10 +486,10 @@ static void do_read(kw_conn *c)
             if (n <= 0) {
                 char eb[128];
                 if (n == 0)
-                    fail_conn(c, KW_EIO, KW_EIO, "%s closed the connection", c->peer);
+                    kw__conn_fail(c, KW_EIO, KW_EIO, "%s closed the connection", c->peer);
                 else
-                    fail_conn(c, KW_EIO, KW_EIO, "read from %s: %s", c->peer,
-                              errno_text(errno, eb, sizeof(eb)));
+                    kw__conn_fail(c, KW_EIO, KW_EIO, "read from %s: %s", c->peer,
+                                  errno_text(errno, eb, sizeof(eb)));
                 return;
             }
             got = (size_t)n;
@@ -568,9 +499,9 @@ static void do_read(kw_conn *c)
         while (c->rlen - off >= 4) {
             uint32_t size = kw_load_be32(c->rbuf + off);
             if (size > c->max_frame) {
-                fail_conn(c, KW_ETOOBIG, KW_EIO,
-                          "%s sent a %u-byte response; the limit is %u bytes", c->peer, size,
-                          c->max_frame);
+                kw__conn_fail(c, KW_ETOOBIG, KW_EIO,
+                              "%s sent a %u-byte response; the limit is %u bytes", c->peer, size,
+                              c->max_frame);
                 return;
             }
             if (c->rlen - off - 4 < size)
@@ -622,9 +553,10 @@ static void wrote(kw_conn *c, size_t n)
             list_push(&c->awaitq, r, Q_AWAIT);
         }
     }
-    /* No response will come to pump the queue for an acks=0 request: its slot is free now. */
+    /* No response will come to kw__conn_pump the queue for an acks=0 request: its slot is free now.
+     */
     if (unanswered_done)
-        pump(c);
+        kw__conn_pump(c);
 }
 
 static void do_write(kw_conn *c)
@@ -639,8 +571,8 @@ static void do_write(kw_conn *c)
             if (rc == KW_EAGAIN)
                 return;
             if (rc) {
-                fail_conn(c, rc == KW_ECLOSED ? KW_EIO : rc, KW_EIO, "%s",
-                          kw__tls_errstr(c->tls));
+                kw__conn_fail(c, rc == KW_ECLOSED ? KW_EIO : rc, KW_EIO, "%s",
+                              kw__tls_errstr(c->tls));
                 return;
             }
             wrote(c, put);
@@ -661,225 +593,12 @@ static void do_write(kw_conn *c)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
             char eb[128];
-            fail_conn(c, KW_EIO, KW_EIO, "write to %s: %s", c->peer,
-                      errno_text(errno, eb, sizeof(eb)));
+            kw__conn_fail(c, KW_EIO, KW_EIO, "write to %s: %s", c->peer,
+                          errno_text(errno, eb, sizeof(eb)));
             return;
         }
         wrote(c, (size_t)w);
     }
-}
-
-/* ---- setup: ApiVersions, SASL ---- */
-
-static void become_ready(kw_conn *c)
-{
-    c->phase = PH_READY;
-    kw__loop_timer_stop(&c->phase_timer);
-    logf_(c, KW_CONN_LOG_DEBUG, "connected to %s (%s)", c->peer, c->addr_text);
-    if (c->on_state)
-        c->on_state(c, KW_CONN_READY, 0, NULL, c->state_arg);
-    pump(c);
-}
-
-static void on_sasl_handshake(int err, const uint8_t *frame, size_t len, int ver, void *arg);
-static void on_sasl_auth(int err, const uint8_t *frame, size_t len, int ver, void *arg);
-
-static void send_sasl_handshake(kw_conn *c)
-{
-    int ver = kw__versions_get(&c->versions, KW_API_SASL_HANDSHAKE, c->errstr,
-                               sizeof(c->errstr));
-    int aver = kw__versions_get(&c->versions, KW_API_SASL_AUTHENTICATE, c->errstr,
-                                sizeof(c->errstr));
-    if (ver < 1 || aver < 0) {
-        /* Handshake v0 means raw SASL tokens without SaslAuthenticate: not supported. */
-        fail_conn(c, KW_ESASL, KW_ESASL, "%s does not offer SaslHandshake v1 and SaslAuthenticate",
-                  c->peer);
-        return;
-    }
-    c->sasl_auth_ver = (int16_t)aver;
-    kw_sasl_handshake_req req = {.mechanism = kw_str_c(kw__sasl_mechanism(&c->sasl))};
-    send_internal(c, KW_API_SASL_HANDSHAKE, ver > 1 ? 1 : ver, &req, on_sasl_handshake);
-}
-
-static void send_sasl_auth(kw_conn *c, const uint8_t *msg, size_t len)
-{
-    kw_sasl_authenticate_req req = {.auth_bytes = {msg, (int32_t)len}};
-    send_internal(c, KW_API_SASL_AUTHENTICATE, c->sasl_auth_ver, &req, on_sasl_auth);
-}
-
-static void on_sasl_handshake(int err, const uint8_t *frame, size_t len, int ver, void *arg)
-{
-    kw_conn *c = arg;
-    if (err)
-        return; /* the connection is closing; it says why */
-    kw_arena a;
-    kw__arena_init(&a, SETUP_ARENA_LIMIT);
-    kw_sasl_handshake_resp resp;
-    int rc = kw__conn_decode(frame, len, KW_API_SASL_HANDSHAKE, ver, &a, &resp);
-    if (rc) {
-        fail_conn(c, rc, KW_EIO, "cannot decode SaslHandshake from %s: %s", c->peer,
-                  kw_strerror(rc));
-    } else if (resp.error_code) {
-        char offered[256] = "";
-        size_t o = 0;
-        for (int32_t i = 0; i < resp.mechanisms.n && o < sizeof(offered); i++)
-            o += (size_t)snprintf(offered + o, sizeof(offered) - o, "%s%.*s", i ? ", " : "",
-                                  (int)resp.mechanisms.v[i].len, resp.mechanisms.v[i].ptr);
-        fail_conn(c, KW_ESASL, KW_ESASL,
-                  "SASL mechanism %s is not enabled on %s (error %d; it offers: %s)",
-                  kw__sasl_mechanism(&c->sasl), c->peer, resp.error_code,
-                  offered[0] ? offered : "none");
-    } else {
-        const uint8_t *msg;
-        size_t mlen;
-        rc = kw__sasl_start(&c->sasl, &msg, &mlen);
-        if (rc)
-            fail_conn(c, rc, KW_ESASL, "%s", kw__sasl_errstr(&c->sasl));
-        else
-            send_sasl_auth(c, msg, mlen);
-    }
-    kw__arena_reset(&a);
-}
-
-static void on_reauth_timer(kw_loop_timer *t, void *arg);
-
-static void sasl_done(kw_conn *c, int64_t lifetime_ms)
-{
-    if (c->session_cap_ms && (lifetime_ms <= 0 || lifetime_ms > (int64_t)c->session_cap_ms))
-        lifetime_ms = c->session_cap_ms;
-    if (lifetime_ms > 0) {
-        /* KIP-368: re-authenticate at 85-95 % of the session, jittered so connections spread out. */
-        uint64_t permille = 850 + next_random(c) % 101;
-        kw__loop_timer_start(&c->reauth_timer, (uint64_t)lifetime_ms * permille / 1000);
-    }
-    if (c->reauthing) {
-        c->reauthing = false;
-        c->reauth_count++;
-        logf_(c, KW_CONN_LOG_DEBUG, "re-authenticated with %s", c->peer);
-        pump(c);
-    } else {
-        become_ready(c);
-    }
-}
-
-static void on_sasl_auth(int err, const uint8_t *frame, size_t len, int ver, void *arg)
-{
-    kw_conn *c = arg;
-    if (err)
-        return;
-    kw_arena a;
-    kw__arena_init(&a, SETUP_ARENA_LIMIT);
-    kw_sasl_authenticate_resp resp;
-    int rc = kw__conn_decode(frame, len, KW_API_SASL_AUTHENTICATE, ver, &a, &resp);
-    if (rc) {
-        fail_conn(c, rc, KW_EIO, "cannot decode SaslAuthenticate from %s: %s", c->peer,
-                  kw_strerror(rc));
-    } else if (resp.error_code) {
-        rc = kw__sasl_server_error(&c->sasl, resp.error_message.ptr,
-                                   resp.error_message.len > 0 ? (size_t)resp.error_message.len
-                                                              : 0);
-        fail_conn(c, rc, rc, "%s", kw__sasl_errstr(&c->sasl));
-    } else {
-        const uint8_t *out;
-        size_t olen;
-        rc = kw__sasl_step(&c->sasl, resp.auth_bytes.ptr,
-                           resp.auth_bytes.len > 0 ? (size_t)resp.auth_bytes.len : 0, &out,
-                           &olen);
-        if (rc < 0)
-            fail_conn(c, rc, rc, "%s", kw__sasl_errstr(&c->sasl));
-        else if (rc == KW_SASL_CONTINUE)
-            send_sasl_auth(c, out, olen);
-        else
-            sasl_done(c, ver >= 1 ? resp.session_lifetime_ms : 0);
-    }
-    kw__arena_reset(&a);
-}
-
-static void on_reauth_timer(kw_loop_timer *t, void *arg)
-{
-    kw_conn *c = arg;
-    (void)t;
-    enter(c);
-    if (c->phase == PH_READY && !c->reauthing) {
-        /* Queued requests wait (pump stops) so none is sent between the SASL messages. */
-        c->reauthing = true;
-        logf_(c, KW_CONN_LOG_DEBUG, "re-authenticating with %s", c->peer);
-        send_sasl_handshake(c);
-    }
-    leave(c);
-}
-
-static void send_api_versions(kw_conn *c, int ver);
-
-static void on_api_versions(int err, const uint8_t *frame, size_t len, int ver, void *arg)
-{
-    kw_conn *c = arg;
-    if (err)
-        return;
-    /* The response header is v0 (4 bytes) at every version; the error code leads every body. */
-    if (len < 6) {
-        fail_conn(c, KW_EMALFORMED, KW_EIO, "%s sent a short ApiVersions response", c->peer);
-        return;
-    }
-    int16_t ec = (int16_t)kw_load_be16(frame + 4);
-    kw_arena a;
-    kw__arena_init(&a, SETUP_ARENA_LIMIT);
-    kw_api_versions_resp resp;
-    if (ec == 35 && ver > 0) {
-        /* UNSUPPORTED_VERSION comes with a v0 body listing what the broker does speak. */
-        int rc = kw__conn_decode(frame, len, KW_API_API_VERSIONS, 0, &a, &resp);
-        int retry = -1;
-        for (int32_t i = 0; rc == 0 && i < resp.api_keys.n; i++)
-            if (resp.api_keys.v[i].api_key == KW_API_API_VERSIONS)
-                retry = resp.api_keys.v[i].max_version;
-        kw__arena_reset(&a);
-        if (retry >= 0 && retry < ver) {
-            send_api_versions(c, retry);
-        } else {
-            fail_conn(c, KW_EVERSION, KW_EVERSION,
-                      "%s refused ApiVersions v%d and offered no lower version", c->peer, ver);
-        }
-        return;
-    }
-    int rc = kw__conn_decode(frame, len, KW_API_API_VERSIONS, ver, &a, &resp);
-    if (rc || ec) {
-        if (rc)
-            fail_conn(c, rc, KW_EIO, "cannot decode ApiVersions v%d from %s: %s", ver, c->peer,
-                      kw_strerror(rc));
-        else
-            fail_conn(c, KW_EBROKER, KW_EIO, "ApiVersions to %s failed with error %d", c->peer,
-                      ec);
-        kw__arena_reset(&a);
-        return;
-    }
-    kw_api_range ranges[256];
-    size_t n = 0;
-    for (int32_t i = 0; i < resp.api_keys.n && n < 256; i++, n++) {
-        ranges[n].api_key = resp.api_keys.v[i].api_key;
-        ranges[n].min_version = resp.api_keys.v[i].min_version;
-        ranges[n].max_version = resp.api_keys.v[i].max_version;
-    }
-    kw__versions_pick(&c->versions, ranges, n);
-    kw__arena_reset(&a);
-    if (c->has_sasl)
-        send_sasl_handshake(c);
-    else
-        become_ready(c);
-}
-
-static void send_api_versions(kw_conn *c, int ver)
-{
-    kw_api_versions_req req = {.client_software_name = kw_str_c("kwal"),
-                               .client_software_version = kw_str_c("0.1.0")};
-    c->api_versions_ver = (int16_t)ver;
-    send_internal(c, KW_API_API_VERSIONS, ver, &req, on_api_versions);
-}
-
-static void start_setup(kw_conn *c)
-{
-    c->phase = PH_SETUP;
-    kw__loop_timer_stop(&c->phase_timer);
-    send_api_versions(c, kw__api(KW_API_API_VERSIONS)->vmax);
 }
 
 /* ---- connecting ---- */
@@ -898,11 +617,11 @@ static void do_handshake(kw_conn *c)
     }
     c->tls_read_want = 0;
     if (rc) {
-        fail_conn(c, rc == KW_ECLOSED || rc == KW_EIO ? KW_ETLS : rc, KW_ETLS, "%s",
-                  kw__tls_errstr(c->tls));
+        kw__conn_fail(c, rc == KW_ECLOSED || rc == KW_EIO ? KW_ETLS : rc, KW_ETLS, "%s",
+                      kw__tls_errstr(c->tls));
         return;
     }
-    start_setup(c);
+    kw__conn_start_setup(c);
 }
 
 static void connected(kw_conn *c)
@@ -913,18 +632,18 @@ static void connected(kw_conn *c)
         c->ai_list = c->ai_next = NULL;
     }
     if (!c->tls_ctx) {
-        start_setup(c);
+        kw__conn_start_setup(c);
         return;
     }
     if (kw__tls_ctx_insecure(c->tls_ctx))
-        logf_(c, KW_CONN_LOG_WARN,
-              "TLS certificate verification is OFF for %s: anyone on the path can read and "
-              "change this connection",
-              c->peer);
+        kw__conn_log(c, KW_CONN_LOG_WARN,
+                     "TLS certificate verification is OFF for %s: anyone on the path can read and "
+                     "change this connection",
+                     c->peer);
     int rc = kw__tls_new(&c->tls, c->tls_ctx, c->fd, c->server_name, c->peer, c->errstr,
                          sizeof(c->errstr));
     if (rc) {
-        fail_conn(c, rc, KW_ETLS, "%s", c->errstr);
+        kw__conn_fail(c, rc, KW_ETLS, "%s", c->errstr);
         return;
     }
     c->phase = PH_TLS;
@@ -937,7 +656,7 @@ static void connect_failed(kw_conn *c, int e)
     char eb[128];
     snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
              errno_text(e, eb, sizeof(eb)));
-    logf_(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
+    kw__conn_log(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
     close_socket(c);
     try_next_address(c);
 }
@@ -976,8 +695,8 @@ static void try_next_address(kw_conn *c)
         if (rc) {
             close(fd);
             c->fd = -1;
-            fail_conn(c, rc, KW_ECONNECT, "connect %s: cannot watch the socket: %s", c->addr_text,
-                      kw__loop_errstr(c->loop));
+            kw__conn_fail(c, rc, KW_ECONNECT, "connect %s: cannot watch the socket: %s",
+                          c->addr_text, kw__loop_errstr(c->loop));
             return;
         }
         c->interest = KW_LOOP_WRITE;
@@ -996,7 +715,7 @@ static void try_next_address(kw_conn *c)
                  errno_text(e, eb, sizeof(eb)));
         close_socket(c);
     }
-    fail_conn(c, KW_ECONNECT, KW_ECONNECT, "%s", c->errstr);
+    kw__conn_fail(c, KW_ECONNECT, KW_ECONNECT, "%s", c->errstr);
 }
 
 /*
@@ -1020,8 +739,8 @@ static void start_connect(kw_conn *c)
     }
     if (rc) {
         c->ai_list = NULL;
-        fail_conn(c, KW_ECONNECT, KW_ECONNECT, "resolve %s: %s", c->host,
-                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        kw__conn_fail(c, KW_ECONNECT, KW_ECONNECT, "resolve %s: %s", c->host,
+                      rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         return;
     }
     c->ai_next = c->ai_list;
@@ -1033,24 +752,24 @@ static void on_phase_timer(kw_loop_timer *t, void *arg)
 {
     kw_conn *c = arg;
     (void)t;
-    enter(c);
+    kw__conn_enter(c);
     if (c->phase == PH_INIT) {
         start_connect(c);
     } else if (c->phase == PH_CONNECTING) {
         snprintf(c->errstr, sizeof(c->errstr), "connect %s: timed out after %u ms",
                  c->addr_text, c->connect_ms);
-        logf_(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
+        kw__conn_log(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
         close_socket(c);
         if (c->ai_next) {
             try_next_address(c);
         } else {
-            fail_conn(c, KW_ETIMEDOUT, KW_ECONNECT, "%s", c->errstr);
+            kw__conn_fail(c, KW_ETIMEDOUT, KW_ECONNECT, "%s", c->errstr);
         }
     } else if (c->phase == PH_TLS) {
-        fail_conn(c, KW_ETIMEDOUT, KW_ETLS, "TLS handshake with %s: timed out after %u ms",
-                  c->peer, c->connect_ms);
+        kw__conn_fail(c, KW_ETIMEDOUT, KW_ETLS, "TLS handshake with %s: timed out after %u ms",
+                      c->peer, c->connect_ms);
     }
-    leave(c);
+    kw__conn_leave(c);
 }
 
 static void on_io(kw_loop *loop, int fd, unsigned events, void *arg)
@@ -1058,7 +777,7 @@ static void on_io(kw_loop *loop, int fd, unsigned events, void *arg)
     kw_conn *c = arg;
     (void)loop;
     (void)fd;
-    enter(c);
+    kw__conn_enter(c);
     if (c->phase == PH_CONNECTING) {
         int e = 0;
         socklen_t el = sizeof(e);
@@ -1077,7 +796,7 @@ static void on_io(kw_loop *loop, int fd, unsigned events, void *arg)
             do_write(c);
         update_interest(c);
     }
-    leave(c);
+    kw__conn_leave(c);
 }
 
 /* ---- life cycle ---- */
@@ -1111,7 +830,7 @@ int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt)
     snprintf(c->peer, sizeof(c->peer), v6 ? "[%s]:%u" : "%s:%u", opt->host, opt->port);
     snprintf(c->addr_text, sizeof(c->addr_text), "%s", c->peer);
     kw__loop_timer_init(loop, &c->phase_timer, on_phase_timer, c);
-    kw__loop_timer_init(loop, &c->reauth_timer, on_reauth_timer, c);
+    kw__loop_timer_init(loop, &c->reauth_timer, kw__conn_on_reauth_timer, c);
     c->phase = PH_INIT;
     if (!c->host || !c->server_name || !c->client_id) {
         c->phase = PH_CLOSED;
@@ -1122,7 +841,7 @@ int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt)
         c->has_sasl = true;
         int rc = kw__sasl_init(&c->sasl, opt->sasl);
         if (rc) {
-            logf_(c, KW_CONN_LOG_ERROR, "%s", kw__sasl_errstr(&c->sasl));
+            kw__conn_log(c, KW_CONN_LOG_ERROR, "%s", kw__sasl_errstr(&c->sasl));
             c->phase = PH_CLOSED;
             really_free(c);
             return rc == KW_ENOMEM ? rc : KW_ECONFIG;
@@ -1151,10 +870,10 @@ void kw__conn_close(kw_conn *c)
 {
     if (!c || c->phase == PH_CLOSED)
         return;
-    enter(c);
+    kw__conn_enter(c);
     snprintf(c->errstr, sizeof(c->errstr), "connection to %s closed by the caller", c->peer);
     shut(c, KW_ECLOSED, KW_ECLOSED, false);
-    leave(c);
+    kw__conn_leave(c);
 }
 
 void kw__conn_free(kw_conn *c)
@@ -1166,10 +885,10 @@ void kw__conn_free(kw_conn *c)
         c->free_pending = true;
         return;
     }
-    enter(c);
+    kw__conn_enter(c);
     shut(c, KW_ECLOSED, KW_ECLOSED, false);
     c->free_pending = true;
-    leave(c);
+    kw__conn_leave(c);
 }
 
 bool kw__conn_ready(const kw_conn *c)

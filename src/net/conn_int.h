@@ -1,0 +1,96 @@
+/* What conn.c and conn_setup.c share: the connection's state and the helpers both call. */
+#ifndef KW_NET_CONN_INT_H
+#define KW_NET_CONN_INT_H
+
+#include <netdb.h>
+
+#include "net/conn.h"
+
+/* ApiVersions and SASL responses are small; their decode arena is capped well above need. */
+#define SETUP_ARENA_LIMIT (1u << 20)
+
+enum phase { PH_INIT, PH_CONNECTING, PH_TLS, PH_SETUP, PH_READY, PH_CLOSED };
+enum where { Q_NONE, Q_WAIT, Q_OUT, Q_AWAIT };
+
+typedef struct creq creq;
+struct creq {
+    creq *prev, *next;
+    int where;
+    kw_conn *conn;
+    uint8_t *buf;    /* the whole frame, size prefix included */
+    size_t len, off; /* off: bytes already written */
+    int32_t corr;
+    int16_t api_key, version;
+    bool no_response; /* acks=0 Produce */
+    bool internal;    /* ApiVersions / SASL, driven by the connection itself */
+    kw_loop_timer timer;
+    kw_conn_response_fn *cb;
+    void *arg;
+};
+
+typedef struct rlist {
+    creq *head, *tail;
+    size_t n;
+} rlist;
+
+struct kw_conn {
+    kw_loop *loop;
+    int phase;
+    int fd;
+    unsigned interest;
+    char *host, *server_name, *client_id;
+    uint16_t port;
+    char peer[300];      /* host:port as configured */
+    char addr_text[300]; /* the address being tried: 127.0.0.1:19092, [::1]:19092 */
+    struct addrinfo *ai_list, *ai_next;
+    uint32_t connect_ms, max_in_flight, max_frame, session_cap_ms;
+    kw_loop_timer phase_timer, reauth_timer;
+
+    kw_tls_ctx *tls_ctx;
+    kw_tls *tls;
+    unsigned tls_read_want, tls_write_want; /* what a blocked TLS read / write waits for */
+
+    bool has_sasl, reauthing;
+    kw_sasl sasl;
+    int16_t sasl_auth_ver;
+    unsigned reauth_count;
+    int16_t api_versions_ver;
+    kw_versions versions;
+
+    rlist waitq, outq, awaitq;
+    int32_t next_corr;
+    uint8_t *rbuf;
+    size_t rlen, rcap;
+    bool keep_rbuf; /* rbuf is a spare handed in by kw__conn_take_frame: kept until a frame comes */
+
+    unsigned busy; /* nesting depth of loop entry points: free waits until it is 0 */
+    bool free_pending;
+    uint64_t rng;
+    kw_conn_state_fn *on_state;
+    void *state_arg;
+    kw_conn_log_fn *log;
+    void *log_arg;
+    char errstr[512];
+};
+
+/* conn.c */
+void kw__conn_fail(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void kw__conn_log(kw_conn *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+uint64_t kw__conn_random(kw_conn *c);
+/* Loop entry points bracket their work with these, so a kw__conn_free from a callback waits. */
+void kw__conn_enter(kw_conn *c);
+void kw__conn_leave(kw_conn *c);
+/* Sends what may go now: queued requests while the connection is ready and not re-authenticating.
+ */
+void kw__conn_pump(kw_conn *c);
+/* Queues a request the connection makes for itself (ApiVersions, SASL), ahead of the callers'. */
+int kw__conn_send_internal(kw_conn *c, int api_key, int ver, const void *req,
+                           kw_conn_response_fn *cb);
+
+/* conn_setup.c: ApiVersions, then SASL when configured, then ready; KIP-368 re-authentication. */
+void kw__conn_start_setup(kw_conn *c);
+void kw__conn_on_reauth_timer(kw_loop_timer *t, void *arg);
+
+#endif /* KW_NET_CONN_INT_H */
