@@ -569,18 +569,6 @@ static int next_chunk(kreplay *r, int timeout_ms)
 {
     kchunk *done = r->cur;
     r->cur = NULL;
-    if (done && done->mem_cap) {
-        /* Its buffer is the spare the next fetch lands in (one is enough: the loop takes it
-         * at each response). */
-        pthread_mutex_lock(&r->mu);
-        if (!r->spare) {
-            r->spare = done->mem;
-            r->spare_cap = done->mem_cap;
-            done->mem = NULL;
-        }
-        pthread_mutex_unlock(&r->mu);
-    }
-    chunk_free(done);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     if (timeout_ms >= 0) {
@@ -592,11 +580,19 @@ static int next_chunk(kreplay *r, int timeout_ms)
         }
     }
     pthread_mutex_lock(&r->mu);
+    if (done && done->mem_cap && !r->spare) {
+        /* The decoded chunk's buffer is the spare the next fetch lands in (one is enough: the
+         * loop takes it at each response). */
+        r->spare = done->mem;
+        r->spare_cap = done->mem_cap;
+        done->mem = NULL;
+    }
     while (!r->qhead && !r->fetch_done && !r->err) {
         if (timeout_ms < 0) {
             pthread_cond_wait(&r->cond, &r->mu);
         } else if (pthread_cond_timedwait(&r->cond, &r->mu, &until) != 0) {
             pthread_mutex_unlock(&r->mu);
+            chunk_free(done);
             return KW_ETIMEDOUT;
         }
     }
@@ -613,6 +609,7 @@ static int next_chunk(kreplay *r, int timeout_ms)
     }
     bool wake = r->fetch_wanted;
     pthread_mutex_unlock(&r->mu);
+    chunk_free(done);
     if (wake)
         kw__loop_post(r->k->loop, resume_run, NULL, r);
     if (rc == 1) {
