@@ -506,7 +506,9 @@ int kw__sasl_server_error(kw_sasl *s, const char *msg, size_t len)
     char *text = msg && len ? printable_dup(msg, len, KW_SASL_SERVER_TEXT_MAX) : NULL;
     const char *broker = text ? text : "the broker refused the credentials";
     int rc;
-    if (s->server_json)
+    if (s->server_json && text && strcmp(text, s->server_json) == 0)
+        rc = fail(s, KW_ESASL, "%s", s->server_json); /* Kafka 4 repeats the document */
+    else if (s->server_json)
         rc = fail(s, KW_ESASL, "%s (broker: %s)", s->server_json, broker);
     else
         rc = fail(s, KW_ESASL, "%s", broker);

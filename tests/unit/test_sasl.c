@@ -851,6 +851,14 @@ START_TEST(oauthbearer_server_error_is_answered_then_fails)
                      "SASL authentication failed (OAUTHBEARER): {\"status\":\"invalid_token\",?"
                      "\"scope\":\"kafka\"} (broker: Authentication failed during authentication "
                      "due to invalid credentials with SASL mechanism OAUTHBEARER)");
+
+    /* Kafka 4's ending: the error message is the document again; it is said once. */
+    ck_assert_int_eq(kw__sasl_start(&s, &out, &len), 0);
+    json = "{\"status\":\"invalid_token\"}";
+    ck_assert_int_eq(kw__sasl_step(&s, json, strlen(json), &out, &len), KW_SASL_CONTINUE);
+    ck_assert_int_eq(kw__sasl_server_error(&s, json, strlen(json)), KW_ESASL);
+    ck_assert_str_eq(kw__sasl_errstr(&s),
+                     "SASL authentication failed (OAUTHBEARER): {\"status\":\"invalid_token\"}");
     kw__sasl_free(&s);
 }
 END_TEST
