@@ -295,6 +295,19 @@ run 1 "$KWAL" -b "$KWAL_BOOTSTRAP_SASL" -X security.protocol=sasl_plaintext -X s
 grep -qi "auth" "$TMP/err" || fail "a wrong password: $(cat "$TMP/err")"
 ok "a wrong SCRAM password fails with exit 1"
 
+# OAUTHBEARER: an unsecured JWS (alg none), what the test broker's default validator accepts.
+b64url() { printf '%s' "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+NOW=$(date +%s)
+TOKEN="$(b64url '{"alg":"none"}').$(b64url "{\"sub\":\"alice\",\"iat\":$NOW,\"exp\":$((NOW + 3600))}")."
+OLD="$(b64url '{"alg":"none"}').$(b64url "{\"sub\":\"alice\",\"iat\":$((NOW - 7200)),\"exp\":$((NOW - 3600))}")."
+OAUTH=(-b "$KWAL_BOOTSTRAP_SASL" -X security.protocol=sasl_plaintext -X sasl.mechanism=OAUTHBEARER)
+run 0 "$KWAL" "${OAUTH[@]}" -X sasl.oauthbearer.token="$TOKEN" offsets -t "$T"
+[ "$(cat "$TMP/out")" = "0 0 1000" ] || fail "offsets with OAUTHBEARER: $(cat "$TMP/out")"
+ok "SASL OAUTHBEARER through -X sasl.oauthbearer.token"
+run 1 "$KWAL" "${OAUTH[@]}" -X sasl.oauthbearer.token="$OLD" -X request.timeout.ms=5000 offsets -t "$T"
+grep -q 'invalid_token' "$TMP/err" || fail "an expired token: $(cat "$TMP/err")"
+ok "an expired OAUTHBEARER token fails with exit 1 and the broker's status"
+
 SSL=(-b "$KWAL_BOOTSTRAP_SSL" -X security.protocol=ssl -X ssl.ca.location="$TLS/ca.pem")
 run 0 "$KWAL" "${SSL[@]}" offsets -t "$T"
 [ "$(cat "$TMP/out")" = "0 0 1000" ] || fail "offsets over TLS: $(cat "$TMP/out")"

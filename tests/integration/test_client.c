@@ -831,6 +831,123 @@ START_TEST(bad_credentials_fail_quickly_with_the_reason)
 }
 END_TEST
 
+/* An unsecured JWS (alg "none"), what the test broker's default OAUTHBEARER validator accepts. */
+static void unsecured_token(char *out, size_t cap, const char *sub, long exp_from_now_s)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char claims[256];
+    long now = (long)time(NULL);
+    snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"iat\":%ld,\"exp\":%ld}", sub, now - 60,
+             now + exp_from_now_s);
+    const char *parts[2] = {"{\"alg\":\"none\"}", claims};
+    size_t o = 0;
+    for (int p = 0; p < 2; p++) {
+        const unsigned char *in = (const unsigned char *)parts[p];
+        size_t n = strlen(parts[p]);
+        for (size_t i = 0; i < n; i += 3) {
+            uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+                         (i + 2 < n ? in[i + 2] : 0);
+            size_t chars = n - i >= 3 ? 4 : n - i + 1; /* base64url without padding */
+            for (size_t k = 0; k < chars && o + 1 < cap; k++)
+                out[o++] = b64[(v >> (18 - 6 * k)) & 63];
+        }
+        if (o + 1 < cap)
+            out[o++] = '.';
+    }
+    out[o] = '\0';
+}
+
+typedef struct token_source {
+    char token[512];
+    int calls;
+} token_source;
+
+static int give_token(void *arg, char *buf, size_t cap)
+{
+    token_source *ts = arg;
+    size_t n = strlen(ts->token);
+    if (n > cap)
+        return KW_ETOOBIG;
+    memcpy(buf, ts->token, n);
+    ts->calls++;
+    return (int)n;
+}
+
+/* OAUTHBEARER against the broker's SASL_PLAINTEXT listener: each token source, and a refusal. */
+START_TEST(oauthbearer_tokens_from_each_source_against_the_broker)
+{
+    const char *bs = getenv("KWAL_BOOTSTRAP_SASL");
+    ck_assert_msg(bs && *bs, "KWAL_BOOTSTRAP_SASL is not set");
+    char good[512], expired[512], path[] = "/tmp/kwal-it-token-XXXXXX";
+    unsecured_token(good, sizeof(good), "alice", 3600);
+    unsecured_token(expired, sizeof(expired), "alice", -3600);
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, good, strlen(good)), (ssize_t)strlen(good));
+    ck_assert_int_eq(write(fd, "\n", 1), 1); /* a trailing newline is stripped */
+    close(fd);
+    token_source ts;
+    snprintf(ts.token, sizeof(ts.token), "%s", good);
+    ts.calls = 0;
+    for (int src = 0; src < 3; src++) {
+        kw_client_options o = {.bootstrap = bs, .security = KW_CLIENT_SASL_PLAINTEXT,
+                               .sasl_mechanism = "OAUTHBEARER", .connect_timeout_ms = 5000};
+        if (src == 0)
+            o.oauth_token = good;
+        else if (src == 1)
+            o.oauth_token_file = path;
+        else {
+            o.oauth_token_cb = give_token;
+            o.oauth_token_arg = &ts;
+        }
+        kw_client *c;
+        char err[256];
+        ASSERT_OK(kw_client_new(&c, &o, err, sizeof(err)), err);
+        char t[128];
+        topic_name(t, sizeof(t), "oauth");
+        create_topic(c, t, 1);
+        size_t len;
+        uint8_t *b = make_batch("oauth", 3, &len);
+        kw_client_produce_args pa = {.topic = t, .batch = b, .batch_len = len};
+        kw_client_produce_result pr;
+        ASSERT_OK(kw_client_produce(c, &pa, &pr), pr.detail);
+        ck_assert_int_eq(pr.base_offset, 0);
+        kw_client_fetch_args fa = {.topic = t};
+        kw_client_fetch_result fr;
+        ASSERT_OK(kw_client_fetch(c, &fa, &fr), fr.detail);
+        ck_assert(same_batch(fr.records, fr.records_len, b, len));
+        kw_client_fetch_result_free(&fr);
+        free(b);
+        const char *names[] = {t};
+        kw_client_delete_topics_args da = {.names = names, .name_count = 1};
+        kw_client_topics_result tr;
+        kw_client_delete_topics(c, &da, &tr);
+        kw_client_topics_result_free(&tr);
+        kw_client_destroy(c);
+    }
+    ck_assert_int_ge(ts.calls, 1);
+    /* an expired token: refused, with the broker's RFC 7628 status said once */
+    kw_client_options o = {.bootstrap = bs, .security = KW_CLIENT_SASL_PLAINTEXT,
+                           .sasl_mechanism = "OAUTHBEARER", .oauth_token = expired,
+                           .connect_timeout_ms = 5000, .request_timeout_ms = 20000};
+    kw_client *c;
+    char err[256];
+    ASSERT_OK(kw_client_new(&c, &o, err, sizeof(err)), err);
+    kw_client_metadata_result mr;
+    uint64_t t0 = now_ms();
+    int rc = kw_client_metadata(c, NULL, &mr);
+    ck_assert_msg(rc == KW_ESASL, "got %s: %s", kw_err_name(rc), mr.detail);
+    ck_assert_msg(now_ms() - t0 < 3000, "the refusal took %llu ms",
+                  (unsigned long long)(now_ms() - t0));
+    const char *at = strstr(mr.detail, "invalid_token");
+    ck_assert_msg(at && !strstr(at + 1, "invalid_token"), "detail: %s", mr.detail);
+    ck_assert_msg(strstr(mr.detail, "OAUTHBEARER"), "detail: %s", mr.detail);
+    kw_client_metadata_result_free(&mr);
+    kw_client_destroy(c);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(bad_options_are_refused_with_the_reason)
 {
     kw_client *c = (kw_client *)1;
@@ -852,7 +969,7 @@ START_TEST(bad_options_are_refused_with_the_reason)
                             .sasl_mechanism = "SCRAM-SHA-256"};
     ck_assert_int_eq(kw_client_new(&c, &o, err, sizeof(err)), KW_ECONFIG);
     ck_assert_msg(err[0], "no reason given");
-    /* OAUTHBEARER: one token source exactly (the broker here has no OAUTHBEARER listener) */
+    /* OAUTHBEARER: one token source exactly */
     o = (kw_client_options){.bootstrap = bootstrap(), .security = KW_CLIENT_SASL_PLAINTEXT,
                             .sasl_mechanism = "OAUTHBEARER", .oauth_token = "a.b.c"};
     ck_assert_int_eq(kw_client_new(&c, &o, err, sizeof(err)), 0);
@@ -1064,6 +1181,7 @@ int main(void)
                         (int)(sizeof(sec_cases) / sizeof(sec_cases[0])));
     tcase_add_loop_test(tc, bad_credentials_fail_quickly_with_the_reason, 0,
                         (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+    tcase_add_test(tc, oauthbearer_tokens_from_each_source_against_the_broker);
     tcase_add_test(tc, bad_options_are_refused_with_the_reason);
     tcase_add_test(tc, stalled_connection_fails_at_the_deadline_and_recovers);
     tcase_add_test(tc, destroy_fails_pending_calls_once_each);
