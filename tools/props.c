@@ -27,7 +27,7 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
  * kw_client_security. */
 static const char *const security_names[] = {"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"};
 static const char *const mechanism_names[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512",
-                                              "OAUTHBEARER"};
+                                              "OAUTHBEARER", "GSSAPI"};
 
 static int set_security(kw_client_options *o, const char *v, char *err, size_t errlen)
 {
@@ -48,11 +48,9 @@ static int set_mechanism(kw_client_options *o, const char *v, char *err, size_t 
             o->sasl_mechanism = mechanism_names[i];
             return 0;
         }
-    if (strcasecmp(v, "GSSAPI") == 0)
-        return fail(err, errlen, "-X sasl.mechanism: GSSAPI is not supported by this build");
     return fail(err, errlen,
                 "-X sasl.mechanism: '%s' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, "
-                "OAUTHBEARER",
+                "OAUTHBEARER, GSSAPI",
                 v);
 }
 
@@ -116,6 +114,14 @@ int cli_props_set(kw_client_options *o, const char *kv, char *err, size_t errlen
         return set_text(&o->sasl_password, key, v, err, errlen);
     if (strcmp(key, "sasl.oauthbearer.token") == 0)
         return set_text(&o->oauth_token, key, v, err, errlen);
+    if (strcmp(key, "sasl.kerberos.service.name") == 0)
+        return set_text(&o->sasl_kerberos_service_name, key, v, err, errlen);
+    if (strcmp(key, "sasl.kerberos.keytab") == 0 || strcmp(key, "sasl.kerberos.principal") == 0 ||
+        strcmp(key, "sasl.kerberos.kinit.cmd") == 0)
+        return fail(err, errlen,
+                    "-X %s: not supported: kwal runs no kinit; it uses the Kerberos credential "
+                    "cache (KRB5CCNAME), which kinit -k -t KEYTAB PRINCIPAL fills",
+                    key);
     if (strcmp(key, "ssl.ca.location") == 0)
         return set_text(&o->tls_ca_file, key, v, err, errlen);
     if (strcmp(key, "ssl.certificate.location") == 0)
@@ -147,20 +153,31 @@ int cli_props_check(const kw_client_options *o, char *err, size_t errlen)
         if (!o->sasl_mechanism)
             return fail(err, errlen, "-X security.protocol=%s needs -X sasl.mechanism", proto);
         bool oauth = strcmp(o->sasl_mechanism, "OAUTHBEARER") == 0;
-        if (oauth && !o->oauth_token)
+        bool gssapi = strcmp(o->sasl_mechanism, "GSSAPI") == 0;
+        if (gssapi) {
+            if (o->sasl_username || o->sasl_password || o->oauth_token)
+                return fail(err, errlen,
+                            "-X sasl.mechanism=GSSAPI takes no sasl.username, sasl.password or "
+                            "sasl.oauthbearer.token (the Kerberos credential cache says who you "
+                            "are)");
+        } else if (o->sasl_kerberos_service_name) {
+            return fail(err, errlen, "-X sasl.kerberos.service.name needs sasl.mechanism=GSSAPI");
+        } else if (oauth && !o->oauth_token) {
             return fail(err, errlen,
                         "-X sasl.mechanism=OAUTHBEARER needs -X sasl.oauthbearer.token");
-        if (!oauth && (!o->sasl_username || !o->sasl_password))
+        } else if (!oauth && (!o->sasl_username || !o->sasl_password)) {
             return fail(err, errlen,
                         "-X sasl.mechanism=%s needs -X sasl.username and -X sasl.password",
                         o->sasl_mechanism);
-        if (!oauth && o->oauth_token)
+        } else if (!oauth && o->oauth_token) {
             return fail(err, errlen, "-X sasl.oauthbearer.token needs sasl.mechanism=OAUTHBEARER");
-        if (oauth && (o->sasl_username || o->sasl_password))
+        } else if (oauth && (o->sasl_username || o->sasl_password)) {
             return fail(
                 err, errlen,
                 "-X sasl.username and sasl.password do not go with sasl.mechanism=OAUTHBEARER");
-    } else if (o->sasl_mechanism || o->sasl_username || o->sasl_password || o->oauth_token) {
+        }
+    } else if (o->sasl_mechanism || o->sasl_username || o->sasl_password || o->oauth_token ||
+               o->sasl_kerberos_service_name) {
         /* Credentials silently sent nowhere would hide a forgotten security.protocol. */
         return fail(err, errlen,
                     "-X sasl.* needs security.protocol sasl_plaintext or sasl_ssl (it is %s)",

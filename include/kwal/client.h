@@ -101,7 +101,7 @@ typedef struct kw_client_options {
     const char *client_id;   /* "kwal" */
     int security;            /* enum kw_client_security: KW_CLIENT_PLAINTEXT */
 
-    /* SASL (KW_CLIENT_SASL_*): "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER". */
+    /* SASL (KW_CLIENT_SASL_*): "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI". */
     const char *sasl_mechanism; /* "PLAIN" */
     const char *sasl_username;
     const char *sasl_password;
@@ -110,6 +110,15 @@ typedef struct kw_client_options {
     const char *oauth_token_file; /* re-read at every authentication (rotation) */
     kw_client_token_fn *oauth_token_cb;
     void *oauth_token_arg;
+    /*
+     * GSSAPI (Kerberos, through cyrus-sasl): the broker's service name ("kafka";
+     * sasl.kerberos.service.name), the ticket asked for being SERVICE/HOST with
+     * HOST as the bootstrap list or the metadata names the broker.  Credentials
+     * come from the Kerberos credential cache (KRB5CCNAME or the default one):
+     * keep it filled with kinit or k5start; kwal runs no kinit.  The KDC round
+     * trip for a service ticket happens on the I/O thread at each authentication.
+     */
+    const char *sasl_kerberos_service_name;
 
     /* TLS (KW_CLIENT_SSL, KW_CLIENT_SASL_SSL).  With neither CA option, the system store. */
     const char *tls_ca_file;
@@ -136,7 +145,7 @@ typedef struct kw_client_options {
  * Creates a client and starts its I/O thread (unless host_driven).
  * Connecting happens lazily, at the first call.  Returns 0, or KW_EINVAL /
  * KW_ECONFIG / KW_ETLS / KW_EUNSUPPORTED (bad options: unreadable CA or key
- * file, a bad bootstrap list, SASL settings missing a username, GSSAPI, ...;
+ * file, a bad bootstrap list, SASL settings missing a username, ...;
  * when errbuf is not NULL it gets the reason) or KW_ENOMEM.  *out is NULL on
  * failure.
  */

@@ -90,9 +90,10 @@ typedef struct kw_wal_options {
     bool strict_records;          /* replay stops at a malformed record instead of skipping it */
 
     /* [wal.sasl] */
-    const char *sasl_type; /* "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"; NULL = no SASL */
-    const char *sasl_username;
+    const char *sasl_type; /* "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI"; NULL = none */
+    const char *sasl_username; /* PLAIN and SCRAM (GSSAPI: the Kerberos credential cache) */
     const char *sasl_password;
+    const char *sasl_kerberos_service_name; /* GSSAPI: the broker's service; default "kafka" */
 
     /* [wal.tls]: TLS is on when tls is set or any path below is set */
     bool tls;

@@ -268,8 +268,10 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
             .oauth_token_file = keep(c, opt->oauth_token_file),
             .oauth_token_cb = opt->oauth_token_cb,
             .oauth_token_ctx = opt->oauth_token_arg,
+            .kerberos_service_name = keep(c, opt->sasl_kerberos_service_name),
         };
         if (!c->sasl.mechanism || (opt->sasl_username && !c->sasl.username) ||
+            (opt->sasl_kerberos_service_name && !c->sasl.kerberos_service_name) ||
             (opt->sasl_password && !c->sasl.password) ||
             (opt->oauth_token && !c->sasl.oauth_token) ||
             (opt->oauth_token_file && !c->sasl.oauth_token_file))

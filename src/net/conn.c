@@ -839,7 +839,9 @@ int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt)
     }
     if (opt->sasl) {
         c->has_sasl = true;
-        int rc = kw__sasl_init(&c->sasl, opt->sasl);
+        kw_sasl_config sc = *opt->sasl;
+        sc.server_host = c->host; /* GSSAPI's ticket is for SERVICE/this host */
+        int rc = kw__sasl_init(&c->sasl, &sc);
         if (rc) {
             kw__conn_log(c, KW_CONN_LOG_ERROR, "%s", kw__sasl_errstr(&c->sasl));
             c->phase = PH_CLOSED;

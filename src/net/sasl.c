@@ -1,4 +1,4 @@
-/* SASL client mechanisms: PLAIN and OAUTHBEARER messages here, SCRAM through net/scram.c. */
+/* SASL client mechanisms: PLAIN and OAUTHBEARER messages here, SCRAM through net/scram.c, GSSAPI net/sasl_gssapi.c. */
 #include "net/sasl.h"
 
 #include <errno.h>
@@ -11,12 +11,15 @@
 
 #include <openssl/crypto.h>
 
+#include "net/sasl_gssapi.h"
+
 static const char *const mech_names[] = {
     [KW_SASL_NONE] = "",
     [KW_SASL_PLAIN] = "PLAIN",
     [KW_SASL_SCRAM_SHA_256] = "SCRAM-SHA-256",
     [KW_SASL_SCRAM_SHA_512] = "SCRAM-SHA-512",
     [KW_SASL_OAUTHBEARER] = "OAUTHBEARER",
+    [KW_SASL_GSSAPI] = "GSSAPI",
 };
 
 static void set_detail(kw_sasl *s, const char *fmt, va_list ap)
@@ -134,21 +137,27 @@ int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg)
     if (!cfg || !cfg->mechanism || !cfg->mechanism[0])
         return config_fail(s, KW_EINVAL, "SASL: no mechanism configured");
     const char *m = cfg->mechanism;
-    for (int i = KW_SASL_PLAIN; i <= KW_SASL_OAUTHBEARER; i++)
+    for (int i = KW_SASL_PLAIN; i <= KW_SASL_GSSAPI; i++)
         if (strcasecmp(m, mech_names[i]) == 0)
             s->mech = (enum kw_sasl_mech)i;
-    if (s->mech == KW_SASL_NONE) {
-        if (strcasecmp(m, "GSSAPI") == 0)
-            return config_fail(s, KW_EUNSUPPORTED, "GSSAPI is not supported yet");
+    if (s->mech == KW_SASL_NONE)
         return config_fail(s, KW_EUNSUPPORTED,
                            "SASL mechanism \"%.64s\" is unknown (kwal offers PLAIN, "
-                           "SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)",
+                           "SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI)",
                            m);
-    }
     const char *name = mech_names[s->mech];
     bool oom = false;
 
-    if (s->mech == KW_SASL_OAUTHBEARER) {
+    if (s->mech == KW_SASL_GSSAPI) {
+        const char *svc = cfg->kerberos_service_name ? cfg->kerberos_service_name : "kafka";
+        if (!svc[0] || strpbrk(svc, "/@ \t"))
+            return config_fail(s, KW_EINVAL,
+                               "SASL GSSAPI: the Kerberos service name \"%.64s\" is empty or "
+                               "has '/', '@' or a space",
+                               svc);
+        s->krb_service = dup_opt(svc, &oom);
+        s->krb_host = dup_opt(cfg->server_host, &oom);
+    } else if (s->mech == KW_SASL_OAUTHBEARER) {
         int sources = !!cfg->oauth_token + !!cfg->oauth_token_file + !!cfg->oauth_token_cb;
         if (sources != 1)
             return config_fail(s, KW_EINVAL,
@@ -379,6 +388,55 @@ static int scram_first(kw_sasl *s)
     return 0;
 }
 
+/* Keeps a copy of a token to send (s->out, wiped like the other mechanisms' messages). */
+static int keep_out(kw_sasl *s, const uint8_t *msg, size_t n)
+{
+    drop_out(s);
+    s->out = malloc(n ? n : 1);
+    if (!s->out)
+        return fail(s, KW_ENOMEM, "out of memory");
+    if (n)
+        memcpy(s->out, msg, n);
+    s->out_len = n;
+    return 0;
+}
+
+static int gssapi_first(kw_sasl *s)
+{
+    if (!s->krb_host || !s->krb_host[0])
+        return fail(s, KW_EINVAL, "no broker host to ask a Kerberos ticket for");
+    const uint8_t *tok;
+    size_t n;
+    char err[512];
+    int rc = kw__gssapi_start(&s->gss, s->krb_service, s->krb_host, &tok, &n, err, sizeof(err));
+    if (rc)
+        return fail(s, rc, "%s", err);
+    return keep_out(s, tok, n);
+}
+
+static int gssapi_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out,
+                       size_t *outlen)
+{
+    if (s->gss_last)
+        return KW_SASL_DONE; /* the broker accepted the last token (a refusal is an error code) */
+    const uint8_t *tok;
+    size_t n;
+    bool done;
+    char err[512];
+    int rc = kw__gssapi_step(s->gss, in, len, &tok, &n, &done, err, sizeof(err));
+    if (rc)
+        return fail(s, rc, "%s", err);
+    if (done && n == 0)
+        return KW_SASL_DONE;
+    if ((rc = keep_out(s, tok, n)) != 0)
+        return rc;
+    s->gss_last = done;
+    s->phase = KW_SASL_SENT_SECOND;
+    *out = s->out;
+    *outlen = s->out_len;
+    return KW_SASL_CONTINUE;
+}
+
 int kw__sasl_start(kw_sasl *s, const uint8_t **out, size_t *outlen)
 {
     *out = NULL;
@@ -387,6 +445,9 @@ int kw__sasl_start(kw_sasl *s, const uint8_t **out, size_t *outlen)
         return s->config_err;
     drop_out(s);
     kw__scram_free(&s->scram);
+    kw__gssapi_free(s->gss);
+    s->gss = NULL;
+    s->gss_last = false;
     free(s->server_json);
     s->server_json = NULL;
     s->errstr[0] = '\0';
@@ -402,6 +463,9 @@ int kw__sasl_start(kw_sasl *s, const uint8_t **out, size_t *outlen)
         break;
     case KW_SASL_OAUTHBEARER:
         rc = oauth_first(s);
+        break;
+    case KW_SASL_GSSAPI:
+        rc = gssapi_first(s);
         break;
     default:
         return config_fail(s, KW_EINVAL, "SASL: kw__sasl_init did not succeed");
@@ -488,6 +552,9 @@ int kw__sasl_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out, s
     case KW_SASL_OAUTHBEARER:
         rc = oauth_step(s, in, len, out, outlen);
         break;
+    case KW_SASL_GSSAPI:
+        rc = gssapi_step(s, in, len, out, outlen);
+        break;
     default:
         /* PLAIN is one message; Kafka reports a refusal as an error code, not in these bytes. */
         rc = KW_SASL_DONE;
@@ -496,6 +563,8 @@ int kw__sasl_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out, s
     if (rc == KW_SASL_DONE) {
         drop_out(s);
         kw__scram_free(&s->scram);
+        kw__gssapi_free(s->gss);
+        s->gss = NULL;
         s->phase = KW_SASL_FINISHED;
     }
     return rc;
@@ -515,6 +584,8 @@ int kw__sasl_server_error(kw_sasl *s, const char *msg, size_t len)
     free(text);
     drop_out(s);
     kw__scram_free(&s->scram);
+    kw__gssapi_free(s->gss);
+    s->gss = NULL;
     return rc;
 }
 
@@ -538,5 +609,8 @@ void kw__sasl_free(kw_sasl *s)
     }
     free(s->ext);
     free(s->server_json);
+    kw__gssapi_free(s->gss);
+    free(s->krb_service);
+    free(s->krb_host);
     memset(s, 0, sizeof(*s));
 }

@@ -1,7 +1,8 @@
-/* SASL client mechanisms (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER) as I/O-free state machines. */
+/* SASL client mechanisms (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER; GSSAPI through cyrus-sasl) as state machines. */
 #ifndef KW_NET_SASL_H
 #define KW_NET_SASL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +17,9 @@
  * (KW_SASL_DONE).  When a SaslAuthenticate response carries an error code,
  * the connection hands its error_message to kw__sasl_server_error instead,
  * which builds the detail.  Nothing here does I/O except reading the
- * OAUTHBEARER token file (or calling the token callback) in kw__sasl_start.
+ * OAUTHBEARER token file (or calling the token callback) in kw__sasl_start,
+ * and GSSAPI's ticket request to the KDC (cyrus-sasl and the Kerberos
+ * library, in kw__sasl_start), which runs on the caller's thread.
  */
 
 /* Longest OAUTHBEARER token accepted (JWTs are a few KB; Kafka's default receive cap is 512 KB). */
@@ -28,6 +31,7 @@ enum kw_sasl_mech {
     KW_SASL_SCRAM_SHA_256,
     KW_SASL_SCRAM_SHA_512,
     KW_SASL_OAUTHBEARER,
+    KW_SASL_GSSAPI,
 };
 
 /* What kw__sasl_step returns when it does not fail. */
@@ -53,7 +57,7 @@ typedef struct kw_sasl_extension {
 
 /* Everything is copied by kw__sasl_init; zero means "default" or "unused". */
 typedef struct kw_sasl_config {
-    /* "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER" (case-insensitive). */
+    /* "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI" (case-insensitive). */
     const char *mechanism;
     /* PLAIN and SCRAM: both non-empty. */
     const char *username;
@@ -71,6 +75,11 @@ typedef struct kw_sasl_config {
     const char *scram_cnonce;
     uint32_t scram_min_iterations;
     uint32_t scram_max_iterations;
+    /* GSSAPI: the broker's Kerberos service name (NULL = "kafka") and the host the connection
+     * goes to (the ticket is for SERVICE/HOST; the connection sets it).  The credentials are
+     * the process's Kerberos credential cache (KRB5CCNAME), kept fresh by kinit or k5start. */
+    const char *kerberos_service_name;
+    const char *server_host;
 } kw_sasl_config;
 
 enum kw_sasl_phase {
@@ -98,13 +107,16 @@ typedef struct kw_sasl {
     uint8_t *out; /* the message last handed out (it may hold a password: wiped on reuse) */
     size_t out_len;
     char *server_json; /* OAUTHBEARER: the server's error document, printable */
+    char *krb_service, *krb_host; /* GSSAPI */
+    struct kw_gssapi *gss;        /* GSSAPI: the exchange in progress */
+    bool gss_last;                /* GSSAPI: the client's last token is out; the server's reply ends it */
     char errstr[1024];
 } kw_sasl;
 
 /*
  * Checks and copies the configuration.  0, or KW_EINVAL (missing or bad
- * field), KW_EUNSUPPORTED (unknown mechanism; "GSSAPI is not supported
- * yet"), KW_ENOMEM; kw__sasl_errstr says which.  Call kw__sasl_free
+ * field), KW_EUNSUPPORTED (unknown mechanism), KW_ENOMEM; kw__sasl_errstr
+ * says which.  Call kw__sasl_free
  * afterwards either way.
  */
 int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg);

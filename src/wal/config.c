@@ -64,6 +64,7 @@ enum key_id {
     S_TYPE,
     S_USERNAME,
     S_PASSWORD,
+    S_KERBEROS_SERVICE,
     /* [wal.tls] */
     T_SERVER_CA,
     T_CLIENT_CERT,
@@ -139,6 +140,7 @@ static const keydef sasl_keys[] = {
     {"type", K_STRING, S_TYPE},
     {"username", K_STRING, S_USERNAME},
     {"password", K_STRING, S_PASSWORD},
+    {"kerberos_service_name", K_STRING, S_KERBEROS_SERVICE},
     {NULL, 0, 0},
 };
 
@@ -587,7 +589,7 @@ static int apply(ctx *c, const kw__toml_entry *e, const keydef *k)
     kw_wal_options *o = &cfg->wal;
     const kw__toml_value *v = e->value;
     const char *s = v->type == KW_TOML_STRING ? v->u.str.ptr : NULL;
-    const char *where = k->id >= S_TYPE && k->id <= S_PASSWORD ? "sasl."
+    const char *where = k->id >= S_TYPE && k->id <= S_KERBEROS_SERVICE ? "sasl."
                         : k->id >= T_SERVER_CA                 ? "tls."
                                                                : "";
     uint64_t num = 0;
@@ -758,10 +760,10 @@ static int apply(ctx *c, const kw__toml_entry *e, const keydef *k)
         return 0;
     case S_TYPE:
         if (strcmp(s, "PLAIN") != 0 && strcmp(s, "SCRAM-SHA-256") != 0 &&
-            strcmp(s, "SCRAM-SHA-512") != 0)
+            strcmp(s, "SCRAM-SHA-512") != 0 && strcmp(s, "GSSAPI") != 0)
             return fail(c, e->line,
-                        "sasl.type: '%s' is not a mechanism (use \"PLAIN\", \"SCRAM-SHA-256\" or "
-                        "\"SCRAM-SHA-512\")",
+                        "sasl.type: '%s' is not a mechanism (use \"PLAIN\", \"SCRAM-SHA-256\", "
+                        "\"SCRAM-SHA-512\" or \"GSSAPI\")",
                         s);
         return set_string(OWNED(o->sasl_type), s);
     case S_USERNAME:
@@ -770,6 +772,13 @@ static int apply(ctx *c, const kw__toml_entry *e, const keydef *k)
         return set_string(OWNED(o->sasl_username), s);
     case S_PASSWORD:
         return set_string(OWNED(o->sasl_password), s);
+    case S_KERBEROS_SERVICE:
+        if (!s[0] || strpbrk(s, "/@ \t"))
+            return fail(c, e->line,
+                        "sasl.kerberos_service_name: '%s' is not a Kerberos service name (no '/', "
+                        "'@' or spaces)",
+                        s);
+        return set_string(OWNED(o->sasl_kerberos_service_name), s);
     case T_SERVER_CA:
     case T_CLIENT_CERT:
     case T_CLIENT_KEY:
@@ -814,13 +823,21 @@ static int check_whole(ctx *c, const kw__toml_entry *wal)
     kw_wal_options *o = &cfg->wal;
     const kw__toml_entry *sasl = c->seen[W_SASL];
     if (sasl) {
-        const char *missing = !o->sasl_type       ? "type"
-                              : !o->sasl_username ? "username"
-                              : !o->sasl_password ? "password"
-                                                  : NULL;
+        int line = sasl->value->line ? sasl->value->line : sasl->line;
+        bool gssapi = o->sasl_type && strcmp(o->sasl_type, "GSSAPI") == 0;
+        const char *missing = !o->sasl_type                 ? "type"
+                              : gssapi                      ? NULL
+                              : !o->sasl_username           ? "username"
+                              : !o->sasl_password           ? "password"
+                                                            : NULL;
         if (missing)
-            return fail(c, sasl->value->line ? sasl->value->line : sasl->line,
-                        "[wal.sasl]: %s is missing", missing);
+            return fail(c, line, "[wal.sasl]: %s is missing", missing);
+        if (gssapi && (o->sasl_username || o->sasl_password))
+            return fail(c, line,
+                        "[wal.sasl]: type GSSAPI takes no username or password (the Kerberos "
+                        "credential cache, KRB5CCNAME, says who the WAL is)");
+        if (!gssapi && o->sasl_kerberos_service_name)
+            return fail(c, line, "[wal.sasl]: kerberos_service_name goes with type GSSAPI only");
     }
     const kw__toml_entry *tls = c->seen[W_TLS];
     if (tls && !o->tls_client_cert_path != !o->tls_client_key_path)
@@ -879,6 +896,7 @@ void kw__wal_config_free(kw__wal_config *cfg)
     free(*OWNED(o->sasl_type));
     free(*OWNED(o->sasl_username));
     free(*OWNED(o->sasl_password));
+    free(*OWNED(o->sasl_kerberos_service_name));
     free(*OWNED(o->tls_server_ca_cert_path));
     free(*OWNED(o->tls_client_cert_path));
     free(*OWNED(o->tls_client_key_path));

@@ -901,6 +901,7 @@ static void kafka_free(kw_wal_kafka *k)
     free(k->default_topic);
     free(k->sasl_type);
     free(k->sasl_user);
+    free(k->sasl_krb);
     if (k->sasl_pass) {
         OPENSSL_cleanse(k->sasl_pass, strlen(k->sasl_pass));
         free(k->sasl_pass);
@@ -952,6 +953,7 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
     k->sasl_type = dup_or_null(o->sasl_type);
     k->sasl_user = dup_or_null(o->sasl_username);
     k->sasl_pass = dup_or_null(o->sasl_password);
+    k->sasl_krb = dup_or_null(o->sasl_kerberos_service_name);
     k->ca = dup_or_null(o->tls_server_ca_cert_path);
     k->cert = dup_or_null(o->tls_client_cert_path);
     k->key = dup_or_null(o->tls_client_key_path);
@@ -986,7 +988,8 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
     if (!rc && k->sasl_type) {
         k->sasl = (kw_sasl_config){.mechanism = k->sasl_type,
                                    .username = k->sasl_user,
-                                   .password = k->sasl_pass};
+                                   .password = k->sasl_pass,
+                                   .kerberos_service_name = k->sasl_krb};
     }
     if (!rc && (o->tls || k->ca || k->cert || k->key)) {
         kw_tls_config tc = {.ca_file = k->ca, .cert_file = k->cert, .key_file = k->key};

@@ -111,7 +111,8 @@ typedef struct kregion {
 
 struct kw_wal_kafka {
     kw_wal_options o; /* strings below are copies */
-    char *bootstrap, *default_topic, *sasl_type, *sasl_user, *sasl_pass, *ca, *cert, *key;
+    char *bootstrap, *default_topic, *sasl_type, *sasl_user, *sasl_pass, *sasl_krb, *ca, *cert,
+        *key;
     size_t max_part;
     kw_loop *loop;
     kw_cluster *cl;

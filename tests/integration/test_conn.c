@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "kwal/client.h"
+#include "kwal/wal.h"
 #include "net/conn.h"
 #include "proto/msg_data.h"
 
@@ -514,6 +517,29 @@ START_TEST(response_larger_than_the_frame_limit_closes_the_connection)
 }
 END_TEST
 
+/* Metadata requests one after another, each answered without error, until at least `min` were
+ * sent and the connection re-authenticated `reauths` times (within 12 s). */
+static void metadata_until_reauthenticated(kw_conn *c, int min, unsigned reauths)
+{
+    uint64_t end = now_ms() + 12000;
+    int sent = 0;
+    while (now_ms() < end && (sent < min || kw__conn_reauth_count(c) < reauths)) {
+        md_result r = {0};
+        kw_metadata_req req;
+        metadata_req(c, &req);
+        ck_assert_int_eq(kw__conn_send(c, KW_API_METADATA, -1, &req, deadline_in(5000),
+                                       on_metadata, &r),
+                         0);
+        ck_assert(run_until(&r.done, 6000));
+        ck_assert_msg(r.err == 0, "request %d failed: %s (%s)", sent, kw_err_name(r.err),
+                      kw__conn_errstr(c));
+        ck_assert_int_ge(r.brokers, 1);
+        sent++;
+    }
+    ck_assert_msg(sent >= min && kw__conn_reauth_count(c) >= reauths,
+                  "%d requests, re-authenticated %u times", sent, kw__conn_reauth_count(c));
+}
+
 START_TEST(kip368_reauthenticates_without_failing_requests)
 {
     /* Needs a broker started with a short connections.max.reauth.ms, e.g.
@@ -526,24 +552,152 @@ START_TEST(kip368_reauthenticates_without_failing_requests)
     kw_conn *c = open_conn(&o, "KWAL_REAUTH_BOOTSTRAP", bs, &w);
     ck_assert_msg(w.ready == 1, "not ready: %s", w.detail);
     /* Keep requests flowing across at least two re-authentications. */
-    uint64_t end = now_ms() + 12000;
-    int sent = 0;
-    while (now_ms() < end && kw__conn_reauth_count(c) < 2) {
-        md_result r = {0};
-        kw_metadata_req req;
-        metadata_req(c, &req);
-        ck_assert_int_eq(kw__conn_send(c, KW_API_METADATA, -1, &req, deadline_in(5000),
-                                       on_metadata, &r),
-                         0);
-        ck_assert(run_until(&r.done, 6000));
-        ck_assert_msg(r.err == 0, "request %d failed: %s (%s)", sent, kw_err_name(r.err),
-                      kw__conn_errstr(c));
-        sent++;
-    }
-    ck_assert_msg(kw__conn_reauth_count(c) >= 2, "re-authenticated %u times",
-                  kw__conn_reauth_count(c));
+    metadata_until_reauthenticated(c, 1, 2);
     ck_assert_int_eq(w.closed, 0);
     kw__conn_free(c);
+}
+END_TEST
+
+/*
+ * Kerberos: a broker started with `tests/kafka/broker up --kerberos` (and --reauth-ms 3000 in
+ * scripts/test) has a GSSAPI listener and a KDC; `broker env` names them.  Each test gets alice's
+ * ticket into a credential cache of its own with kinit, as an operator's kinit or k5start would.
+ */
+static char ccache[64];
+
+static void kinit_alice(void)
+{
+    const char *conf = getenv("KWAL_KRB5_CONFIG"), *keytab = getenv("KWAL_KRB5_KEYTAB");
+    const char *principal = getenv("KWAL_KRB5_PRINCIPAL");
+    ck_assert_msg(conf && keytab && principal && getenv("KWAL_BOOTSTRAP_GSSAPI"),
+                  "the kerberos case needs `tests/kafka/broker up --kerberos` and its env");
+    setenv("KRB5_CONFIG", conf, 1);
+    snprintf(ccache, sizeof(ccache), "FILE:/tmp/kwal-it-krb5cc-%d", (int)getpid());
+    setenv("KRB5CCNAME", ccache, 1);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execlp("kinit", "kinit", "-k", "-t", keytab, principal, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "kinit -k -t %s %s failed (status %d; Debian: krb5-user)", keytab, principal,
+                  status);
+}
+
+static void kdestroy_alice(void)
+{
+    unlink(ccache + strlen("FILE:"));
+}
+
+START_TEST(gssapi_authenticates_and_reauthenticates)
+{
+    kinit_alice();
+    watch w = {0};
+    kw_sasl_config s = {.mechanism = "GSSAPI"};
+    kw_conn_options o = {.sasl = &s};
+    kw_conn *c = open_conn(&o, "KWAL_BOOTSTRAP_GSSAPI", "127.0.0.1:19098", &w);
+    ck_assert_msg(w.ready == 1, "not ready: %s", w.detail);
+    /* With --reauth-ms the session expires every few seconds: requests keep flowing across two
+     * re-authentications (each a new ticket exchange); without it, a few requests suffice. */
+    const char *reauth = getenv("KWAL_REAUTH_MS");
+    metadata_until_reauthenticated(c, 3, reauth && atoi(reauth) > 0 ? 2 : 0);
+    ck_assert_int_eq(w.closed, 0);
+    kw__conn_free(c);
+    kdestroy_alice();
+}
+END_TEST
+
+START_TEST(gssapi_without_a_ticket_or_with_a_wrong_service_fails_with_the_reason)
+{
+    kinit_alice();
+    /* a service the KDC does not know */
+    watch w = {0};
+    kw_sasl_config s = {.mechanism = "GSSAPI", .kerberos_service_name = "nosuch"};
+    kw_conn_options o = {.sasl = &s};
+    uint64_t t0 = now_ms();
+    kw_conn *c = open_conn(&o, "KWAL_BOOTSTRAP_GSSAPI", "127.0.0.1:19098", &w);
+    ck_assert_int_eq(w.ready, 0);
+    ck_assert_int_eq(w.err, KW_ESASL);
+    ck_assert_msg(strstr(w.detail, "no Kerberos ticket for nosuch/127.0.0.1") &&
+                      strstr(w.detail, "not found in Kerberos database"),
+                  "detail: %s", w.detail);
+    ck_assert_int_lt(now_ms() - t0, 3000);
+    kw__conn_free(c);
+    /* no ticket at all */
+    kdestroy_alice();
+    watch w2 = {0};
+    s.kerberos_service_name = NULL;
+    c = open_conn(&o, "KWAL_BOOTSTRAP_GSSAPI", "127.0.0.1:19098", &w2);
+    ck_assert_int_eq(w2.ready, 0);
+    ck_assert_int_eq(w2.err, KW_ESASL);
+    ck_assert_msg(strstr(w2.detail, "SASL authentication failed (GSSAPI): no Kerberos ticket for "
+                                    "kafka/127.0.0.1") &&
+                      strstr(w2.detail, "No Kerberos credentials available"),
+                  "detail: %s", w2.detail);
+    kw__conn_free(c);
+}
+END_TEST
+
+/* The public client makes the WAL's topic and the WAL appends and replays, all over Kerberos. */
+START_TEST(gssapi_client_and_wal_append_and_replay)
+{
+    kinit_alice();
+    const char *bs = getenv("KWAL_BOOTSTRAP_GSSAPI");
+    kw_client_options co = {.bootstrap = bs, .security = KW_CLIENT_SASL_PLAINTEXT,
+                            .sasl_mechanism = "GSSAPI", .sasl_kerberos_service_name = "kafka"};
+    kw_client *cl;
+    char err[512];
+    ck_assert_msg(kw_client_new(&cl, &co, err, sizeof(err)) == 0, "%s", err);
+    char topic[64];
+    snprintf(topic, sizeof(topic), "kwal-it-gssapi-%d-%llu", (int)getpid(),
+             (unsigned long long)now_ms());
+    kw_client_new_topic nt = {.name = topic, .partitions = 1, .replication_factor = 1};
+    kw_client_create_topics_args ca = {.topics = &nt, .topic_count = 1};
+    kw_client_topics_result tr;
+    int rc = kw_client_create_topics(cl, &ca, &tr);
+    ck_assert_msg(rc == 0, "create over GSSAPI: %s: %s", kw_err_name(rc), tr.detail);
+    ck_assert_int_eq(tr.topic_count, 1);
+    ck_assert_int_eq(tr.topics[0].kerr, 0);
+    kw_client_topics_result_free(&tr);
+    kw_wal_options wo = {.provider = KW_WAL_PROVIDER_KAFKA, .broker_endpoints = bs,
+                         .topic = topic, .sasl_type = "GSSAPI", .timeout_ms = 10000};
+    kw_wal *w;
+    ck_assert_msg(kw_wal_open(&w, &wo, err, sizeof(err)) == 0, "%s", err);
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        char e[32];
+        int n = snprintf(e, sizeof(e), "kerberos entry %d", i);
+        ck_assert_msg(kw_wal_append_sync(w, 9, e, (size_t)n, &ids[i]) == 0, "%s",
+                      kw_wal_errstr(w));
+    }
+    kw_wal_replay *rp;
+    ck_assert_int_eq(kw_wal_replay_open(w, 9, 0, 0, &rp), 0);
+    for (int i = 0; i < 3; i++) {
+        uint64_t id;
+        const uint8_t *data;
+        size_t len;
+        char e[32];
+        int n = snprintf(e, sizeof(e), "kerberos entry %d", i);
+        ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 10000), 1);
+        ck_assert_uint_eq(id, ids[i]);
+        ck_assert_uint_eq(len, (size_t)n);
+        ck_assert_mem_eq(data, e, len);
+    }
+    uint64_t id;
+    const uint8_t *data;
+    size_t len;
+    ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 10000), 0);
+    kw_wal_replay_close(rp);
+    kw_wal_close(w);
+    const char *names[] = {topic};
+    kw_client_delete_topics_args da = {.names = names, .name_count = 1};
+    kw_client_delete_topics(cl, &da, &tr);
+    kw_client_topics_result_free(&tr);
+    kw_client_destroy(cl);
+    kdestroy_alice();
 }
 END_TEST
 
@@ -576,6 +730,14 @@ int main(void)
     tcase_set_timeout(re, 120);
     tcase_add_loop_test(re, kip368_reauthenticates_without_failing_requests, 0, 3);
     suite_add_tcase(s, re);
+    /* Run on its own (CK_RUN_CASE=kerberos) against a broker started with --kerberos. */
+    TCase *krb = tcase_create("kerberos");
+    tcase_add_checked_fixture(krb, setup, teardown);
+    tcase_set_timeout(krb, 120);
+    tcase_add_test(krb, gssapi_authenticates_and_reauthenticates);
+    tcase_add_test(krb, gssapi_without_a_ticket_or_with_a_wrong_service_fails_with_the_reason);
+    tcase_add_test(krb, gssapi_client_and_wal_append_and_replay);
+    suite_add_tcase(s, krb);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -365,6 +365,18 @@ START_TEST(raft_engine_reads_as_local_with_a_note_and_greptimedb_keys_are_accept
 }
 END_TEST
 
+START_TEST(gssapi_needs_no_username_and_takes_a_service_name)
+{
+    parse_ok("[wal]\nbroker_endpoints = [\"b1.example.com:9092\"]\n[wal.sasl]\ntype = \"GSSAPI\"\n");
+    ck_assert_str_eq(cfg.wal.sasl_type, "GSSAPI");
+    ck_assert_ptr_null(cfg.wal.sasl_username);
+    ck_assert_ptr_null(cfg.wal.sasl_kerberos_service_name);
+    kw__wal_config_free(&cfg);
+    parse_ok("[wal.sasl]\ntype = \"GSSAPI\"\nkerberos_service_name = \"kafka-prod\"\n");
+    ck_assert_str_eq(cfg.wal.sasl_kerberos_service_name, "kafka-prod");
+}
+END_TEST
+
 START_TEST(sasl_and_tls_may_be_inline_tables)
 {
     parse_ok("[wal]\n"
@@ -507,10 +519,18 @@ START_TEST(bad_values_are_errors)
               "wal.toml:2: topic: 'a b' has ' ', which Kafka does not allow in topic names "
               "(letters, digits, '.', '_', '-')");
     parse_err("[wal]\ntopic = \"..\"\n", "wal.toml:2: topic: '..' is not a valid Kafka topic name");
-    parse_err("[wal.sasl]\ntype = \"GSSAPI\"\n",
-              "wal.toml:2: sasl.type: 'GSSAPI' is not a mechanism (use \"PLAIN\", "
-              "\"SCRAM-SHA-256\" "
-              "or \"SCRAM-SHA-512\")");
+    parse_err("[wal.sasl]\ntype = \"KERBEROS\"\n",
+              "wal.toml:2: sasl.type: 'KERBEROS' is not a mechanism (use \"PLAIN\", "
+              "\"SCRAM-SHA-256\", \"SCRAM-SHA-512\" or \"GSSAPI\")");
+    parse_err("[wal.sasl]\ntype = \"GSSAPI\"\nkerberos_service_name = \"kafka/host\"\n",
+              "wal.toml:3: sasl.kerberos_service_name: 'kafka/host' is not a Kerberos service "
+              "name (no '/', '@' or spaces)");
+    parse_err("[wal.sasl]\ntype = \"GSSAPI\"\nusername = \"u\"\n",
+              "wal.toml:1: [wal.sasl]: type GSSAPI takes no username or password (the Kerberos "
+              "credential cache, KRB5CCNAME, says who the WAL is)");
+    parse_err("[wal.sasl]\ntype = \"PLAIN\"\nusername = \"u\"\npassword = \"p\"\n"
+              "kerberos_service_name = \"kafka\"\n",
+              "wal.toml:1: [wal.sasl]: kerberos_service_name goes with type GSSAPI only");
     parse_err("[wal.sasl]\ntype = \"PLAIN\"\nusername = \"\"\n",
               "wal.toml:3: sasl.username: the name is empty");
     parse_err("[wal.tls]\nclient_key_path = \"\"\n", "wal.toml:2: tls.client_key_path: the path "
@@ -1014,6 +1034,7 @@ int main(void)
     tcase_add_test(tc, raft_engine_reads_as_local_with_a_note_and_greptimedb_keys_are_accepted);
     tcase_add_test(tc, sasl_and_tls_may_be_inline_tables);
     tcase_add_test(tc, a_file_is_read_and_a_missing_one_named);
+    tcase_add_test(tc, gssapi_needs_no_username_and_takes_a_service_name);
     tcase_add_test(tc, unknown_keys_are_errors_with_a_hint);
     tcase_add_test(tc, wrong_types_are_errors);
     tcase_add_test(tc, bad_values_are_errors);

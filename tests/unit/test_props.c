@@ -84,13 +84,37 @@ START_TEST(sasl_mechanism_is_stored_in_kafka_spelling)
 }
 END_TEST
 
-START_TEST(sasl_mechanism_rejects_unknown_and_gssapi)
+START_TEST(sasl_mechanism_rejects_unknown)
 {
     set_bad("sasl.mechanism=SCRAM",
             "-X sasl.mechanism: 'SCRAM' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, "
-            "OAUTHBEARER");
-    set_bad("sasl.mechanism=GSSAPI", "-X sasl.mechanism: GSSAPI is not supported by this build");
+            "OAUTHBEARER, GSSAPI");
     ck_assert_ptr_null(o.sasl_mechanism);
+}
+END_TEST
+
+START_TEST(gssapi_takes_a_service_name_and_no_password)
+{
+    set_ok("security.protocol=sasl_plaintext");
+    set_ok("sasl.mechanism=gssapi");
+    ck_assert_str_eq(o.sasl_mechanism, "GSSAPI");
+    check_ok();
+    set_ok("sasl.kerberos.service.name=kafka-prod");
+    ck_assert_str_eq(o.sasl_kerberos_service_name, "kafka-prod");
+    check_ok();
+    set_ok("sasl.username=alice");
+    check_bad("-X sasl.mechanism=GSSAPI takes no sasl.username, sasl.password or "
+              "sasl.oauthbearer.token (the Kerberos credential cache says who you are)");
+    set_bad("sasl.kerberos.keytab=/etc/k.keytab",
+            "-X sasl.kerberos.keytab: not supported: kwal runs no kinit; it uses the Kerberos "
+            "credential cache (KRB5CCNAME), which kinit -k -t KEYTAB PRINCIPAL fills");
+    setup();
+    set_ok("security.protocol=sasl_plaintext");
+    set_ok("sasl.mechanism=PLAIN");
+    set_ok("sasl.username=alice");
+    set_ok("sasl.password=p");
+    set_ok("sasl.kerberos.service.name=kafka");
+    check_bad("-X sasl.kerberos.service.name needs sasl.mechanism=GSSAPI");
 }
 END_TEST
 
@@ -288,8 +312,9 @@ static Suite *props_suite(void)
     tcase_add_test(tc, no_properties_leave_every_default);
     tcase_add_test(tc, security_protocol_takes_kafka_and_librdkafka_spellings);
     tcase_add_test(tc, security_protocol_rejects_other_names);
+    tcase_add_test(tc, gssapi_takes_a_service_name_and_no_password);
     tcase_add_test(tc, sasl_mechanism_is_stored_in_kafka_spelling);
-    tcase_add_test(tc, sasl_mechanism_rejects_unknown_and_gssapi);
+    tcase_add_test(tc, sasl_mechanism_rejects_unknown);
     tcase_add_test(tc, credentials_and_paths_point_at_the_argument_text);
     tcase_add_test(tc, empty_texts_are_refused_by_name);
     tcase_add_test(tc, endpoint_identification_none_or_empty_skips_the_host_check);

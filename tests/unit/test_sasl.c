@@ -556,6 +556,38 @@ START_TEST(plain_message_bytes)
 }
 END_TEST
 
+/* GSSAPI's first step needs a host and Kerberos credentials; without them the reason is given. */
+START_TEST(gssapi_without_a_host_or_credentials_fails_with_the_reason)
+{
+    kw_sasl s;
+    const uint8_t *out;
+    size_t len;
+    kw_sasl_config cfg = {.mechanism = "GSSAPI"};
+    ck_assert_int_eq(kw__sasl_init(&s, &cfg), 0);
+    ck_assert_str_eq(kw__sasl_mechanism(&s), "GSSAPI");
+    ck_assert_int_eq(kw__sasl_start(&s, &out, &len), KW_EINVAL);
+    ck_assert_str_eq(kw__sasl_errstr(&s), "SASL authentication failed (GSSAPI): no broker host to "
+                                          "ask a Kerberos ticket for");
+    kw__sasl_free(&s);
+
+    /* no credential cache and no realm: cyrus-sasl's Kerberos error comes through */
+    setenv("KRB5CCNAME", "FILE:/nonexistent/kwal-test-ccache", 1);
+    setenv("KRB5_CONFIG", "/dev/null", 1);
+    cfg.server_host = "broker.invalid";
+    cfg.kerberos_service_name = "kafka-test";
+    ck_assert_int_eq(kw__sasl_init(&s, &cfg), 0);
+    ck_assert_int_eq(kw__sasl_start(&s, &out, &len), KW_ESASL);
+    ck_assert_ptr_null(out);
+    const char *want = "SASL authentication failed (GSSAPI): no Kerberos ticket for "
+                       "kafka-test/broker.invalid: ";
+    ck_assert_msg(strncmp(kw__sasl_errstr(&s), want, strlen(want)) == 0, "%s",
+                  kw__sasl_errstr(&s));
+    /* and again (KIP-368 re-authentication starts over): the same answer, nothing leaked */
+    ck_assert_int_eq(kw__sasl_start(&s, &out, &len), KW_ESASL);
+    kw__sasl_free(&s);
+}
+END_TEST
+
 START_TEST(config_errors_are_explained)
 {
     /* Not static: the extension arrays are compound literals with automatic storage. */
@@ -564,13 +596,17 @@ START_TEST(config_errors_are_explained)
         int rc;
         const char *detail;
     } cases[] = {
-        {{.mechanism = "GSSAPI", .username = "u", .password = "p"},
-         KW_EUNSUPPORTED,
-         "GSSAPI is not supported yet"},
+        {{.mechanism = "GSSAPI", .kerberos_service_name = "kafka/broker1"},
+         KW_EINVAL,
+         "SASL GSSAPI: the Kerberos service name \"kafka/broker1\" is empty or has '/', '@' or "
+         "a space"},
+        {{.mechanism = "GSSAPI", .kerberos_service_name = ""},
+         KW_EINVAL,
+         "SASL GSSAPI: the Kerberos service name \"\" is empty or has '/', '@' or a space"},
         {{.mechanism = "SCRAM-SHA-1", .username = "u", .password = "p"},
          KW_EUNSUPPORTED,
          "SASL mechanism \"SCRAM-SHA-1\" is unknown (kwal offers PLAIN, SCRAM-SHA-256, "
-         "SCRAM-SHA-512, OAUTHBEARER)"},
+         "SCRAM-SHA-512, OAUTHBEARER, GSSAPI)"},
         {{.mechanism = NULL}, KW_EINVAL, "SASL: no mechanism configured"},
         {{.mechanism = "PLAIN", .password = "p"}, KW_EINVAL, "SASL PLAIN: the user name is empty"},
         {{.mechanism = "PLAIN", .username = "bob", .password = ""},
@@ -886,6 +922,7 @@ int main(void)
     tcase_add_test(tc, sasl_scram_server_first_error_carries_detail);
     tcase_add_test(tc, plain_message_bytes);
     tcase_add_test(tc, config_errors_are_explained);
+    tcase_add_test(tc, gssapi_without_a_host_or_credentials_fails_with_the_reason);
     tcase_add_test(tc, step_without_start_fails);
     tcase_add_test(tc, oauthbearer_static_token_bytes);
     tcase_add_test(tc, oauthbearer_bad_static_tokens);
