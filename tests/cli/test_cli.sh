@@ -68,8 +68,12 @@ usage "kwal: -X: unknown property 'ssl.foo'" -b "$B" -X ssl.foo=1 topics list
 usage "kwal: -X: 'security.protocol' is not key=value" -b "$B" -X security.protocol topics list
 usage "kwal: -X security.protocol: 'tls' is not one of plaintext, ssl, sasl_plaintext, sasl_ssl" \
   -b "$B" -X security.protocol=tls topics list
-usage "kwal: -X sasl.mechanism: 'SCRAM' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER" \
+usage "kwal: -X sasl.mechanism: 'SCRAM' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI" \
   -b "$B" -X sasl.mechanism=SCRAM topics list
+usage "kwal: -X sasl.kerberos.keytab: not supported: kwal runs no kinit; it uses the Kerberos credential cache (KRB5CCNAME), which kinit -k -t KEYTAB PRINCIPAL fills" \
+  -b "$B" -X sasl.kerberos.keytab=/etc/kafka.keytab topics list
+usage "kwal: -X sasl.mechanism=GSSAPI takes no sasl.username, sasl.password or sasl.oauthbearer.token (the Kerberos credential cache says who you are)" \
+  -b "$B" -X security.protocol=sasl_plaintext -X sasl.mechanism=GSSAPI -X sasl.username=a topics list
 usage "kwal: -X request.timeout.ms: 'soon' is not a number of milliseconds from 1 to 86400000" \
   -b "$B" -X request.timeout.ms=soon topics list
 usage "kwal: -X ssl.endpoint.identification.algorithm: 'dns' is not one of https, none" \
