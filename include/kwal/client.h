@@ -101,7 +101,7 @@ typedef struct kw_client_options {
     const char *client_id;   /* "kwal" */
     int security;            /* enum kw_client_security: KW_CLIENT_PLAINTEXT */
 
-    /* SASL (KW_CLIENT_SASL_*): "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI". */
+    /* SASL (KW_CLIENT_SASL_*): "PLAIN", "SCRAM-SHA-256/512", "OAUTHBEARER", "GSSAPI". */
     const char *sasl_mechanism; /* "PLAIN" */
     const char *sasl_username;
     const char *sasl_password;

@@ -1,4 +1,4 @@
-/* SASL client mechanisms: PLAIN and OAUTHBEARER messages here, SCRAM through net/scram.c, GSSAPI net/sasl_gssapi.c. */
+/* SASL client mechanisms: PLAIN, OAUTHBEARER here; SCRAM in scram.c, GSSAPI in sasl_gssapi.c. */
 #include "net/sasl.h"
 
 #include <errno.h>
@@ -414,8 +414,7 @@ static int gssapi_first(kw_sasl *s)
     return keep_out(s, tok, n);
 }
 
-static int gssapi_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out,
-                       size_t *outlen)
+static int gssapi_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out, size_t *outlen)
 {
     if (s->gss_last)
         return KW_SASL_DONE; /* the broker accepted the last token (a refusal is an error code) */

@@ -1,4 +1,4 @@
-/* SASL client mechanisms (PLAIN, SCRAM-SHA-256/512, OAUTHBEARER; GSSAPI through cyrus-sasl) as state machines. */
+/* SASL client mechanisms (PLAIN, SCRAM, OAUTHBEARER; GSSAPI via cyrus-sasl) as state machines. */
 #ifndef KW_NET_SASL_H
 #define KW_NET_SASL_H
 
@@ -109,7 +109,7 @@ typedef struct kw_sasl {
     char *server_json; /* OAUTHBEARER: the server's error document, printable */
     char *krb_service, *krb_host; /* GSSAPI */
     struct kw_gssapi *gss;        /* GSSAPI: the exchange in progress */
-    bool gss_last;                /* GSSAPI: the client's last token is out; the server's reply ends it */
+    bool gss_last; /* GSSAPI: the client's last token is out; the server's reply ends it */
     char errstr[1024];
 } kw_sasl;
 

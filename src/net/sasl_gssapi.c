@@ -13,7 +13,7 @@
 
 struct kw_gssapi {
     sasl_conn_t *conn;
-    gss_cred_id_t cred; /* ours, handed to cyrus-sasl: what it acquires itself it does not release */
+    gss_cred_id_t cred; /* ours, handed to cyrus-sasl (what it acquires, it never releases) */
 };
 
 /* cyrus-sasl serialises its shared state through these once they are set. */
@@ -71,7 +71,8 @@ static const sasl_callback_t callbacks[] = {
 
 static int fail(kw_gssapi *g, int cyrus_rc, char *err, size_t errlen, const char *what)
 {
-    const char *detail = g && g->conn ? sasl_errdetail(g->conn) : sasl_errstring(cyrus_rc, NULL, NULL);
+    const char *detail =
+        g && g->conn ? sasl_errdetail(g->conn) : sasl_errstring(cyrus_rc, NULL, NULL);
     /* "SASL(-1): generic failure: GSSAPI Error: No credentials ... (No Kerberos credentials
      * available (default cache: ...))": the Kerberos part is what says what to do. */
     const char *gss = detail ? strstr(detail, "GSSAPI Error: ") : NULL;
@@ -107,8 +108,8 @@ static void gss_describe(OM_uint32 major, OM_uint32 minor, char *err, size_t err
     }
 }
 
-int kw__gssapi_start(kw_gssapi **out_g, const char *service, const char *host,
-                     const uint8_t **out, size_t *outlen, char *err, size_t errlen)
+int kw__gssapi_start(kw_gssapi **out_g, const char *service, const char *host, const uint8_t **out,
+                     size_t *outlen, char *err, size_t errlen)
 {
     *out_g = NULL;
     *out = NULL;
@@ -161,8 +162,8 @@ int kw__gssapi_start(kw_gssapi **out_g, const char *service, const char *host,
     return 0;
 }
 
-int kw__gssapi_step(kw_gssapi *g, const void *in, size_t len, const uint8_t **out,
-                    size_t *outlen, bool *done, char *err, size_t errlen)
+int kw__gssapi_step(kw_gssapi *g, const void *in, size_t len, const uint8_t **out, size_t *outlen,
+                    bool *done, char *err, size_t errlen)
 {
     *out = NULL;
     *outlen = 0;

@@ -29,8 +29,8 @@ int kw__gssapi_start(kw_gssapi **g, const char *service, const char *host, const
  * sent all the same) and *done telling whether the client side is finished
  * once it is sent, or a negative KW_E code with the reason in err.
  */
-int kw__gssapi_step(kw_gssapi *g, const void *in, size_t len, const uint8_t **out,
-                    size_t *outlen, bool *done, char *err, size_t errlen);
+int kw__gssapi_step(kw_gssapi *g, const void *in, size_t len, const uint8_t **out, size_t *outlen,
+                    bool *done, char *err, size_t errlen);
 
 void kw__gssapi_free(kw_gssapi *g);
 

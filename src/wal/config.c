@@ -590,8 +590,8 @@ static int apply(ctx *c, const kw__toml_entry *e, const keydef *k)
     const kw__toml_value *v = e->value;
     const char *s = v->type == KW_TOML_STRING ? v->u.str.ptr : NULL;
     const char *where = k->id >= S_TYPE && k->id <= S_KERBEROS_SERVICE ? "sasl."
-                        : k->id >= T_SERVER_CA                 ? "tls."
-                                                               : "";
+                        : k->id >= T_SERVER_CA                         ? "tls."
+                                                                       : "";
     uint64_t num = 0;
     int rc = check_kind(c, where, e, k->kind, &num);
     if (rc)
@@ -825,11 +825,11 @@ static int check_whole(ctx *c, const kw__toml_entry *wal)
     if (sasl) {
         int line = sasl->value->line ? sasl->value->line : sasl->line;
         bool gssapi = o->sasl_type && strcmp(o->sasl_type, "GSSAPI") == 0;
-        const char *missing = !o->sasl_type                 ? "type"
-                              : gssapi                      ? NULL
-                              : !o->sasl_username           ? "username"
-                              : !o->sasl_password           ? "password"
-                                                            : NULL;
+        const char *missing = !o->sasl_type       ? "type"
+                              : gssapi            ? NULL
+                              : !o->sasl_username ? "username"
+                              : !o->sasl_password ? "password"
+                                                  : NULL;
         if (missing)
             return fail(c, line, "[wal.sasl]: %s is missing", missing);
         if (gssapi && (o->sasl_username || o->sasl_password))

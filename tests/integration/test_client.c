@@ -977,8 +977,10 @@ START_TEST(bad_options_are_refused_with_the_reason)
     o.oauth_token_file = "/tmp/token";
     ck_assert_int_eq(kw_client_new(&c, &o, err, sizeof(err)), KW_ECONFIG);
     ck_assert_msg(err[0], "no reason given");
-    o = (kw_client_options){.bootstrap = bootstrap(), .security = KW_CLIENT_SASL_PLAINTEXT,
-                            .sasl_mechanism = "GSSAPI", .sasl_kerberos_service_name = "kafka@X"};
+    o = (kw_client_options){.bootstrap = bootstrap(),
+                            .security = KW_CLIENT_SASL_PLAINTEXT,
+                            .sasl_mechanism = "GSSAPI",
+                            .sasl_kerberos_service_name = "kafka@X"};
     ck_assert_int_eq(kw_client_new(&c, &o, err, sizeof(err)), KW_ECONFIG);
     ck_assert_msg(strstr(err, "GSSAPI") && strstr(err, "kafka@X"), "%s", err);
 }

@@ -543,7 +543,8 @@ static void metadata_until_reauthenticated(kw_conn *c, int min, unsigned reauths
 START_TEST(kip368_reauthenticates_without_failing_requests)
 {
     /* Needs a broker started with a short connections.max.reauth.ms, e.g.
-     * `tests/kafka/broker up --reauth-ms 3000`; its SASL listener goes in $KWAL_REAUTH_BOOTSTRAP. */
+     * `tests/kafka/broker up --reauth-ms 3000`; its SASL listener goes in $KWAL_REAUTH_BOOTSTRAP.
+     */
     const char *bs = getenv("KWAL_REAUTH_BOOTSTRAP");
     ck_assert_msg(bs && *bs, "the reauth case needs $KWAL_REAUTH_BOOTSTRAP (scripts/test sets it)");
     watch w = {0};
@@ -646,8 +647,10 @@ START_TEST(gssapi_client_and_wal_append_and_replay)
 {
     kinit_alice();
     const char *bs = getenv("KWAL_BOOTSTRAP_GSSAPI");
-    kw_client_options co = {.bootstrap = bs, .security = KW_CLIENT_SASL_PLAINTEXT,
-                            .sasl_mechanism = "GSSAPI", .sasl_kerberos_service_name = "kafka"};
+    kw_client_options co = {.bootstrap = bs,
+                            .security = KW_CLIENT_SASL_PLAINTEXT,
+                            .sasl_mechanism = "GSSAPI",
+                            .sasl_kerberos_service_name = "kafka"};
     kw_client *cl;
     char err[512];
     ck_assert_msg(kw_client_new(&cl, &co, err, sizeof(err)) == 0, "%s", err);
@@ -662,16 +665,18 @@ START_TEST(gssapi_client_and_wal_append_and_replay)
     ck_assert_int_eq(tr.topic_count, 1);
     ck_assert_int_eq(tr.topics[0].kerr, 0);
     kw_client_topics_result_free(&tr);
-    kw_wal_options wo = {.provider = KW_WAL_PROVIDER_KAFKA, .broker_endpoints = bs,
-                         .topic = topic, .sasl_type = "GSSAPI", .timeout_ms = 10000};
+    kw_wal_options wo = {.provider = KW_WAL_PROVIDER_KAFKA,
+                         .broker_endpoints = bs,
+                         .topic = topic,
+                         .sasl_type = "GSSAPI",
+                         .timeout_ms = 10000};
     kw_wal *w;
     ck_assert_msg(kw_wal_open(&w, &wo, err, sizeof(err)) == 0, "%s", err);
     uint64_t ids[3];
     for (int i = 0; i < 3; i++) {
         char e[32];
         int n = snprintf(e, sizeof(e), "kerberos entry %d", i);
-        ck_assert_msg(kw_wal_append_sync(w, 9, e, (size_t)n, &ids[i]) == 0, "%s",
-                      kw_wal_errstr(w));
+        ck_assert_msg(kw_wal_append_sync(w, 9, e, (size_t)n, &ids[i]) == 0, "%s", kw_wal_errstr(w));
     }
     kw_wal_replay *rp;
     ck_assert_int_eq(kw_wal_replay_open(w, 9, 0, 0, &rp), 0);

@@ -367,7 +367,8 @@ END_TEST
 
 START_TEST(gssapi_needs_no_username_and_takes_a_service_name)
 {
-    parse_ok("[wal]\nbroker_endpoints = [\"b1.example.com:9092\"]\n[wal.sasl]\ntype = \"GSSAPI\"\n");
+    parse_ok(
+        "[wal]\nbroker_endpoints = [\"b1.example.com:9092\"]\n[wal.sasl]\ntype = \"GSSAPI\"\n");
     ck_assert_str_eq(cfg.wal.sasl_type, "GSSAPI");
     ck_assert_ptr_null(cfg.wal.sasl_username);
     ck_assert_ptr_null(cfg.wal.sasl_kerberos_service_name);

@@ -580,8 +580,7 @@ START_TEST(gssapi_without_a_host_or_credentials_fails_with_the_reason)
     ck_assert_ptr_null(out);
     const char *want = "SASL authentication failed (GSSAPI): no Kerberos ticket for "
                        "kafka-test/broker.invalid: ";
-    ck_assert_msg(strncmp(kw__sasl_errstr(&s), want, strlen(want)) == 0, "%s",
-                  kw__sasl_errstr(&s));
+    ck_assert_msg(strncmp(kw__sasl_errstr(&s), want, strlen(want)) == 0, "%s", kw__sasl_errstr(&s));
     /* and again (KIP-368 re-authentication starts over): the same answer, nothing leaked */
     ck_assert_int_eq(kw__sasl_start(&s, &out, &len), KW_ESASL);
     kw__sasl_free(&s);

@@ -596,13 +596,15 @@ START_TEST(pruning_deletes_whole_segments_below_every_regions_mark)
     ck_assert_uint_ge(got[0], first);
     kw_wal_close(w);
 
-    /* Every region has marked past everything it wrote: all but the last segment go. */
+    /* A region with no mark holds everything: with it in the log, regions 1 and 2 marking past
+     * all they wrote prune nothing.  (It appends first: appearing only after their marks, it
+     * would race the writer's prune, which may then rightly go up to 301 before it exists.) */
     l = open_local(dir, 1024);
     ck_assert_uint_eq(first_segment(l, 0), first);
+    for (uint64_t i = 0; i < 200; i++)
+        local_append(l, 4, i);
     ck_assert_int_eq(kw__wal_local_obsolete(l, 1, 301), 0);
     ck_assert_int_eq(kw__wal_local_obsolete(l, 2, 301), 0);
-    for (uint64_t i = 0; i < 200; i++) /* a region with no mark appears: it holds everything */
-        local_append(l, 4, i);
     ck_assert_uint_eq(first_segment(l, 0), first);
     ck_assert_int_eq(kw__wal_local_obsolete(l, 4, 501), 0);
     uint64_t f2 = first_segment(l, 480);
