@@ -125,7 +125,7 @@ static void *run_worker(void *arg)
 }
 
 /* The mean size LZ4 (as kwal calls it, one entry at a time) gives the first entries of the workload. */
-static size_t wb_lz4_mean_size(const char *pool, uint64_t count, size_t size)
+static size_t lz4_mean_size(const char *pool, uint64_t count, size_t size)
 {
     static char out[LZ4_COMPRESSBOUND(WB_POOL_BYTES / 2)];
     uint64_t n = count < 20000 ? count : 20000, total = 0;
@@ -229,7 +229,7 @@ int main(int argc, char **argv)
     g.count = count;
     g.size = g.report_size = (size_t)size;
     if (ceiling) {
-        g.size = wb_lz4_mean_size(pool, count, g.size) + 9;
+        g.size = lz4_mean_size(pool, count, g.size) + 9;
         no_compression = true;
     }
     g.regions = (unsigned)regions;

@@ -239,6 +239,33 @@ static void create_topic(kw_client *c, const char *name, int32_t partitions)
     kw_client_topics_result_free(&r);
 }
 
+/* Creates a topic, produces a batch of n records, fetches it back byte-identical, deletes it. */
+static void round_trip(kw_client *c, const char *what, const char *prefix, int n)
+{
+    char t[128];
+    topic_name(t, sizeof(t), what);
+    create_topic(c, t, 1);
+    size_t len;
+    uint8_t *b = make_batch(prefix, n, &len);
+    kw_client_produce_args pa = {.topic = t, .batch = b, .batch_len = len};
+    kw_client_produce_result pr;
+    int rc = kw_client_produce(c, &pa, &pr);
+    ASSERT_OK(rc, pr.detail);
+    ck_assert_int_eq(pr.base_offset, 0);
+    kw_client_fetch_args fa = {.topic = t};
+    kw_client_fetch_result fr;
+    rc = kw_client_fetch(c, &fa, &fr);
+    ASSERT_OK(rc, fr.detail);
+    ck_assert(same_batch(fr.records, fr.records_len, b, len));
+    kw_client_fetch_result_free(&fr);
+    free(b);
+    const char *names[] = {t};
+    kw_client_delete_topics_args da = {.names = names, .name_count = 1};
+    kw_client_topics_result tr;
+    kw_client_delete_topics(c, &da, &tr);
+    kw_client_topics_result_free(&tr);
+}
+
 /* ---------------------------------------------------------------- every call, both forms */
 
 START_TEST(every_call_works_in_both_forms_on_the_io_thread)
@@ -743,31 +770,10 @@ START_TEST(every_security_mode_connects_and_produces)
     memset(pass_copy, 'x', sizeof(pass_copy) - 1);
     memset(ca, 0, sizeof(ca));
     memset(cert, 0, sizeof(cert));
-    char t[128];
-    topic_name(t, sizeof(t), "sec");
     uint64_t t0 = now_ms();
-    create_topic(c, t, 1);
-    size_t len;
-    uint8_t *b = make_batch(sc->name, 1, &len);
-    kw_client_produce_args pa = {.topic = t, .batch = b, .batch_len = len};
-    kw_client_produce_result pr;
-    rc = kw_client_produce(c, &pa, &pr);
-    ASSERT_OK(rc, pr.detail);
-    ck_assert_int_eq(pr.base_offset, 0);
-    kw_client_fetch_args fa = {.topic = t};
-    kw_client_fetch_result fr;
-    rc = kw_client_fetch(c, &fa, &fr);
-    ASSERT_OK(rc, fr.detail);
-    ck_assert(same_batch(fr.records, fr.records_len, b, len));
-    kw_client_fetch_result_free(&fr);
-    fprintf(stderr, "client: %s: create + produce + fetch in %llu ms\n", sc->name,
+    round_trip(c, "sec", sc->name, 1);
+    fprintf(stderr, "client: %s: create + produce + fetch + delete in %llu ms\n", sc->name,
             (unsigned long long)(now_ms() - t0));
-    free(b);
-    const char *names[] = {t};
-    kw_client_delete_topics_args da = {.names = names, .name_count = 1};
-    kw_client_topics_result tr;
-    kw_client_delete_topics(c, &da, &tr);
-    kw_client_topics_result_free(&tr);
     kw_client_destroy(c);
 }
 END_TEST
@@ -903,26 +909,7 @@ START_TEST(oauthbearer_tokens_from_each_source_against_the_broker)
         kw_client *c;
         char err[256];
         ASSERT_OK(kw_client_new(&c, &o, err, sizeof(err)), err);
-        char t[128];
-        topic_name(t, sizeof(t), "oauth");
-        create_topic(c, t, 1);
-        size_t len;
-        uint8_t *b = make_batch("oauth", 3, &len);
-        kw_client_produce_args pa = {.topic = t, .batch = b, .batch_len = len};
-        kw_client_produce_result pr;
-        ASSERT_OK(kw_client_produce(c, &pa, &pr), pr.detail);
-        ck_assert_int_eq(pr.base_offset, 0);
-        kw_client_fetch_args fa = {.topic = t};
-        kw_client_fetch_result fr;
-        ASSERT_OK(kw_client_fetch(c, &fa, &fr), fr.detail);
-        ck_assert(same_batch(fr.records, fr.records_len, b, len));
-        kw_client_fetch_result_free(&fr);
-        free(b);
-        const char *names[] = {t};
-        kw_client_delete_topics_args da = {.names = names, .name_count = 1};
-        kw_client_topics_result tr;
-        kw_client_delete_topics(c, &da, &tr);
-        kw_client_topics_result_free(&tr);
+        round_trip(c, "oauth", "oauth", 3);
         kw_client_destroy(c);
     }
     ck_assert_int_ge(ts.calls, 1);

@@ -118,6 +118,25 @@ static void wait_acks(int n)
     pthread_mutex_unlock(&book.mu);
 }
 
+/*
+ * Appends a[0..n) asynchronously: entry i goes to region first_region + i % regions, with
+ * entry_len(i) bytes (cut to len_cap when it is not 0); returns once every callback ran.
+ */
+static void append_spread(kw_wal *w, acked *a, int n, uint64_t first_region, int regions,
+                          size_t len_cap)
+{
+    book.done = 0;
+    for (int i = 0; i < n; i++) {
+        a[i].region = first_region + (uint64_t)(i % regions);
+        a[i].seq = i;
+        size_t len = len_cap ? entry_len(i) % len_cap : entry_len(i);
+        uint8_t *b = entry_bytes(a[i].region, i, len);
+        ck_assert_int_eq(kw_wal_append(w, a[i].region, b, len, on_ack, &a[i]), 0);
+        free(b);
+    }
+    wait_acks(n);
+}
+
 /* Replays region r and checks the acknowledged entries come back once each, in order. */
 static void check_replay(kw_wal *w, uint64_t r, const acked *a, int n, bool allow_unacked)
 {
@@ -167,16 +186,7 @@ START_TEST(append_and_replay_with_split_entries_three_regions)
     kw_wal *w = open_wal(kt_bootstrap(), topic, 4096, NULL);
     enum { N = 240 };
     acked *a = calloc(N, sizeof(*a));
-    book.done = 0;
-    for (int i = 0; i < N; i++) {
-        a[i].region = 1 + (uint64_t)(i % 3);
-        a[i].seq = i;
-        size_t len = entry_len(i);
-        uint8_t *b = entry_bytes(a[i].region, i, len);
-        ck_assert_int_eq(kw_wal_append(w, a[i].region, b, len, on_ack, &a[i]), 0);
-        free(b);
-    }
-    wait_acks(N);
+    append_spread(w, a, N, 1, 3, 0);
     uint64_t prev = 0;
     for (int i = 0; i < N; i++) {
         ck_assert_msg(a[i].err == 0, "append %d: %s", i, kw_err_name(a[i].err));
@@ -271,16 +281,7 @@ START_TEST(greptimedb_record_format_round_trips)
     kw_wal *w = open_wal(kt_bootstrap(), topic, 4096, &o);
     enum { N = 40 };
     acked a[N] = {0};
-    book.done = 0;
-    for (int i = 0; i < N; i++) {
-        a[i].region = 4398046511105ull + (uint64_t)(i % 2); /* GreptimeDB's (1024, 1) */
-        a[i].seq = i;
-        size_t len = entry_len(i);
-        uint8_t *b = entry_bytes(a[i].region, i, len);
-        ck_assert_int_eq(kw_wal_append(w, a[i].region, b, len, on_ack, &a[i]), 0);
-        free(b);
-    }
-    wait_acks(N);
+    append_spread(w, a, N, 4398046511105ull, 2, 0); /* GreptimeDB's region (1024, 1) and (1024, 2) */
     check_replay(w, 4398046511105ull, a, N, false);
     check_replay(w, 4398046511106ull, a, N, false);
     kw_wal_close(w);
@@ -399,16 +400,7 @@ START_TEST(several_regions_replay_in_one_pass_each_from_its_own_id)
     kw_wal *w = open_wal(kt_bootstrap(), topic, 4096, NULL);
     enum { N = 64 };
     acked a[N] = {0};
-    book.done = 0;
-    for (int i = 0; i < N; i++) {
-        a[i].region = 30 + (uint64_t)(i % 4);
-        a[i].seq = i;
-        size_t len = entry_len(i);
-        uint8_t *b = entry_bytes(a[i].region, i, len);
-        ck_assert_int_eq(kw_wal_append(w, a[i].region, b, len, on_ack, &a[i]), 0);
-        free(b);
-    }
-    wait_acks(N);
+    append_spread(w, a, N, 30, 4, 0);
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(a[i].err, 0);
     /* region 33 from the start, 31 from entry 40's id */
@@ -822,15 +814,7 @@ START_TEST(replay_in_many_small_fetches_stays_exact)
     make_topic(topic, sizeof(topic), "smallfetch");
     kw_wal *w = open_wal(kt_bootstrap(), topic, 64 * 1024, NULL);
     acked *a = calloc(N, sizeof(*a));
-    book.done = 0;
-    for (int i = 0; i < N; i++) {
-        a[i].region = 40 + (uint64_t)(i % REGIONS);
-        a[i].seq = i;
-        uint8_t *b = entry_bytes(a[i].region, i, entry_len(i));
-        ck_assert_int_eq(kw_wal_append(w, a[i].region, b, entry_len(i), on_ack, &a[i]), 0);
-        free(b);
-    }
-    wait_acks(N);
+    append_spread(w, a, N, 40, REGIONS, 0);
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(a[i].err, 0);
     kw_wal_close(w);
@@ -857,16 +841,7 @@ START_TEST(sixty_four_topics_a_thousand_regions)
     for (int r = 0; r < REGIONS; r++)
         ck_assert_int_eq(kw_wal_set_region_topic(w, 1000 + (uint64_t)r, topics[r % TOPICS]), 0);
     acked *a = calloc(REGIONS * PER, sizeof(*a));
-    book.done = 0;
-    for (int i = 0; i < REGIONS * PER; i++) {
-        a[i].region = 1000 + (uint64_t)(i % REGIONS);
-        a[i].seq = i;
-        size_t len = entry_len(i) % 2000;
-        uint8_t *b = entry_bytes(a[i].region, i, len);
-        ck_assert_int_eq(kw_wal_append(w, a[i].region, b, len, on_ack, &a[i]), 0);
-        free(b);
-    }
-    wait_acks(REGIONS * PER);
+    append_spread(w, a, REGIONS * PER, 1000, REGIONS, 2000);
     for (int i = 0; i < REGIONS * PER; i++)
         ck_assert_int_eq(a[i].err, 0);
     /* batches of many topics shared Produce requests (one per topic would be as many) */
