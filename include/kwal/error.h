@@ -39,7 +39,9 @@ extern "C" {
     X(NOTFOUND, -18, "not found")                                                    \
     X(EXISTS, -19, "already exists")                                                 \
     X(AGAIN, -20, "resource temporarily unavailable")                                \
-    X(CORRUPT, -21, "stored data is corrupt")
+    X(CORRUPT, -21, "stored data is corrupt")                                        \
+    X(FULL, -22, "buffer full")                                                      \
+    X(DEADLK, -23, "blocking call from a thread that must not block (a callback)")
 
 enum kw_errno {
     KW_OK = 0,
@@ -47,6 +49,19 @@ enum kw_errno {
     KW_ERRNO_MAP(KW__ERRNO_ENUM)
 #undef KW__ERRNO_ENUM
 };
+
+/*
+ * One log callback type and one set of levels for every kwal handle.  Which
+ * thread calls it is said by each handle's header; msg is valid during the
+ * call only, and the callback must not call back into the handle that logs.
+ */
+enum kw_log_level {
+    KW_LOG_ERROR = 0,
+    KW_LOG_WARN = 1,
+    KW_LOG_INFO = 2,
+    KW_LOG_DEBUG = 3,
+};
+typedef void kw_log_fn(void *arg, int level, const char *msg);
 
 /* The message of a kwal error code ("truncated input ..."); never NULL. */
 KW_API const char *kw_strerror(int err);
