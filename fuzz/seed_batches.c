@@ -85,8 +85,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 20; i++)
         hs[i] = (kw_header){"hdr", (size_t)(i % 4), i % 3 ? "value" : NULL, (size_t)(i % 6)};
     for (int i = 0; i < 6; i++)
-        kw_batch_writer_add(pw, 1700000000000LL + i, i % 2 ? "key" : NULL, (size_t)i, i % 3 ? "val" : NULL,
-                            (size_t)(i % 4), hs, (size_t)(i * 4));
+        kw_batch_writer_add(pw, 1700000000000LL + i, i % 2 ? "key" : NULL, (size_t)i,
+                            i % 3 ? "val" : NULL, (size_t)(i % 4), hs, (size_t)(i * 4));
     const uint8_t *pb;
     size_t plen;
     if (kw_batch_writer_finish(pw, &pb, &plen) != 0)

@@ -130,7 +130,7 @@ KW_API const char *kw_batch_writer_errstr(const kw_batch_writer *w);
 typedef struct kw_batch_reader kw_batch_reader;
 
 typedef struct kw_batch_reader_options {
-    /* The most bytes one batch's records may decompress to (a "zip bomb" is KW_ETOOBIG); 0: 64 MiB. */
+    /* The most bytes one batch's records may decompress to (more: KW_ETOOBIG); 0: 64 MiB. */
     size_t max_decompressed_bytes;
     /* Skip the CRC-32C check of each batch (on by default: a mismatch is KW_ECRC). */
     bool skip_crc_check;
@@ -157,7 +157,7 @@ KW_API int kw_batch_reader_set(kw_batch_reader *r, const void *bytes, size_t len
 /* One batch's header, as kw_batch_reader_next_batch reads it. */
 typedef struct kw_batch_info {
     int64_t base_offset;
-    int64_t last_offset;   /* base_offset + lastOffsetDelta (also when compaction removed records) */
+    int64_t last_offset;   /* base_offset + lastOffsetDelta (also after compaction) */
     int32_t record_count;  /* as the header says */
     int64_t base_timestamp;
     int64_t max_timestamp; /* the broker's append time when timestamp_type is LOG_APPEND_TIME */

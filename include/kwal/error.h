@@ -112,7 +112,7 @@ enum kw_kerr {
     KW_KERR_UNKNOWN_TOPIC_ID = 100,
 };
 
-/* "NOT_LEADER_OR_FOLLOWER"; "UNKNOWN" for a code kwal does not know.  Static storage, never NULL. */
+/* "NOT_LEADER_OR_FOLLOWER"; "UNKNOWN" for a code kwal does not know.  Static, never NULL. */
 KW_API const char *kw_kerr_name(int16_t code);
 
 /* A one-line explanation of a Kafka error code (a generic one for an unknown code); never NULL. */

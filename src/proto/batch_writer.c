@@ -8,7 +8,7 @@
 
 #include "batch.h"
 
-/* Headers converted for the builder live on the stack up to this many; more take the writer's array. */
+/* Headers converted for the builder: on the stack up to this many, else in the writer's array. */
 #define STACK_HEADERS 16
 
 struct kw_batch_writer {
@@ -44,7 +44,8 @@ static int convert_options(const kw_batch_writer_options *opt, kw_batch_opts *ou
         return KW_EINVAL;
     }
     if (o.transactional && !o.idempotent) {
-        snprintf(errbuf, errlen, "a transactional batch needs idempotent (a producer id and epoch)");
+        snprintf(errbuf, errlen,
+                 "a transactional batch needs idempotent (a producer id and epoch)");
         return KW_EINVAL;
     }
     /* enum kw_compression has Kafka's codec numbers, as enum kw_codec does */
@@ -115,7 +116,7 @@ void kw_batch_writer_destroy(kw_batch_writer *w)
     free(w);
 }
 
-/* A key or value: NULL is null; a length the wire cannot carry is -2 (the caller says KW_ETOOBIG). */
+/* A key or value: NULL is null; a length the wire cannot carry is -2 (KW_ETOOBIG). */
 static kw_bytes to_bytes(const void *p, size_t len)
 {
     if (!p)
@@ -148,7 +149,7 @@ static int convert_headers(kw_record_header *room, const kw_header *headers, siz
     return 0;
 }
 
-/* Room for count converted headers: the stack array, or the writer's (grown). NULL when out of memory. */
+/* Room for count converted headers: the stack array or the writer's (grown); NULL: no memory. */
 static kw_record_header *header_room(kw_batch_writer *w, kw_record_header *stack, size_t count)
 {
     if (count <= STACK_HEADERS)

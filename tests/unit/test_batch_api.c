@@ -176,7 +176,8 @@ START_TEST(writer_sets_the_idempotent_and_transactional_fields)
     ck_assert_mem_eq(bytes + KW_BATCH_OFF_PRODUCER_ID, want, sizeof want);
     ck_assert_uint_eq(kw_load_be16(bytes + KW_BATCH_OFF_ATTRIBUTES), 0x10);
     ck_assert_uint_eq(kw_load_be32(bytes + KW_BATCH_OFF_CRC),
-                      kw__crc32c(0, bytes + KW_BATCH_OFF_ATTRIBUTES, len - KW_BATCH_OFF_ATTRIBUTES));
+                      kw__crc32c(0, bytes + KW_BATCH_OFF_ATTRIBUTES,
+                                 len - KW_BATCH_OFF_ATTRIBUTES));
     kw_batch_writer_destroy(w);
 }
 END_TEST
@@ -242,8 +243,8 @@ START_TEST(writer_errors_stick_until_reset)
     ck_assert_int_eq(kw_batch_writer_reset(w, NULL), 0);
     ck_assert_int_eq(kw_batch_writer_add(w, 1, "k", (size_t)INT32_MAX + 1, "v", 1, NULL, 0),
                      KW_ETOOBIG);
-    ck_assert_uint_eq(kw_batch_writer_record_size(w, 1, "k", (size_t)INT32_MAX + 1, "v", 1, NULL, 0),
-                      SIZE_MAX);
+    ck_assert_uint_eq(
+        kw_batch_writer_record_size(w, 1, "k", (size_t)INT32_MAX + 1, "v", 1, NULL, 0), SIZE_MAX);
 
     /* adding to or finishing a finished batch */
     ck_assert_int_eq(kw_batch_writer_reset(w, NULL), 0);
@@ -286,7 +287,7 @@ START_TEST(writer_record_size_predicts_the_growth)
 }
 END_TEST
 
-/* take hands over a malloc'd buffer (as KW_CLIENT_PRODUCE_TAKE_BATCH wants) and the writer goes on. */
+/* take hands over a malloc'd buffer (for KW_CLIENT_PRODUCE_TAKE_BATCH); the writer goes on. */
 START_TEST(writer_take_hands_over_the_buffer_and_starts_afresh)
 {
     kw_batch_writer_options o = {.base_timestamp = HAND_TS};
@@ -348,7 +349,8 @@ static void nth_record(int i, char *key, char *value, const char **k, const char
                        size_t *nh, char names[][8])
 {
     snprintf(key, 16, "key-%d", i % 5);
-    snprintf(value, 64, "value %d %.*s", i, i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    static const char pad[] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    snprintf(value, 64, "value %d %.*s", i, i, pad);
     *k = i % 7 == 0 ? NULL : i % 7 == 1 ? "" : key;
     *v = i % 11 == 0 ? NULL : i % 11 == 1 ? "" : value;
     *nh = (size_t)(i % 9 == 8 ? 20 : i % 3);
@@ -716,7 +718,8 @@ START_TEST(bad_batches_are_errors_that_say_why)
     ck_assert_int_eq(kw_batch_reader_set(rd, b, sizeof b, 0), 0);
     ck_assert_int_eq(kw_batch_reader_next_batch(rd, &info), 1);
     ck_assert_int_eq(kw_batch_reader_next_record(rd, &r), KW_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(kw_batch_reader_errstr(rd), "batch at offset 0: record length 63"));
+    ck_assert_ptr_nonnull(
+        strstr(kw_batch_reader_errstr(rd), "batch at offset 0: record length 63"));
 
     /* an unknown codec */
     memcpy(b, hand_batch, sizeof b);
