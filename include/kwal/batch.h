@@ -26,6 +26,26 @@ extern "C" {
  * Null and empty keys and values follow kwal/record.h: a NULL pointer is
  * null, a non-NULL pointer with length 0 is empty; the reader gives them back
  * the same way.
+ *
+ * Producing (errors unchecked for brevity):
+ *
+ *     kw_batch_writer_options o = {.compression = KW_COMPRESSION_LZ4};
+ *     kw_batch_writer_new(&w, &o, NULL, 0);
+ *     kw_batch_writer_add(w, now_ms, "key", 3, "value", 5, NULL, 0);   (and more)
+ *     kw_batch_writer_finish(w, &view, &len);
+ *     kw_batch_writer_take(w, &batch, &len);     (malloc'd; the client frees it)
+ *     kw_client_produce_args a = {.topic = "t", .partition = 0, .batch = batch,
+ *                                 .batch_len = len, .flags = KW_CLIENT_PRODUCE_TAKE_BATCH};
+ *     kw_client_produce_async(client, &a, on_produced, arg);
+ *
+ * Consuming a fetch result r from offset next:
+ *
+ *     kw_batch_reader_set(rd, r->records, r->records_len, next);
+ *     while (kw_batch_reader_next_batch(rd, &info) == 1) {
+ *         while (!info.control && kw_batch_reader_next_record(rd, &rec) == 1)
+ *             use(&rec);                         (rec.offset, rec.key, rec.value, ...)
+ *         next = info.last_offset + 1;
+ *     }
  */
 
 /* ---------------------------------------------------------------- writer */
