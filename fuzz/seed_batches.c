@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "kwal/batch.h"
 #include "proto/batch.h"
 
 static void put(const char *dir, const char *name, const uint8_t *p, size_t n)
@@ -57,8 +58,13 @@ int main(int argc, char **argv)
     build(&w, KW_CODEC_LZ4, 9, false, false);
     build(&w, KW_CODEC_NONE, 3, false, true);
     build(&w, KW_CODEC_NONE, 1, true, false);
+    /* the public reader's target reads the same input as the batch target */
+    char reader_dir[512];
+    snprintf(reader_dir, sizeof(reader_dir), "%s/batch_reader", argv[1]);
     put(dir, "four-batches", w.buf, w.len);
+    put(reader_dir, "four-batches", w.buf, w.len);
     put(dir, "cut-tail", w.buf, w.len - 10);
+    put(reader_dir, "cut-tail", w.buf, w.len - 10);
     for (int c = KW_CODEC_NONE; c <= KW_CODEC_ZSTD; c++) {
         kw_wr one;
         kw__wr_init(&one);
@@ -66,8 +72,27 @@ int main(int argc, char **argv)
         char name[64];
         snprintf(name, sizeof(name), "one-%s", kw__codec_name(c));
         put(dir, name, one.buf, one.len);
+        if (c == KW_CODEC_NONE || c == KW_CODEC_LZ4)
+            put(reader_dir, name, one.buf, one.len);
         kw__wr_free(&one);
     }
+    /* from the public writer: null and empty keys, values and header values, many headers */
+    kw_batch_writer *pw;
+    kw_batch_writer_options po = {.compression = KW_COMPRESSION_ZSTD, .base_offset = 100};
+    if (kw_batch_writer_new(&pw, &po, NULL, 0) != 0)
+        return 1;
+    kw_header hs[20];
+    for (int i = 0; i < 20; i++)
+        hs[i] = (kw_header){"hdr", (size_t)(i % 4), i % 3 ? "value" : NULL, (size_t)(i % 6)};
+    for (int i = 0; i < 6; i++)
+        kw_batch_writer_add(pw, 1700000000000LL + i, i % 2 ? "key" : NULL, (size_t)i,
+                            i % 3 ? "val" : NULL, (size_t)(i % 4), hs, (size_t)(i * 4));
+    const uint8_t *pb;
+    size_t plen;
+    if (kw_batch_writer_finish(pw, &pb, &plen) != 0)
+        return 1;
+    put(reader_dir, "writer-nulls-headers-zstd", pb, plen);
+    kw_batch_writer_destroy(pw);
     /* codec targets: a two-byte record count, then the compressed records section */
     for (int c = KW_CODEC_GZIP; c <= KW_CODEC_ZSTD; c++) {
         for (int count = 1; count <= 40; count *= 6) {

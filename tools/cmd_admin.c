@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "proto/kerr.h"
+#include "kwal/error.h"
 
 /* Topics one create or delete command takes (-t repeated), and topic configs one create sets. */
 #define ADMIN_MAX_TOPICS 64
@@ -250,7 +250,7 @@ static int topics_describe(kw_client *c, const admin_opts *o)
         print_ids("replicas", p->replicas, p->replica_count);
         print_ids("isr", p->isr, p->isr_count);
         if (p->kerr)
-            printf("  error %s", kw__kerr_name(p->kerr));
+            printf("  error %s", kw_kerr_name(p->kerr));
         putchar('\n');
     }
     kw_client_metadata_result_free(&md);

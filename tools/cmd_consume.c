@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "proto/batch.h"
-#include "proto/kerr.h"
+#include "kwal/batch.h"
 
 /* Bytes asked for per fetch, and the most a compressed batch may inflate to (a "zip bomb" guard).
  */
@@ -78,15 +77,21 @@ static int check_format(const char *f, const char **bad)
     return 0;
 }
 
-static void put_bytes(kw_bytes b, FILE *out)
+static void put_bytes(const uint8_t *p, size_t len, FILE *out)
 {
-    if (b.len > 0)
-        fwrite(b.ptr, 1, (size_t)b.len, out);
+    if (p && len > 0)
+        fwrite(p, 1, len, out);
+}
+
+/* A key or value size as kcat prints it: -1 for null. */
+static int size_of(const uint8_t *p, size_t len)
+{
+    return p ? (int)len : -1;
 }
 
 /* Prints one record through a format check_format accepted. */
-static void print_record(const char *f, const char *topic, int32_t partition, const kw_record *r,
-                         FILE *out)
+static void print_record(const char *f, const char *topic, int32_t partition,
+                         const kw_batch_record *r, FILE *out)
 {
     for (const char *s = f; *s; s++) {
         if (*s == '\\') {
@@ -100,10 +105,10 @@ static void print_record(const char *f, const char *topic, int32_t partition, co
         }
         switch (*++s) {
         case 's':
-            put_bytes(r->value, out);
+            put_bytes(r->value, r->value_len, out);
             break;
         case 'k':
-            put_bytes(r->key, out);
+            put_bytes(r->key, r->key_len, out);
             break;
         case 'o':
             fprintf(out, "%lld", (long long)r->offset);
@@ -118,10 +123,10 @@ static void print_record(const char *f, const char *topic, int32_t partition, co
             fprintf(out, "%d", (int)partition);
             break;
         case 'S':
-            fprintf(out, "%d", (int)r->value.len);
+            fprintf(out, "%d", size_of(r->value, r->value_len));
             break;
         case 'K':
-            fprintf(out, "%d", (int)r->key.len);
+            fprintf(out, "%d", size_of(r->key, r->key_len));
             break;
         default:
             fputc('%', out);
@@ -169,20 +174,19 @@ static int start_offset(kw_client *c, const consume_opts *o, part_state *p)
  * are not data.  Returns 0 or the exit code after printing why.
  */
 static int print_records(const consume_opts *o, part_state *p, const kw_client_fetch_result *r,
-                         kw_wr *scratch, int64_t *printed, FILE *out)
+                         kw_batch_reader *rd, int64_t *printed, FILE *out)
 {
-    kw_batch_iter bi;
-    kw_batch b;
+    kw_batch_info b;
     int rc;
-    kw__batch_iter_init(&bi, r->records, r->records_len, KW_BATCH_VERIFY_CRC);
-    while ((rc = kw__batch_next(&bi, &b)) == 1) {
-        if (kw__batch_next_offset(&b) <= p->next)
+    /* records below p->next are stepped over (CRC checked: the reader's default) */
+    kw_batch_reader_set(rd, r->records, r->records_len, p->next);
+    while ((rc = kw_batch_reader_next_batch(rd, &b)) == 1) {
+        if (b.last_offset + 1 <= p->next)
             continue; /* a fetch may start with a batch that holds older records */
-        if (!kw__batch_is_control(&b)) {
-            kw_record_iter ri;
-            kw_record rec;
-            int rrc = kw__record_iter_init(&ri, &b, scratch, CONSUME_INFLATE_LIMIT, p->next);
-            while (rrc >= 0 && (rrc = kw__record_next(&ri, &rec)) == 1) {
+        if (!b.control) {
+            kw_batch_record rec;
+            int rrc;
+            while ((rrc = kw_batch_reader_next_record(rd, &rec)) == 1) {
                 print_record(o->format, o->topic, p->id, &rec, out);
                 p->next = rec.offset + 1;
                 if (o->count && ++*printed >= o->count)
@@ -191,19 +195,23 @@ static int print_records(const consume_opts *o, part_state *p, const kw_client_f
             if (rrc < 0)
                 return cli_fail("consume %s/%d: bad records at offset %lld: %s", o->topic,
                                 (int)p->id, (long long)b.base_offset,
-                                ri.errstr[0] ? ri.errstr : kw_strerror(rrc));
+                                kw_batch_reader_errstr(rd)[0] ? kw_batch_reader_errstr(rd)
+                                                              : kw_strerror(rrc));
         }
-        p->next = kw__batch_next_offset(&b);
+        p->next = b.last_offset + 1;
     }
     if (rc < 0)
-        return cli_fail("consume %s/%d: bad batch: %s", o->topic, (int)p->id, bi.errstr);
+        return cli_fail("consume %s/%d: bad batch: %s", o->topic, (int)p->id,
+                        kw_batch_reader_errstr(rd));
     return 0;
 }
 
 static int consume(kw_client *c, const consume_opts *o, part_state *parts, size_t n)
 {
-    kw_wr scratch;
-    kw__wr_init(&scratch);
+    kw_batch_reader *rd;
+    kw_batch_reader_options ro = {.max_decompressed_bytes = CONSUME_INFLATE_LIMIT};
+    if (kw_batch_reader_new(&rd, &ro) < 0)
+        return cli_fail("out of memory");
     int64_t printed = 0;
     size_t active = n;
     int rc = 0;
@@ -228,7 +236,7 @@ static int consume(kw_client *c, const consume_opts *o, part_state *parts, size_
                 kw_client_fetch_result_free(&r);
                 break;
             }
-            rc = print_records(o, p, &r, &scratch, &printed, stdout);
+            rc = print_records(o, p, &r, rd, &printed, stdout);
             if (o->exit_at_end && p->next >= r.high_watermark) {
                 p->done = true;
                 active--;
@@ -241,7 +249,7 @@ static int consume(kw_client *c, const consume_opts *o, part_state *parts, size_
         if (fflush(stdout) != 0 && !rc)
             rc = cli_fail("consume: write stdout: %s", strerror(errno));
     }
-    kw__wr_free(&scratch);
+    kw_batch_reader_destroy(rd);
     return rc;
 }
 

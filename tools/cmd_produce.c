@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "proto/batch.h"
+#include "kwal/batch.h"
 
 /* A batch goes out when it would pass this size, or this long after its first record. */
 #define PRODUCE_BATCH_BYTES (1u << 20)
@@ -46,7 +46,7 @@ static const char produce_help[] =
 typedef struct produce_opts {
     const char *topic;
     int32_t partition; /* -1: choose */
-    int codec;
+    int codec; /* enum kw_compression */
     const char *key;
 } produce_opts;
 
@@ -64,8 +64,7 @@ typedef struct producer {
     int64_t failed; /* records in batches that failed */
     bool failure;   /* the first failure is printed; later batches are not sent */
 
-    kw_wr w; /* the batch being built */
-    kw_batch_builder b;
+    kw_batch_writer *w; /* the batch being built; its buffer goes to the client with each batch */
     bool open;
     int32_t batch_partition;
     uint64_t batch_started_ms;
@@ -163,15 +162,17 @@ static int send_batch(producer *p)
     if (!p->open)
         return 0;
     p->open = false;
-    int32_t count = p->b.count;
-    int rc = kw__batch_finish(&p->b);
-    if (rc < 0) {
-        kw__wr_free(&p->w);
+    int32_t count = kw_batch_writer_count(p->w);
+    const uint8_t *built;
+    uint8_t *batch;
+    size_t batch_len;
+    int rc = kw_batch_writer_finish(p->w, &built, &batch_len);
+    if (rc < 0)
         return cli_fail("produce to %s: cannot build a batch: %s", p->opts->topic, kw_strerror(rc));
-    }
+    kw_batch_writer_take(p->w, &batch, &batch_len); /* finished, so it cannot fail */
     inflight *f = malloc(sizeof *f);
     if (!f) {
-        kw__wr_free(&p->w);
+        free(batch);
         return cli_fail("out of memory");
     }
     *f = (inflight){p, p->batch_partition, count};
@@ -186,7 +187,7 @@ static int send_batch(producer *p)
     if (stop) {
         /* an earlier batch failed: the run fails, so do not pile more on the broker */
         free(f);
-        kw__wr_free(&p->w);
+        free(batch);
         pthread_mutex_lock(&p->lock);
         p->failed += count;
         pthread_mutex_unlock(&p->lock);
@@ -196,12 +197,11 @@ static int send_batch(producer *p)
     kw_client_produce_args a = {
         .topic = p->opts->topic,
         .partition = f->partition,
-        .batch = p->w.buf,
-        .batch_len = p->w.len,
+        .batch = batch,
+        .batch_len = batch_len,
         .acks = KW_CLIENT_ACKS_ALL,
         .flags = KW_CLIENT_PRODUCE_TAKE_BATCH, /* the buffer is the client's now, even on error */
     };
-    kw__wr_init(&p->w);
     rc = kw_client_produce_async(p->client, &a, on_produced, f);
     if (rc < 0) {
         free(f);
@@ -219,27 +219,25 @@ static int send_batch(producer *p)
 /* Adds one line as a record, sending the open batch first when the line would overflow it. */
 static int add_line(producer *p, const uint8_t *line, size_t len)
 {
-    kw_bytes key = p->opts->key
-                       ? (kw_bytes){(const uint8_t *)p->opts->key, (int32_t)strlen(p->opts->key)}
-                       : KW_BYTES_NULL;
-    kw_bytes value = {line, (int32_t)len};
+    const char *key = p->opts->key; /* NULL: a null key */
+    size_t key_len = key ? strlen(key) : 0;
     int64_t ts = cli_now_ms();
-    if (p->open && kw__batch_size(&p->b) + kw__batch_record_size(&p->b, ts, key, value, NULL, 0) >
+    if (p->open && kw_batch_writer_size(p->w) + kw_batch_writer_record_size(p->w, ts, key, key_len,
+                                                                              line, len, NULL, 0) >
                        PRODUCE_BATCH_BYTES) {
         int rc = send_batch(p);
         if (rc)
             return rc;
     }
     if (!p->open) {
-        kw_batch_opts bo = {.codec = p->opts->codec};
-        kw__wr_init(&p->w);
-        if (kw__batch_begin(&p->b, &p->w, &bo) < 0)
+        if (kw_batch_writer_reset(p->w, NULL) < 0)
             return cli_fail("produce: cannot start a batch");
         p->open = true;
         p->batch_partition = pick_partition(p);
         p->batch_started_ms = cli_mono_ms();
     }
-    int rc = kw__batch_add(&p->b, ts, key, value, NULL, 0);
+    /* line is never NULL (it points into the read buffer): an empty line is an empty value */
+    int rc = kw_batch_writer_add(p->w, ts, key, key_len, line, len, NULL, 0);
     if (rc < 0)
         return cli_fail("produce: cannot add a record: %s", kw_strerror(rc));
     return 0;
@@ -321,21 +319,24 @@ static int pump_stdin(producer *p)
     free(buf);
     if (!rc)
         rc = send_batch(p);
-    else if (p->open) {
-        kw__batch_abort(&p->b);
-        kw__wr_free(&p->w);
-        p->open = false;
-    }
+    else
+        p->open = false; /* the writer drops the batch at its next reset */
     return rc;
 }
 
 static int parse_codec(const char *s, int *out)
 {
-    static const int codecs[] = {KW_CODEC_NONE, KW_CODEC_GZIP, KW_CODEC_SNAPPY, KW_CODEC_LZ4,
-                                 KW_CODEC_ZSTD};
+    static const struct {
+        const char *name;
+        int codec;
+    } codecs[] = {{"none", KW_COMPRESSION_NONE},
+                  {"gzip", KW_COMPRESSION_GZIP},
+                  {"snappy", KW_COMPRESSION_SNAPPY},
+                  {"lz4", KW_COMPRESSION_LZ4},
+                  {"zstd", KW_COMPRESSION_ZSTD}};
     for (size_t i = 0; i < sizeof codecs / sizeof *codecs; i++)
-        if (strcasecmp(s, kw__codec_name(codecs[i])) == 0) {
-            *out = codecs[i];
+        if (strcasecmp(s, codecs[i].name) == 0) {
+            *out = codecs[i].codec;
             return 0;
         }
     return -1;
@@ -344,7 +345,7 @@ static int parse_codec(const char *s, int *out)
 static int parse_args(cli_ctx *ctx, int argc, char **argv, produce_opts *o)
 {
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    *o = (produce_opts){.partition = -1, .codec = KW_CODEC_NONE};
+    *o = (produce_opts){.partition = -1, .codec = KW_COMPRESSION_NONE};
     optind = 0; /* GNU getopt: start afresh on the command's own argv */
     opterr = 0;
     int opt;
@@ -415,7 +416,9 @@ int cli_cmd_produce(cli_ctx *ctx, int argc, char **argv)
     pthread_mutex_init(&p.lock, NULL);
     pthread_cond_init(&p.cond, NULL);
     p.acked = calloc((size_t)nparts, sizeof *p.acked);
-    if (!p.acked) {
+    kw_batch_writer_options wo = {.compression = o.codec}; /* parse_args checked the codec */
+    if (!p.acked || kw_batch_writer_new(&p.w, &wo, NULL, 0) < 0) {
+        free(p.acked);
         kw_client_destroy(c);
         return cli_fail("out of memory");
     }
@@ -443,6 +446,7 @@ int cli_cmd_produce(cli_ctx *ctx, int argc, char **argv)
     if (!rc && p.failure)
         rc = CLI_EXIT_FAIL;
     free(p.acked);
+    kw_batch_writer_destroy(p.w);
     pthread_cond_destroy(&p.cond);
     pthread_mutex_destroy(&p.lock);
     return rc;

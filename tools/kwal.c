@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "proto/kerr.h"
+#include "kwal/version.h"
 
 static const char usage_text[] =
     "usage: kwal -b BROKERS [-X key=value ...] COMMAND [options]\n"
@@ -141,11 +141,11 @@ int cli_connect(cli_ctx *ctx, kw_client **out)
 const char *cli_errtext(int err, int16_t kerr, const char *detail, char *buf, size_t len)
 {
     const char *d = detail && detail[0] ? detail : NULL;
-    const char *name = kw__kerr_name(kerr);
+    const char *name = kw_kerr_name(kerr);
     if (kerr && d && strstr(d, name)) /* the detail names the error already: explain it instead */
-        snprintf(buf, len, "%s: %s (%s)", name, kw__kerr_message(kerr), d);
+        snprintf(buf, len, "%s: %s (%s)", name, kw_kerr_message(kerr), d);
     else if (kerr)
-        snprintf(buf, len, "%s: %s", name, d ? d : kw__kerr_message(kerr));
+        snprintf(buf, len, "%s: %s", name, d ? d : kw_kerr_message(kerr));
     else
         snprintf(buf, len, "%s", d ? d : kw_strerror(err));
     return buf;
@@ -229,7 +229,7 @@ int main(int argc, char **argv)
             fputs(usage_text, stdout);
             return CLI_EXIT_OK;
         case 'V':
-            printf("kwal %s\n", KWAL_VERSION);
+            printf("kwal %s\n", kw_version());
             return CLI_EXIT_OK;
         default:
             return cli_bad_option(NULL, opt, argv);

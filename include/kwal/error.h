@@ -2,6 +2,9 @@
 #ifndef KW_ERROR_H
 #define KW_ERROR_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -68,6 +71,59 @@ KW_API const char *kw_strerror(int err);
 
 /* The name of a kwal error code ("KW_ETRUNCATED"); never NULL. */
 KW_API const char *kw_err_name(int err);
+
+/*
+ * Kafka protocol error codes: the int16 `kerr` a result carries next to
+ * KW_EBROKER.  These are the codes kwal names; kw_kerr_name and friends know
+ * every code Apache Kafka 4.x defines (the numbers are Kafka's).
+ */
+enum kw_kerr {
+    KW_KERR_UNKNOWN_SERVER_ERROR = -1,
+    KW_KERR_NONE = 0,
+    KW_KERR_OFFSET_OUT_OF_RANGE = 1,
+    KW_KERR_CORRUPT_MESSAGE = 2,
+    KW_KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+    KW_KERR_LEADER_NOT_AVAILABLE = 5,
+    KW_KERR_NOT_LEADER_OR_FOLLOWER = 6,
+    KW_KERR_REQUEST_TIMED_OUT = 7,
+    KW_KERR_MESSAGE_TOO_LARGE = 10,
+    KW_KERR_NETWORK_EXCEPTION = 13,
+    KW_KERR_COORDINATOR_LOAD_IN_PROGRESS = 14,
+    KW_KERR_COORDINATOR_NOT_AVAILABLE = 15,
+    KW_KERR_NOT_COORDINATOR = 16,
+    KW_KERR_NOT_ENOUGH_REPLICAS = 19,
+    KW_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20,
+    KW_KERR_TOPIC_AUTHORIZATION_FAILED = 29,
+    KW_KERR_INVALID_TIMESTAMP = 32,
+    KW_KERR_UNSUPPORTED_VERSION = 35,
+    KW_KERR_TOPIC_ALREADY_EXISTS = 36,
+    KW_KERR_NOT_CONTROLLER = 41,
+    KW_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+    KW_KERR_DUPLICATE_SEQUENCE_NUMBER = 46,
+    KW_KERR_INVALID_PRODUCER_EPOCH = 47,
+    KW_KERR_CONCURRENT_TRANSACTIONS = 51,
+    KW_KERR_KAFKA_STORAGE_ERROR = 56,
+    KW_KERR_SASL_AUTHENTICATION_FAILED = 58,
+    KW_KERR_UNKNOWN_PRODUCER_ID = 59,
+    KW_KERR_FENCED_LEADER_EPOCH = 74,
+    KW_KERR_UNKNOWN_LEADER_EPOCH = 75,
+    KW_KERR_INVALID_RECORD = 87,
+    KW_KERR_PRODUCER_FENCED = 90,
+    KW_KERR_UNKNOWN_TOPIC_ID = 100,
+};
+
+/* "NOT_LEADER_OR_FOLLOWER"; "UNKNOWN" for a code kwal does not know.  Static, never NULL. */
+KW_API const char *kw_kerr_name(int16_t code);
+
+/* A one-line explanation of a Kafka error code (a generic one for an unknown code); never NULL. */
+KW_API const char *kw_kerr_message(int16_t code);
+
+/*
+ * Whether the same request can succeed if sent again later (after a metadata
+ * refresh, a new coordinator, a backoff), as the Java client classifies the
+ * code.  False for NONE and for codes kwal does not know.
+ */
+KW_API bool kw_kerr_retriable(int16_t code);
 
 #ifdef __cplusplus
 }

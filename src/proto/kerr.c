@@ -216,3 +216,20 @@ int kw__kerr_describe(int16_t code, char *buf, size_t len)
     return snprintf(buf, len, "UNKNOWN_SERVER_ERROR_%d (%d): %s", code, code,
                     kw__kerr_message(code));
 }
+
+/* ---------------------------------------------------------------- public names (kwal/error.h) */
+
+const char *kw_kerr_name(int16_t code)
+{
+    return kw__kerr_name(code);
+}
+
+const char *kw_kerr_message(int16_t code)
+{
+    return kw__kerr_message(code);
+}
+
+bool kw_kerr_retriable(int16_t code)
+{
+    return kw__kerr_retriable(code);
+}

@@ -100,6 +100,28 @@ START_TEST(unknown_codes_get_safe_answers)
 }
 END_TEST
 
+/* The public names in kwal/error.h give what the table gives, for known and unknown codes. */
+START_TEST(public_names_answer_as_the_table)
+{
+    ck_assert_str_eq(kw_kerr_name(KW_KERR_NOT_LEADER_OR_FOLLOWER), "NOT_LEADER_OR_FOLLOWER");
+    ck_assert_str_eq(kw_kerr_message(6),
+                     "the broker is not the leader (or not a replica) of the partition");
+    ck_assert(kw_kerr_retriable(KW_KERR_NOT_LEADER_OR_FOLLOWER));
+    ck_assert(!kw_kerr_retriable(KW_KERR_NONE));
+    ck_assert(!kw_kerr_retriable(KW_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER));
+    ck_assert_str_eq(kw_kerr_name(KW_KERR_UNKNOWN_SERVER_ERROR), "UNKNOWN_SERVER_ERROR");
+    ck_assert_str_eq(kw_kerr_name(999), "UNKNOWN");
+    ck_assert(!kw_kerr_retriable(999));
+    ck_assert_str_eq(kw_kerr_message(999),
+                     "the broker returned an error code this version of kwal does not know");
+    for (int c = -3; c <= KW_KERR_MAX + 3; c++) {
+        ck_assert_str_eq(kw_kerr_name((int16_t)c), kw__kerr_name((int16_t)c));
+        ck_assert_str_eq(kw_kerr_message((int16_t)c), kw__kerr_message((int16_t)c));
+        ck_assert(kw_kerr_retriable((int16_t)c) == kw__kerr_retriable((int16_t)c));
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kerr");
@@ -110,6 +132,7 @@ int main(void)
     tcase_add_test(tc, the_ends_of_the_table);
     tcase_add_test(tc, every_code_from_minus_one_to_the_max_is_present_and_distinct);
     tcase_add_test(tc, unknown_codes_get_safe_answers);
+    tcase_add_test(tc, public_names_answer_as_the_table);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
