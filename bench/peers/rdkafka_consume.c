@@ -26,7 +26,7 @@
  *     fetching ahead until this much is queued for the application, so four fetches ahead keep it busy
  *     while the application drains the queue; its default (64 MiB) only adds RSS on one partition;
  *   - records are taken from the queue in batches of up to 4096 (rd_kafka_consume_batch_queue), the
- *     cheapest documented way to drain it;
+ *     cheapest documented way to drain it (never more than remain: the call waits for a full batch);
  *   - check.crcs stays at librdkafka's default (off).
  * --fetches is accepted so every client takes the same command line; librdkafka has no such setting (it
  * sends one fetch at a time to each broker), so any value other than 1 is refused.
@@ -216,7 +216,10 @@ int main(int argc, char **argv)
     uint64_t records = 0, bytes = 0;
     int status = 0;
     while (records < count && status == 0) {
-        ssize_t n = rd_kafka_consume_batch_queue(queue, 1000, batch, BATCH_MESSAGES);
+        /* The call returns only when it has as many messages as asked for or the timeout passes, so
+         * never ask for more than remain: the last batch then returns with the last record. */
+        uint64_t want = count - records < BATCH_MESSAGES ? count - records : BATCH_MESSAGES;
+        ssize_t n = rd_kafka_consume_batch_queue(queue, 1000, batch, (size_t)want);
         if (n < 0) {
             fprintf(stderr, "rdkafka_consume: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
             status = 1;
