@@ -23,7 +23,9 @@ else
   [ -n "$GO" ] || [ ! -x /usr/local/go/bin/go ] || GO=/usr/local/go/bin/go
 fi
 if [ -z "$GO" ]; then
-  echo "franz build: no go toolchain (PATH or /usr/local/go/bin); franz-go v1.22.3 needs Go >= 1.26" >&2
+  where="PATH or /usr/local/go/bin"
+  [ -z "${KWAL_GO:-}" ] || where="KWAL_GO=$KWAL_GO"
+  echo "franz build: no go command ($where); franz-go v1.22.3 needs Go >= 1.26" >&2
   exit 77
 fi
 version=$("$GO" env GOVERSION 2>/dev/null || true) # go1.26.8
