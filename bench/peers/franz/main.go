@@ -10,6 +10,19 @@
 //
 //	records=N bytes=B seconds=S records_per_s=R mb_per_s=M cpu_user=U cpu_sys=Y max_rss_kb=K
 //
+// produce: the C peer's record bytes (produce.go's pool), one kgo.Client.Produce per record with its own
+// copy of the value and a promise, to partition 0 (ManualPartitioner); ProducerBatchCompression from -z,
+// RequiredAcks from --acks, ProducerBatchMaxBytes from --batch-bytes, ProducerLinger from --linger-ms,
+// MaxBufferedBytes from --queue-kbytes (MaxBufferedRecords 10,000,000, so only the byte bound bites, as
+// in the C peer). franz-go is idempotent by default; like the C peer and kwal it is not here unless
+// --idempotence is given (DisableIdempotentWrite, with 5 produce requests in flight). The topic's metadata
+// and one untimed record (the leader and the produce connection, as kwal_produce does) come before the
+// clock, which then runs from the first Produce to the last promise.
+// consume: direct partition consumption, nothing committed: the partition is added at its start offset
+// (AddConsumePartitions) once the metadata is in, and the clock runs from then to the last record;
+// FetchMaxBytes and FetchMaxPartitionBytes from --fetch-bytes (default 4 MiB), MaxConcurrentFetches from
+// --fetches when given.
+//
 // CPU seconds and peak RSS are getrusage(RUSAGE_SELF) of the whole process (every goroutine, the Go
 // runtime and its garbage collector included). Exit status: 0 when every record was delivered or read,
 // 1 when any failed, 2 on bad usage or setup.

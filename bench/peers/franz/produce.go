@@ -168,9 +168,8 @@ func produce(args []string) int {
 	}
 	defer cl.Close()
 
-	// Connect and check the topic before the clock starts. The producer learns the partition's leader on
-	// its first record (one metadata round trip on an open connection) and opens its produce connection
-	// then: that much setup is inside the timed run, unlike the C peer's.
+	// Connect and check the topic before the clock starts, then send one record (not counted) so the
+	// producer has learnt the partition's leader and opened its produce connection, as kwal_produce does.
 	ctx, cancel := setupContext()
 	req := kmsg.NewPtrMetadataRequest()
 	rt := kmsg.NewMetadataRequestTopic()
@@ -183,6 +182,13 @@ func produce(args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "franz produce: metadata for %s: %v\n", *topic, err)
+		return 2
+	}
+	ctx, cancel = setupContext()
+	err = cl.ProduceSync(ctx, &kgo.Record{Partition: 0, Value: append([]byte(nil), pool[:*size]...)}).FirstErr()
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "franz produce: first (untimed) record: %v\n", err)
 		return 2
 	}
 
