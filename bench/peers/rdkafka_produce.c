@@ -3,7 +3,7 @@
  * Not part of libkwal (which never links librdkafka): bench/produce runs this beside the kwal producer
  * on the same broker, in the same run, so the two sets of numbers can be compared.
  *
- *   rdkafka_produce -b BROKERS -t TOPIC -n COUNT -s SIZE -z none|lz4 [--acks all|1|0]
+ *   rdkafka_produce -b BROKERS -t TOPIC -n COUNT -s SIZE -z none|lz4|snappy|zstd|gzip [--acks all|1|0]
  *                   [--linger-ms N] [--batch-bytes N] [--idempotence]
  *                   [--queue-kbytes N]
  *
@@ -114,7 +114,8 @@ static int parse_u64(const char *s, const char *what, uint64_t *out)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: rdkafka_produce -b BROKERS -t TOPIC -n COUNT -s SIZE -z none|lz4\n"
+    fprintf(stderr, "usage: rdkafka_produce -b BROKERS -t TOPIC -n COUNT -s SIZE\n"
+                    "                       -z none|lz4|snappy|zstd|gzip\n"
                     "                       [--acks all|1|0] [--linger-ms N] [--batch-bytes N]"
                     " [--idempotence]\n"
                     "                       [--queue-kbytes N]\n");
@@ -171,8 +172,9 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    if (strcmp(codec, "none") != 0 && strcmp(codec, "lz4") != 0) {
-        fprintf(stderr, "rdkafka_produce: -z must be none or lz4\n");
+    if (strcmp(codec, "none") != 0 && strcmp(codec, "lz4") != 0 && strcmp(codec, "snappy") != 0 &&
+        strcmp(codec, "zstd") != 0 && strcmp(codec, "gzip") != 0) {
+        fprintf(stderr, "rdkafka_produce: -z must be none, lz4, snappy, zstd or gzip\n");
         return 2;
     }
     if (size > MAX_RECORD_BYTES) {
