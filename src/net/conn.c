@@ -93,6 +93,8 @@ static rlist *list_of(kw_conn *c, creq *r)
         return &c->outq;
     case Q_AWAIT:
         return &c->awaitq;
+    case Q_DONE:
+        return &c->doneq;
     default:
         return NULL;
     }
@@ -147,12 +149,32 @@ static void close_socket(kw_conn *c)
     c->interest = 0;
 }
 
-/* Fails every request with err: in-flight ones first, then queued ones, each callback once. */
+/* Reports the acks=0 requests written by a write-first inside a call: written is all they wait for. */
+static void report_done(kw_conn *c)
+{
+    creq *r;
+    while ((r = c->doneq.head) != NULL && c->phase != PH_CLOSED) {
+        req_detach(c, r);
+        r->cb(0, NULL, 0, r->version, r->arg);
+        req_free(r);
+    }
+}
+
+/*
+ * Fails every request with err: in-flight ones first, then queued ones, each
+ * callback once.  Written acks=0 requests not yet reported succeed: their
+ * bytes left before the failure.
+ */
 static void fail_all(kw_conn *c, int err)
 {
+    creq *r;
+    while ((r = c->doneq.head) != NULL) {
+        req_detach(c, r);
+        r->cb(0, NULL, 0, r->version, r->arg);
+        req_free(r);
+    }
     rlist *lists[] = {&c->awaitq, &c->outq, &c->waitq};
     for (size_t i = 0; i < 3; i++) {
-        creq *r;
         while ((r = lists[i]->head) != NULL) {
             req_detach(c, r);
             if (!r->internal)
@@ -170,6 +192,7 @@ static void shut(kw_conn *c, int conn_err, int req_err, bool notify)
     c->phase = PH_CLOSED;
     kw__loop_timer_stop(&c->phase_timer);
     kw__loop_timer_stop(&c->reauth_timer);
+    kw__loop_timer_stop(&c->defer_timer);
     close_socket(c);
     if (c->ai_list) {
         freeaddrinfo(c->ai_list);
@@ -208,17 +231,23 @@ static void update_interest(kw_conn *c)
         want = c->tls_read_want ? c->tls_read_want : KW_LOOP_READ;
     } else {
         want = KW_LOOP_READ;
-        if (c->outq.n && c->tls_write_want != KW_LOOP_READ)
+        /* A failed write waits for defer_timer to close the connection: no point polling. */
+        if (c->outq.n && c->tls_write_want != KW_LOOP_READ && !c->write_err)
             want |= KW_LOOP_WRITE;
         if (c->tls_read_want == KW_LOOP_WRITE || c->tls_write_want == KW_LOOP_WRITE)
             want |= KW_LOOP_WRITE;
     }
-    if (want != c->interest && kw__loop_fd_modify(c->loop, c->fd, want) == 0)
+    if (want == c->interest)
+        return;
+    if (kw__loop_fd_modify(c->loop, c->fd, want) == 0) {
+        if ((want & KW_LOOP_WRITE) && !(c->interest & KW_LOOP_WRITE) && c->outq.n)
+            c->write_waits++;
         c->interest = want;
+    }
 }
 
 /* Moves waiting requests to the send queue while the in-flight limit allows and no re-auth runs. */
-void kw__conn_pump(kw_conn *c)
+static void move_waiting(kw_conn *c)
 {
     if (c->phase != PH_READY || c->reauthing)
         return;
@@ -227,7 +256,29 @@ void kw__conn_pump(kw_conn *c)
         list_remove(&c->waitq, r);
         list_push(&c->outq, r, Q_OUT);
     }
+}
+
+static void do_write(kw_conn *c, bool inside_call);
+
+/*
+ * Write-first (redis writes a reply before it asks for EPOLLOUT; libuv's
+ * uv_write tries the socket before queueing): the common case, an idle
+ * socket with room, costs one sendmsg and no epoll_ctl; write interest goes
+ * on only for what the socket would not take.
+ */
+static void flush(kw_conn *c)
+{
+    if (c->writing)
+        return; /* a callback of a write under way queued this: that write sends it */
+    if ((c->phase == PH_SETUP || c->phase == PH_READY) && c->outq.n && !c->write_err)
+        do_write(c, true);
     update_interest(c);
+}
+
+void kw__conn_pump(kw_conn *c)
+{
+    move_waiting(c);
+    flush(c);
 }
 
 /* ---- requests ---- */
@@ -308,7 +359,7 @@ int kw__conn_send_internal(kw_conn *c, int api_key, int ver, const void *req,
     }
     r->internal = true;
     list_push(&c->outq, r, Q_OUT);
-    update_interest(c);
+    flush(c);
     return 0;
 }
 
@@ -439,7 +490,8 @@ static bool dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
     dispatching.c = NULL;
     dispatching.frame = NULL;
     req_free(r);
-    kw__conn_pump(c);
+    /* The reader's caller (on_io) writes what moved up once the reads are done. */
+    move_waiting(c);
     return taken;
 }
 
@@ -527,8 +579,12 @@ static void do_read(kw_conn *c)
 
 /* ---- writing ---- */
 
-/* Accounts n written bytes against the send queue; whole frames move on. */
-static void wrote(kw_conn *c, size_t n)
+/*
+ * Accounts n written bytes against the send queue; whole frames move on.
+ * inside_call: no callback may run, so a finished acks=0 request waits in
+ * doneq for defer_timer.
+ */
+static void wrote(kw_conn *c, size_t n, bool inside_call)
 {
     bool unanswered_done = false;
     while (n && c->outq.head) {
@@ -541,7 +597,12 @@ static void wrote(kw_conn *c, size_t n)
         list_remove(&c->outq, r);
         free(r->buf);
         r->buf = NULL;
-        if (r->no_response) {
+        if (r->no_response && inside_call) {
+            kw__loop_timer_stop(&r->timer);
+            list_push(&c->doneq, r, Q_DONE);
+            kw__loop_timer_start(&c->defer_timer, 0);
+            unanswered_done = true;
+        } else if (r->no_response) {
             /* acks=0: the broker never answers, so "written" is all there is to report. */
             kw__loop_timer_stop(&r->timer);
             r->cb(0, NULL, 0, r->version, r->arg);
@@ -553,15 +614,28 @@ static void wrote(kw_conn *c, size_t n)
             list_push(&c->awaitq, r, Q_AWAIT);
         }
     }
-    /* No response will come to kw__conn_pump the queue for an acks=0 request: its slot is free now.
-     */
+    /* No response will come to free an acks=0 request's slot: it is free now, and the writer's
+     * loop sends what moves up. */
     if (unanswered_done)
-        kw__conn_pump(c);
+        move_waiting(c);
 }
 
-static void do_write(kw_conn *c)
+/* A write failed: at once in loop context; inside a call, on the next round (defer_timer). */
+static void write_failed(kw_conn *c, int err, bool inside_call, const char *text)
 {
-    while (c->outq.head && c->phase != PH_CLOSED) {
+    if (!inside_call) {
+        kw__conn_fail(c, err, KW_EIO, "%s", text);
+        return;
+    }
+    c->write_err = err;
+    snprintf(c->write_err_text, sizeof(c->write_err_text), "%s", text);
+    kw__loop_timer_start(&c->defer_timer, 0);
+}
+
+static void do_write(kw_conn *c, bool inside_call)
+{
+    c->writing = true;
+    while (c->outq.head && c->phase != PH_CLOSED && !c->write_err) {
         if (c->tls) {
             creq *r = c->outq.head;
             size_t put = 0;
@@ -569,13 +643,13 @@ static void do_write(kw_conn *c)
             int rc = kw__tls_write(c->tls, r->buf + r->off, r->len - r->off, &put, &want);
             c->tls_write_want = rc == KW_EAGAIN ? want : 0;
             if (rc == KW_EAGAIN)
-                return;
+                break;
             if (rc) {
-                kw__conn_fail(c, rc == KW_ECLOSED ? KW_EIO : rc, KW_EIO, "%s",
-                              kw__tls_errstr(c->tls));
-                return;
+                write_failed(c, rc == KW_ECLOSED ? KW_EIO : rc, inside_call,
+                             kw__tls_errstr(c->tls));
+                break;
             }
-            wrote(c, put);
+            wrote(c, put, inside_call);
             continue;
         }
         /* Plain TCP: gather many frames into one sendmsg (MSG_NOSIGNAL: no SIGPIPE). */
@@ -591,14 +665,32 @@ static void do_write(kw_conn *c)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
-            char eb[128];
-            kw__conn_fail(c, KW_EIO, KW_EIO, "write to %s: %s", c->peer,
-                          errno_text(errno, eb, sizeof(eb)));
-            return;
+                break;
+            char eb[128], text[sizeof(c->write_err_text)];
+            snprintf(text, sizeof(text), "write to %s: %s", c->peer,
+                     errno_text(errno, eb, sizeof(eb)));
+            write_failed(c, KW_EIO, inside_call, text);
+            break;
         }
-        wrote(c, (size_t)w);
+        wrote(c, (size_t)w, inside_call);
     }
+    c->writing = false;
+}
+
+/* What a write inside a call left for the loop: its failure, or its finished acks=0 requests. */
+static void on_defer(kw_loop_timer *t, void *arg)
+{
+    kw_conn *c = arg;
+    (void)t;
+    kw__conn_enter(c);
+    if (c->write_err) {
+        kw__conn_fail(c, c->write_err, KW_EIO, "%s", c->write_err_text);
+    } else {
+        report_done(c);
+        if (c->phase != PH_CLOSED)
+            kw__conn_pump(c);
+    }
+    kw__conn_leave(c);
 }
 
 /* ---- connecting ---- */
@@ -792,8 +884,8 @@ static void on_io(kw_loop *loop, int fd, unsigned events, void *arg)
     } else if (c->phase == PH_SETUP || c->phase == PH_READY) {
         if (events & (KW_LOOP_READ | KW_LOOP_ERROR) || c->tls_read_want == KW_LOOP_WRITE)
             do_read(c);
-        if (c->phase != PH_CLOSED && c->outq.n)
-            do_write(c);
+        if (c->phase != PH_CLOSED && c->outq.n && !c->write_err)
+            do_write(c, false);
         update_interest(c);
     }
     kw__conn_leave(c);
@@ -831,6 +923,7 @@ int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt)
     snprintf(c->addr_text, sizeof(c->addr_text), "%s", c->peer);
     kw__loop_timer_init(loop, &c->phase_timer, on_phase_timer, c);
     kw__loop_timer_init(loop, &c->reauth_timer, kw__conn_on_reauth_timer, c);
+    kw__loop_timer_init(loop, &c->defer_timer, on_defer, c);
     c->phase = PH_INIT;
     if (!c->host || !c->server_name || !c->client_id) {
         c->phase = PH_CLOSED;
@@ -931,6 +1024,11 @@ size_t kw__conn_queued(const kw_conn *c)
 unsigned kw__conn_reauth_count(const kw_conn *c)
 {
     return c->reauth_count;
+}
+
+uint64_t kw__conn_write_waits(const kw_conn *c)
+{
+    return c->write_waits;
 }
 
 int kw__conn_decode(const uint8_t *frame, size_t len, int api_key, int version, kw_arena *a,

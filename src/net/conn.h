@@ -104,6 +104,12 @@ size_t kw__conn_in_flight(const kw_conn *c);
 size_t kw__conn_queued(const kw_conn *c);
 /* Completed SASL re-authentications (KIP-368) on this connection. */
 unsigned kw__conn_reauth_count(const kw_conn *c);
+/*
+ * Times the connection had to wait for the socket to take queued bytes
+ * (write interest switched on).  Requests are written as soon as they are
+ * queued, so this stays 0 while the socket keeps up.
+ */
+uint64_t kw__conn_write_waits(const kw_conn *c);
 
 /*
  * Called from a kw_conn_response_fn (or a callback it makes synchronously) on

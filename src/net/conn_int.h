@@ -10,7 +10,12 @@
 #define SETUP_ARENA_LIMIT (1u << 20)
 
 enum phase { PH_INIT, PH_CONNECTING, PH_TLS, PH_SETUP, PH_READY, PH_CLOSED };
-enum where { Q_NONE, Q_WAIT, Q_OUT, Q_AWAIT };
+/*
+ * Where a request is: waiting for an in-flight slot, being written, written
+ * and awaiting its response, or (acks=0) written by a write made inside a
+ * kw__conn_* call and awaiting its callback on the next loop round.
+ */
+enum where { Q_NONE, Q_WAIT, Q_OUT, Q_AWAIT, Q_DONE };
 
 typedef struct creq creq;
 struct creq {
@@ -57,7 +62,21 @@ struct kw_conn {
     int16_t api_versions_ver;
     kw_versions versions;
 
-    rlist waitq, outq, awaitq;
+    rlist waitq, outq, awaitq, doneq;
+    /*
+     * Write-first: a request is written as soon as it is queued, and write
+     * interest (EPOLLOUT) is asked for only when the socket would block.  A
+     * write made inside a kw__conn_* call may run no callback, so what it
+     * finishes (acks=0 requests, in doneq) or hits (write_err, with its text)
+     * is reported by defer_timer on the next round.  writing: a write is under
+     * way further up the stack (a callback it ran queued more), so nothing
+     * else writes until it returns.
+     */
+    kw_loop_timer defer_timer;
+    int write_err;
+    char write_err_text[512];
+    bool writing;
+    uint64_t write_waits; /* times write interest was switched on for queued output */
     int32_t next_corr;
     uint8_t *rbuf;
     size_t rlen, rcap;
@@ -82,7 +101,10 @@ uint64_t kw__conn_random(kw_conn *c);
 /* Loop entry points bracket their work with these, so a kw__conn_free from a callback waits. */
 void kw__conn_enter(kw_conn *c);
 void kw__conn_leave(kw_conn *c);
-/* Sends what may go now: queued requests while the connection is ready and not re-authenticating.
+/*
+ * Sends what may go now: queued requests while the connection is ready and
+ * not re-authenticating, written at once as far as the socket takes them.
+ * Runs no request callback (safe inside kw__conn_* calls).
  */
 void kw__conn_pump(kw_conn *c);
 /* Queues a request the connection makes for itself (ApiVersions, SASL), ahead of the callers'. */
