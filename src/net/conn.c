@@ -23,7 +23,11 @@
 #define DEFAULT_IN_FLIGHT 64u
 #define DEFAULT_MAX_FRAME (100u << 20)
 #define READ_CHUNK 65536u
-#define MAX_IOV 64
+#define MAX_IOV 128
+/* Record batches this large are sent from where they are; smaller ones are cheaper to copy. */
+#define REFER_MIN 1024u
+/* One TLS record's worth of plaintext: what small pieces are gathered into for one SSL_write. */
+#define TLS_STAGE 16384u
 
 /* ---- small helpers ---- */
 
@@ -141,6 +145,7 @@ static void close_socket(kw_conn *c)
     kw__tls_free(c->tls);
     c->tls = NULL;
     c->tls_read_want = c->tls_write_want = 0;
+    c->tls_committed = 0;
     if (c->fd >= 0) {
         kw__loop_fd_remove(c->loop, c->fd);
         close(c->fd);
@@ -292,14 +297,14 @@ static int32_t take_corr(kw_conn *c)
     return id;
 }
 
-/* The record bytes a Produce request carries. */
-static size_t produce_records_len(const kw_produce_req *req)
+/* The record bytes a Produce request copies into its frame (batches under REFER_MIN). */
+static size_t produce_copied_len(const kw_produce_req *req)
 {
     size_t n = 0;
     for (int32_t i = 0; i < req->topic_data.n; i++)
         for (int32_t j = 0; j < req->topic_data.v[i].partition_data.n; j++) {
             int32_t len = req->topic_data.v[i].partition_data.v[j].records.len;
-            n += len > 0 ? (size_t)len : 0;
+            n += len > 0 && (size_t)len < REFER_MIN ? (size_t)len : 0;
         }
     return n;
 }
@@ -313,27 +318,34 @@ static int make_req(kw_conn *c, int api_key, int ver, const void *req, uint64_t 
                  api_name(api_key), ver);
         return KW_EINVAL;
     }
-    creq *r = calloc(1, sizeof(*r));
-    if (!r)
-        return KW_ENOMEM;
     kw_wr w;
     kw__wr_init(&w);
-    /* A Produce frame is nearly all record bytes: size the buffer once, not by doubling from
-     * 256 bytes (a dozen reallocs, each a copy, for a 1 MB batch). */
-    size_t hint = api_key == KW_API_PRODUCE ? produce_records_len(req) : 0;
-    if (hint && kw__wr_reserve(&w, hint + 1024))
-        w.len = 0;
-    r->corr = take_corr(c);
-    int rc = kw__request_encode(&w, api, ver, r->corr, kw_str_c(c->client_id), req);
+    if (api_key == KW_API_PRODUCE) {
+        /* Batches go from where the caller keeps them (an iovec piece each), not copied; the
+         * buffer holds the rest, sized once for the small batches that are copied. */
+        kw__wr_refer_records(&w, REFER_MIN);
+        if (kw__wr_reserve(&w, produce_copied_len(req) + 1024))
+            w.len = 0;
+    }
+    int32_t corr = take_corr(c);
+    int rc = kw__request_encode(&w, api, ver, corr, kw_str_c(c->client_id), req);
+    size_t npieces = rc ? 0 : kw__wr_pieces(&w, NULL, 0);
+    creq *r = rc ? NULL : calloc(1, sizeof(*r) + npieces * sizeof(struct iovec));
+    if (!rc && !r)
+        rc = KW_ENOMEM;
     if (rc) {
         kw__wr_free(&w);
-        free(r);
         snprintf(c->errstr, sizeof(c->errstr), "cannot encode %s v%d: %s", api->name, ver,
                  kw_strerror(rc));
         return rc;
     }
-    r->buf = w.buf;
-    r->len = w.len;
+    r->iov = r->iov_space;
+    r->niov = kw__wr_pieces(&w, r->iov, npieces);
+    r->len = kw__wr_size(&w);
+    r->buf = w.buf; /* the pieces point into it: it moves to r, the rest of w goes */
+    w.buf = NULL;
+    kw__wr_free(&w);
+    r->corr = corr;
     r->conn = c;
     r->api_key = (int16_t)api_key;
     r->version = (int16_t)ver;
@@ -386,6 +398,23 @@ int kw__conn_send(kw_conn *c, int api_key, int version, const void *req, uint64_
     return 0;
 }
 
+/*
+ * Whether any of r's bytes are on their way: written, or taken in by an
+ * SSL_write that must be retried with them (then the request can no longer
+ * be dropped without corrupting the stream).
+ */
+static bool req_started(kw_conn *c, const creq *r)
+{
+    if (r->off > 0)
+        return true;
+    if (r->where != Q_OUT || !c->tls_committed)
+        return false;
+    size_t ahead = 0;
+    for (const creq *q = c->outq.head; q && q != r; q = q->next)
+        ahead += q->len - q->off;
+    return ahead < c->tls_committed;
+}
+
 static void on_deadline(kw_loop_timer *t, void *arg)
 {
     creq *r = arg;
@@ -394,7 +423,7 @@ static void on_deadline(kw_loop_timer *t, void *arg)
     if (r->internal) {
         kw__conn_fail(c, KW_ETIMEDOUT, KW_EIO, "%s with %s: timed out after %u ms",
                       api_name(r->api_key), c->peer, c->connect_ms);
-    } else if (r->where == Q_WAIT || (r->where == Q_OUT && r->off == 0)) {
+    } else if (r->where == Q_WAIT || (r->where == Q_OUT && !req_started(c, r))) {
         /* Not a byte on the wire yet: drop it and keep the connection. */
         req_detach(c, r);
         r->cb(KW_ETIMEDOUT, NULL, 0, r->version, r->arg);
@@ -592,11 +621,24 @@ static void wrote(kw_conn *c, size_t n, bool inside_call)
         size_t k = r->len - r->off < n ? r->len - r->off : n;
         r->off += k;
         n -= k;
+        while (k) { /* move the piece cursor on */
+            struct iovec *v = &r->iov[r->at];
+            if (k < v->iov_len) {
+                v->iov_base = (uint8_t *)v->iov_base + k;
+                v->iov_len -= k;
+                break;
+            }
+            k -= v->iov_len;
+            r->at++;
+        }
         if (r->off < r->len)
             break;
+        /* Whole: from here on the connection touches neither its buffer nor the caller's
+         * batches, whatever becomes of the request. */
         list_remove(&c->outq, r);
         free(r->buf);
         r->buf = NULL;
+        r->niov = r->at = 0;
         if (r->no_response && inside_call) {
             kw__loop_timer_stop(&r->timer);
             list_push(&c->doneq, r, Q_DONE);
@@ -632,15 +674,47 @@ static void write_failed(kw_conn *c, int err, bool inside_call, const char *text
     kw__loop_timer_start(&c->defer_timer, 0);
 }
 
+/*
+ * One SSL_write from the head of the send queue.  TLS cannot gather, so a
+ * piece is written from where it is when it fills a record by itself;
+ * smaller ones (headers, small frames, the bytes between two batches) are
+ * first gathered, with what follows them, into one record-sized buffer, so a
+ * Produce costs about one record per batch, not one per piece.  Gathering
+ * starts from the same byte every time, so a retry after KW_EAGAIN offers
+ * OpenSSL the same bytes again (more, if requests were queued since), as it
+ * requires.
+ */
+static int tls_write_some(kw_conn *c, size_t *put, unsigned *want)
+{
+    const creq *r = c->outq.head;
+    const struct iovec *v = &r->iov[r->at];
+    const void *p = v->iov_base;
+    size_t len = v->iov_len;
+    bool more = r->at + 1 < r->niov || r->next;
+    if (len < TLS_STAGE && more && (c->tls_stage || (c->tls_stage = malloc(TLS_STAGE)))) {
+        len = 0;
+        for (const creq *q = r; q && len < TLS_STAGE; q = q->next)
+            for (size_t i = q->at; i < q->niov && len < TLS_STAGE; i++) {
+                size_t k = q->iov[i].iov_len < TLS_STAGE - len ? q->iov[i].iov_len
+                                                                 : TLS_STAGE - len;
+                memcpy(c->tls_stage + len, q->iov[i].iov_base, k);
+                len += k;
+            }
+        p = c->tls_stage;
+    }
+    int rc = kw__tls_write(c->tls, p, len, put, want);
+    c->tls_committed = rc == KW_EAGAIN ? len : 0;
+    return rc;
+}
+
 static void do_write(kw_conn *c, bool inside_call)
 {
     c->writing = true;
     while (c->outq.head && c->phase != PH_CLOSED && !c->write_err) {
         if (c->tls) {
-            creq *r = c->outq.head;
             size_t put = 0;
             unsigned want = 0;
-            int rc = kw__tls_write(c->tls, r->buf + r->off, r->len - r->off, &put, &want);
+            int rc = tls_write_some(c, &put, &want);
             c->tls_write_want = rc == KW_EAGAIN ? want : 0;
             if (rc == KW_EAGAIN)
                 break;
@@ -654,12 +728,11 @@ static void do_write(kw_conn *c, bool inside_call)
         }
         /* Plain TCP: gather many frames into one sendmsg (MSG_NOSIGNAL: no SIGPIPE). */
         struct iovec iov[MAX_IOV];
-        int n = 0;
-        for (creq *r = c->outq.head; r && n < MAX_IOV; r = r->next, n++) {
-            iov[n].iov_base = r->buf + r->off;
-            iov[n].iov_len = r->len - r->off;
-        }
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        size_t n = 0;
+        for (creq *r = c->outq.head; r && n < MAX_IOV; r = r->next)
+            for (size_t i = r->at; i < r->niov && n < MAX_IOV; i++)
+                iov[n++] = r->iov[i];
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
         ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
@@ -954,6 +1027,7 @@ static void really_free(kw_conn *c)
     if (c->has_sasl)
         kw__sasl_free(&c->sasl);
     kw__tls_ctx_unref(c->tls_ctx);
+    free(c->tls_stage);
     free(c->rbuf);
     free(c->host);
     free(c->server_name);

@@ -3,6 +3,7 @@
 #define KW_NET_CONN_INT_H
 
 #include <netdb.h>
+#include <sys/uio.h>
 
 #include "net/conn.h"
 
@@ -22,8 +23,18 @@ struct creq {
     creq *prev, *next;
     int where;
     kw_conn *conn;
-    uint8_t *buf;    /* the whole frame, size prefix included */
-    size_t len, off; /* off: bytes already written */
+    /*
+     * The frame is buf (size prefix, header, fields, small record batches)
+     * with the large record batches of a Produce spliced in from where the
+     * caller keeps them, not copied: iov lists the pieces in order.  iov[at]
+     * is the first piece not wholly written, trimmed by what of it went.
+     * The caller's batches must live until cb (kw__conn_send says so); the
+     * connection stops touching them once the last byte is written.
+     */
+    uint8_t *buf;
+    struct iovec *iov;
+    size_t niov, at;
+    size_t len, off; /* the frame's length; off: bytes already written */
     int32_t corr;
     int16_t api_key, version;
     bool no_response; /* acks=0 Produce */
@@ -31,6 +42,7 @@ struct creq {
     kw_loop_timer timer;
     kw_conn_response_fn *cb;
     void *arg;
+    struct iovec iov_space[]; /* iov, in the same allocation */
 };
 
 typedef struct rlist {
@@ -54,6 +66,15 @@ struct kw_conn {
     kw_tls_ctx *tls_ctx;
     kw_tls *tls;
     unsigned tls_read_want, tls_write_want; /* what a blocked TLS read / write waits for */
+    /*
+     * TLS cannot gather: pieces smaller than a record are copied here and
+     * written as one.  tls_committed: bytes from the send queue's head that
+     * the last SSL_write took in before it had to wait; OpenSSL holds them
+     * encrypted, so the retry must offer them again and no request among
+     * them may be dropped.
+     */
+    uint8_t *tls_stage;
+    size_t tls_committed;
 
     bool has_sasl, reauthing;
     kw_sasl sasl;
