@@ -17,7 +17,7 @@
 
 /* ---- the fake broker: one connection, blocking I/O on its own thread ---- */
 
-enum metadata_mode { MD_ANSWER, MD_SILENT, MD_WRONG_CORR, MD_HUGE, MD_HOLD3 };
+enum metadata_mode { MD_ANSWER, MD_SILENT, MD_WRONG_CORR, MD_HUGE, MD_HOLD3, MD_RESET };
 
 typedef struct fake {
     int lfd, fd;
@@ -176,6 +176,15 @@ static void *fake_main(void *arg)
             atomic_fetch_add(&f->n_metadata, 1);
             if (f->metadata_mode == MD_SILENT)
                 break;
+            if (f->metadata_mode == MD_RESET) { /* close with a reset, not a FIN */
+                struct linger lg = {.l_onoff = 1, .l_linger = 0};
+                setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+                close(f->fd);
+                f->fd = -1;
+                kw__arena_reset(&a);
+                free(frame);
+                return NULL;
+            }
             if (f->metadata_mode == MD_HUGE) {
                 uint8_t huge[8] = {0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0};
                 kw_store_be32(huge + 4, (uint32_t)corr);
@@ -754,6 +763,35 @@ START_TEST(a_full_socket_waits_for_write_interest_and_resumes_at_the_right_byte)
 }
 END_TEST
 
+START_TEST(a_write_that_fails_inside_send_is_reported_on_the_next_round)
+{
+    fake f = {.api_versions_max = -1, .metadata_mode = MD_RESET};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    res a = {0}, b = {0};
+    ck_assert_int_eq(send_metadata(c, 5000, &a), 0); /* the fake answers it with a reset */
+    for (int i = 0; i < 2000 && atomic_load(&f.n_metadata) == 0; i++)
+        usleep(1000);
+    usleep(50 * 1000); /* the reset reaches our socket; no loop round notices it */
+    /* this write hits the reset inside the call: neither callback may run in here */
+    ck_assert_int_eq(send_metadata(c, 5000, &b), 0);
+    ck_assert_int_eq(a.calls, 0);
+    ck_assert_int_eq(b.calls, 0);
+    ck_assert_int_eq(w.closed, 0);
+    ck_assert(run_until(&w.closed, 2000));
+    ck_assert_int_eq(w.err, KW_EIO);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(a.err, KW_EIO);
+    ck_assert_int_eq(b.err, KW_EIO);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
 START_TEST(sasl_session_lifetime_triggers_reauthentication_without_interleaving)
 {
     fake f = {.api_versions_max = -1, .session_lifetime_ms = 200};
@@ -892,6 +930,7 @@ int main(void)
     tcase_add_test(tc, acks0_produce_completes_when_written);
     tcase_add_test(tc, a_request_on_an_idle_socket_is_written_at_once_without_write_interest);
     tcase_add_test(tc, a_full_socket_waits_for_write_interest_and_resumes_at_the_right_byte);
+    tcase_add_test(tc, a_write_that_fails_inside_send_is_reported_on_the_next_round);
     tcase_add_test(tc, sasl_session_lifetime_triggers_reauthentication_without_interleaving);
     tcase_add_test(tc, session_cap_hook_shortens_an_endless_session);
     tcase_add_test(tc, send_before_ready_needs_an_explicit_version);
