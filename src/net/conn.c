@@ -1,4 +1,5 @@
-/* One broker connection on the loop: connect, TLS, pipelined requests (setup: conn_setup.c). */
+/* One broker connection on the loop: connect, TLS, pipelined requests (setup: conn_setup.c; the
+ * send queue's writing: conn_write.c). */
 #include "net/conn.h"
 
 #include <arpa/inet.h>
@@ -23,11 +24,8 @@
 #define DEFAULT_IN_FLIGHT 64u
 #define DEFAULT_MAX_FRAME (100u << 20)
 #define READ_CHUNK 65536u
-#define MAX_IOV 128
 /* Record batches this large are sent from where they are; smaller ones are cheaper to copy. */
 #define REFER_MIN 1024u
-/* One TLS record's worth of plaintext: what small pieces are gathered into for one SSL_write. */
-#define TLS_STAGE 16384u
 
 /* ---- small helpers ---- */
 
@@ -44,7 +42,7 @@ void kw__conn_log(kw_conn *c, int level, const char *fmt, ...)
 }
 
 /* strerror with a lower-case first letter, to read well after a colon. */
-static const char *errno_text(int e, char *buf, size_t len)
+const char *kw__conn_errno_text(int e, char *buf, size_t len)
 {
     snprintf(buf, len, "%s", strerror(e));
     if (buf[0] && !(buf[1] && isupper((unsigned char)buf[1])))
@@ -58,34 +56,6 @@ uint64_t kw__conn_random(kw_conn *c)
     c->rng ^= c->rng >> 7;
     c->rng ^= c->rng << 17;
     return c->rng;
-}
-
-static void list_push(rlist *l, creq *r, int where)
-{
-    r->prev = l->tail;
-    r->next = NULL;
-    if (l->tail)
-        l->tail->next = r;
-    else
-        l->head = r;
-    l->tail = r;
-    l->n++;
-    r->where = where;
-}
-
-static void list_remove(rlist *l, creq *r)
-{
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        l->head = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    else
-        l->tail = r->prev;
-    l->n--;
-    r->prev = r->next = NULL;
-    r->where = Q_NONE;
 }
 
 static rlist *list_of(kw_conn *c, creq *r)
@@ -108,7 +78,7 @@ static void req_detach(kw_conn *c, creq *r)
 {
     rlist *l = list_of(c, r);
     if (l)
-        list_remove(l, r);
+        kw__conn_queue_remove(l, r);
     kw__loop_timer_stop(&r->timer);
 }
 
@@ -223,69 +193,6 @@ void kw__conn_fail(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
     shut(c, conn_err, req_err, true);
 }
 
-/* ---- interest ---- */
-
-static void update_interest(kw_conn *c)
-{
-    if (c->fd < 0 || c->phase == PH_CLOSED)
-        return;
-    unsigned want;
-    if (c->phase == PH_CONNECTING) {
-        want = KW_LOOP_WRITE;
-    } else if (c->phase == PH_TLS) {
-        want = c->tls_read_want ? c->tls_read_want : KW_LOOP_READ;
-    } else {
-        want = KW_LOOP_READ;
-        /* A failed write waits for defer_timer to close the connection: no point polling. */
-        if (c->outq.n && c->tls_write_want != KW_LOOP_READ && !c->write_err)
-            want |= KW_LOOP_WRITE;
-        if (c->tls_read_want == KW_LOOP_WRITE || c->tls_write_want == KW_LOOP_WRITE)
-            want |= KW_LOOP_WRITE;
-    }
-    if (want == c->interest)
-        return;
-    if (kw__loop_fd_modify(c->loop, c->fd, want) == 0) {
-        if ((want & KW_LOOP_WRITE) && !(c->interest & KW_LOOP_WRITE) && c->outq.n)
-            c->write_waits++;
-        c->interest = want;
-    }
-}
-
-/* Moves waiting requests to the send queue while the in-flight limit allows and no re-auth runs. */
-static void move_waiting(kw_conn *c)
-{
-    if (c->phase != PH_READY || c->reauthing)
-        return;
-    while (c->waitq.head && c->outq.n + c->awaitq.n < c->max_in_flight) {
-        creq *r = c->waitq.head;
-        list_remove(&c->waitq, r);
-        list_push(&c->outq, r, Q_OUT);
-    }
-}
-
-static void do_write(kw_conn *c, bool inside_call);
-
-/*
- * Write-first (redis writes a reply before it asks for EPOLLOUT; libuv's
- * uv_write tries the socket before queueing): the common case, an idle
- * socket with room, costs one sendmsg and no epoll_ctl; write interest goes
- * on only for what the socket would not take.
- */
-static void flush(kw_conn *c)
-{
-    if (c->writing)
-        return; /* a callback of a write under way queued this: that write sends it */
-    if ((c->phase == PH_SETUP || c->phase == PH_READY) && c->outq.n && !c->write_err)
-        do_write(c, true);
-    update_interest(c);
-}
-
-void kw__conn_pump(kw_conn *c)
-{
-    move_waiting(c);
-    flush(c);
-}
-
 /* ---- requests ---- */
 
 static void on_deadline(kw_loop_timer *t, void *arg);
@@ -370,8 +277,8 @@ int kw__conn_send_internal(kw_conn *c, int api_key, int ver, const void *req,
         return rc;
     }
     r->internal = true;
-    list_push(&c->outq, r, Q_OUT);
-    flush(c);
+    kw__conn_queue_push(&c->outq, r, Q_OUT);
+    kw__conn_flush(c);
     return 0;
 }
 
@@ -393,26 +300,9 @@ int kw__conn_send(kw_conn *c, int api_key, int version, const void *req, uint64_
     int rc = make_req(c, api_key, version, req, deadline_ns, cb, arg, &r);
     if (rc)
         return rc;
-    list_push(&c->waitq, r, Q_WAIT);
+    kw__conn_queue_push(&c->waitq, r, Q_WAIT);
     kw__conn_pump(c);
     return 0;
-}
-
-/*
- * Whether any of r's bytes are on their way: written, or taken in by an
- * SSL_write that must be retried with them (then the request can no longer
- * be dropped without corrupting the stream).
- */
-static bool req_started(kw_conn *c, const creq *r)
-{
-    if (r->off > 0)
-        return true;
-    if (r->where != Q_OUT || !c->tls_committed)
-        return false;
-    size_t ahead = 0;
-    for (const creq *q = c->outq.head; q && q != r; q = q->next)
-        ahead += q->len - q->off;
-    return ahead < c->tls_committed;
 }
 
 static void on_deadline(kw_loop_timer *t, void *arg)
@@ -423,7 +313,7 @@ static void on_deadline(kw_loop_timer *t, void *arg)
     if (r->internal) {
         kw__conn_fail(c, KW_ETIMEDOUT, KW_EIO, "%s with %s: timed out after %u ms",
                       api_name(r->api_key), c->peer, c->connect_ms);
-    } else if (r->where == Q_WAIT || (r->where == Q_OUT && !req_started(c, r))) {
+    } else if (r->where == Q_WAIT || (r->where == Q_OUT && !kw__conn_request_started(c, r))) {
         /* Not a byte on the wire yet: drop it and keep the connection. */
         req_detach(c, r);
         r->cb(KW_ETIMEDOUT, NULL, 0, r->version, r->arg);
@@ -520,7 +410,7 @@ static bool dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
     dispatching.frame = NULL;
     req_free(r);
     /* The reader's caller (on_io) writes what moved up once the reads are done. */
-    move_waiting(c);
+    kw__conn_move_waiting(c);
     return taken;
 }
 
@@ -570,7 +460,7 @@ static void do_read(kw_conn *c)
                     kw__conn_fail(c, KW_EIO, KW_EIO, "%s closed the connection", c->peer);
                 else
                     kw__conn_fail(c, KW_EIO, KW_EIO, "read from %s: %s", c->peer,
-                                  errno_text(errno, eb, sizeof(eb)));
+                                  kw__conn_errno_text(errno, eb, sizeof(eb)));
                 return;
             }
             got = (size_t)n;
@@ -606,150 +496,6 @@ static void do_read(kw_conn *c)
     }
 }
 
-/* ---- writing ---- */
-
-/*
- * Accounts n written bytes against the send queue; whole frames move on.
- * inside_call: no callback may run, so a finished acks=0 request waits in
- * doneq for defer_timer.
- */
-static void wrote(kw_conn *c, size_t n, bool inside_call)
-{
-    bool unanswered_done = false;
-    while (n && c->outq.head) {
-        creq *r = c->outq.head;
-        size_t k = r->len - r->off < n ? r->len - r->off : n;
-        r->off += k;
-        n -= k;
-        while (k) { /* move the piece cursor on */
-            struct iovec *v = &r->iov[r->at];
-            if (k < v->iov_len) {
-                v->iov_base = (uint8_t *)v->iov_base + k;
-                v->iov_len -= k;
-                break;
-            }
-            k -= v->iov_len;
-            r->at++;
-        }
-        if (r->off < r->len)
-            break;
-        /* Whole: from here on the connection touches neither its buffer nor the caller's
-         * batches, whatever becomes of the request. */
-        list_remove(&c->outq, r);
-        free(r->buf);
-        r->buf = NULL;
-        r->niov = r->at = 0;
-        if (r->no_response && inside_call) {
-            kw__loop_timer_stop(&r->timer);
-            list_push(&c->doneq, r, Q_DONE);
-            kw__loop_timer_start(&c->defer_timer, 0);
-            unanswered_done = true;
-        } else if (r->no_response) {
-            /* acks=0: the broker never answers, so "written" is all there is to report. */
-            kw__loop_timer_stop(&r->timer);
-            r->cb(0, NULL, 0, r->version, r->arg);
-            free(r);
-            if (c->phase == PH_CLOSED)
-                return;
-            unanswered_done = true;
-        } else {
-            list_push(&c->awaitq, r, Q_AWAIT);
-        }
-    }
-    /* No response will come to free an acks=0 request's slot: it is free now, and the writer's
-     * loop sends what moves up. */
-    if (unanswered_done)
-        move_waiting(c);
-}
-
-/* A write failed: at once in loop context; inside a call, on the next round (defer_timer). */
-static void write_failed(kw_conn *c, int err, bool inside_call, const char *text)
-{
-    if (!inside_call) {
-        kw__conn_fail(c, err, KW_EIO, "%s", text);
-        return;
-    }
-    c->write_err = err;
-    snprintf(c->write_err_text, sizeof(c->write_err_text), "%s", text);
-    kw__loop_timer_start(&c->defer_timer, 0);
-}
-
-/*
- * One SSL_write from the head of the send queue.  TLS cannot gather, so a
- * piece is written from where it is when it fills a record by itself;
- * smaller ones (headers, small frames, the bytes between two batches) are
- * first gathered, with what follows them, into one record-sized buffer, so a
- * Produce costs about one record per batch, not one per piece.  Gathering
- * starts from the same byte every time, so a retry after KW_EAGAIN offers
- * OpenSSL the same bytes again (more, if requests were queued since), as it
- * requires.
- */
-static int tls_write_some(kw_conn *c, size_t *put, unsigned *want)
-{
-    const creq *r = c->outq.head;
-    const struct iovec *v = &r->iov[r->at];
-    const void *p = v->iov_base;
-    size_t len = v->iov_len;
-    bool more = r->at + 1 < r->niov || r->next;
-    if (len < TLS_STAGE && more && (c->tls_stage || (c->tls_stage = malloc(TLS_STAGE)))) {
-        len = 0;
-        for (const creq *q = r; q && len < TLS_STAGE; q = q->next)
-            for (size_t i = q->at; i < q->niov && len < TLS_STAGE; i++) {
-                size_t k = q->iov[i].iov_len < TLS_STAGE - len ? q->iov[i].iov_len
-                                                                 : TLS_STAGE - len;
-                memcpy(c->tls_stage + len, q->iov[i].iov_base, k);
-                len += k;
-            }
-        p = c->tls_stage;
-    }
-    int rc = kw__tls_write(c->tls, p, len, put, want);
-    c->tls_committed = rc == KW_EAGAIN ? len : 0;
-    return rc;
-}
-
-static void do_write(kw_conn *c, bool inside_call)
-{
-    c->writing = true;
-    while (c->outq.head && c->phase != PH_CLOSED && !c->write_err) {
-        if (c->tls) {
-            size_t put = 0;
-            unsigned want = 0;
-            int rc = tls_write_some(c, &put, &want);
-            c->tls_write_want = rc == KW_EAGAIN ? want : 0;
-            if (rc == KW_EAGAIN)
-                break;
-            if (rc) {
-                write_failed(c, rc == KW_ECLOSED ? KW_EIO : rc, inside_call,
-                             kw__tls_errstr(c->tls));
-                break;
-            }
-            wrote(c, put, inside_call);
-            continue;
-        }
-        /* Plain TCP: gather many frames into one sendmsg (MSG_NOSIGNAL: no SIGPIPE). */
-        struct iovec iov[MAX_IOV];
-        size_t n = 0;
-        for (creq *r = c->outq.head; r && n < MAX_IOV; r = r->next)
-            for (size_t i = r->at; i < r->niov && n < MAX_IOV; i++)
-                iov[n++] = r->iov[i];
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
-        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            char eb[128], text[sizeof(c->write_err_text)];
-            snprintf(text, sizeof(text), "write to %s: %s", c->peer,
-                     errno_text(errno, eb, sizeof(eb)));
-            write_failed(c, KW_EIO, inside_call, text);
-            break;
-        }
-        wrote(c, (size_t)w, inside_call);
-    }
-    c->writing = false;
-}
-
 /* What a write inside a call left for the loop: its failure, or its finished acks=0 requests. */
 static void on_defer(kw_loop_timer *t, void *arg)
 {
@@ -777,7 +523,7 @@ static void do_handshake(kw_conn *c)
     int rc = kw__tls_handshake(c->tls, &want);
     if (rc == KW_EAGAIN) {
         c->tls_read_want = want;
-        update_interest(c);
+        kw__conn_update_interest(c);
         return;
     }
     c->tls_read_want = 0;
@@ -820,7 +566,7 @@ static void connect_failed(kw_conn *c, int e)
 {
     char eb[128];
     snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
-             errno_text(e, eb, sizeof(eb)));
+             kw__conn_errno_text(e, eb, sizeof(eb)));
     kw__conn_log(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
     close_socket(c);
     try_next_address(c);
@@ -850,7 +596,7 @@ static void try_next_address(kw_conn *c)
         if (fd < 0) {
             char eb[128];
             snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
-                     errno_text(errno, eb, sizeof(eb)));
+                     kw__conn_errno_text(errno, eb, sizeof(eb)));
             continue;
         }
         int one = 1;
@@ -877,7 +623,7 @@ static void try_next_address(kw_conn *c)
         int e = errno;
         char eb[128];
         snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
-                 errno_text(e, eb, sizeof(eb)));
+                 kw__conn_errno_text(e, eb, sizeof(eb)));
         close_socket(c);
     }
     kw__conn_fail(c, KW_ECONNECT, KW_ECONNECT, "%s", c->errstr);
@@ -958,8 +704,8 @@ static void on_io(kw_loop *loop, int fd, unsigned events, void *arg)
         if (events & (KW_LOOP_READ | KW_LOOP_ERROR) || c->tls_read_want == KW_LOOP_WRITE)
             do_read(c);
         if (c->phase != PH_CLOSED && c->outq.n && !c->write_err)
-            do_write(c, false);
-        update_interest(c);
+            kw__conn_write(c, false);
+        kw__conn_update_interest(c);
     }
     kw__conn_leave(c);
 }

@@ -113,7 +113,37 @@ struct kw_conn {
     char errstr[512];
 };
 
+static inline void kw__conn_queue_push(rlist *l, creq *r, int where)
+{
+    r->prev = l->tail;
+    r->next = NULL;
+    if (l->tail)
+        l->tail->next = r;
+    else
+        l->head = r;
+    l->tail = r;
+    l->n++;
+    r->where = where;
+}
+
+static inline void kw__conn_queue_remove(rlist *l, creq *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        l->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        l->tail = r->prev;
+    l->n--;
+    r->prev = r->next = NULL;
+    r->where = Q_NONE;
+}
+
 /* conn.c */
+/* strerror with a lower-case first letter, to read well after a colon. */
+const char *kw__conn_errno_text(int e, char *buf, size_t len);
 void kw__conn_fail(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void kw__conn_log(kw_conn *c, int level, const char *fmt, ...)
@@ -122,15 +152,31 @@ uint64_t kw__conn_random(kw_conn *c);
 /* Loop entry points bracket their work with these, so a kw__conn_free from a callback waits. */
 void kw__conn_enter(kw_conn *c);
 void kw__conn_leave(kw_conn *c);
+/* Queues a request the connection makes for itself (ApiVersions, SASL), ahead of the callers'. */
+int kw__conn_send_internal(kw_conn *c, int api_key, int ver, const void *req,
+                           kw_conn_response_fn *cb);
+
+/* conn_write.c */
 /*
  * Sends what may go now: queued requests while the connection is ready and
  * not re-authenticating, written at once as far as the socket takes them.
  * Runs no request callback (safe inside kw__conn_* calls).
  */
 void kw__conn_pump(kw_conn *c);
-/* Queues a request the connection makes for itself (ApiVersions, SASL), ahead of the callers'. */
-int kw__conn_send_internal(kw_conn *c, int api_key, int ver, const void *req,
-                           kw_conn_response_fn *cb);
+/* Moves waiting requests to the send queue, as far as the in-flight limit allows; writes nothing. */
+void kw__conn_move_waiting(kw_conn *c);
+/* Writes the send queue at once (no callback runs), then sets the interest the rest needs. */
+void kw__conn_flush(kw_conn *c);
+/*
+ * Writes the send queue until it is empty or the socket is full.
+ * inside_call: inside a kw__conn_* call, where no callback may run, so what
+ * it finishes or hits is left for defer_timer.
+ */
+void kw__conn_write(kw_conn *c, bool inside_call);
+/* Asks the loop for the events the connection's phase and queues need. */
+void kw__conn_update_interest(kw_conn *c);
+/* Whether any of r's bytes are on their way (written, or held by an SSL_write to be retried). */
+bool kw__conn_request_started(const kw_conn *c, const creq *r);
 
 /* conn_setup.c: ApiVersions, then SASL when configured, then ready; KIP-368 re-authentication. */
 void kw__conn_start_setup(kw_conn *c);
