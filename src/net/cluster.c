@@ -371,8 +371,10 @@ static void md_request(kw_cluster *cl)
         return;
     n = 0;
     for (size_t i = 0; i < cl->ntopics; i++)
-        if (cl->topics[i].followed)
+        if (cl->topics[i].followed) {
             ts[n++].name = kw_str_c(cl->topics[i].name);
+            cl->topics[i].md_asked = cl->md_seq_sent + 1; /* this request's number, if it goes */
+        }
     req.topics.v = ts;
     req.topics.n = (int32_t)n;
     req.allow_auto_topic_creation = false;
@@ -799,8 +801,18 @@ static int call_new(kw_cluster *cl, int kind, int api_key, const char *topic, in
             t->followed = true;
             t->known = false; /* not asked for yet: ask */
         }
-        if (!t->known || kind == CALL_REFRESH)
+        /*
+         * An unknown topic waits for the first Metadata answer that describes it:
+         * the one in flight when that asked for it, else the next.  Not always the
+         * next: calls made while the answer is on its way would then wait one more
+         * round trip than the calls before them and after them, and go out behind
+         * later calls (produce order broken).
+         */
+        if (kind == CALL_REFRESH)
             k->md_want = cl->md_seq_sent + 1;
+        else if (!t->known)
+            k->md_want = cl->md_inflight && t->md_asked == cl->md_seq_sent ? cl->md_seq_sent
+                                                                             : cl->md_seq_sent + 1;
     } else if (kind == CALL_REFRESH) {
         k->md_want = cl->md_seq_sent + 1;
     }

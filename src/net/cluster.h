@@ -72,7 +72,10 @@ typedef void kw_cluster_done_fn(const kw_cluster_result *res, void *arg);
  * unknown; put it in current_leader_epoch so a stale leader is caught).  Set
  * *req to a struct that stays valid until the next build call or the done
  * callback (usually one inside arg).  Return 0 or a negative error, which ends
- * the call with that error.
+ * the call with that error.  A Produce's record batches must stay valid and
+ * unchanged until the done callback: the connection writes them from where
+ * they are (kw__conn_send), and a call is built again only after the
+ * previous attempt's connection callback has run.
  *
  * Why a callback and not a ready struct: the leader (so the negotiated
  * version) and its epoch can change between attempts, and version-dependent

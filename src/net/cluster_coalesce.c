@@ -32,7 +32,13 @@ void kw__cl_pend_drop(broker *b)
     b->npend = b->cappend = 0;
 }
 
-/* One Produce request carrying several calls' partitions. */
+/*
+ * One Produce request carrying several calls' partitions.  topics copies each
+ * call's partition list, whose records point at the callers' batches: the
+ * connection writes them from there, which is safe because every call's
+ * batch lives until its done callback, and that runs only from
+ * on_group_response (or kw__cluster_free, after the connections are gone).
+ */
 typedef struct pgroup {
     kw_cluster *cl;
     size_t n;

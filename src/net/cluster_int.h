@@ -32,6 +32,7 @@ typedef struct topic_info {
     char *name;
     bool followed; /* asked for in every Metadata request */
     bool known;    /* a Metadata response described it */
+    uint64_t md_asked; /* the number of the latest Metadata request that asked for it */
     int16_t err;   /* topic-level error of that response */
     int32_t nparts;
     part_info *parts;

@@ -1,4 +1,5 @@
-/* One broker connection on the loop: connect, TLS, pipelined requests (setup: conn_setup.c). */
+/* One broker connection on the loop: connect, TLS, pipelined requests (setup: conn_setup.c; the
+ * send queue's writing: conn_write.c). */
 #include "net/conn.h"
 
 #include <arpa/inet.h>
@@ -23,7 +24,8 @@
 #define DEFAULT_IN_FLIGHT 64u
 #define DEFAULT_MAX_FRAME (100u << 20)
 #define READ_CHUNK 65536u
-#define MAX_IOV 64
+/* Record batches this large are sent from where they are; smaller ones are cheaper to copy. */
+#define REFER_MIN 1024u
 
 /* ---- small helpers ---- */
 
@@ -40,7 +42,7 @@ void kw__conn_log(kw_conn *c, int level, const char *fmt, ...)
 }
 
 /* strerror with a lower-case first letter, to read well after a colon. */
-static const char *errno_text(int e, char *buf, size_t len)
+const char *kw__conn_errno_text(int e, char *buf, size_t len)
 {
     snprintf(buf, len, "%s", strerror(e));
     if (buf[0] && !(buf[1] && isupper((unsigned char)buf[1])))
@@ -56,34 +58,6 @@ uint64_t kw__conn_random(kw_conn *c)
     return c->rng;
 }
 
-static void list_push(rlist *l, creq *r, int where)
-{
-    r->prev = l->tail;
-    r->next = NULL;
-    if (l->tail)
-        l->tail->next = r;
-    else
-        l->head = r;
-    l->tail = r;
-    l->n++;
-    r->where = where;
-}
-
-static void list_remove(rlist *l, creq *r)
-{
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        l->head = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    else
-        l->tail = r->prev;
-    l->n--;
-    r->prev = r->next = NULL;
-    r->where = Q_NONE;
-}
-
 static rlist *list_of(kw_conn *c, creq *r)
 {
     switch (r->where) {
@@ -93,6 +67,8 @@ static rlist *list_of(kw_conn *c, creq *r)
         return &c->outq;
     case Q_AWAIT:
         return &c->awaitq;
+    case Q_DONE:
+        return &c->doneq;
     default:
         return NULL;
     }
@@ -102,7 +78,7 @@ static void req_detach(kw_conn *c, creq *r)
 {
     rlist *l = list_of(c, r);
     if (l)
-        list_remove(l, r);
+        kw__conn_queue_remove(l, r);
     kw__loop_timer_stop(&r->timer);
 }
 
@@ -139,6 +115,7 @@ static void close_socket(kw_conn *c)
     kw__tls_free(c->tls);
     c->tls = NULL;
     c->tls_read_want = c->tls_write_want = 0;
+    c->tls_committed = 0;
     if (c->fd >= 0) {
         kw__loop_fd_remove(c->loop, c->fd);
         close(c->fd);
@@ -147,12 +124,32 @@ static void close_socket(kw_conn *c)
     c->interest = 0;
 }
 
-/* Fails every request with err: in-flight ones first, then queued ones, each callback once. */
+/* Reports the acks=0 requests written by a write-first inside a call: written is all they wait for. */
+static void report_done(kw_conn *c)
+{
+    creq *r;
+    while ((r = c->doneq.head) != NULL && c->phase != PH_CLOSED) {
+        req_detach(c, r);
+        r->cb(0, NULL, 0, r->version, r->arg);
+        req_free(r);
+    }
+}
+
+/*
+ * Fails every request with err: in-flight ones first, then queued ones, each
+ * callback once.  Written acks=0 requests not yet reported succeed: their
+ * bytes left before the failure.
+ */
 static void fail_all(kw_conn *c, int err)
 {
+    creq *r;
+    while ((r = c->doneq.head) != NULL) {
+        req_detach(c, r);
+        r->cb(0, NULL, 0, r->version, r->arg);
+        req_free(r);
+    }
     rlist *lists[] = {&c->awaitq, &c->outq, &c->waitq};
     for (size_t i = 0; i < 3; i++) {
-        creq *r;
         while ((r = lists[i]->head) != NULL) {
             req_detach(c, r);
             if (!r->internal)
@@ -170,6 +167,7 @@ static void shut(kw_conn *c, int conn_err, int req_err, bool notify)
     c->phase = PH_CLOSED;
     kw__loop_timer_stop(&c->phase_timer);
     kw__loop_timer_stop(&c->reauth_timer);
+    kw__loop_timer_stop(&c->defer_timer);
     close_socket(c);
     if (c->ai_list) {
         freeaddrinfo(c->ai_list);
@@ -195,41 +193,6 @@ void kw__conn_fail(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
     shut(c, conn_err, req_err, true);
 }
 
-/* ---- interest ---- */
-
-static void update_interest(kw_conn *c)
-{
-    if (c->fd < 0 || c->phase == PH_CLOSED)
-        return;
-    unsigned want;
-    if (c->phase == PH_CONNECTING) {
-        want = KW_LOOP_WRITE;
-    } else if (c->phase == PH_TLS) {
-        want = c->tls_read_want ? c->tls_read_want : KW_LOOP_READ;
-    } else {
-        want = KW_LOOP_READ;
-        if (c->outq.n && c->tls_write_want != KW_LOOP_READ)
-            want |= KW_LOOP_WRITE;
-        if (c->tls_read_want == KW_LOOP_WRITE || c->tls_write_want == KW_LOOP_WRITE)
-            want |= KW_LOOP_WRITE;
-    }
-    if (want != c->interest && kw__loop_fd_modify(c->loop, c->fd, want) == 0)
-        c->interest = want;
-}
-
-/* Moves waiting requests to the send queue while the in-flight limit allows and no re-auth runs. */
-void kw__conn_pump(kw_conn *c)
-{
-    if (c->phase != PH_READY || c->reauthing)
-        return;
-    while (c->waitq.head && c->outq.n + c->awaitq.n < c->max_in_flight) {
-        creq *r = c->waitq.head;
-        list_remove(&c->waitq, r);
-        list_push(&c->outq, r, Q_OUT);
-    }
-    update_interest(c);
-}
-
 /* ---- requests ---- */
 
 static void on_deadline(kw_loop_timer *t, void *arg);
@@ -241,14 +204,14 @@ static int32_t take_corr(kw_conn *c)
     return id;
 }
 
-/* The record bytes a Produce request carries. */
-static size_t produce_records_len(const kw_produce_req *req)
+/* The record bytes a Produce request copies into its frame (batches under REFER_MIN). */
+static size_t produce_copied_len(const kw_produce_req *req)
 {
     size_t n = 0;
     for (int32_t i = 0; i < req->topic_data.n; i++)
         for (int32_t j = 0; j < req->topic_data.v[i].partition_data.n; j++) {
             int32_t len = req->topic_data.v[i].partition_data.v[j].records.len;
-            n += len > 0 ? (size_t)len : 0;
+            n += len > 0 && (size_t)len < REFER_MIN ? (size_t)len : 0;
         }
     return n;
 }
@@ -262,27 +225,34 @@ static int make_req(kw_conn *c, int api_key, int ver, const void *req, uint64_t 
                  api_name(api_key), ver);
         return KW_EINVAL;
     }
-    creq *r = calloc(1, sizeof(*r));
-    if (!r)
-        return KW_ENOMEM;
     kw_wr w;
     kw__wr_init(&w);
-    /* A Produce frame is nearly all record bytes: size the buffer once, not by doubling from
-     * 256 bytes (a dozen reallocs, each a copy, for a 1 MB batch). */
-    size_t hint = api_key == KW_API_PRODUCE ? produce_records_len(req) : 0;
-    if (hint && kw__wr_reserve(&w, hint + 1024))
-        w.len = 0;
-    r->corr = take_corr(c);
-    int rc = kw__request_encode(&w, api, ver, r->corr, kw_str_c(c->client_id), req);
+    if (api_key == KW_API_PRODUCE) {
+        /* Batches go from where the caller keeps them (an iovec piece each), not copied; the
+         * buffer holds the rest, sized once for the small batches that are copied. */
+        kw__wr_refer_records(&w, REFER_MIN);
+        if (kw__wr_reserve(&w, produce_copied_len(req) + 1024))
+            w.len = 0;
+    }
+    int32_t corr = take_corr(c);
+    int rc = kw__request_encode(&w, api, ver, corr, kw_str_c(c->client_id), req);
+    size_t npieces = rc ? 0 : kw__wr_pieces(&w, NULL, 0);
+    creq *r = rc ? NULL : calloc(1, sizeof(*r) + npieces * sizeof(struct iovec));
+    if (!rc && !r)
+        rc = KW_ENOMEM;
     if (rc) {
         kw__wr_free(&w);
-        free(r);
         snprintf(c->errstr, sizeof(c->errstr), "cannot encode %s v%d: %s", api->name, ver,
                  kw_strerror(rc));
         return rc;
     }
-    r->buf = w.buf;
-    r->len = w.len;
+    r->iov = r->iov_space;
+    r->niov = kw__wr_pieces(&w, r->iov, npieces);
+    r->len = kw__wr_size(&w);
+    r->buf = w.buf; /* the pieces point into it: it moves to r, the rest of w goes */
+    w.buf = NULL;
+    kw__wr_free(&w);
+    r->corr = corr;
     r->conn = c;
     r->api_key = (int16_t)api_key;
     r->version = (int16_t)ver;
@@ -307,8 +277,8 @@ int kw__conn_send_internal(kw_conn *c, int api_key, int ver, const void *req,
         return rc;
     }
     r->internal = true;
-    list_push(&c->outq, r, Q_OUT);
-    update_interest(c);
+    kw__conn_queue_push(&c->outq, r, Q_OUT);
+    kw__conn_flush(c);
     return 0;
 }
 
@@ -330,7 +300,7 @@ int kw__conn_send(kw_conn *c, int api_key, int version, const void *req, uint64_
     int rc = make_req(c, api_key, version, req, deadline_ns, cb, arg, &r);
     if (rc)
         return rc;
-    list_push(&c->waitq, r, Q_WAIT);
+    kw__conn_queue_push(&c->waitq, r, Q_WAIT);
     kw__conn_pump(c);
     return 0;
 }
@@ -343,7 +313,7 @@ static void on_deadline(kw_loop_timer *t, void *arg)
     if (r->internal) {
         kw__conn_fail(c, KW_ETIMEDOUT, KW_EIO, "%s with %s: timed out after %u ms",
                       api_name(r->api_key), c->peer, c->connect_ms);
-    } else if (r->where == Q_WAIT || (r->where == Q_OUT && r->off == 0)) {
+    } else if (r->where == Q_WAIT || (r->where == Q_OUT && !kw__conn_request_started(c, r))) {
         /* Not a byte on the wire yet: drop it and keep the connection. */
         req_detach(c, r);
         r->cb(KW_ETIMEDOUT, NULL, 0, r->version, r->arg);
@@ -439,7 +409,8 @@ static bool dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
     dispatching.c = NULL;
     dispatching.frame = NULL;
     req_free(r);
-    kw__conn_pump(c);
+    /* The reader's caller (on_io) writes what moved up once the reads are done. */
+    kw__conn_move_waiting(c);
     return taken;
 }
 
@@ -489,7 +460,7 @@ static void do_read(kw_conn *c)
                     kw__conn_fail(c, KW_EIO, KW_EIO, "%s closed the connection", c->peer);
                 else
                     kw__conn_fail(c, KW_EIO, KW_EIO, "read from %s: %s", c->peer,
-                                  errno_text(errno, eb, sizeof(eb)));
+                                  kw__conn_errno_text(errno, eb, sizeof(eb)));
                 return;
             }
             got = (size_t)n;
@@ -525,80 +496,20 @@ static void do_read(kw_conn *c)
     }
 }
 
-/* ---- writing ---- */
-
-/* Accounts n written bytes against the send queue; whole frames move on. */
-static void wrote(kw_conn *c, size_t n)
+/* What a write inside a call left for the loop: its failure, or its finished acks=0 requests. */
+static void on_defer(kw_loop_timer *t, void *arg)
 {
-    bool unanswered_done = false;
-    while (n && c->outq.head) {
-        creq *r = c->outq.head;
-        size_t k = r->len - r->off < n ? r->len - r->off : n;
-        r->off += k;
-        n -= k;
-        if (r->off < r->len)
-            break;
-        list_remove(&c->outq, r);
-        free(r->buf);
-        r->buf = NULL;
-        if (r->no_response) {
-            /* acks=0: the broker never answers, so "written" is all there is to report. */
-            kw__loop_timer_stop(&r->timer);
-            r->cb(0, NULL, 0, r->version, r->arg);
-            free(r);
-            if (c->phase == PH_CLOSED)
-                return;
-            unanswered_done = true;
-        } else {
-            list_push(&c->awaitq, r, Q_AWAIT);
-        }
+    kw_conn *c = arg;
+    (void)t;
+    kw__conn_enter(c);
+    if (c->write_err) {
+        kw__conn_fail(c, c->write_err, KW_EIO, "%s", c->write_err_text);
+    } else {
+        report_done(c);
+        if (c->phase != PH_CLOSED)
+            kw__conn_pump(c);
     }
-    /* No response will come to kw__conn_pump the queue for an acks=0 request: its slot is free now.
-     */
-    if (unanswered_done)
-        kw__conn_pump(c);
-}
-
-static void do_write(kw_conn *c)
-{
-    while (c->outq.head && c->phase != PH_CLOSED) {
-        if (c->tls) {
-            creq *r = c->outq.head;
-            size_t put = 0;
-            unsigned want = 0;
-            int rc = kw__tls_write(c->tls, r->buf + r->off, r->len - r->off, &put, &want);
-            c->tls_write_want = rc == KW_EAGAIN ? want : 0;
-            if (rc == KW_EAGAIN)
-                return;
-            if (rc) {
-                kw__conn_fail(c, rc == KW_ECLOSED ? KW_EIO : rc, KW_EIO, "%s",
-                              kw__tls_errstr(c->tls));
-                return;
-            }
-            wrote(c, put);
-            continue;
-        }
-        /* Plain TCP: gather many frames into one sendmsg (MSG_NOSIGNAL: no SIGPIPE). */
-        struct iovec iov[MAX_IOV];
-        int n = 0;
-        for (creq *r = c->outq.head; r && n < MAX_IOV; r = r->next, n++) {
-            iov[n].iov_base = r->buf + r->off;
-            iov[n].iov_len = r->len - r->off;
-        }
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
-            char eb[128];
-            kw__conn_fail(c, KW_EIO, KW_EIO, "write to %s: %s", c->peer,
-                          errno_text(errno, eb, sizeof(eb)));
-            return;
-        }
-        wrote(c, (size_t)w);
-    }
+    kw__conn_leave(c);
 }
 
 /* ---- connecting ---- */
@@ -612,7 +523,7 @@ static void do_handshake(kw_conn *c)
     int rc = kw__tls_handshake(c->tls, &want);
     if (rc == KW_EAGAIN) {
         c->tls_read_want = want;
-        update_interest(c);
+        kw__conn_update_interest(c);
         return;
     }
     c->tls_read_want = 0;
@@ -655,7 +566,7 @@ static void connect_failed(kw_conn *c, int e)
 {
     char eb[128];
     snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
-             errno_text(e, eb, sizeof(eb)));
+             kw__conn_errno_text(e, eb, sizeof(eb)));
     kw__conn_log(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
     close_socket(c);
     try_next_address(c);
@@ -685,7 +596,7 @@ static void try_next_address(kw_conn *c)
         if (fd < 0) {
             char eb[128];
             snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
-                     errno_text(errno, eb, sizeof(eb)));
+                     kw__conn_errno_text(errno, eb, sizeof(eb)));
             continue;
         }
         int one = 1;
@@ -712,7 +623,7 @@ static void try_next_address(kw_conn *c)
         int e = errno;
         char eb[128];
         snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
-                 errno_text(e, eb, sizeof(eb)));
+                 kw__conn_errno_text(e, eb, sizeof(eb)));
         close_socket(c);
     }
     kw__conn_fail(c, KW_ECONNECT, KW_ECONNECT, "%s", c->errstr);
@@ -792,9 +703,9 @@ static void on_io(kw_loop *loop, int fd, unsigned events, void *arg)
     } else if (c->phase == PH_SETUP || c->phase == PH_READY) {
         if (events & (KW_LOOP_READ | KW_LOOP_ERROR) || c->tls_read_want == KW_LOOP_WRITE)
             do_read(c);
-        if (c->phase != PH_CLOSED && c->outq.n)
-            do_write(c);
-        update_interest(c);
+        if (c->phase != PH_CLOSED && c->outq.n && !c->write_err)
+            kw__conn_write(c, false);
+        kw__conn_update_interest(c);
     }
     kw__conn_leave(c);
 }
@@ -831,6 +742,7 @@ int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt)
     snprintf(c->addr_text, sizeof(c->addr_text), "%s", c->peer);
     kw__loop_timer_init(loop, &c->phase_timer, on_phase_timer, c);
     kw__loop_timer_init(loop, &c->reauth_timer, kw__conn_on_reauth_timer, c);
+    kw__loop_timer_init(loop, &c->defer_timer, on_defer, c);
     c->phase = PH_INIT;
     if (!c->host || !c->server_name || !c->client_id) {
         c->phase = PH_CLOSED;
@@ -861,6 +773,7 @@ static void really_free(kw_conn *c)
     if (c->has_sasl)
         kw__sasl_free(&c->sasl);
     kw__tls_ctx_unref(c->tls_ctx);
+    free(c->tls_stage);
     free(c->rbuf);
     free(c->host);
     free(c->server_name);
@@ -931,6 +844,11 @@ size_t kw__conn_queued(const kw_conn *c)
 unsigned kw__conn_reauth_count(const kw_conn *c)
 {
     return c->reauth_count;
+}
+
+uint64_t kw__conn_write_waits(const kw_conn *c)
+{
+    return c->write_waits;
 }
 
 int kw__conn_decode(const uint8_t *frame, size_t len, int api_key, int version, kw_arena *a,

@@ -82,6 +82,12 @@ int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt);
  * then called exactly once, later; or a negative error and cb is never
  * called: KW_ECLOSED, KW_EAGAIN, KW_EVERSION (with errstr naming the API),
  * KW_EINVAL/KW_ETOOBIG/KW_ENOMEM from encoding.
+ *
+ * Ownership: a Produce's record batches of 1 KiB or more (each partition's
+ * records.ptr) are not copied into the frame but written from where they
+ * are, so they must stay valid and unchanged until cb is called; the rest of
+ * req is only read during the call.  The request is written at once as far
+ * as the socket takes it (never running a callback from inside this call).
  */
 int kw__conn_send(kw_conn *c, int api_key, int version, const void *req, uint64_t deadline_ns,
                   kw_conn_response_fn *cb, void *arg);
@@ -104,6 +110,12 @@ size_t kw__conn_in_flight(const kw_conn *c);
 size_t kw__conn_queued(const kw_conn *c);
 /* Completed SASL re-authentications (KIP-368) on this connection. */
 unsigned kw__conn_reauth_count(const kw_conn *c);
+/*
+ * Times the connection had to wait for the socket to take queued bytes
+ * (write interest switched on).  Requests are written as soon as they are
+ * queued, so this stays 0 while the socket keeps up.
+ */
+uint64_t kw__conn_write_waits(const kw_conn *c);
 
 /*
  * Called from a kw_conn_response_fn (or a callback it makes synchronously) on

@@ -55,10 +55,12 @@ int kw__request_encode(kw_wr *w, const kw_api *api, int ver, int32_t correlation
     bool flex = kw__api_flexible(api, ver);
     if (kw__request_header_version(api, ver) >= 2)
         kw__wr_uvarint(w, 0); /* no tagged fields in the header */
+    size_t refs_before = w->refs_len;
     kw__schema_encode(w, api->req, ver, flex, req);
     if (w->err)
         return w->err;
-    size_t size = w->len - start - 4;
+    /* referred records (kw__wr_refer_records) count in the size though not in the buffer */
+    size_t size = w->len - start - 4 + (w->refs_len - refs_before);
     if (size > INT32_MAX)
         return w->err = KW_ETOOBIG;
     kw__wr_put_i32_at(w, start, (int32_t)size);

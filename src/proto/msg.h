@@ -61,8 +61,10 @@ typedef struct kw_request_header {
 
 /*
  * Appends one whole request frame to w: the int32 size, the header and the
- * body.  Returns 0 or KW_EINVAL (version out of range, a null where none is
- * allowed), KW_ENOMEM, KW_ETOOBIG.
+ * body.  With records referral on (kw__wr_refer_records) the large record
+ * batches are referred to, not copied, and the size counts them.  Returns 0
+ * or KW_EINVAL (version out of range, a null where none is allowed),
+ * KW_ENOMEM, KW_ETOOBIG.
  */
 int kw__request_encode(kw_wr *w, const kw_api *api, int ver, int32_t correlation_id,
                        kw_str client_id, const void *req);

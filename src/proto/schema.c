@@ -215,8 +215,10 @@ static void enc_prim(kw_wr *w, int type, const void *p, bool flex)
         kw__wr_str(w, *(const kw_str *)p, flex);
         break;
     case KW_T_BYTES:
-    case KW_T_RECORDS:
         kw__wr_bytes(w, *(const kw_bytes *)p, flex);
+        break;
+    case KW_T_RECORDS:
+        kw__wr_records(w, *(const kw_bytes *)p, flex);
         break;
     }
 }

@@ -260,6 +260,7 @@ void kw__wr_free(kw_wr *w)
 {
     if (!w->fixed)
         free(w->buf);
+    free(w->refs);
     memset(w, 0, sizeof(*w));
 }
 
@@ -431,6 +432,55 @@ void kw__wr_bytes(kw_wr *w, kw_bytes b, bool compact)
     }
     wr_len(w, b.len, compact, true);
     kw__wr_raw(w, b.ptr, (size_t)b.len);
+}
+
+void kw__wr_refer_records(kw_wr *w, size_t min_len)
+{
+    w->refer_min = min_len ? min_len : 1;
+}
+
+void kw__wr_records(kw_wr *w, kw_bytes b, bool compact)
+{
+    if (!w->refer_min || b.len < 0 || (size_t)b.len < w->refer_min || !b.ptr) {
+        kw__wr_bytes(w, b, compact);
+        return;
+    }
+    wr_len(w, b.len, compact, true);
+    if (w->err)
+        return;
+    if (w->nrefs == w->refs_cap) {
+        size_t cap = w->refs_cap ? w->refs_cap * 2 : 8;
+        kw_wr_ref *r = realloc(w->refs, cap * sizeof(*r));
+        if (!r) {
+            w->err = KW_ENOMEM;
+            return;
+        }
+        w->refs = r;
+        w->refs_cap = cap;
+    }
+    w->refs[w->nrefs++] = (kw_wr_ref){.at = w->len, .ptr = b.ptr, .len = (size_t)b.len};
+    w->refs_len += (size_t)b.len;
+}
+
+size_t kw__wr_pieces(const kw_wr *w, struct iovec *out, size_t max)
+{
+    size_t n = 0, from = 0;
+    for (size_t i = 0; i <= w->nrefs; i++) {
+        size_t to = i < w->nrefs ? w->refs[i].at : w->len;
+        if (to > from) {
+            if (n < max)
+                out[n] = (struct iovec){.iov_base = w->buf + from, .iov_len = to - from};
+            n++;
+        }
+        from = to;
+        if (i < w->nrefs) {
+            if (n < max)
+                out[n] = (struct iovec){.iov_base = (void *)w->refs[i].ptr,
+                                        .iov_len = w->refs[i].len};
+            n++;
+        }
+    }
+    return n;
 }
 
 void kw__wr_count(kw_wr *w, int32_t n, bool compact)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "kwal/error.h"
 
@@ -120,8 +121,24 @@ int32_t kw__rd_count(kw_rd *r, bool compact, bool nullable, size_t min_elem);
 int kw__rd_fail(kw_rd *r, int err);
 
 /*
+ * Bytes an encoder referred to instead of copying them into the writer's
+ * buffer (see kw__wr_refer_records): they belong just before buffer offset
+ * `at`.
+ */
+typedef struct kw_wr_ref {
+    size_t at;
+    const uint8_t *ptr;
+    size_t len;
+} kw_wr_ref;
+
+/*
  * Writer into a growable buffer the caller owns (kw_wr_free releases it).
  * With `fixed` set it never grows: running out of room is KW_ETOOBIG.
+ *
+ * With records referral on, the encoding is the buffer with each ref's
+ * bytes spliced in at its `at` (kw__wr_pieces lists it in order); the
+ * referred bytes are not copied, so they must stay alive and unchanged for
+ * as long as the encoding is used.
  */
 typedef struct kw_wr {
     uint8_t *buf;
@@ -129,6 +146,10 @@ typedef struct kw_wr {
     size_t cap;
     int err;
     bool fixed;
+    kw_wr_ref *refs; /* in buffer order; freed by kw__wr_free */
+    size_t nrefs, refs_cap;
+    size_t refs_len;  /* bytes the refs add to the encoding */
+    size_t refer_min; /* 0: referral off; else records of at least this many bytes are referred to */
 } kw_wr;
 
 void kw__wr_init(kw_wr *w);
@@ -151,6 +172,27 @@ void kw__wr_varint(kw_wr *w, int32_t v);
 void kw__wr_varlong(kw_wr *w, int64_t v);
 void kw__wr_str(kw_wr *w, kw_str s, bool compact);
 void kw__wr_bytes(kw_wr *w, kw_bytes b, bool compact);
+/*
+ * Record batches (KW_T_RECORDS): like kw__wr_bytes, except that with
+ * referral on (kw__wr_refer_records) bytes of at least refer_min are
+ * referred to, not copied: a Produce frame then carries each batch from
+ * where it is.
+ */
+void kw__wr_records(kw_wr *w, kw_bytes b, bool compact);
+/* Turns records referral on for w (min_len >= 1). */
+void kw__wr_refer_records(kw_wr *w, size_t min_len);
+/* The encoding's length: the buffer plus the referred bytes. */
+static inline size_t kw__wr_size(const kw_wr *w)
+{
+    return w->len + w->refs_len;
+}
+/*
+ * The encoding as pieces in order (buffer runs and referred bytes, empty
+ * runs left out), written to out[0..max).  Returns how many pieces there
+ * are, which may exceed max (then only max are written); at most
+ * 2 * nrefs + 1.  The pieces point into w's buffer and the referred memory.
+ */
+size_t kw__wr_pieces(const kw_wr *w, struct iovec *out, size_t max);
 void kw__wr_count(kw_wr *w, int32_t n, bool compact);
 /* Overwrites a big-endian int32 at an offset already written (size prefixes). */
 void kw__wr_put_i32_at(kw_wr *w, size_t off, int32_t v);

@@ -1,5 +1,6 @@
-/* WAL record format: record keys (kwal binary, GreptimeDB JSON), entry splitting and reassembly; no
- * I/O. */
+/* WAL record format: record keys (kwal binary, GreptimeDB JSON), entry splitting, per-entry
+ * compression and reassembly; no I/O.  Each concern has its own file: record_key.c, record_json.c,
+ * record_split.c, record_compress.c, record_asm.c. */
 #ifndef KW_WAL_RECORD_H
 #define KW_WAL_RECORD_H
 
@@ -214,6 +215,17 @@ void kw__wal_record_key_for_part(kw_wal_record_key *k, int format, uint64_t regi
  */
 size_t kw__wal_compress(const uint8_t *data, size_t len, uint8_t *out, size_t cap);
 size_t kw__wal_compress_bound(size_t len);
+
+/* The largest entry one LZ4 block holds, either way (LZ4_MAX_INPUT_SIZE). */
+#define KW_WAL_COMPRESS_MAX_INPUT 0x7E000000u
+
+/*
+ * Undoes kw__wal_compress: src (len bytes, one LZ4 block) into dst, which has
+ * room for raw_len bytes.  Returns 0 when it decompresses to exactly raw_len
+ * bytes, else KW_EMALFORMED (a bad block, another length, or lengths past
+ * what LZ4 takes).
+ */
+int kw__wal_decompress(const uint8_t *src, size_t len, uint8_t *dst, size_t raw_len);
 
 /* ---------------------------------------------------------------- reassembly */
 

@@ -503,6 +503,63 @@ START_TEST(produce_calls_of_one_round_share_a_request)
 }
 END_TEST
 
+/* One produce call of a single-record batch for topic/0. */
+static void produce_one(kw_cluster *cl, produce_ctx *pc, const char *topic, outcome *o)
+{
+    pc->topic = topic;
+    pc->partition = 0;
+    kw__wr_init(&pc->batch);
+    kw_batch_builder bb;
+    ck_assert_int_eq(kw__batch_begin(&bb, &pc->batch, NULL), 0);
+    ck_assert_int_eq(kw__batch_add(&bb, 1700000000000, KW_BYTES_NULL,
+                                   (kw_bytes){(const uint8_t *)"v", 1}, NULL, 0),
+                     0);
+    ck_assert_int_eq(kw__batch_finish(&bb), 0);
+    ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_PRODUCE, topic, 0, build_produce, pc,
+                                                deadline_in(15000), on_produced, o),
+                     0);
+}
+
+/*
+ * Regression: a call made while the Metadata request that looks its topic up
+ * was on its way waited for one more Metadata round trip, so calls made after
+ * the answer (the topic known by then) went out before it: produce order broken.
+ */
+START_TEST(calls_made_while_their_topic_is_looked_up_keep_their_order)
+{
+    kw_cluster *cl = open_cluster(bootstrap());
+    char t[128];
+    snprintf(t, sizeof(t), "kwal-it-cluster-order-%d", getpid());
+    create_topic(cl, t, 1); /* through send_any: the cache does not follow the topic yet */
+    produce_ctx pc[3];
+    outcome po[3];
+    memset(pc, 0, sizeof(pc));
+    memset(po, 0, sizeof(po));
+    refresh(cl, NULL); /* settles the cache: no Metadata request is in flight now */
+    uint64_t applied = kw__cluster_refresh_count(cl);
+    produce_one(cl, &pc[0], t, &po[0]);
+    /* one round: the first call's step sends the Metadata request that asks for the topic */
+    ck_assert_int_ge(kw__loop_run_once(loop, 0), 1);
+    ck_assert_uint_eq(kw__cluster_refresh_count(cl), applied);
+    produce_one(cl, &pc[1], t, &po[1]); /* made while the answer is on its way */
+    uint64_t end = now_ms() + 10000;
+    while (kw__cluster_refresh_count(cl) == applied && now_ms() < end)
+        ck_assert_int_ge(kw__loop_run_once(loop, 10), 0);
+    ck_assert_uint_gt(kw__cluster_refresh_count(cl), applied);
+    produce_one(cl, &pc[2], t, &po[2]); /* made once the topic is known */
+    for (int i = 0; i < 3; i++) {
+        ck_assert(run_until(&po[i].done, 16000));
+        ck_assert_msg(po[i].err == 0, "produce %d: %s: %s", i, kw_err_name(po[i].err),
+                      po[i].detail);
+    }
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(po[i].base_offset, i);
+        kw__wr_free(&pc[i].batch);
+    }
+    kw__cluster_free(cl);
+}
+END_TEST
+
 START_TEST(unknown_topic_retries_until_the_deadline_then_says_3)
 {
     kw_cluster *cl = open_cluster(bootstrap());
@@ -640,6 +697,7 @@ int main(void)
     tcase_add_test(tc, dead_first_bootstrap_address_is_skipped);
     tcase_add_test(tc, bad_bootstrap_lists_are_refused_with_the_reason);
     tcase_add_test(tc, metadata_cache_describes_a_created_topic);
+    tcase_add_test(tc, calls_made_while_their_topic_is_looked_up_keep_their_order);
     tcase_add_test(tc, produce_calls_of_one_round_share_a_request);
     tcase_add_test(tc, routed_produce_then_fetch_reads_it_back);
     tcase_add_test(tc, unknown_topic_retries_until_the_deadline_then_says_3);

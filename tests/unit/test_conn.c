@@ -17,7 +17,7 @@
 
 /* ---- the fake broker: one connection, blocking I/O on its own thread ---- */
 
-enum metadata_mode { MD_ANSWER, MD_SILENT, MD_WRONG_CORR, MD_HUGE, MD_HOLD3 };
+enum metadata_mode { MD_ANSWER, MD_SILENT, MD_WRONG_CORR, MD_HUGE, MD_HOLD3, MD_RESET };
 
 typedef struct fake {
     int lfd, fd;
@@ -33,7 +33,17 @@ typedef struct fake {
     atomic_int interleaved; /* a non-SASL request between SaslHandshake and the auth's end */
     kw_wr held;             /* MD_HOLD3: replies kept back, written at once after the third */
     int nheld;
+    atomic_int hold;        /* while set, the next frame is left unread past its size */
+    int small_rcvbuf;       /* a few KiB of receive buffer: a big request fills the socket */
+    atomic_int produce_bytes_ok; /* records of the last Produce: 1 matched the pattern, -1 not */
+    atomic_int produce_records_len;
 } fake;
+
+/* The byte at position i of the test's records: no period that a misplaced resume could hide in. */
+static uint8_t pattern_byte(size_t i)
+{
+    return (uint8_t)(i * 2654435761u >> 13 ^ i >> 9);
+}
 
 static int read_all(int fd, void *p, size_t n)
 {
@@ -102,6 +112,8 @@ static void *fake_main(void *arg)
         uint8_t sz[4];
         if (read_all(f->fd, sz, 4))
             break;
+        while (atomic_load(&f->hold))
+            usleep(1000);
         uint32_t len = kw_load_be32(sz);
         uint8_t *frame = malloc(len);
         if (!frame || read_all(f->fd, frame, len)) {
@@ -147,13 +159,32 @@ static void *fake_main(void *arg)
             reply(f, h.api_key, ver, corr, &resp);
             break;
         }
-        case KW_API_PRODUCE:
+        case KW_API_PRODUCE: {
             atomic_fetch_add(&f->n_produce, 1); /* acks=0 in these tests: no answer */
+            const kw_produce_req *p = (const kw_produce_req *)reqbuf;
+            if (p->topic_data.n == 1 && p->topic_data.v[0].partition_data.n == 1) {
+                kw_bytes rec = p->topic_data.v[0].partition_data.v[0].records;
+                int ok = 1;
+                for (int32_t i = 0; i < rec.len && ok; i++)
+                    ok = rec.ptr[i] == pattern_byte((size_t)i);
+                atomic_store(&f->produce_records_len, rec.len);
+                atomic_store(&f->produce_bytes_ok, ok ? 1 : -1);
+            }
             break;
+        }
         case KW_API_METADATA: {
             atomic_fetch_add(&f->n_metadata, 1);
             if (f->metadata_mode == MD_SILENT)
                 break;
+            if (f->metadata_mode == MD_RESET) { /* close with a reset, not a FIN */
+                struct linger lg = {.l_onoff = 1, .l_linger = 0};
+                setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+                close(f->fd);
+                f->fd = -1;
+                kw__arena_reset(&a);
+                free(frame);
+                return NULL;
+            }
             if (f->metadata_mode == MD_HUGE) {
                 uint8_t huge[8] = {0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0};
                 kw_store_be32(huge + 4, (uint32_t)corr);
@@ -180,6 +211,10 @@ static void fake_start(fake *f)
 {
     f->lfd = socket(AF_INET, SOCK_STREAM, 0);
     f->fd = -1;
+    if (f->small_rcvbuf) {
+        int sz = 4096; /* set before listen: the accepted socket inherits it */
+        ck_assert_int_eq(setsockopt(f->lfd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)), 0);
+    }
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
     ck_assert_int_eq(listen(f->lfd, 4), 0);
@@ -634,6 +669,129 @@ START_TEST(acks0_produce_completes_when_written)
 }
 END_TEST
 
+/* One acks=0 Produce of one partition whose records are n pattern bytes (the caller frees *rec). */
+static int send_produce(kw_conn *c, size_t n, uint8_t **rec, kw_produce_req *p,
+                        kw_produce_req_topic *t, kw_produce_req_partition *part, res *r)
+{
+    *rec = malloc(n ? n : 1);
+    for (size_t i = 0; i < n; i++)
+        (*rec)[i] = pattern_byte(i);
+    kw__schema_init(kw__api(KW_API_PRODUCE)->req, 9, p);
+    p->acks = 0;
+    p->timeout_ms = 1000;
+    *part = (kw_produce_req_partition){.index = 0, .records = {*rec, (int32_t)n}};
+    *t = (kw_produce_req_topic){.name = kw_str_c("t")};
+    t->partition_data.v = part;
+    t->partition_data.n = 1;
+    p->topic_data.v = t;
+    p->topic_data.n = 1;
+    return kw__conn_send(c, KW_API_PRODUCE, 9, p, (now_ms() + 10000) * 1000000u, on_resp, r);
+}
+
+START_TEST(a_request_on_an_idle_socket_is_written_at_once_without_write_interest)
+{
+    fake f = {.api_versions_max = -1};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    uint64_t waits0 = kw__conn_write_waits(c);
+    res mr = {0}, pr = {0};
+    ck_assert_int_eq(send_metadata(c, 2000, &mr), 0);
+    /* on the wire before any loop round: the fake answers it on its own thread */
+    for (int i = 0; i < 2000 && atomic_load(&f.n_metadata) == 0; i++)
+        usleep(1000);
+    ck_assert_int_eq(atomic_load(&f.n_metadata), 1);
+    uint8_t *rec;
+    kw_produce_req p;
+    kw_produce_req_topic t;
+    kw_produce_req_partition part;
+    ck_assert_int_eq(send_produce(c, 3000, &rec, &p, &t, &part, &pr), 0);
+    /* written, but its callback never runs inside the send */
+    ck_assert_int_eq(pr.calls, 0);
+    ck_assert_uint_eq(kw__conn_in_flight(c), 1); /* the Metadata only */
+    ck_assert(run_until(&mr.done, 2000));
+    ck_assert(run_until(&pr.done, 2000));
+    ck_assert_int_eq(pr.err, 0);
+    ck_assert_int_eq(mr.err, 0);
+    ck_assert_uint_eq(kw__conn_write_waits(c), waits0);
+    ck_assert_uint_eq(waits0, 0);
+    for (int i = 0; i < 2000 && atomic_load(&f.produce_bytes_ok) == 0; i++)
+        usleep(1000);
+    ck_assert_int_eq(atomic_load(&f.produce_bytes_ok), 1);
+    ck_assert_int_eq(atomic_load(&f.produce_records_len), 3000);
+    kw__conn_free(c);
+    free(rec);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(a_full_socket_waits_for_write_interest_and_resumes_at_the_right_byte)
+{
+    fake f = {.api_versions_max = -1, .small_rcvbuf = 1};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    atomic_store(&f.hold, 1);
+    enum { N = 8 << 20 }; /* far more than the socket buffers hold while the fake reads nothing */
+    uint8_t *rec;
+    kw_produce_req p;
+    kw_produce_req_topic t;
+    kw_produce_req_partition part;
+    res pr = {0}, mr = {0};
+    ck_assert_int_eq(send_produce(c, N, &rec, &p, &t, &part, &pr), 0);
+    ck_assert_uint_eq(kw__conn_write_waits(c), 1); /* part went at once, the rest waits */
+    ck_assert_int_eq(send_metadata(c, 10000, &mr), 0); /* queued behind it */
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_ge(kw__loop_run_once(loop, 5), 0);
+    ck_assert_int_eq(pr.calls, 0);
+    atomic_store(&f.hold, 0);
+    ck_assert(run_until(&pr.done, 10000));
+    ck_assert(run_until(&mr.done, 10000));
+    ck_assert_int_eq(pr.err, 0);
+    ck_assert_int_eq(mr.err, 0); /* the frame after the big one starts where it should */
+    for (int i = 0; i < 5000 && atomic_load(&f.produce_bytes_ok) == 0; i++)
+        usleep(1000);
+    ck_assert_int_eq(atomic_load(&f.produce_bytes_ok), 1);
+    ck_assert_int_eq(atomic_load(&f.produce_records_len), N);
+    kw__conn_free(c);
+    free(rec);
+    fake_stop(&f);
+}
+END_TEST
+
+START_TEST(a_write_that_fails_inside_send_is_reported_on_the_next_round)
+{
+    fake f = {.api_versions_max = -1, .metadata_mode = MD_RESET};
+    fake_start(&f);
+    watch w = {0};
+    kw_conn_options o = {0};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    res a = {0}, b = {0};
+    ck_assert_int_eq(send_metadata(c, 5000, &a), 0); /* the fake answers it with a reset */
+    for (int i = 0; i < 2000 && atomic_load(&f.n_metadata) == 0; i++)
+        usleep(1000);
+    usleep(50 * 1000); /* the reset reaches our socket; no loop round notices it */
+    /* this write hits the reset inside the call: neither callback may run in here */
+    ck_assert_int_eq(send_metadata(c, 5000, &b), 0);
+    ck_assert_int_eq(a.calls, 0);
+    ck_assert_int_eq(b.calls, 0);
+    ck_assert_int_eq(w.closed, 0);
+    ck_assert(run_until(&w.closed, 2000));
+    ck_assert_int_eq(w.err, KW_EIO);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(b.calls, 1);
+    ck_assert_int_eq(a.err, KW_EIO);
+    ck_assert_int_eq(b.err, KW_EIO);
+    kw__conn_free(c);
+    fake_stop(&f);
+}
+END_TEST
+
 START_TEST(sasl_session_lifetime_triggers_reauthentication_without_interleaving)
 {
     fake f = {.api_versions_max = -1, .session_lifetime_ms = 200};
@@ -770,6 +928,9 @@ int main(void)
     tcase_add_test(tc, a_callback_takes_the_read_buffer_and_later_frames_survive);
     tcase_add_test(tc, a_spare_handed_back_receives_the_next_response_even_after_idling);
     tcase_add_test(tc, acks0_produce_completes_when_written);
+    tcase_add_test(tc, a_request_on_an_idle_socket_is_written_at_once_without_write_interest);
+    tcase_add_test(tc, a_full_socket_waits_for_write_interest_and_resumes_at_the_right_byte);
+    tcase_add_test(tc, a_write_that_fails_inside_send_is_reported_on_the_next_round);
     tcase_add_test(tc, sasl_session_lifetime_triggers_reauthentication_without_interleaving);
     tcase_add_test(tc, session_cap_hook_shortens_an_endless_session);
     tcase_add_test(tc, send_before_ready_needs_an_explicit_version);

@@ -300,6 +300,102 @@ START_TEST(produce_request_v12_differs_from_v9_only_in_the_header)
 }
 END_TEST
 
+/* The pieces of a writer with referred records, joined: the frame a socket would get. */
+static uint8_t *join_pieces(const kw_wr *w, size_t *len)
+{
+    size_t n = kw__wr_pieces(w, NULL, 0);
+    struct iovec *v = calloc(n ? n : 1, sizeof(*v));
+    ck_assert_uint_eq(kw__wr_pieces(w, v, n), n);
+    uint8_t *out = malloc(kw__wr_size(w) + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_gt(v[i].iov_len, 0); /* empty runs are left out */
+        memcpy(out + o, v[i].iov_base, v[i].iov_len);
+        o += v[i].iov_len;
+    }
+    free(v);
+    *len = o;
+    return out;
+}
+
+START_TEST(produce_pieces_join_to_the_flat_frame_at_every_version)
+{
+    enum { BIG1 = 2000, BIG2 = 5000 };
+    uint8_t *big1 = malloc(BIG1), *big2 = malloc(BIG2);
+    for (size_t i = 0; i < BIG1; i++)
+        big1[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < BIG2; i++)
+        big2[i] = (uint8_t)(i * 13 + 5);
+    /* two topics: a big batch, a small one and a null; then a big one alone */
+    kw_produce_req_partition p1[] = {{.index = 0, .records = {big1, BIG1}},
+                                     {.index = 1, .records = {rec3, 3}},
+                                     {.index = 2, .records = KW_BYTES_NULL}};
+    kw_produce_req_partition p2[] = {{.index = 7, .records = {big2, BIG2}}};
+    kw_produce_req_topic topics[] = {{.name = kw_str_c("first"), .partition_data = ARRAY(p1, 3)},
+                                     {.name = kw_str_c("second"), .partition_data = ARRAY(p2, 1)}};
+    for (int ver = kw__api_produce.vmin; ver <= kw__api_produce.vmax; ver++) {
+        kw_produce_req req;
+        kw__schema_init(kw__api_produce.req, ver, &req);
+        req.acks = -1;
+        req.timeout_ms = 30000;
+        req.topic_data.v = topics;
+        req.topic_data.n = 2;
+        kw_wr flat, ref;
+        kw__wr_init(&flat);
+        kw__wr_init(&ref);
+        kw__wr_refer_records(&ref, 1024);
+        ck_assert_int_eq(kw__request_encode(&flat, &kw__api_produce, ver, CORR, kw_str_c("kw"), &req), 0);
+        ck_assert_int_eq(kw__request_encode(&ref, &kw__api_produce, ver, CORR, kw_str_c("kw"), &req), 0);
+        /* the two big batches are referred to, the small one copied */
+        ck_assert_uint_eq(ref.nrefs, 2);
+        ck_assert_ptr_eq(ref.refs[0].ptr, big1);
+        ck_assert_ptr_eq(ref.refs[1].ptr, big2);
+        ck_assert_uint_eq(ref.len, flat.len - BIG1 - BIG2);
+        ck_assert_uint_eq(kw__wr_size(&ref), flat.len);
+        /* header + fields, batch, fields between, batch, and in flexible versions the tags */
+        ck_assert_uint_eq(kw__wr_pieces(&ref, NULL, 0), ver >= kw__api_produce.flex ? 5 : 4);
+        size_t len;
+        uint8_t *joined = join_pieces(&ref, &len);
+        ck_assert_uint_eq(len, flat.len);
+        ck_assert_mem_eq(joined, flat.buf, flat.len);
+        /* the size prefix counts the referred bytes */
+        ck_assert_uint_eq(kw_load_be32(joined), flat.len - 4);
+        free(joined);
+        kw__wr_free(&flat);
+        kw__wr_free(&ref);
+    }
+    free(big1);
+    free(big2);
+}
+END_TEST
+
+START_TEST(produce_pieces_match_the_hand_bytes_and_end_with_the_batch)
+{
+    /* refer even 3 bytes: v3's frame ends with the batch, so there is no trailing run */
+    kw_produce_req_partition part = {.index = 0, .records = {rec3, 3}};
+    kw_produce_req_topic topic = {.name = kw_str_c("t"), .partition_data = ARRAY(&part, 1)};
+    kw_produce_req req;
+    kw__schema_init(kw__api_produce.req, 3, &req);
+    req.acks = -1;
+    req.timeout_ms = 1500;
+    req.topic_data.v = &topic;
+    req.topic_data.n = 1;
+    kw_wr w;
+    kw__wr_init(&w);
+    kw__wr_refer_records(&w, 1);
+    ck_assert_int_eq(kw__request_encode(&w, &kw__api_produce, 3, CORR, kw_str_c("kw"), &req), 0);
+    struct iovec v[1];
+    ck_assert_uint_eq(kw__wr_pieces(&w, v, 1), 2); /* the count, though only one fits */
+    ck_assert_uint_eq(v[0].iov_len, sizeof(produce_req_v3) - 3);
+    size_t len;
+    uint8_t *joined = join_pieces(&w, &len);
+    ck_assert_uint_eq(len, sizeof(produce_req_v3));
+    ck_assert_mem_eq(joined, produce_req_v3, len);
+    free(joined);
+    kw__wr_free(&w);
+}
+END_TEST
+
 START_TEST(produce_request_null_records_allowed_null_topic_refused)
 {
     /* Records are nullable in every version: v3 with records FF FF FF FF. */
@@ -1518,6 +1614,8 @@ static Suite *suite(void)
     tcase_add_test(tc, produce_request_v9_is_compact);
     tcase_add_test(tc, produce_request_v12_differs_from_v9_only_in_the_header);
     tcase_add_test(tc, produce_request_null_records_allowed_null_topic_refused);
+    tcase_add_test(tc, produce_pieces_join_to_the_flat_frame_at_every_version);
+    tcase_add_test(tc, produce_pieces_match_the_hand_bytes_and_end_with_the_batch);
     tcase_add_test(tc, produce_response_v10_carries_current_leader_and_endpoints);
     tcase_add_test(tc, produce_response_tags_at_default_are_left_out);
     tcase_add_test(tc, produce_response_v8_lists_record_errors);
