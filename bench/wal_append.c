@@ -148,7 +148,7 @@ static void usage(void)
 static void wal_log(void *arg, int level, const char *msg)
 {
     (void)arg;
-    if (level <= KW_WAL_LOG_WARN)
+    if (level <= KW_LOG_WARN)
         fprintf(stderr, "wal_append: kwal: %s\n", msg);
 }
 

@@ -63,7 +63,7 @@ static void on_durable(void *arg, int err, uint64_t entry_id)
 static void wal_log(void *arg, int level, const char *msg)
 {
     (void)arg;
-    if (level <= KW_WAL_LOG_WARN)
+    if (level <= KW_LOG_WARN)
         fprintf(stderr, "wal_replay: kwal: %s\n", msg);
 }
 

@@ -195,11 +195,11 @@ static void on_wal_log(void *arg, int level, const char *msg)
 {
     static unsigned shown; /* atomic: the WAL logs from its own threads */
     (void)arg;
-    if (level > KW_WAL_LOG_WARN)
+    if (level > KW_LOG_WARN)
         return;
     unsigned n = __atomic_add_fetch(&shown, 1, __ATOMIC_RELAXED);
     if (n <= WAL_MAX_LOG_LINES)
-        fprintf(stderr, "kwal: wal: %s%s\n", level == KW_WAL_LOG_ERROR ? "error: " : "", msg);
+        fprintf(stderr, "kwal: wal: %s%s\n", level == KW_LOG_ERROR ? "error: " : "", msg);
     if (n == WAL_MAX_LOG_LINES)
         fprintf(stderr, "kwal: wal: (further warnings from the WAL are not shown)\n");
 }

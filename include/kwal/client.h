@@ -73,15 +73,6 @@ enum kw_client_security {
     KW_CLIENT_SASL_SSL = 3,
 };
 
-enum kw_client_log_level {
-    KW_CLIENT_LOG_ERROR = 0,
-    KW_CLIENT_LOG_WARN = 1,
-    KW_CLIENT_LOG_INFO = 2,
-    KW_CLIENT_LOG_DEBUG = 3,
-};
-
-/* Called on the loop thread (or the thread in kw_client_new / destroy); msg is valid during the call. */
-typedef void kw_client_log_fn(void *arg, int level, const char *msg);
 
 /*
  * OAUTHBEARER token source: write a token (no NUL needed) into buf, at most
@@ -135,7 +126,8 @@ typedef struct kw_client_options {
     uint32_t request_timeout_ms; /* 30000: the deadline of a call whose own timeout_ms is 0 */
     uint32_t max_in_flight;      /* 64: requests sent and unanswered per connection */
 
-    kw_client_log_fn *log; /* NULL: no logging */
+    /* NULL: no logging.  Called on the loop thread (or the thread in kw_client_new / destroy). */
+    kw_log_fn *log;
     void *log_arg;
 
     bool host_driven; /* no I/O thread: the host runs the loop (kw_client_run_once) */

@@ -50,10 +50,6 @@ typedef struct kw_meta kw_meta;
 typedef void kw_meta_flush_fn(void *arg, uint64_t region_id, uint64_t flushed_id,
                               uint64_t bytes_behind);
 
-enum kw_meta_log_level { KW_META_LOG_ERROR = 0, KW_META_LOG_WARN = 1, KW_META_LOG_INFO = 2 };
-/* msg is valid during the call. */
-typedef void kw_meta_log_fn(void *arg, int level, const char *msg);
-
 /* Zero means default for every field. */
 typedef struct kw_meta_options {
     const char *config_path; /* required: TOML file whose [wal] has provider = "kafka" */
@@ -61,7 +57,7 @@ typedef struct kw_meta_options {
     bool no_prune_timer;     /* run no timer rounds whatever auto_prune_interval says */
     kw_meta_flush_fn *flush; /* NULL: pinning regions are only logged */
     void *flush_arg;
-    kw_meta_log_fn *log; /* NULL: silent */
+    kw_log_fn *log; /* NULL: silent (see kwal/error.h) */
     void *log_arg;
 } kw_meta_options;
 

@@ -54,9 +54,6 @@ enum kw_wal_compression {
     KW_WAL_COMPRESSION_NONE = 1,
 };
 
-enum kw_wal_log_level { KW_WAL_LOG_ERROR = 0, KW_WAL_LOG_WARN = 1, KW_WAL_LOG_INFO = 2 };
-typedef void kw_wal_log_fn(void *arg, int level, const char *msg);
-
 /*
  * Called for each record replay skips because it is malformed (no key, a key
  * that is not a kwal/GreptimeDB key, a part out of order): where it is and why.
@@ -101,7 +98,7 @@ typedef struct kw_wal_options {
     const char *tls_client_cert_path;
     const char *tls_client_key_path;
 
-    kw_wal_log_fn *log;
+    kw_log_fn *log; /* NULL: silent; called on kwal's threads or the appending thread */
     void *log_arg;
     kw_wal_bad_record_fn *on_bad_record;
     void *bad_record_arg;

@@ -23,7 +23,7 @@ struct kw_meta {
     kw_meta_pruner *pruner;
     kw_meta_flush_fn *flush;
     void *flush_arg;
-    kw_meta_log_fn *log;
+    kw_log_fn *log;
     void *log_arg;
     pthread_mutex_t err_mu;
     char errstr[1024];
@@ -52,7 +52,7 @@ static void pruner_log(void *arg, int level, const char *msg)
 static void client_log(void *arg, int level, const char *msg)
 {
     kw_meta *m = arg;
-    if (m->log && level <= KW_CLIENT_LOG_WARN)
+    if (m->log && level <= KW_LOG_WARN)
         m->log(m->log_arg, level, msg);
 }
 

@@ -57,7 +57,7 @@ void kw__waiter_done(kw_waiter *w)
 static void client_log(void *arg, int level, const char *msg)
 {
     kw_client *c = arg;
-    if (c->new_errbuf && level == KW_CLIENT_LOG_ERROR && c->new_errlen)
+    if (c->new_errbuf && level == KW_LOG_ERROR && c->new_errlen)
         snprintf(c->new_errbuf, c->new_errlen, "%s", msg);
     if (c->log)
         c->log(c->log_arg, level, msg);
@@ -251,12 +251,12 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
         if (rc)
             return new_fail(c, rc, errbuf, errlen, "%s", why);
         if (opt->tls_insecure_skip_verify)
-            client_log(c, KW_CLIENT_LOG_WARN,
+            client_log(c, KW_LOG_WARN,
                        "TLS certificate verification is off (tls_insecure_skip_verify): "
                        "anyone on the path can read and change the traffic");
     }
     if (!use_tls && (opt->tls_ca_file || opt->tls_ca_dir || opt->tls_cert_file))
-        client_log(c, KW_CLIENT_LOG_WARN,
+        client_log(c, KW_LOG_WARN,
                    "TLS files are set but the security protocol is not SSL or SASL_SSL: "
                    "connections are not encrypted");
     if (use_sasl) {
@@ -328,7 +328,7 @@ KW_API void kw_client_destroy(kw_client *c)
     if (kw__client_can_block(c)) {
         /* From a callback: tearing the loop down under itself would crash; leaking is the
          * lesser harm, and the log says why. */
-        client_log(c, KW_CLIENT_LOG_ERROR, "kw_client_destroy called from a callback: ignored");
+        client_log(c, KW_LOG_ERROR, "kw_client_destroy called from a callback: ignored");
         return;
     }
     pthread_mutex_lock(&c->mu);

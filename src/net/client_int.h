@@ -54,7 +54,7 @@ struct kw_client {
     char *strs[12];      /* every copied option string, freed together */
     uint32_t request_timeout_ms;
     bool host_driven;
-    kw_client_log_fn *log;
+    kw_log_fn *log;
     void *log_arg;
     char *new_errbuf; /* while kw_client_new runs: where an error log line goes */
     size_t new_errlen;

@@ -336,7 +336,7 @@ static void produce_done(const kw_cluster_result *res, void *arg)
         b->kerr = res->kerr;
         snprintf(t->last_error, sizeof(t->last_error), "produce to %s: %s", t->name,
                  res->detail && *res->detail ? res->detail : kw_strerror(res->err));
-        kw__wal_kafka_log(k, KW_WAL_LOG_WARN, "%s (%u attempts)", t->last_error, res->attempts);
+        kw__wal_kafka_log(k, KW_LOG_WARN, "%s (%u attempts)", t->last_error, res->attempts);
         if (!k->o.no_idempotence && t->pstate == KP_READY)
             t->pstate = KP_DRAINING;
     }
@@ -619,7 +619,7 @@ static void expire_queue(ktopic *t)
         if (!t->rhead)
             t->rtail = NULL;
         t->rbytes -= e->len;
-        kw__wal_kafka_log(k, KW_WAL_LOG_WARN, "region %llu: append to %s failed after %u ms: %s",
+        kw__wal_kafka_log(k, KW_LOG_WARN, "region %llu: append to %s failed after %u ms: %s",
                           (unsigned long long)e->region_id, t->name, k->o.timeout_ms,
                           *t->last_error ? t->last_error : "no producer id");
         entry_done(k, e, KW_ETIMEDOUT, 0);
@@ -654,7 +654,7 @@ static void init_done(const kw_cluster_result *res, void *arg)
             }
         }
         t->pstate = KP_READY;
-        kw__wal_kafka_log(k, KW_WAL_LOG_INFO, "topic %s: producer id %lld epoch %d", t->name,
+        kw__wal_kafka_log(k, KW_LOG_INFO, "topic %s: producer id %lld epoch %d", t->name,
                           (long long)t->producer_id, t->producer_epoch);
         for (kbatch *b = t->head; b; b = b->next)
             if (b->state == KB_HELD)
@@ -670,7 +670,7 @@ static void init_done(const kw_cluster_result *res, void *arg)
     }
     snprintf(t->last_error, sizeof(t->last_error), "InitProducerId for %s: %s", t->name,
              kerr ? kw__kerr_name(kerr) : (res->detail ? res->detail : kw_strerror(res->err)));
-    kw__wal_kafka_log(k, KW_WAL_LOG_WARN, "%s; retrying", t->last_error);
+    kw__wal_kafka_log(k, KW_LOG_WARN, "%s; retrying", t->last_error);
     /* Entries waiting meanwhile keep waiting; their appends time out on their own terms. */
     t->pstate = KP_ASKING;
     kw__loop_timer_start(&t->timer, 200);
@@ -876,9 +876,9 @@ static const char *kafka_errstr(const void *p)
 static void conn_log(void *arg, int level, const char *msg)
 {
     kw_wal_kafka *k = arg;
-    int l = level <= KW_CONN_LOG_ERROR  ? KW_WAL_LOG_ERROR
-            : level == KW_CONN_LOG_WARN ? KW_WAL_LOG_WARN
-                                        : KW_WAL_LOG_INFO;
+    int l = level <= KW_CONN_LOG_ERROR  ? KW_LOG_ERROR
+            : level == KW_CONN_LOG_WARN ? KW_LOG_WARN
+                                        : KW_LOG_INFO;
     if (level <= KW_CONN_LOG_INFO)
         kw__wal_kafka_log(k, l, "%s", msg);
 }

@@ -198,7 +198,7 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
     if (res->err) {
         if (res->kerr == KW_KERR_OFFSET_OUT_OF_RANGE && p && p->log_start_offset > r->fetch_offset &&
             k->o.overwrite_entry_start_id) {
-            kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
+            kw__wal_kafka_log(k, KW_LOG_WARN,
                               "region %llu: offsets %lld..%lld of %s were pruned during replay; "
                               "continuing from the log start offset %lld "
                               "(overwrite_entry_start_id)",
@@ -396,7 +396,7 @@ static void list_done(const kw_cluster_result *res, void *arg)
                     (long long)r->log_start);
             return;
         }
-        kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
+        kw__wal_kafka_log(k, KW_LOG_WARN,
                           "region %llu: entry id %lld was pruned from %s: the log starts at "
                           "offset %lld; replaying from there (overwrite_entry_start_id)",
                           (unsigned long long)set->ids[i], (long long)set->froms[i], r->topic,
@@ -507,7 +507,7 @@ static void report(kreplay *r, const kw_wal_record_event *ev)
         return;
     case KW_WAL_REC_INCOMPLETE:
         r->stats.incomplete_entries++;
-        kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
+        kw__wal_kafka_log(k, KW_LOG_WARN,
                           "region %llu: the entry starting at offset %lld of %s is incomplete "
                           "at the end of the log (%s); skipped",
                           (unsigned long long)ev->region_id, (long long)ev->first_offset, r->topic,

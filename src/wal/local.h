@@ -62,7 +62,7 @@ typedef struct kw_wal_local_options {
     size_t segment_bytes;      /* roll to a new segment past this; 64 MiB */
     size_t max_buffered_bytes; /* queued, not yet durable bytes before append waits; 64 MiB */
     bool append_fail_fast;     /* past max_buffered_bytes: KW_EAGAIN instead of waiting */
-    kw_wal_log_fn *log;        /* recovery, pruning and I/O errors; may be NULL */
+    kw_log_fn *log;        /* recovery, pruning and I/O errors; may be NULL */
     void *log_arg;
 } kw_wal_local_options;
 

@@ -568,7 +568,7 @@ static wal_tally read_back_wal(producer *p)
 static void wal_log(void *arg, int level, const char *msg)
 {
     (void)arg;
-    if (level <= KW_WAL_LOG_WARN)
+    if (level <= KW_LOG_WARN)
         fprintf(stderr, "failover: wal: %s\n", msg);
 }
 
