@@ -243,6 +243,7 @@ typedef struct pending {
     int err;
     bool done;
     bool refused; /* kw_wal_append itself said no (the handle's errstr is not about it) */
+    char detail[256]; /* the append callback's text: why this line failed */
 } pending;
 
 struct appender {
@@ -260,13 +261,14 @@ struct appender {
     uint64_t last_failed, last_late;        /* line numbers, for the summary of the unnamed */
 };
 
-static void on_appended(void *arg, int err, uint64_t id)
+static void on_appended(void *arg, int err, uint64_t id, const char *detail)
 {
     pending *p = arg;
     appender *a = p->a;
     pthread_mutex_lock(&a->mu);
     p->err = err;
     p->id = id;
+    snprintf(p->detail, sizeof(p->detail), "%s", detail ? detail : "");
     p->done = true;
     if (err)
         a->failed = true;
@@ -278,7 +280,7 @@ static void on_appended(void *arg, int err, uint64_t id)
 static void report_line(appender *a, const pending *p)
 {
     if (p->err) {
-        const char *detail = p->refused ? "" : kw_wal_errstr(a->wal);
+        const char *detail = p->refused ? "" : p->detail;
         if (++a->failures <= APPEND_MAX_NAMED)
             cli_fail("%s: line %llu failed: %s%s%s", a->o->cmd, (unsigned long long)p->line,
                      kw_err_name(p->err), detail[0] ? ": " : "", detail);
@@ -685,21 +687,8 @@ static int info_kafka(const wal_opts *o, const kw__wal_config *cfg)
 {
     const kw_wal_options *w = &cfg->wal;
     const char *topic = w->topic ? w->topic : "greptimedb_wal_topic_0";
-    bool tls = w->tls || w->tls_server_ca_cert_path || w->tls_client_cert_path ||
-               w->tls_client_key_path;
-    kw_client_options co = {
-        .bootstrap = w->broker_endpoints,
-        .security = w->sasl_type ? (tls ? KW_CLIENT_SASL_SSL : KW_CLIENT_SASL_PLAINTEXT)
-                                 : (tls ? KW_CLIENT_SSL : KW_CLIENT_PLAINTEXT),
-        .sasl_mechanism = w->sasl_type,
-        .sasl_username = w->sasl_username,
-        .sasl_password = w->sasl_password,
-        .tls_ca_file = w->tls_server_ca_cert_path,
-        .tls_cert_file = w->tls_client_cert_path,
-        .tls_key_file = w->tls_client_key_path,
-        .connect_timeout_ms = w->connect_timeout_ms,
-        .request_timeout_ms = w->timeout_ms,
-    };
+    kw_client_options co = w->kafka; /* the [wal] connection settings, in the client's terms */
+    co.request_timeout_ms = w->timeout_ms;
     kw_client *c;
     char why[KW_CLIENT_DETAIL_MAX + 64] = "";
     int rc = kw_client_new(&c, &co, why, sizeof why);
@@ -721,7 +710,7 @@ static int info_kafka(const wal_opts *o, const kw__wal_config *cfg)
     }
     kw_client_destroy(c);
     printf("provider: kafka\n");
-    printf("brokers: %s\n", w->broker_endpoints);
+    printf("brokers: %s\n", w->kafka.bootstrap);
     printf("topic: %s\n", topic);
     printf("record_format: %s\n",
            w->record_format == KW_WAL_FORMAT_GREPTIMEDB ? "greptimedb" : "kwal");

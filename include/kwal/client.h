@@ -27,11 +27,13 @@ extern "C" {
  *   - kw_client_run_once: host-driven mode only, one thread at a time (that
  *     thread is "the loop thread" while it runs), never from a callback.
  *   - the blocking forms (functions without _async): never from a callback
- *     (KW_EINVAL).  In own-thread mode they block the calling thread until
- *     the I/O thread completes the call.  In host-driven mode they drive the
- *     loop themselves until the call completes, so call them only from the
- *     thread that drives the loop, and expect callbacks of other calls to
- *     run inside them.
+ *     (of this client, or of a WAL or meta handle running on it): there they
+ *     return KW_EDEADLK at once instead of waiting for the loop thread, which
+ *     is the caller itself.  In own-thread mode they block the calling
+ *     thread until the I/O thread completes the call.  In host-driven mode
+ *     they drive the loop themselves until the call completes (or, while
+ *     another thread is running the loop, wait for it to), and expect
+ *     callbacks of other calls to run inside them.
  * No global state: two clients in one process share nothing.
  *
  * Callbacks.  Each accepted async call (return 0) gets exactly one callback,
@@ -161,7 +163,8 @@ KW_API int kw_client_timeout_ms(kw_client *c);
  * Runs one round of the loop: waits up to timeout_ms (0 = no wait, -1 =
  * until something happens) for I/O, then runs what is ready, callbacks
  * included.  Returns the number of events handled (>= 0) or a negative
- * KW_E* code; KW_EINVAL in own-thread mode or from inside a callback.
+ * KW_E* code; KW_EINVAL in own-thread mode or while another thread runs
+ * the loop, KW_EDEADLK from inside a callback.
  */
 KW_API int kw_client_run_once(kw_client *c, int timeout_ms);
 

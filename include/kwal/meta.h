@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kwal/client.h"
 #include "kwal/error.h"
 
 #ifdef __cplusplus
@@ -18,7 +19,8 @@ extern "C" {
  * [wal.tls], topic_name_prefix, num_topics, selector_type, auto_create_topics,
  * auto_prune_interval, auto_prune_parallelism, flush_trigger_size):
  *
- *   - a Kafka client (own I/O thread) for the brokers the file names;
+ *   - a Kafka client (own I/O thread) for the brokers the file names, or
+ *     the host's (kw_meta_options.client);
  *   - a crash-safe key-value store in store_dir (one directory per metasrv;
  *     a second open of the same directory fails with KW_EAGAIN);
  *   - the allocator: each region's topic, chosen once (selector_type) and kept in
@@ -34,7 +36,10 @@ extern "C" {
  * a record the pruner may have deleted.
  *
  * Threads: every call may come from any thread, except kw_meta_close (last,
- * once) and that no call may be made from the flush callback.
+ * once, never from the flush callback) and that no call may be made from the
+ * flush callback: there every kw_meta call returns KW_EDEADLK at once (the
+ * pruning round it would wait for is the caller's own), as do the blocking
+ * kw_client calls made from a callback of the client meta runs on.
  */
 typedef struct kw_meta kw_meta;
 
@@ -45,7 +50,8 @@ typedef struct kw_meta kw_meta;
  * The pruner asks the host to flush region_id: it has flushed through
  * flushed_id (KW_META_NONE: never) and about bytes_behind bytes of its topic
  * are kept for it (more than flush_trigger_size).  Called on the pruning
- * round's thread; must not block for long and must not call kw_meta.
+ * round's thread; must not block for long and must not call kw_meta
+ * (KW_EDEADLK).
  */
 typedef void kw_meta_flush_fn(void *arg, uint64_t region_id, uint64_t flushed_id,
                               uint64_t bytes_behind);
@@ -59,6 +65,14 @@ typedef struct kw_meta_options {
     void *flush_arg;
     kw_log_fn *log; /* NULL: silent (see kwal/error.h) */
     void *log_arg;
+    /*
+     * A kw_client the host made (kwal/client.h), e.g. the one its WAL runs on
+     * (kw_wal_options.client): meta's requests share its connections, and the
+     * config's broker_endpoints, [wal.sasl] and [wal.tls] are not used.  It
+     * must outlive the handle.  NULL: kw_meta_open makes its own client from
+     * the config (own I/O thread).
+     */
+    kw_client *client;
 } kw_meta_options;
 
 /*

@@ -1,5 +1,6 @@
 /* The public kw_meta handle (include/kwal/meta.h): config, client, store, allocator and pruner. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ _Static_assert(KW_META_NONE == KW_META_PRUNER_NONE, "one \"none\" for the public
 struct kw_meta {
     kw__wal_config cfg;
     kw_client *client;
+    bool own_client; /* made by kw_meta_open (else the host's, kw_meta_options.client) */
     kw_meta_store *store;
     kw_meta_alloc *alloc;
     kw_meta_pruner *pruner;
@@ -25,6 +27,9 @@ struct kw_meta {
     void *flush_arg;
     kw_log_fn *log;
     void *log_arg;
+    /* The thread inside the flush callback, if any: its kw_meta calls get KW_EDEADLK. */
+    atomic_bool in_flush;
+    pthread_t flush_tid;
     pthread_mutex_t err_mu;
     char errstr[1024];
 };
@@ -61,7 +66,21 @@ static void pruner_flush(void *arg, uint64_t region_id, const char *topic, uint6
 {
     (void)topic;
     kw_meta *m = arg;
+    /* Rounds run one at a time, so one flag and one thread id say who is inside. */
+    m->flush_tid = pthread_self();
+    atomic_store(&m->in_flush, true);
     m->flush(m->flush_arg, region_id, flushed_id, bytes_behind);
+    atomic_store(&m->in_flush, false);
+}
+
+/* KW_EDEADLK for a call from the flush callback: the round it would wait for (or whose locks
+ * it would take) is the caller's own. */
+static int guard(kw_meta *m)
+{
+    if (atomic_load(&m->in_flush) && pthread_equal(pthread_self(), m->flush_tid))
+        return fail(m, KW_EDEADLK, "kw_meta call from the flush callback (the pruning round's "
+                                   "thread): not allowed");
+    return 0;
 }
 
 int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_t errlen)
@@ -91,13 +110,16 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
                  opts->config_path);
         rc = KW_ECONFIG;
     }
-    if (rc == 0) {
+    if (rc == 0 && opts->client) {
+        m->client = opts->client;
+    } else if (rc == 0) {
         kw_client_options co;
         kw__meta_client_options(&m->cfg, &co);
         co.log = client_log;
         co.log_arg = m;
         char cerr[512];
         rc = kw_client_new(&m->client, &co, cerr, sizeof(cerr));
+        m->own_client = rc == 0;
         if (rc)
             snprintf(err, sizeof(err), "client for %s: %s", co.bootstrap ? co.bootstrap : "?",
                      cerr);
@@ -156,7 +178,7 @@ void kw_meta_close(kw_meta *m)
     kw__meta_pruner_close(m->pruner);
     kw__meta_alloc_free(m->alloc);
     kw__meta_store_close(m->store);
-    if (m->client)
+    if (m->own_client)
         kw_client_destroy(m->client);
     kw__wal_config_free(&m->cfg);
     pthread_mutex_destroy(&m->err_mu);
@@ -172,6 +194,9 @@ int kw_meta_prepare_topics(kw_meta *m)
 {
     if (!m)
         return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
     char err[1024];
     int rc = kw__meta_topics_prepare(m->client, &m->cfg, NULL, err, sizeof(err));
     return rc ? fail(m, rc, "topics: %s", err) : 0;
@@ -181,6 +206,9 @@ int kw_meta_region_topic(kw_meta *m, uint64_t region_id, char *topic, size_t cap
 {
     if (!m || !topic || region_id == KW_META_NONE)
         return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
     char name[KW_META_TOPIC_NAME_MAX], err[512];
     int rc = kw__meta_alloc_topic(m->alloc, region_id, name, sizeof(name));
     if (rc) {
@@ -203,6 +231,9 @@ int kw_meta_heartbeat(kw_meta *m, uint64_t region_id, uint64_t flushed_id, uint6
 {
     if (!m || region_id == KW_META_NONE)
         return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
     char topic[KW_META_TOPIC_NAME_MAX];
     int rc = kw__meta_alloc_lookup(m->alloc, region_id, topic, sizeof(topic));
     if (rc)
@@ -224,6 +255,9 @@ int kw_meta_replay_start(kw_meta *m, uint64_t region_id, uint64_t *from)
 {
     if (!m || !from)
         return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
     int rc = kw__meta_pruner_replay_start(m->pruner, region_id, from);
     return rc ? fail(m, rc, "region %llu: replay start: %s", (unsigned long long)region_id,
                      kw_strerror(rc))
@@ -234,6 +268,9 @@ int kw_meta_prune_now(kw_meta *m, bool dry_run, kw_meta_prune_stats *out)
 {
     if (!m)
         return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
     kw_meta_pruner_round r = {0};
     int rc = kw__meta_pruner_run_once(m->pruner, dry_run, &r);
     if (rc)

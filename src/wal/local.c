@@ -607,7 +607,7 @@ static void *writer_main(void *arg)
         for (qnode *n = batch, *next; n; n = next) {
             next = n->next;
             if (n->cb)
-                n->cb(n->arg, err, err ? 0 : n->id);
+                n->cb(n->arg, err, err ? 0 : n->id, err ? l->errstr : "");
             free(n);
         }
         if (do_prune)
@@ -728,6 +728,11 @@ void kw__wal_local_close(kw_wal_local *l)
     if (l->writer_started)
         pthread_join(l->writer, NULL);
     free_handle(l);
+}
+
+int kw__wal_local_can_block(const kw_wal_local *l)
+{
+    return pthread_equal(pthread_self(), l->writer) ? KW_EDEADLK : 0;
 }
 
 const char *kw__wal_local_errstr(const kw_wal_local *l)

@@ -106,6 +106,8 @@ int kw__wal_local_obsolete(kw_wal_local *l, uint64_t region, uint64_t entry_id);
 
 /* The region's last durable entry id (0 = none known, also after its entries were pruned away). */
 int kw__wal_local_latest(kw_wal_local *l, uint64_t region, uint64_t *out);
+/* KW_EDEADLK on the writer thread (an append callback, which must not wait for it), else 0. */
+int kw__wal_local_can_block(const kw_wal_local *l);
 
 void kw__wal_local_stats(kw_wal_local *l, kw_wal_stats *out);
 
