@@ -128,6 +128,11 @@ KW_API int kw_wal_config_load(kw_wal_config **out, const char *path, char *errbu
                               size_t errlen);
 /* The options the file gave (every absent key at its default); valid until kw_wal_config_free. */
 KW_API kw_wal_options *kw_wal_config_options(kw_wal_config *cfg);
+/*
+ * Lines worth logging about the file ("" when none): provider raft_engine
+ * read as local, GreptimeDB keys accepted but not used by kwal.
+ */
+KW_API const char *kw_wal_config_notes(const kw_wal_config *cfg);
 /* NULL is fine. */
 KW_API void kw_wal_config_free(kw_wal_config *cfg);
 
@@ -256,6 +261,28 @@ KW_API int kw_wal_timeout_ms(kw_wal *wal);
 KW_API int kw_wal_run_once(kw_wal *wal, int timeout_ms);
 /* The kafka provider's client (the host's or the WAL's own); NULL for the local provider. */
 KW_API kw_client *kw_wal_client(const kw_wal *wal);
+
+/* What a WAL holds (for tools such as `kwal wal info`) ---------------------------- */
+
+typedef struct kw_wal_region_info {
+    uint64_t region_id;
+    uint64_t latest_entry_id;   /* last durable entry id this handle knows (0: none) */
+    uint64_t obsolete_entry_id; /* ids <= this are obsolete (kw_wal_obsolete); 0 = never marked */
+} kw_wal_region_info;
+
+/*
+ * Every region the handle knows (local provider: every region the log holds
+ * an entry or an obsolete mark of; kafka: the regions appended to, marked or
+ * given a topic through this handle), in no order: up to cap written to out
+ * (may be NULL with cap 0), the count returned.
+ */
+KW_API size_t kw_wal_regions(kw_wal *wal, kw_wal_region_info *out, size_t cap);
+
+/*
+ * Local provider: the segment files, oldest first, each one's first entry id
+ * in first_ids[0..cap); the count returned.  Kafka provider: 0.
+ */
+KW_API size_t kw_wal_segments(kw_wal *wal, uint64_t *first_ids, size_t cap);
 
 /* Counters a host can export. */
 typedef struct kw_wal_stats {

@@ -528,6 +528,23 @@ static void kafka_close(void *p)
     kafka_free(k);
 }
 
+static size_t kafka_regions(void *p, kw_wal_region_info *out, size_t cap)
+{
+    kw_wal_kafka *k = p;
+    size_t n = 0;
+    pthread_mutex_lock(&k->mu);
+    for (size_t i = 0; i < k->capregions; i++) {
+        const kregion *r = &k->regions[i];
+        if (!r->used)
+            continue;
+        if (out && n < cap)
+            out[n] = (kw_wal_region_info){r->region_id, r->latest, r->obsolete};
+        n++;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return n;
+}
+
 static kw_client *kafka_client(const void *p)
 {
     return ((const kw_wal_kafka *)p)->client;
@@ -554,6 +571,7 @@ const kw_wal_provider_ops kw__wal_kafka_ops = {
     .latest = kafka_latest,
     .stats = kafka_stats,
     .client = kafka_client,
+    .regions = kafka_regions,
     .can_block = kafka_can_block,
     .wait = kafka_wait,
     .replay_open = kw__wal_kafka_replay_open,

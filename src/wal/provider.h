@@ -27,6 +27,8 @@ typedef struct kw_wal_provider_ops {
     int (*obsolete)(void *p, uint64_t region_id, uint64_t entry_id);
     int (*latest)(void *p, uint64_t region_id, uint64_t *out);
     void (*stats)(void *p, kw_wal_stats *out);
+    /* kw_wal_regions: up to cap of the regions known (out may be NULL), the count returned. */
+    size_t (*regions)(void *p, kw_wal_region_info *out, size_t cap);
     /* The client the provider runs on (NULL: none, the local provider). */
     kw_client *(*client)(const void *p);
     /* 0 when the calling thread may wait for the provider, else KW_EDEADLK (its callback thread). */

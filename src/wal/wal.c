@@ -96,6 +96,21 @@ static void local_replay_close(void *r)
     kw__wal_local_replay_close(r);
 }
 
+static size_t local_regions(void *p, kw_wal_region_info *out, size_t cap)
+{
+    /* The local list has its own struct (the same three numbers): copy through it. */
+    size_t total = kw__wal_local_regions(p, NULL, 0);
+    if (!out || cap == 0)
+        return total;
+    kw_wal_local_region_info *all = malloc((total ? total : 1) * sizeof(*all));
+    if (!all)
+        return 0;
+    size_t n = kw__wal_local_regions(p, all, total);
+    for (size_t i = 0; i < n && i < cap; i++)
+        out[i] = (kw_wal_region_info){all[i].region, all[i].latest, all[i].mark};
+    free(all);
+    return n;
+}
 static kw_client *local_client(const void *p)
 {
     return NULL;
@@ -123,6 +138,7 @@ static const kw_wal_provider_ops local_ops = {
     .latest = local_latest,
     .stats = local_stats,
     .client = local_client,
+    .regions = local_regions,
     .can_block = local_can_block,
     .wait = local_wait,
     .replay_open = local_replay_open,
@@ -255,6 +271,11 @@ KW_API kw_wal_options *kw_wal_config_options(kw_wal_config *cfg)
     return cfg ? &cfg->cfg.wal : NULL;
 }
 
+KW_API const char *kw_wal_config_notes(const kw_wal_config *cfg)
+{
+    return cfg ? cfg->cfg.notes : "";
+}
+
 KW_API void kw_wal_config_free(kw_wal_config *cfg)
 {
     if (!cfg)
@@ -339,6 +360,22 @@ KW_API int kw_wal_append_sync(kw_wal *wal, uint64_t region_id, const void *data,
     pthread_cond_destroy(&s.cond);
     pthread_mutex_destroy(&s.mu);
     return rc;
+}
+
+/* What a WAL holds. ------------------------------------------------------------------ */
+
+KW_API size_t kw_wal_regions(kw_wal *wal, kw_wal_region_info *out, size_t cap)
+{
+    if (!wal || !wal->ops->regions)
+        return 0;
+    return wal->ops->regions(wal->p, out, cap);
+}
+
+KW_API size_t kw_wal_segments(kw_wal *wal, uint64_t *first_ids, size_t cap)
+{
+    if (!wal || wal->ops != &local_ops)
+        return 0;
+    return kw__wal_local_segments(wal->p, first_ids, cap);
 }
 
 /* Host-driven. ---------------------------------------------------------------------- */

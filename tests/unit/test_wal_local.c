@@ -802,6 +802,64 @@ START_TEST(open_config_opens_a_local_log)
 }
 END_TEST
 
+/* The public config handle, regions and segments: what `kwal wal info` is built on. */
+START_TEST(config_handle_regions_and_segments_are_public)
+{
+    char *dir = new_dir();
+    char path[600], err[512] = "";
+    snprintf(path, sizeof(path), "%s.toml", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "[wal]\nprovider = \"raft_engine\"\ndir = \"%s\"\nsegment_bytes = \"1MiB\"\n", dir);
+    fclose(f);
+    kw_wal_config *cfg = NULL;
+    ck_assert_msg(kw_wal_config_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
+    kw_wal_options *o = kw_wal_config_options(cfg);
+    ck_assert_int_eq(o->provider, KW_WAL_PROVIDER_LOCAL);
+    ck_assert_str_eq(o->dir, dir);
+    ck_assert_uint_eq(o->segment_bytes, 1u << 20);
+    ck_assert_msg(strstr(kw_wal_config_notes(cfg), "raft_engine"), "%s", kw_wal_config_notes(cfg));
+    kw_wal *w = NULL;
+    ck_assert_msg(kw_wal_open(&w, o, err, sizeof(err)) == 0, "%s", err);
+    kw_wal_config_free(cfg); /* the WAL copied what it keeps */
+    ck_assert_uint_eq(append_sync(w, 7, 1), 1);
+    ck_assert_uint_eq(append_sync(w, 9, 2), 2);
+    ck_assert_uint_eq(append_sync(w, 7, 3), 3);
+    ck_assert_int_eq(kw_wal_obsolete(w, 7, 1), 0);
+    ck_assert_uint_eq(append_sync(w, 9, 4), 4); /* the mark, queued before it, is durable now */
+    kw_wal_region_info regs[4];
+    ck_assert_uint_eq(kw_wal_regions(w, NULL, 0), 2);
+    ck_assert_uint_eq(kw_wal_regions(w, regs, 4), 2);
+    if (regs[0].region_id != 7) {
+        kw_wal_region_info t = regs[0];
+        regs[0] = regs[1];
+        regs[1] = t;
+    }
+    ck_assert_uint_eq(regs[0].region_id, 7);
+    ck_assert_uint_eq(regs[0].latest_entry_id, 3);
+    ck_assert_uint_eq(regs[0].obsolete_entry_id, 1);
+    ck_assert_uint_eq(regs[1].region_id, 9);
+    ck_assert_uint_eq(regs[1].latest_entry_id, 4);
+    ck_assert_uint_eq(regs[1].obsolete_entry_id, 0);
+    uint64_t segs[4];
+    ck_assert_uint_eq(kw_wal_segments(w, segs, 4), 1);
+    ck_assert_uint_eq(segs[0], 1);
+    kw_wal_close(w);
+    /* a bad file: the error names the key, and nothing is handed out */
+    f = fopen(path, "w");
+    fprintf(f, "[wal]\nsegment_bytes = \"big\"\n");
+    fclose(f);
+    cfg = (kw_wal_config *)1;
+    ck_assert_int_eq(kw_wal_config_load(&cfg, path, err, sizeof(err)), KW_ECONFIG);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(err, ":2: segment_bytes: 'big' is not a size"), "%s", err);
+    kw_wal_config_free(NULL);
+    unlink(path);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
 /* Crashes. --------------------------------------------------------------------------- */
 
 #define CRASH_ROUNDS 10
@@ -1027,6 +1085,7 @@ static Suite *suite(void)
     ADD(set_region_topic_is_a_no_op_for_local);
     ADD(fail_fast_says_again_when_full);
     ADD(open_config_opens_a_local_log);
+    ADD(config_handle_regions_and_segments_are_public);
     ADD(killed_writer_loses_no_acknowledged_entry);
     ADD(append_sync_in_a_callback_returns_edeadlk);
     return s;
