@@ -1,4 +1,4 @@
-/* Blocking on a client's loop: who may block, waiting for a call, running a function on the loop thread. */
+/* Blocking on a client's loop: who may block, waiting for a call, running code on its thread. */
 #include <time.h>
 
 #include "net/client_int.h"

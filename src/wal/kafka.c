@@ -1,4 +1,4 @@
-/* The Kafka WAL provider: open/close on a client, the region map, append, state; the table for wal.c. */
+/* The Kafka WAL provider: open/close on a client, the region map, append, state, wal.c's table. */
 #include "wal/kafka.h"
 
 #include <errno.h>

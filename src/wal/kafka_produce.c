@@ -1,4 +1,4 @@
-/* The Kafka WAL's produce pipeline: entries into record batches, Produce requests, acks settled in order. */
+/* The Kafka WAL's produce pipeline: entries into batches, Produce requests, acks in order. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The Kafka WAL's producer id and epoch: InitProducerId per topic, the epoch bump after a failure (KIP-360). */
+/* The Kafka WAL's producer id and epoch: InitProducerId per topic, epoch bumps (KIP-360). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -31,7 +31,8 @@ typedef struct kw_wal_provider_ops {
     size_t (*regions)(void *p, kw_wal_region_info *out, size_t cap);
     /* The client the provider runs on (NULL: none, the local provider). */
     kw_client *(*client)(const void *p);
-    /* 0 when the calling thread may wait for the provider, else KW_EDEADLK (its callback thread). */
+    /* 0 when the calling thread may wait for the provider, else KW_EDEADLK (its callback
+     * thread). */
     int (*can_block)(void *p);
     /*
      * Waits on cond (mu held) for the provider's thread to do something: a

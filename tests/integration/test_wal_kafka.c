@@ -1095,7 +1095,8 @@ START_TEST(host_driven_wal_runs_on_the_hosts_poll_loop)
         ck_assert_int_eq(kw_wal_append(w, 3, msg, (size_t)n, on_counted, &c), 0);
     }
     usleep(200000);
-    ck_assert_int_eq(atomic_load(&c.done), 0); /* no kwal thread: nothing moves until the host drives */
+    /* no kwal thread: nothing moves until the host drives */
+    ck_assert_int_eq(atomic_load(&c.done), 0);
     drive_until(w, &c.done, 20, 20000);
     ck_assert_int_eq(c.errs, 0);
     ck_assert_uint_eq(c.last, 19);

@@ -182,7 +182,8 @@ START_TEST(seed_000_tls_system_ca_example)
              "broker_endpoints = [\"kafka.kafka-cluster.svc:9092\"]\n"
              "\n"
              "[wal.tls]\n");
-    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL || cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
+    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL ||
+              cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
     ck_assert_ptr_null(cfg.wal.kafka.tls_ca_file);
     ck_assert_ptr_null(cfg.wal.kafka.tls_cert_file);
     ck_assert_ptr_null(cfg.wal.kafka.tls_key_file);
@@ -196,7 +197,8 @@ START_TEST(seed_000_tls_custom_ca_example)
              "\n"
              "[wal.tls]\n"
              "server_ca_cert_path = \"/path/to/server.crt\"\n");
-    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL || cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
+    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL ||
+              cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
     ck_assert_str_eq(cfg.wal.kafka.tls_ca_file, "/path/to/server.crt");
     ck_assert_ptr_null(cfg.wal.kafka.tls_cert_file);
 }
@@ -210,7 +212,8 @@ START_TEST(seed_000_mtls_example)
              "server_ca_cert_path = \"/path/to/server_cert\"\n"
              "client_cert_path = \"/path/to/client_cert\"\n"
              "client_key_path = \"/path/to/key\"\n");
-    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL || cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
+    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL ||
+              cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
     ck_assert_str_eq(cfg.wal.kafka.tls_ca_file, "/path/to/server_cert");
     ck_assert_str_eq(cfg.wal.kafka.tls_cert_file, "/path/to/client_cert");
     ck_assert_str_eq(cfg.wal.kafka.tls_key_file, "/path/to/key");
@@ -462,7 +465,8 @@ START_TEST(sasl_and_tls_may_be_inline_tables)
              "sasl = { type = \"SCRAM-SHA-256\", username = \"a\", password = \"b\" }\n"
              "tls = {}\n");
     ck_assert_str_eq(cfg.wal.kafka.sasl_mechanism, "SCRAM-SHA-256");
-    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL || cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
+    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL ||
+              cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
 }
 END_TEST
 

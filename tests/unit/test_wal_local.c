@@ -735,7 +735,8 @@ START_TEST(bad_options_are_named)
     ck_assert_int_eq(kw_wal_open(&w, NULL, err, sizeof(err)), KW_EINVAL);
     o = (kw_wal_options){.provider = KW_WAL_PROVIDER_KAFKA};
     ck_assert_int_eq(kw_wal_open(&w, &o, err, sizeof(err)), KW_ECONFIG);
-    ck_assert_str_eq(err, "kafka provider: broker_endpoints (kafka.bootstrap) or a client is required");
+    ck_assert_str_eq(err,
+                     "kafka provider: broker_endpoints (kafka.bootstrap) or a client is required");
 }
 END_TEST
 
