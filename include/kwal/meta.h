@@ -59,7 +59,12 @@ typedef void kw_meta_flush_fn(void *arg, uint64_t region_id, uint64_t flushed_id
 /* Zero means default for every field. */
 typedef struct kw_meta_options {
     const char *config_path; /* required: TOML file whose [wal] has provider = "kafka" */
-    const char *store_dir;   /* required: the metadata store's directory (created if missing) */
+    /*
+     * The metadata store's directory (created if missing).  NULL: a handle
+     * for the topic calls only (kw_meta_prepare_topics, kw_meta_topics);
+     * the region and pruning calls then return KW_EINVAL.
+     */
+    const char *store_dir;
     bool no_prune_timer;     /* run no timer rounds whatever auto_prune_interval says */
     kw_meta_flush_fn *flush; /* NULL: pinning regions are only logged */
     void *flush_arg;
@@ -125,6 +130,49 @@ KW_API int kw_meta_heartbeat(kw_meta *m, uint64_t region_id, uint64_t flushed_id
  * position starts at the larger of the two.
  */
 KW_API int kw_meta_replay_start(kw_meta *m, uint64_t region_id, uint64_t *from);
+
+/* What kw_meta_topics did, and how long each part took. */
+typedef struct kw_meta_topics_result {
+    uint32_t topics;        /* num_topics */
+    uint32_t created;       /* created by this call */
+    uint32_t raced;         /* created by another metasrv between our lookup and our create */
+    uint32_t problems;      /* topics missing or misconfigured (kw_meta_errstr lists them) */
+    uint32_t noops_written; /* noop records this call appended */
+    uint64_t lookup_ms, create_ms, verify_ms, noop_ms, total_ms;
+} kw_meta_topics_result;
+
+/*
+ * create: what kw_meta_prepare_topics does (creates what is missing, checks
+ * every topic's configs, writes the noop record to empty ones).  !create:
+ * checks only and changes nothing: a missing or misconfigured topic is an
+ * error (KW_ENOTFOUND / KW_ECONFIG) and kw_meta_errstr names every one.
+ * *out (may be NULL) is filled either way.  Blocking.
+ */
+KW_API int kw_meta_topics(kw_meta *m, bool create, kw_meta_topics_result *out);
+
+/* The config's topic_name_prefix: the topics are {prefix}_0 .. {prefix}_{num_topics-1}. */
+KW_API const char *kw_meta_topic_prefix(const kw_meta *m);
+
+/* One topic as the pruner last saw it (kw_meta_status_get). */
+typedef struct kw_meta_topic_status {
+    const char *topic;
+    int64_t start_offset; /* log start at the last round; -1 unknown */
+    int64_t end_offset;   /* high watermark at the last round; -1 unknown */
+    uint64_t pruned_id;   /* KW_META_NONE: nothing pruned */
+    uint64_t holder;      /* the region holding the topic back; KW_META_NONE: none */
+    const char *reason;   /* why the last round pruned or skipped; "" before any round */
+    size_t region_count;  /* regions that write to it */
+} kw_meta_topic_status;
+
+typedef struct kw_meta_status {
+    kw_meta_topic_status *topics; /* by name */
+    size_t topic_count;
+    void *internal; /* what the strings point into */
+} kw_meta_status;
+
+/* A snapshot of every topic the pruner knows; free with kw_meta_status_free (safe on zeroed). */
+KW_API int kw_meta_status_get(kw_meta *m, kw_meta_status *out);
+KW_API void kw_meta_status_free(kw_meta_status *st);
 
 /* What one pruning round did. */
 typedef struct kw_meta_prune_stats {
