@@ -74,10 +74,13 @@ typedef struct kw_meta_options {
      * A kw_client the host made (kwal/client.h), e.g. the one its WAL runs on
      * (kw_wal_options.client): meta's requests share its connections, and the
      * config's broker_endpoints, [wal.sasl] and [wal.tls] are not used.  It
-     * must outlive the handle.  NULL: kw_meta_open makes its own client from
-     * the config (own I/O thread).
+     * must outlive the handle.  NULL: kw_meta_open makes its own client (own
+     * I/O thread) from kafka when kafka.bootstrap is set, else from the
+     * config's [wal] section.
      */
     kw_client *client;
+    /* The connection in the client's terms (kwal/client.h), instead of the config's. */
+    kw_client_options kafka;
 } kw_meta_options;
 
 /*

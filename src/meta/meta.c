@@ -114,7 +114,13 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
         m->client = opts->client;
     } else if (rc == 0) {
         kw_client_options co;
-        kw__meta_client_options(&m->cfg, &co);
+        if (opts->kafka.bootstrap) { /* the host's connection settings win over the file's */
+            co = opts->kafka;
+            if (!co.client_id)
+                co.client_id = "kwal-meta";
+        } else {
+            kw__meta_client_options(&m->cfg, &co);
+        }
         co.log = client_log;
         co.log_arg = m;
         char cerr[512];

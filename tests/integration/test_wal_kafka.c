@@ -987,6 +987,18 @@ START_TEST(a_wal_and_a_meta_share_the_hosts_client)
     ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 5000), 0);
     kw_wal_replay_close(rp);
 
+    /* a second, topics-only handle with its connection given in the client's terms */
+    kw_meta_options mo2 = {.config_path = conf,
+                           .kafka = {.bootstrap = kt_bootstrap(), .client_id = "meta2"}};
+    kw_meta *m2 = NULL;
+    ck_assert_msg(kw_meta_open(&m2, &mo2, err, sizeof(err)) == 0, "%s", err);
+    kw_meta_topics_result tr;
+    ck_assert_msg(kw_meta_topics(m2, false, &tr) == 0, "%s", kw_meta_errstr(m2));
+    ck_assert_uint_eq(tr.topics, 2);
+    ck_assert_uint_eq(tr.problems, 0);
+    ck_assert_uint_eq(tr.created, 0);
+    kw_meta_close(m2);
+
     kw_wal_close(w);
     kw_meta_close(m);
     /* the client outlives both and still works */
