@@ -77,7 +77,7 @@ static struct {
     int first_err;
 } g;
 
-static void on_durable(void *arg, int err, uint64_t entry_id)
+static void on_durable(void *arg, int err, uint64_t entry_id, const char *detail)
 {
     uint64_t i = (uint64_t)(uintptr_t)arg;
     uint64_t now = wb_now_ns();
@@ -112,7 +112,7 @@ static void *run_worker(void *arg)
                                (void *)(uintptr_t)i);
         if (rc) {
             fprintf(stderr, "wal_append: append %" PRIu64 ": %s\n", i, kw_strerror(rc));
-            on_durable((void *)(uintptr_t)i, rc, 0);
+            on_durable((void *)(uintptr_t)i, rc, 0, kw_strerror(rc));
         }
     }
     pthread_mutex_lock(&w->mu);
@@ -148,7 +148,7 @@ static void usage(void)
 static void wal_log(void *arg, int level, const char *msg)
 {
     (void)arg;
-    if (level <= KW_WAL_LOG_WARN)
+    if (level <= KW_LOG_WARN)
         fprintf(stderr, "wal_append: kwal: %s\n", msg);
 }
 
@@ -243,7 +243,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA, .broker_endpoints = brokers,
+    kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA, .kafka.bootstrap = brokers,
                         .timeout_ms = (uint32_t)timeout_ms, .log = wal_log};
     if (greptimedb) {
         o.no_idempotence = true;

@@ -48,7 +48,7 @@ static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static uint64_t outstanding, failed;
 static int first_err;
 
-static void on_durable(void *arg, int err, uint64_t entry_id)
+static void on_durable(void *arg, int err, uint64_t entry_id, const char *detail)
 {
     (void)arg;
     (void)entry_id;
@@ -63,7 +63,7 @@ static void on_durable(void *arg, int err, uint64_t entry_id)
 static void wal_log(void *arg, int level, const char *msg)
 {
     (void)arg;
-    if (level <= KW_WAL_LOG_WARN)
+    if (level <= KW_LOG_WARN)
         fprintf(stderr, "wal_replay: kwal: %s\n", msg);
 }
 
@@ -93,7 +93,7 @@ static int write_topic(kw_wal *wal, const char *pool, uint64_t count, size_t siz
         int rc = kw_wal_append(wal, wb_region_id((unsigned)(i % regions)), wb_entry(pool, i, size),
                                size, on_durable, NULL);
         if (rc)
-            on_durable(NULL, rc, 0);
+            on_durable(NULL, rc, 0, kw_strerror(rc));
     }
     pthread_mutex_lock(&mu);
     while (outstanding > 0)
@@ -330,7 +330,7 @@ int main(int argc, char **argv)
 
     static char pool[WB_POOL_BYTES];
     wb_fill_pool(pool, sizeof pool);
-    kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA, .broker_endpoints = brokers,
+    kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA, .kafka.bootstrap = brokers,
                         .timeout_ms = (uint32_t)timeout_ms, .log = wal_log};
     if (greptimedb) {
         o.no_idempotence = true;

@@ -95,6 +95,8 @@ typedef struct server {
     rd_store store;
     uint64_t flush_every;
     int ep, lfd, efd, sfd;
+    bool host_driven; /* --host-driven: the WAL's client runs in serve()'s epoll loop */
+    int wfd;          /* ... through this fd (kw_wal_backend_fd) */
     bool stopping;
     size_t nconns;
     conn *conns;
@@ -338,7 +340,7 @@ static void do_flush(server *sv, rd_region *r, char *err, size_t errlen, int *rc
     heartbeat(sv, r);
 }
 
-static void wal_done(void *arg, int err, uint64_t entry_id)
+static void wal_done(void *arg, int err, uint64_t entry_id, const char *detail)
 {
     put_req *p = arg;
     server *sv = p->sv;
@@ -870,12 +872,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: regiond (-c CONFIG | --dir DIR) [--listen 127.0.0.1:PORT] [--data DIR]\n"
-            "               [--flush-every N] [--meta DIR]\n"
+            "               [--flush-every N] [--meta DIR] [--host-driven]\n"
             "  -c CONFIG        open the WAL from the [wal] section of a TOML file\n"
             "  --dir DIR        local WAL in DIR/wal, snapshots in DIR/regions\n"
             "  --listen ADDR    127.0.0.1:PORT; port 0 picks one (default 127.0.0.1:7070)\n"
             "  --data DIR       snapshot directory (needed with -c)\n"
             "  --flush-every N  snapshot a region after N puts (0 = only on FLUSH; default 10000)\n"
+            "  --host-driven    (with -c, kafka) no WAL thread: regiond's epoll loop runs the\n"
+            "                   WAL's client through kw_wal_backend_fd / kw_wal_run_once\n"
             "  --meta DIR       (with -c, kafka) run the allocator and the pruner, state in DIR:\n"
             "                   topics {topic_name_prefix}_{0..num_topics-1}, one per region\n"
             "exit status: 0 after SIGINT/SIGTERM, 1 on errors, 2 on bad usage, 3 when this\n"
@@ -890,7 +894,13 @@ static void serve(server *sv)
     while (!sv->stopping) {
         if (sv->meta && now_us() - sv->heartbeat_us >= HEARTBEAT_MS * 1000u)
             heartbeat_all(sv);
-        int n = epoll_wait(sv->ep, evs, 64, sv->meta ? HEARTBEAT_MS : -1);
+        int wait_ms = sv->meta ? HEARTBEAT_MS : -1;
+        if (sv->host_driven) { /* the WAL's timers (retries, deadlines) bound the wait too */
+            int t = kw_wal_timeout_ms(sv->wal);
+            if (t >= 0 && (wait_ms < 0 || t < wait_ms))
+                wait_ms = t;
+        }
+        int n = epoll_wait(sv->ep, evs, 64, wait_ms);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -901,6 +911,8 @@ static void serve(server *sv)
             void *tag = evs[i].data.ptr;
             if (tag == &sv->lfd) {
                 do_accept(sv);
+            } else if (tag == &sv->wfd) {
+                continue; /* run below, once per round */
             } else if (tag == &sv->efd) {
                 take_completions(sv);
             } else if (tag == &sv->sfd) {
@@ -922,6 +934,13 @@ static void serve(server *sv)
                     conn_settle(sv, c);
             }
         }
+        /* Host-driven: one round of the WAL's loop; append callbacks run in it (they post
+         * to efd, read on the next round). */
+        if (sv->host_driven) {
+            int rc = kw_wal_run_once(sv->wal, 0);
+            if (rc < 0)
+                fprintf(stderr, "regiond: kw_wal_run_once: %s\n", kw_strerror(rc));
+        }
         conn_reap(sv);
     }
 }
@@ -930,6 +949,7 @@ int main(int argc, char **argv)
 {
     const char *config = NULL, *dir = NULL, *data = NULL, *listen_addr = "127.0.0.1:7070";
     const char *meta_dir = NULL;
+    bool host_driven = false;
     long long flush_every = 10000;
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
                                              {"dir", required_argument, NULL, 'd'},
@@ -937,6 +957,7 @@ int main(int argc, char **argv)
                                              {"data", required_argument, NULL, 'D'},
                                              {"flush-every", required_argument, NULL, 'f'},
                                              {"meta", required_argument, NULL, 'm'},
+                                             {"host-driven", no_argument, NULL, 'H'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
@@ -964,6 +985,9 @@ int main(int argc, char **argv)
             break;
         case 'm':
             meta_dir = optarg;
+            break;
+        case 'H':
+            host_driven = true;
             break;
         case 'h':
             usage(stdout);
@@ -993,6 +1017,7 @@ int main(int argc, char **argv)
 
     static server sv;
     sv.flush_every = (uint64_t)flush_every;
+    sv.host_driven = host_driven;
     sv.done_tail = &sv.done_head;
     pthread_mutex_init(&sv.mu, NULL);
     /* before the WAL and the pruner start: their threads wake the main loop through it */
@@ -1018,6 +1043,22 @@ int main(int argc, char **argv)
         }
         kw_wal_options o = {.provider = KW_WAL_PROVIDER_LOCAL, .dir = walpath, .log = wal_log};
         rc = kw_wal_open(&sv.wal, &o, err, sizeof(err));
+    } else if (sv.host_driven) {
+        /* The config's options, with the WAL's client run by serve() instead of a thread. */
+        kw_wal_config *cfg = NULL;
+        rc = kw_wal_config_load(&cfg, config, err, sizeof(err));
+        if (rc == 0) {
+            kw_wal_options *o = kw_wal_config_options(cfg);
+            o->kafka.host_driven = true;
+            o->log = wal_log;
+            rc = kw_wal_open(&sv.wal, o, err, sizeof(err));
+        }
+        kw_wal_config_free(cfg);
+        if (rc == 0 && kw_wal_backend_fd(sv.wal) < 0) {
+            snprintf(err, sizeof(err), "--host-driven needs the kafka provider");
+            kw_wal_close(sv.wal);
+            rc = KW_EINVAL;
+        }
     } else {
         rc = kw_wal_open_config(&sv.wal, config, err, sizeof(err));
     }
@@ -1075,6 +1116,11 @@ int main(int argc, char **argv)
     epoll_ctl(sv.ep, EPOLL_CTL_ADD, sv.efd, &e);
     e.data.ptr = &sv.sfd;
     epoll_ctl(sv.ep, EPOLL_CTL_ADD, sv.sfd, &e);
+    if (sv.host_driven) {
+        sv.wfd = kw_wal_backend_fd(sv.wal);
+        e.data.ptr = &sv.wfd;
+        epoll_ctl(sv.ep, EPOLL_CTL_ADD, sv.wfd, &e);
+    }
 
     serve(&sv);
 

@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kw__wal_config cfg;
     rc = kw__wal_config_parse(text, size, "fuzz.toml", &cfg, err, sizeof(err));
     if (rc == 0) {
-        if (!cfg.wal.broker_endpoints || !cfg.topic_name_prefix || cfg.num_topics == 0 ||
+        if (!cfg.wal.kafka.bootstrap || !cfg.topic_name_prefix || cfg.num_topics == 0 ||
             cfg.wal.max_batch_bytes == 0)
             abort();
     } else if (rc != KW_ECONFIG && rc != KW_ENOMEM) {

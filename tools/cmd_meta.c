@@ -6,10 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "meta/pruner.h"
-#include "meta/store.h"
-#include "meta/topics.h"
-#include "wal/config.h"
+#include "kwal/meta.h"
+#include "kwal/wal.h"
 
 static const char meta_usage[] =
     "usage: kwal meta topics ensure|verify -c CONFIG\n"
@@ -79,24 +77,36 @@ static int parse_args(const char *what, int argc, char **argv, meta_args *a, boo
     return 0;
 }
 
-/* Loads the config and connects; CLI_EXIT_OK or the exit code after saying why. */
-static int load(const meta_args *a, kw__wal_config *cfg, kw_client **c)
+/*
+ * Opens the metasrv handle for the config: with a store for status and prune
+ * (want_store), for the topic calls only without.  CLI_EXIT_OK or the exit code
+ * after saying why.
+ */
+static int open_meta(const meta_args *a, bool want_store, kw_meta **m)
 {
-    char err[1024];
-    if (kw__wal_config_load(a->config, cfg, err, sizeof(err)) != 0)
+    char err[1024] = "";
+    kw_wal_config *cfg = NULL;
+    if (kw_wal_config_load(&cfg, a->config, err, sizeof(err)) != 0)
         return cli_fail("%s", err);
-    if (cfg->wal.provider != KW_WAL_PROVIDER_KAFKA) {
-        kw__wal_config_free(cfg);
+    const kw_wal_options *w = kw_wal_config_options(cfg);
+    if (w->provider != KW_WAL_PROVIDER_KAFKA) {
+        kw_wal_config_free(cfg);
         return cli_fail("%s: the metasrv commands need provider = \"kafka\" in [wal]", a->config);
     }
-    kw_client_options o;
-    kw__meta_client_options(cfg, &o);
-    int rc = kw_client_new(c, &o, err, sizeof(err));
-    if (rc) {
-        kw__wal_config_free(cfg);
-        return cli_fail("cannot create a client for %s: %s", o.bootstrap ? o.bootstrap : "?",
-                        err);
-    }
+    char dir[4096];
+    if (a->store_dir)
+        snprintf(dir, sizeof(dir), "%s", a->store_dir);
+    else if (w->dir)
+        snprintf(dir, sizeof(dir), "%s/meta", w->dir);
+    else
+        snprintf(dir, sizeof(dir), "kwal-meta");
+    kw_wal_config_free(cfg);
+    kw_meta_options mo = {.config_path = a->config,
+                          .store_dir = want_store ? dir : NULL,
+                          .no_prune_timer = true, /* the CLI runs rounds itself */
+                          .log = log_line};
+    if (kw_meta_open(m, &mo, err, sizeof(err)) != 0)
+        return cli_fail("%s", err);
     return CLI_EXIT_OK;
 }
 
@@ -115,64 +125,36 @@ static int cmd_topics(int argc, char **argv)
                         false);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
-    kw__wal_config cfg;
-    kw_client *c = NULL;
-    if ((rc = load(&a, &cfg, &c)) != CLI_EXIT_OK)
+    kw_meta *m = NULL;
+    if ((rc = open_meta(&a, false, &m)) != CLI_EXIT_OK)
         return rc;
-    kw_meta_topics_report rep;
-    char err[8192];
-    rc = ensure ? kw__meta_topics_ensure(c, &cfg, &rep, err, sizeof(err))
-                : kw__meta_topics_verify(c, &cfg, &rep, err, sizeof(err));
+    kw_meta_topics_result rep;
     int exit_code = CLI_EXIT_OK;
-    if (rc) {
-        exit_code = cli_fail("meta topics %s: %s", verb, err);
+    if (kw_meta_topics(m, ensure, &rep) != 0) {
+        exit_code = cli_fail("meta topics %s: %s", verb, kw_meta_errstr(m));
     } else {
+        const char *prefix = kw_meta_topic_prefix(m);
         printf("%u topics %s_0..%s_%u ok: %u created (%u by another metasrv meanwhile), "
                "%u noop records written\n",
-               rep.topics, cfg.topic_name_prefix, cfg.topic_name_prefix,
-               rep.topics ? rep.topics - 1 : 0, rep.created, rep.raced, rep.noops_written);
+               rep.topics, prefix, prefix, rep.topics ? rep.topics - 1 : 0, rep.created,
+               rep.raced, rep.noops_written);
         printf("took %" PRIu64 " ms: lookup %" PRIu64 ", create %" PRIu64 ", verify %" PRIu64
                ", noop %" PRIu64 "\n",
                rep.total_ms, rep.lookup_ms, rep.create_ms, rep.verify_ms, rep.noop_ms);
     }
-    kw_client_destroy(c);
-    kw__wal_config_free(&cfg);
+    kw_meta_close(m);
     return exit_code;
-}
-
-/* Opens the store and the pruner (no timer: one round or a status, then exit). */
-static int open_pruner(const meta_args *a, const kw__wal_config *cfg, kw_client *c,
-                       kw_meta_store **store, kw_meta_pruner **p)
-{
-    char dir[4096], err[1024];
-    if (a->store_dir)
-        snprintf(dir, sizeof(dir), "%s", a->store_dir);
-    else if (cfg->wal.dir)
-        snprintf(dir, sizeof(dir), "%s/meta", cfg->wal.dir);
-    else
-        snprintf(dir, sizeof(dir), "kwal-meta");
-    kw_meta_store_file_options so = {.dir = dir};
-    if (kw__meta_store_file_open(&so, store, err, sizeof(err)) != 0)
-        return cli_fail("metadata store %s: %s", dir, err);
-    kw_meta_pruner_options po = {.client = c, .store = *store, .log = log_line};
-    kw__meta_pruner_options_from_config(&po, cfg);
-    po.interval_ms = 0; /* the CLI runs rounds itself */
-    if (kw__meta_pruner_open(p, &po, err, sizeof(err)) != 0) {
-        kw__meta_store_close(*store);
-        return cli_fail("pruner: %s", err);
-    }
-    return CLI_EXIT_OK;
 }
 
 static void id_text(uint64_t id, char *buf, size_t cap)
 {
-    if (id == KW_META_PRUNER_NONE)
+    if (id == KW_META_NONE)
         snprintf(buf, cap, "-");
     else
         snprintf(buf, cap, "%" PRIu64, id);
 }
 
-static void print_status(const kw_meta_pruner_status *st)
+static void print_status(const kw_meta_status *st)
 {
     if (st->topic_count == 0) {
         printf("no regions have reported yet: nothing to prune\n");
@@ -181,15 +163,14 @@ static void print_status(const kw_meta_pruner_status *st)
     printf("%-32s %12s %12s %10s %8s  %s\n", "topic", "start", "end", "pruned_id", "regions",
            "held back by");
     for (size_t i = 0; i < st->topic_count; i++) {
-        const kw_meta_pruner_topic_status *t = &st->topics[i];
+        const kw_meta_topic_status *t = &st->topics[i];
         char pruned[32], holder[32];
         id_text(t->pruned_id, pruned, sizeof(pruned));
         id_text(t->holder, holder, sizeof(holder));
         printf("%-32s %12" PRId64 " %12" PRId64 " %10s %8zu  %s%s%s%s\n", t->topic,
                t->start_offset, t->end_offset, pruned, t->region_count,
-               t->holder == KW_META_PRUNER_NONE ? "-" : "region ",
-               t->holder == KW_META_PRUNER_NONE ? "" : holder, t->reason && *t->reason ? ": " : "",
-               t->reason ? t->reason : "");
+               t->holder == KW_META_NONE ? "-" : "region ",
+               t->holder == KW_META_NONE ? "" : holder, t->reason[0] ? ": " : "", t->reason);
     }
 }
 
@@ -199,38 +180,29 @@ static int cmd_status_or_prune(bool prune, int argc, char **argv)
     int rc = parse_args(prune ? "prune" : "status", argc, argv, &a, true, prune);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
-    kw__wal_config cfg;
-    kw_client *c = NULL;
-    if ((rc = load(&a, &cfg, &c)) != CLI_EXIT_OK)
+    kw_meta *m = NULL;
+    if ((rc = open_meta(&a, true, &m)) != CLI_EXIT_OK)
         return rc;
-    kw_meta_store *store = NULL;
-    kw_meta_pruner *p = NULL;
-    int exit_code = open_pruner(&a, &cfg, c, &store, &p);
-    if (exit_code == CLI_EXIT_OK) {
-        /* status also runs a dry round: start/end offsets come from the cluster now */
-        kw_meta_pruner_round round = {0};
-        rc = kw__meta_pruner_run_once(p, prune ? a.dry_run : true, &round);
-        if (rc) {
-            exit_code = cli_fail("pruning round: %s", kw_strerror(rc));
-        } else {
-            kw_meta_pruner_status st = {0};
-            if (kw__meta_pruner_status(p, &st) == 0)
-                print_status(&st);
-            kw__meta_pruner_status_free(&st);
-            if (prune)
-                printf("%s: %u topics, %u pruned, %u skipped, %u failed, %" PRIu64
-                       " offsets deleted, %u flush requests\n",
-                       a.dry_run ? "dry run" : "pruned", round.topics, round.pruned,
-                       round.skipped, round.failed, round.offsets_deleted,
-                       round.flush_requests);
-            if (prune && round.failed)
-                exit_code = CLI_EXIT_FAIL;
-        }
-        kw__meta_pruner_close(p);
-        kw__meta_store_close(store);
+    int exit_code = CLI_EXIT_OK;
+    /* status also runs a dry round: start/end offsets come from the cluster now */
+    kw_meta_prune_stats round = {0};
+    rc = kw_meta_prune_now(m, prune ? a.dry_run : true, &round);
+    if (rc) {
+        exit_code = cli_fail("pruning round: %s", kw_meta_errstr(m));
+    } else {
+        kw_meta_status st = {0};
+        if (kw_meta_status_get(m, &st) == 0)
+            print_status(&st);
+        kw_meta_status_free(&st);
+        if (prune)
+            printf("%s: %u topics, %u pruned, %u skipped, %u failed, %" PRIu64
+                   " offsets deleted, %u flush requests\n",
+                   a.dry_run ? "dry run" : "pruned", round.topics, round.pruned, round.skipped,
+                   round.failed, round.offsets_deleted, round.flush_requests);
+        if (prune && round.failed)
+            exit_code = CLI_EXIT_FAIL;
     }
-    kw_client_destroy(c);
-    kw__wal_config_free(&cfg);
+    kw_meta_close(m);
     return exit_code;
 }
 

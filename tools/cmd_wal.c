@@ -12,8 +12,6 @@
 
 #include "cli.h"
 #include "kwal/wal.h"
-#include "wal/config.h"
-#include "wal/local.h"
 
 static const char wal_help[] =
     "usage: kwal wal append -c CONFIG --region ID\n"
@@ -195,33 +193,33 @@ static void on_wal_log(void *arg, int level, const char *msg)
 {
     static unsigned shown; /* atomic: the WAL logs from its own threads */
     (void)arg;
-    if (level > KW_WAL_LOG_WARN)
+    if (level > KW_LOG_WARN)
         return;
     unsigned n = __atomic_add_fetch(&shown, 1, __ATOMIC_RELAXED);
     if (n <= WAL_MAX_LOG_LINES)
-        fprintf(stderr, "kwal: wal: %s%s\n", level == KW_WAL_LOG_ERROR ? "error: " : "", msg);
+        fprintf(stderr, "kwal: wal: %s%s\n", level == KW_LOG_ERROR ? "error: " : "", msg);
     if (n == WAL_MAX_LOG_LINES)
         fprintf(stderr, "kwal: wal: (further warnings from the WAL are not shown)\n");
 }
 
 /* Reads the config: CLI_EXIT_OK, or CLI_EXIT_USAGE after saying what is wrong with the file. */
-static int load_config(const wal_opts *o, kw__wal_config *cfg)
+static int load_config(const wal_opts *o, kw_wal_config **cfg)
 {
     char err[512] = "";
-    int rc = kw__wal_config_load(o->config, cfg, err, sizeof err);
+    int rc = kw_wal_config_load(cfg, o->config, err, sizeof err);
     if (rc == KW_ENOMEM)
         return cli_fail("out of memory");
     if (rc)
         return cli_usage("%s: %s", o->cmd, err[0] ? err : kw_strerror(rc));
-    cfg->wal.log = on_wal_log;
+    kw_wal_config_options(*cfg)->log = on_wal_log;
     return CLI_EXIT_OK;
 }
 
 /* Opens the WAL the config describes; options the provider refuses are the file's fault (2). */
-static int open_wal(const wal_opts *o, kw__wal_config *cfg, kw_wal **out)
+static int open_wal(const wal_opts *o, kw_wal_config *cfg, kw_wal **out)
 {
     char err[512] = "";
-    int rc = kw_wal_open(out, &cfg->wal, err, sizeof err);
+    int rc = kw_wal_open(out, kw_wal_config_options(cfg), err, sizeof err);
     if (rc == KW_EINVAL || rc == KW_ECONFIG)
         return cli_usage("%s: %s: %s", o->cmd, o->config, err[0] ? err : kw_strerror(rc));
     if (rc)
@@ -243,6 +241,7 @@ typedef struct pending {
     int err;
     bool done;
     bool refused; /* kw_wal_append itself said no (the handle's errstr is not about it) */
+    char detail[256]; /* the append callback's text: why this line failed */
 } pending;
 
 struct appender {
@@ -260,13 +259,14 @@ struct appender {
     uint64_t last_failed, last_late;        /* line numbers, for the summary of the unnamed */
 };
 
-static void on_appended(void *arg, int err, uint64_t id)
+static void on_appended(void *arg, int err, uint64_t id, const char *detail)
 {
     pending *p = arg;
     appender *a = p->a;
     pthread_mutex_lock(&a->mu);
     p->err = err;
     p->id = id;
+    snprintf(p->detail, sizeof(p->detail), "%s", detail ? detail : "");
     p->done = true;
     if (err)
         a->failed = true;
@@ -278,7 +278,7 @@ static void on_appended(void *arg, int err, uint64_t id)
 static void report_line(appender *a, const pending *p)
 {
     if (p->err) {
-        const char *detail = p->refused ? "" : kw_wal_errstr(a->wal);
+        const char *detail = p->refused ? "" : p->detail;
         if (++a->failures <= APPEND_MAX_NAMED)
             cli_fail("%s: line %llu failed: %s%s%s", a->o->cmd, (unsigned long long)p->line,
                      kw_err_name(p->err), detail[0] ? ": " : "", detail);
@@ -371,7 +371,7 @@ static int queue_line(appender *a, uint64_t line, const char *data, size_t len)
     return 1;
 }
 
-static int wal_append(const wal_opts *o, kw__wal_config *cfg)
+static int wal_append(const wal_opts *o, kw_wal_config *cfg)
 {
     kw_wal *wal;
     int rc = open_wal(o, cfg, &wal);
@@ -519,11 +519,11 @@ static void progress_tick(progress *pr, const kw_wal_replay *r, bool force)
     pr->shown = true;
 }
 
-static int wal_replay(const wal_opts *o, kw__wal_config *cfg)
+static int wal_replay(const wal_opts *o, kw_wal_config *cfg)
 {
     bad_count bad = {.mu = PTHREAD_MUTEX_INITIALIZER, .tty = isatty(STDERR_FILENO) == 1};
-    cfg->wal.on_bad_record = on_bad_record;
-    cfg->wal.bad_record_arg = &bad;
+    kw_wal_config_options(cfg)->on_bad_record = on_bad_record;
+    kw_wal_config_options(cfg)->bad_record_arg = &bad;
     kw_wal *wal;
     int rc = open_wal(o, cfg, &wal);
     if (rc)
@@ -607,11 +607,11 @@ static int wal_replay(const wal_opts *o, kw__wal_config *cfg)
 
 static int cmp_region(const void *x, const void *y)
 {
-    const kw_wal_local_region_info *a = x, *b = y;
-    return a->region < b->region ? -1 : a->region > b->region;
+    const kw_wal_region_info *a = x, *b = y;
+    return a->region_id < b->region_id ? -1 : a->region_id > b->region_id;
 }
 
-/* Total size of the dir's segment files (the names local.h describes). */
+/* Total size of the dir's segment files (the local provider's segment file names). */
 static uint64_t segment_bytes_on_disk(const char *dir)
 {
     uint64_t total = 0;
@@ -633,37 +633,32 @@ static uint64_t segment_bytes_on_disk(const char *dir)
     return total;
 }
 
-static int info_local(const wal_opts *o, const kw__wal_config *cfg)
+static int info_local(const wal_opts *o, kw_wal_config *cfg)
 {
-    const kw_wal_options *w = &cfg->wal;
+    const kw_wal_options *w = kw_wal_config_options(cfg);
     if (!w->dir || !w->dir[0])
         return cli_usage("%s: %s: dir: required for the local provider", o->cmd, o->config);
-    kw_wal_local_options lo = {.dir = w->dir,
-                               .segment_bytes = w->segment_bytes,
-                               .log = on_wal_log};
-    kw_wal_local *l;
-    char err[512] = "";
-    int rc = kw__wal_local_open(&l, &lo, err, sizeof err);
+    kw_wal *wal;
+    int rc = open_wal(o, cfg, &wal);
     if (rc)
-        return cli_fail("%s: cannot open the WAL: %s: %s", o->cmd, kw_err_name(rc),
-                        err[0] ? err : kw_strerror(rc));
-    size_t nseg = kw__wal_local_segments(l, NULL, 0);
+        return rc;
+    size_t nseg = kw_wal_segments(wal, NULL, 0);
     uint64_t *segs = calloc(nseg ? nseg : 1, sizeof *segs);
-    size_t nreg = kw__wal_local_regions(l, NULL, 0);
-    kw_wal_local_region_info *regs = calloc(nreg ? nreg : 1, sizeof *regs);
+    size_t nreg = kw_wal_regions(wal, NULL, 0);
+    kw_wal_region_info *regs = calloc(nreg ? nreg : 1, sizeof *regs);
     if (!segs || !regs) {
         free(segs);
         free(regs);
-        kw__wal_local_close(l);
+        kw_wal_close(wal);
         return cli_fail("out of memory");
     }
-    nseg = kw__wal_local_segments(l, segs, nseg);
-    nreg = kw__wal_local_regions(l, regs, nreg);
+    nseg = kw_wal_segments(wal, segs, nseg);
+    nreg = kw_wal_regions(wal, regs, nreg);
     qsort(regs, nreg, sizeof *regs, cmp_region);
     uint64_t last = 0;
     for (size_t i = 0; i < nreg; i++)
-        if (regs[i].latest > last)
-            last = regs[i].latest;
+        if (regs[i].latest_entry_id > last)
+            last = regs[i].latest_entry_id;
 
     printf("provider: local\n");
     printf("dir: %s\n", w->dir);
@@ -673,33 +668,21 @@ static int info_local(const wal_opts *o, const kw__wal_config *cfg)
     printf("last_id: %llu\n", (unsigned long long)last);
     printf("regions: %zu\n", nreg);
     for (size_t i = 0; i < nreg; i++)
-        printf("region %llu latest %llu obsolete %llu\n", (unsigned long long)regs[i].region,
-               (unsigned long long)regs[i].latest, (unsigned long long)regs[i].mark);
+        printf("region %llu latest %llu obsolete %llu\n", (unsigned long long)regs[i].region_id,
+               (unsigned long long)regs[i].latest_entry_id,
+               (unsigned long long)regs[i].obsolete_entry_id);
     free(segs);
     free(regs);
-    kw__wal_local_close(l);
+    kw_wal_close(wal);
     return CLI_EXIT_OK;
 }
 
-static int info_kafka(const wal_opts *o, const kw__wal_config *cfg)
+static int info_kafka(const wal_opts *o, kw_wal_config *cfg)
 {
-    const kw_wal_options *w = &cfg->wal;
+    const kw_wal_options *w = kw_wal_config_options(cfg);
     const char *topic = w->topic ? w->topic : "greptimedb_wal_topic_0";
-    bool tls = w->tls || w->tls_server_ca_cert_path || w->tls_client_cert_path ||
-               w->tls_client_key_path;
-    kw_client_options co = {
-        .bootstrap = w->broker_endpoints,
-        .security = w->sasl_type ? (tls ? KW_CLIENT_SASL_SSL : KW_CLIENT_SASL_PLAINTEXT)
-                                 : (tls ? KW_CLIENT_SSL : KW_CLIENT_PLAINTEXT),
-        .sasl_mechanism = w->sasl_type,
-        .sasl_username = w->sasl_username,
-        .sasl_password = w->sasl_password,
-        .tls_ca_file = w->tls_server_ca_cert_path,
-        .tls_cert_file = w->tls_client_cert_path,
-        .tls_key_file = w->tls_client_key_path,
-        .connect_timeout_ms = w->connect_timeout_ms,
-        .request_timeout_ms = w->timeout_ms,
-    };
+    kw_client_options co = w->kafka; /* the [wal] connection settings, in the client's terms */
+    co.request_timeout_ms = w->timeout_ms;
     kw_client *c;
     char why[KW_CLIENT_DETAIL_MAX + 64] = "";
     int rc = kw_client_new(&c, &co, why, sizeof why);
@@ -721,7 +704,7 @@ static int info_kafka(const wal_opts *o, const kw__wal_config *cfg)
     }
     kw_client_destroy(c);
     printf("provider: kafka\n");
-    printf("brokers: %s\n", w->broker_endpoints);
+    printf("brokers: %s\n", w->kafka.bootstrap);
     printf("topic: %s\n", topic);
     printf("record_format: %s\n",
            w->record_format == KW_WAL_FORMAT_GREPTIMEDB ? "greptimedb" : "kwal");
@@ -732,11 +715,11 @@ static int info_kafka(const wal_opts *o, const kw__wal_config *cfg)
     return CLI_EXIT_OK;
 }
 
-static int wal_info(const wal_opts *o, kw__wal_config *cfg)
+static int wal_info(const wal_opts *o, kw_wal_config *cfg)
 {
-    if (cfg->notes[0])
-        fprintf(stderr, "kwal: note: %s\n", cfg->notes);
-    if (cfg->wal.provider == KW_WAL_PROVIDER_KAFKA)
+    if (kw_wal_config_notes(cfg)[0])
+        fprintf(stderr, "kwal: note: %s\n", kw_wal_config_notes(cfg));
+    if (kw_wal_config_options(cfg)->provider == KW_WAL_PROVIDER_KAFKA)
         return info_kafka(o, cfg);
     return info_local(o, cfg);
 }
@@ -758,7 +741,7 @@ int cli_cmd_wal(cli_ctx *ctx, int argc, char **argv)
     const char *sub = argv[1];
     const int *allowed;
     const char *cmd;
-    int (*run)(const wal_opts *, kw__wal_config *);
+    int (*run)(const wal_opts *, kw_wal_config *);
     if (strcmp(sub, "append") == 0) {
         allowed = append_opts, cmd = "wal append", run = wal_append;
     } else if (strcmp(sub, "replay") == 0) {
@@ -772,12 +755,10 @@ int cli_cmd_wal(cli_ctx *ctx, int argc, char **argv)
     int rc = parse_args(ctx, cmd, argc - 1, argv + 1, allowed, &o);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
-    kw__wal_config cfg;
-    if ((rc = load_config(&o, &cfg))) {
-        kw__wal_config_free(&cfg);
+    kw_wal_config *cfg = NULL;
+    if ((rc = load_config(&o, &cfg)))
         return rc;
-    }
-    rc = run(&o, &cfg);
-    kw__wal_config_free(&cfg);
+    rc = run(&o, cfg);
+    kw_wal_config_free(cfg);
     return rc;
 }

@@ -27,11 +27,13 @@ extern "C" {
  *   - kw_client_run_once: host-driven mode only, one thread at a time (that
  *     thread is "the loop thread" while it runs), never from a callback.
  *   - the blocking forms (functions without _async): never from a callback
- *     (KW_EINVAL).  In own-thread mode they block the calling thread until
- *     the I/O thread completes the call.  In host-driven mode they drive the
- *     loop themselves until the call completes, so call them only from the
- *     thread that drives the loop, and expect callbacks of other calls to
- *     run inside them.
+ *     (of this client, or of a WAL or meta handle running on it): there they
+ *     return KW_EDEADLK at once instead of waiting for the loop thread, which
+ *     is the caller itself.  In own-thread mode they block the calling
+ *     thread until the I/O thread completes the call.  In host-driven mode
+ *     they drive the loop themselves until the call completes (or, while
+ *     another thread is running the loop, wait for it to), and expect
+ *     callbacks of other calls to run inside them.
  * No global state: two clients in one process share nothing.
  *
  * Callbacks.  Each accepted async call (return 0) gets exactly one callback,
@@ -73,15 +75,6 @@ enum kw_client_security {
     KW_CLIENT_SASL_SSL = 3,
 };
 
-enum kw_client_log_level {
-    KW_CLIENT_LOG_ERROR = 0,
-    KW_CLIENT_LOG_WARN = 1,
-    KW_CLIENT_LOG_INFO = 2,
-    KW_CLIENT_LOG_DEBUG = 3,
-};
-
-/* Called on the loop thread (or the thread in kw_client_new / destroy); msg is valid during the call. */
-typedef void kw_client_log_fn(void *arg, int level, const char *msg);
 
 /*
  * OAUTHBEARER token source: write a token (no NUL needed) into buf, at most
@@ -135,7 +128,8 @@ typedef struct kw_client_options {
     uint32_t request_timeout_ms; /* 30000: the deadline of a call whose own timeout_ms is 0 */
     uint32_t max_in_flight;      /* 64: requests sent and unanswered per connection */
 
-    kw_client_log_fn *log; /* NULL: no logging */
+    /* NULL: no logging.  Called on the loop thread (or the thread in kw_client_new / destroy). */
+    kw_log_fn *log;
     void *log_arg;
 
     bool host_driven; /* no I/O thread: the host runs the loop (kw_client_run_once) */
@@ -169,7 +163,8 @@ KW_API int kw_client_timeout_ms(kw_client *c);
  * Runs one round of the loop: waits up to timeout_ms (0 = no wait, -1 =
  * until something happens) for I/O, then runs what is ready, callbacks
  * included.  Returns the number of events handled (>= 0) or a negative
- * KW_E* code; KW_EINVAL in own-thread mode or from inside a callback.
+ * KW_E* code; KW_EINVAL in own-thread mode or while another thread runs
+ * the loop, KW_EDEADLK from inside a callback.
  */
 KW_API int kw_client_run_once(kw_client *c, int timeout_ms);
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kwal/client.h"
 #include "kwal/error.h"
 
 #ifdef __cplusplus
@@ -18,7 +19,8 @@ extern "C" {
  * [wal.tls], topic_name_prefix, num_topics, selector_type, auto_create_topics,
  * auto_prune_interval, auto_prune_parallelism, flush_trigger_size):
  *
- *   - a Kafka client (own I/O thread) for the brokers the file names;
+ *   - a Kafka client (own I/O thread) for the brokers the file names, or
+ *     the host's (kw_meta_options.client);
  *   - a crash-safe key-value store in store_dir (one directory per metasrv;
  *     a second open of the same directory fails with KW_EAGAIN);
  *   - the allocator: each region's topic, chosen once (selector_type) and kept in
@@ -34,7 +36,10 @@ extern "C" {
  * a record the pruner may have deleted.
  *
  * Threads: every call may come from any thread, except kw_meta_close (last,
- * once) and that no call may be made from the flush callback.
+ * once, never from the flush callback) and that no call may be made from the
+ * flush callback: there every kw_meta call returns KW_EDEADLK at once (the
+ * pruning round it would wait for is the caller's own), as do the blocking
+ * kw_client calls made from a callback of the client meta runs on.
  */
 typedef struct kw_meta kw_meta;
 
@@ -45,24 +50,37 @@ typedef struct kw_meta kw_meta;
  * The pruner asks the host to flush region_id: it has flushed through
  * flushed_id (KW_META_NONE: never) and about bytes_behind bytes of its topic
  * are kept for it (more than flush_trigger_size).  Called on the pruning
- * round's thread; must not block for long and must not call kw_meta.
+ * round's thread; must not block for long and must not call kw_meta
+ * (KW_EDEADLK).
  */
 typedef void kw_meta_flush_fn(void *arg, uint64_t region_id, uint64_t flushed_id,
                               uint64_t bytes_behind);
 
-enum kw_meta_log_level { KW_META_LOG_ERROR = 0, KW_META_LOG_WARN = 1, KW_META_LOG_INFO = 2 };
-/* msg is valid during the call. */
-typedef void kw_meta_log_fn(void *arg, int level, const char *msg);
-
 /* Zero means default for every field. */
 typedef struct kw_meta_options {
     const char *config_path; /* required: TOML file whose [wal] has provider = "kafka" */
-    const char *store_dir;   /* required: the metadata store's directory (created if missing) */
+    /*
+     * The metadata store's directory (created if missing).  NULL: a handle
+     * for the topic calls only (kw_meta_prepare_topics, kw_meta_topics);
+     * the region and pruning calls then return KW_EINVAL.
+     */
+    const char *store_dir;
     bool no_prune_timer;     /* run no timer rounds whatever auto_prune_interval says */
     kw_meta_flush_fn *flush; /* NULL: pinning regions are only logged */
     void *flush_arg;
-    kw_meta_log_fn *log; /* NULL: silent */
+    kw_log_fn *log; /* NULL: silent (see kwal/error.h) */
     void *log_arg;
+    /*
+     * A kw_client the host made (kwal/client.h), e.g. the one its WAL runs on
+     * (kw_wal_options.client): meta's requests share its connections, and the
+     * config's broker_endpoints, [wal.sasl] and [wal.tls] are not used.  It
+     * must outlive the handle.  NULL: kw_meta_open makes its own client (own
+     * I/O thread) from kafka when kafka.bootstrap is set, else from the
+     * config's [wal] section.
+     */
+    kw_client *client;
+    /* The connection in the client's terms (kwal/client.h), instead of the config's. */
+    kw_client_options kafka;
 } kw_meta_options;
 
 /*
@@ -115,6 +133,49 @@ KW_API int kw_meta_heartbeat(kw_meta *m, uint64_t region_id, uint64_t flushed_id
  * position starts at the larger of the two.
  */
 KW_API int kw_meta_replay_start(kw_meta *m, uint64_t region_id, uint64_t *from);
+
+/* What kw_meta_topics did, and how long each part took. */
+typedef struct kw_meta_topics_result {
+    uint32_t topics;        /* num_topics */
+    uint32_t created;       /* created by this call */
+    uint32_t raced;         /* created by another metasrv between our lookup and our create */
+    uint32_t problems;      /* topics missing or misconfigured (kw_meta_errstr lists them) */
+    uint32_t noops_written; /* noop records this call appended */
+    uint64_t lookup_ms, create_ms, verify_ms, noop_ms, total_ms;
+} kw_meta_topics_result;
+
+/*
+ * create: what kw_meta_prepare_topics does (creates what is missing, checks
+ * every topic's configs, writes the noop record to empty ones).  !create:
+ * checks only and changes nothing: a missing or misconfigured topic is an
+ * error (KW_ENOTFOUND / KW_ECONFIG) and kw_meta_errstr names every one.
+ * *out (may be NULL) is filled either way.  Blocking.
+ */
+KW_API int kw_meta_topics(kw_meta *m, bool create, kw_meta_topics_result *out);
+
+/* The config's topic_name_prefix: the topics are {prefix}_0 .. {prefix}_{num_topics-1}. */
+KW_API const char *kw_meta_topic_prefix(const kw_meta *m);
+
+/* One topic as the pruner last saw it (kw_meta_status_get). */
+typedef struct kw_meta_topic_status {
+    const char *topic;
+    int64_t start_offset; /* log start at the last round; -1 unknown */
+    int64_t end_offset;   /* high watermark at the last round; -1 unknown */
+    uint64_t pruned_id;   /* KW_META_NONE: nothing pruned */
+    uint64_t holder;      /* the region holding the topic back; KW_META_NONE: none */
+    const char *reason;   /* why the last round pruned or skipped; "" before any round */
+    size_t region_count;  /* regions that write to it */
+} kw_meta_topic_status;
+
+typedef struct kw_meta_status {
+    kw_meta_topic_status *topics; /* by name */
+    size_t topic_count;
+    void *internal; /* what the strings point into */
+} kw_meta_status;
+
+/* A snapshot of every topic the pruner knows; free with kw_meta_status_free (safe on zeroed). */
+KW_API int kw_meta_status_get(kw_meta *m, kw_meta_status *out);
+KW_API void kw_meta_status_free(kw_meta_status *st);
 
 /* What one pruning round did. */
 typedef struct kw_meta_prune_stats {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kwal/client.h"
 #include "kwal/error.h"
 
 #ifdef __cplusplus
@@ -54,9 +55,6 @@ enum kw_wal_compression {
     KW_WAL_COMPRESSION_NONE = 1,
 };
 
-enum kw_wal_log_level { KW_WAL_LOG_ERROR = 0, KW_WAL_LOG_WARN = 1, KW_WAL_LOG_INFO = 2 };
-typedef void kw_wal_log_fn(void *arg, int level, const char *msg);
-
 /*
  * Called for each record replay skips because it is malformed (no key, a key
  * that is not a kwal/GreptimeDB key, a part out of order): where it is and why.
@@ -71,12 +69,27 @@ typedef struct kw_wal_options {
     const char *dir;       /* directory of the local log; required for local */
     size_t segment_bytes;  /* roll to a new segment file past this; default 64 MiB */
 
-    /* kafka provider */
-    const char *broker_endpoints; /* "host:port,host:port"; required for kafka */
+    /*
+     * kafka provider: the connection, one of
+     *   - client: a kw_client the host made (kwal/client.h).  The WAL's
+     *     requests go over its connections, so a WAL, a kw_meta and the
+     *     host's own producer or consumer can share one session.  It must
+     *     outlive the WAL, and its loop mode is the WAL's: with a host-driven
+     *     client the host runs the loop (kw_client_run_once, or
+     *     kw_wal_run_once) and the WAL's blocking calls run it too when
+     *     called on the thread that drives it.
+     *   - kafka: the WAL makes its own client from these options (the
+     *     client's names: bootstrap is GreptimeDB's broker_endpoints, and
+     *     security, SASL and TLS as in kw_client_options).  Defaults that
+     *     differ from the client's: client_id "kwal-wal", connect_timeout_ms
+     *     3000 (GreptimeDB's), log the WAL's own (without DEBUG lines).
+     *     kafka.host_driven gives a host-driven WAL (kw_wal_backend_fd).
+     */
+    kw_client *client;
+    kw_client_options kafka;
     const char *topic;            /* topic of regions with none set; default "greptimedb_wal_topic_0" */
     size_t max_batch_bytes;       /* largest produce batch; default 1 MiB (GreptimeDB's) */
     bool overwrite_entry_start_id; /* replay from a pruned id starts at the log start, with a warning */
-    uint32_t connect_timeout_ms;  /* default 3000 */
     uint32_t timeout_ms;          /* produce and fetch deadline; default 3000 */
     int record_format;            /* enum kw_wal_record_format */
     int compression;              /* enum kw_wal_compression; default LZ4 */
@@ -89,19 +102,7 @@ typedef struct kw_wal_options {
                                      (default: batches ready for one broker share a request) */
     bool strict_records;          /* replay stops at a malformed record instead of skipping it */
 
-    /* [wal.sasl] */
-    const char *sasl_type; /* "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI"; NULL = none */
-    const char *sasl_username; /* PLAIN and SCRAM (GSSAPI: the Kerberos credential cache) */
-    const char *sasl_password;
-    const char *sasl_kerberos_service_name; /* GSSAPI: the broker's service; default "kafka" */
-
-    /* [wal.tls]: TLS is on when tls is set or any path below is set */
-    bool tls;
-    const char *tls_server_ca_cert_path; /* NULL = the system store */
-    const char *tls_client_cert_path;
-    const char *tls_client_key_path;
-
-    kw_wal_log_fn *log;
+    kw_log_fn *log; /* NULL: silent; called on kwal's threads or the appending thread */
     void *log_arg;
     kw_wal_bad_record_fn *on_bad_record;
     void *bad_record_arg;
@@ -116,6 +117,25 @@ KW_API int kw_wal_open(kw_wal **out, const kw_wal_options *opts, char *errbuf, s
  */
 KW_API int kw_wal_open_config(kw_wal **out, const char *path, char *errbuf, size_t errlen);
 
+/*
+ * A [wal] section read into options a host may change before kw_wal_open
+ * (e.g. kafka.host_driven, client, log): the file's strings stay owned by
+ * the config, so free it after kw_wal_open (the WAL copies what it keeps).
+ * KW_ECONFIG with "FILE:LINE: key: what is wrong" for a bad file.
+ */
+typedef struct kw_wal_config kw_wal_config;
+KW_API int kw_wal_config_load(kw_wal_config **out, const char *path, char *errbuf,
+                              size_t errlen);
+/* The options the file gave (every absent key at its default); valid until kw_wal_config_free. */
+KW_API kw_wal_options *kw_wal_config_options(kw_wal_config *cfg);
+/*
+ * Lines worth logging about the file ("" when none): provider raft_engine
+ * read as local, GreptimeDB keys accepted but not used by kwal.
+ */
+KW_API const char *kw_wal_config_notes(const kw_wal_config *cfg);
+/* NULL is fine. */
+KW_API void kw_wal_config_free(kw_wal_config *cfg);
+
 /* Waits for appends in flight to finish (or fail), then frees everything. */
 KW_API void kw_wal_close(kw_wal *wal);
 
@@ -126,18 +146,34 @@ KW_API const char *kw_wal_errstr(const kw_wal *wal);
 KW_API int kw_wal_set_region_topic(kw_wal *wal, uint64_t region_id, const char *topic);
 
 /*
- * Called once per append, from a kwal thread, when the entry is durable
- * (err == 0, entry_id set) or has failed (err < 0; the entry may or may not be
- * in the log — a later replay tells).  Callbacks for one topic come in append
- * order.
+ * Called once per append when the entry is durable (err == 0, entry_id set,
+ * detail "") or has failed (err < 0; detail says why, e.g. "produce to
+ * TOPIC: NOT_ENOUGH_REPLICAS ..."; the entry may or may not be in the log —
+ * a later replay tells).  detail is valid during the call only.  Callbacks
+ * for one topic come in append order.
+ *
+ * Thread: a kwal thread — the local provider's writer, or the kafka
+ * provider's client loop thread (its I/O thread, or inside
+ * kw_client_run_once / kw_wal_run_once / a blocking call for a host-driven
+ * client).  A callback must not block: the blocking WAL calls
+ * (kw_wal_append_sync, kw_wal_replay_open / _next, kw_wal_append
+ * when it would wait for buffer space — KW_EAGAIN there with the local
+ * provider) and the blocking kw_client calls of the client the WAL runs on
+ * return KW_EDEADLK at once when called from it, since what they would wait
+ * for runs on the calling thread.  Never call
+ * kw_wal_close from a callback.
  */
-typedef void kw_wal_append_cb(void *arg, int err, uint64_t entry_id);
+typedef void kw_wal_append_cb(void *arg, int err, uint64_t entry_id, const char *detail);
 
 /* Queues an entry; data is copied before this returns.  0, or an error (KW_EAGAIN when full and fail-fast). */
 KW_API int kw_wal_append(kw_wal *wal, uint64_t region_id, const void *data, size_t len,
                          kw_wal_append_cb *cb, void *arg);
 
-/* Appends and waits until the entry is durable; *entry_id gets its id. */
+/*
+ * Appends and waits until the entry is durable; *entry_id gets its id.
+ * KW_EDEADLK at once (nothing appended) when called from an append
+ * callback or another callback of the WAL's client thread.
+ */
 KW_API int kw_wal_append_sync(kw_wal *wal, uint64_t region_id, const void *data, size_t len,
                               uint64_t *entry_id);
 
@@ -204,6 +240,50 @@ KW_API int kw_wal_obsolete(kw_wal *wal, uint64_t region_id, uint64_t entry_id);
 /* The id of the region's last durable entry this handle knows of (0 = none). */
 KW_API int kw_wal_latest_entry_id(kw_wal *wal, uint64_t region_id, uint64_t *out);
 
+/* Host-driven WAL ------------------------------------------------------------ */
+
+/*
+ * With a host-driven client (kw_wal_options.kafka.host_driven, or a
+ * host-driven kw_wal_options.client) no kwal thread runs the kafka
+ * provider: the host polls kw_wal_backend_fd for readability, with at most
+ * kw_wal_timeout_ms as its timeout, then calls kw_wal_run_once(wal, 0);
+ * append callbacks run inside it.  These are kw_client_backend_fd /
+ * _timeout_ms / _run_once of the WAL's client (kw_wal_client), so a host
+ * that shares one client between a WAL and other handles drives it once.
+ * Blocking WAL calls made on the host's loop thread outside a callback run
+ * the loop themselves until they are done.
+ *
+ * The local provider has no loop: kw_wal_backend_fd returns -1,
+ * kw_wal_timeout_ms -1 and kw_wal_run_once KW_EUNSUPPORTED.
+ */
+KW_API int kw_wal_backend_fd(const kw_wal *wal);
+KW_API int kw_wal_timeout_ms(kw_wal *wal);
+KW_API int kw_wal_run_once(kw_wal *wal, int timeout_ms);
+/* The kafka provider's client (the host's or the WAL's own); NULL for the local provider. */
+KW_API kw_client *kw_wal_client(const kw_wal *wal);
+
+/* What a WAL holds (for tools such as `kwal wal info`) ---------------------------- */
+
+typedef struct kw_wal_region_info {
+    uint64_t region_id;
+    uint64_t latest_entry_id;   /* last durable entry id this handle knows (0: none) */
+    uint64_t obsolete_entry_id; /* ids <= this are obsolete (kw_wal_obsolete); 0 = never marked */
+} kw_wal_region_info;
+
+/*
+ * Every region the handle knows (local provider: every region the log holds
+ * an entry or an obsolete mark of; kafka: the regions appended to, marked or
+ * given a topic through this handle), in no order: up to cap written to out
+ * (may be NULL with cap 0), the count returned.
+ */
+KW_API size_t kw_wal_regions(kw_wal *wal, kw_wal_region_info *out, size_t cap);
+
+/*
+ * Local provider: the segment files, oldest first, each one's first entry id
+ * in first_ids[0..cap); the count returned.  Kafka provider: 0.
+ */
+KW_API size_t kw_wal_segments(kw_wal *wal, uint64_t *first_ids, size_t cap);
+
 /* Counters a host can export. */
 typedef struct kw_wal_stats {
     uint64_t appends;       /* entries made durable */
@@ -211,7 +291,8 @@ typedef struct kw_wal_stats {
     uint64_t bytes;         /* entry bytes made durable */
     uint64_t batches;       /* record batches produced (kafka) or fsync groups (local) */
     uint64_t requests;      /* kafka: Produce requests sent, retries included (batches bound for
-                               one broker share a request unless no_coalesce); local: 0 */
+                               one broker share a request unless no_coalesce; on a
+                               client shared with other handles, theirs too); local: 0 */
     uint64_t retries;       /* produce retries */
     uint64_t in_flight;     /* entries queued or in flight now */
     uint64_t buffered_bytes;

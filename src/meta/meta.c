@@ -1,5 +1,6 @@
 /* The public kw_meta handle (include/kwal/meta.h): config, client, store, allocator and pruner. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,15 +19,19 @@ _Static_assert(KW_META_NONE == KW_META_PRUNER_NONE, "one \"none\" for the public
 struct kw_meta {
     kw__wal_config cfg;
     kw_client *client;
+    bool own_client; /* made by kw_meta_open (else the host's, kw_meta_options.client) */
     kw_meta_store *store;
     kw_meta_alloc *alloc;
     kw_meta_pruner *pruner;
     kw_meta_flush_fn *flush;
     void *flush_arg;
-    kw_meta_log_fn *log;
+    kw_log_fn *log;
     void *log_arg;
+    /* The thread inside the flush callback, if any: its kw_meta calls get KW_EDEADLK. */
+    atomic_bool in_flush;
+    pthread_t flush_tid;
     pthread_mutex_t err_mu;
-    char errstr[1024];
+    char errstr[8192]; /* a topic check lists every topic that is wrong */
 };
 
 static int fail(kw_meta *m, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -52,7 +57,7 @@ static void pruner_log(void *arg, int level, const char *msg)
 static void client_log(void *arg, int level, const char *msg)
 {
     kw_meta *m = arg;
-    if (m->log && level <= KW_CLIENT_LOG_WARN)
+    if (m->log && level <= KW_LOG_WARN)
         m->log(m->log_arg, level, msg);
 }
 
@@ -61,7 +66,21 @@ static void pruner_flush(void *arg, uint64_t region_id, const char *topic, uint6
 {
     (void)topic;
     kw_meta *m = arg;
+    /* Rounds run one at a time, so one flag and one thread id say who is inside. */
+    m->flush_tid = pthread_self();
+    atomic_store(&m->in_flush, true);
     m->flush(m->flush_arg, region_id, flushed_id, bytes_behind);
+    atomic_store(&m->in_flush, false);
+}
+
+/* KW_EDEADLK for a call from the flush callback: the round it would wait for (or whose locks
+ * it would take) is the caller's own.  KW_EINVAL without a store (topic calls only). */
+static int flush_guard(kw_meta *m);
+static int guard(kw_meta *m)
+{
+    if (!m->store) /* opened without store_dir: the topic calls only */
+        return fail(m, KW_EINVAL, "this handle was opened without store_dir: topic calls only");
+    return flush_guard(m);
 }
 
 int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_t errlen)
@@ -71,9 +90,9 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
     if (!out)
         return KW_EINVAL;
     *out = NULL;
-    if (!opts || !opts->config_path || !opts->store_dir) {
+    if (!opts || !opts->config_path) {
         if (errbuf)
-            snprintf(errbuf, errlen, "kw_meta_open: config_path and store_dir are required");
+            snprintf(errbuf, errlen, "kw_meta_open: config_path is required");
         return KW_EINVAL;
     }
     kw_meta *m = calloc(1, sizeof(*m));
@@ -91,25 +110,35 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
                  opts->config_path);
         rc = KW_ECONFIG;
     }
-    if (rc == 0) {
+    if (rc == 0 && opts->client) {
+        m->client = opts->client;
+    } else if (rc == 0) {
         kw_client_options co;
-        kw__meta_client_options(&m->cfg, &co);
+        if (opts->kafka.bootstrap) { /* the host's connection settings win over the file's */
+            co = opts->kafka;
+            if (!co.client_id)
+                co.client_id = "kwal-meta";
+        } else {
+            kw__meta_client_options(&m->cfg, &co);
+        }
         co.log = client_log;
         co.log_arg = m;
         char cerr[512];
         rc = kw_client_new(&m->client, &co, cerr, sizeof(cerr));
+        m->own_client = rc == 0;
         if (rc)
             snprintf(err, sizeof(err), "client for %s: %s", co.bootstrap ? co.bootstrap : "?",
                      cerr);
     }
-    if (rc == 0) {
+    bool topics_only = !opts->store_dir;
+    if (rc == 0 && !topics_only) {
         kw_meta_store_file_options so = {.dir = opts->store_dir};
         char serr[512];
         rc = kw__meta_store_file_open(&so, &m->store, serr, sizeof(serr));
         if (rc)
             snprintf(err, sizeof(err), "metadata store %s: %s", opts->store_dir, serr);
     }
-    if (rc == 0) {
+    if (rc == 0 && !topics_only) {
         kw_meta_alloc_options ao = {
             .store = m->store,
             .topic_name_prefix = m->cfg.topic_name_prefix,
@@ -122,7 +151,7 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
         if (rc)
             snprintf(err, sizeof(err), "allocator: %s", aerr);
     }
-    if (rc == 0) {
+    if (rc == 0 && !topics_only) {
         kw_meta_pruner_options po = {.client = m->client, .store = m->store};
         kw__meta_pruner_options_from_config(&po, &m->cfg);
         if (opts->no_prune_timer)
@@ -156,7 +185,7 @@ void kw_meta_close(kw_meta *m)
     kw__meta_pruner_close(m->pruner);
     kw__meta_alloc_free(m->alloc);
     kw__meta_store_close(m->store);
-    if (m->client)
+    if (m->own_client)
         kw_client_destroy(m->client);
     kw__wal_config_free(&m->cfg);
     pthread_mutex_destroy(&m->err_mu);
@@ -168,19 +197,121 @@ const char *kw_meta_errstr(const kw_meta *m)
     return m ? m->errstr : "";
 }
 
-int kw_meta_prepare_topics(kw_meta *m)
+/* KW_EDEADLK from the flush callback (a topic call needs no store). */
+static int flush_guard(kw_meta *m)
+{
+    if (atomic_load(&m->in_flush) && pthread_equal(pthread_self(), m->flush_tid))
+        return fail(m, KW_EDEADLK, "kw_meta call from the flush callback (the pruning round's "
+                                   "thread): not allowed");
+    return 0;
+}
+
+typedef int topics_fn(kw_client *c, const kw__wal_config *cfg, kw_meta_topics_report *out,
+                      char *err, size_t errlen);
+
+/* One of topics.c's runs on the handle's client and config; its report copied to *out. */
+static int topics_call(kw_meta *m, topics_fn *fn, kw_meta_topics_result *out)
 {
     if (!m)
         return KW_EINVAL;
-    char err[1024];
-    int rc = kw__meta_topics_prepare(m->client, &m->cfg, NULL, err, sizeof(err));
-    return rc ? fail(m, rc, "topics: %s", err) : 0;
+    int g = flush_guard(m);
+    if (g)
+        return g;
+    char *err = malloc(8192);
+    if (!err)
+        return KW_ENOMEM;
+    err[0] = 0;
+    kw_meta_topics_report rep = {0};
+    int rc = fn(m->client, &m->cfg, &rep, err, 8192);
+    if (out)
+        *out = (kw_meta_topics_result){.topics = rep.topics,
+                                       .created = rep.created,
+                                       .raced = rep.raced,
+                                       .problems = rep.problems,
+                                       .noops_written = rep.noops_written,
+                                       .lookup_ms = rep.lookup_ms,
+                                       .create_ms = rep.create_ms,
+                                       .verify_ms = rep.verify_ms,
+                                       .noop_ms = rep.noop_ms,
+                                       .total_ms = rep.total_ms};
+    if (rc)
+        fail(m, rc, "topics: %s", err);
+    free(err);
+    return rc;
+}
+
+int kw_meta_prepare_topics(kw_meta *m)
+{
+    return topics_call(m, kw__meta_topics_prepare, NULL);
+}
+
+int kw_meta_topics(kw_meta *m, bool create, kw_meta_topics_result *out)
+{
+    return topics_call(m, create ? kw__meta_topics_ensure : kw__meta_topics_verify, out);
+}
+
+const char *kw_meta_topic_prefix(const kw_meta *m)
+{
+    return m ? m->cfg.topic_name_prefix : "";
+}
+
+int kw_meta_status_get(kw_meta *m, kw_meta_status *out)
+{
+    if (!out)
+        return KW_EINVAL;
+    memset(out, 0, sizeof(*out));
+    if (!m)
+        return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
+    kw_meta_pruner_status *st = calloc(1, sizeof(*st));
+    if (!st)
+        return KW_ENOMEM;
+    int rc = kw__meta_pruner_status(m->pruner, st);
+    kw_meta_topic_status *t = rc ? NULL : calloc(st->topic_count ? st->topic_count : 1, sizeof(*t));
+    if (!rc && !t)
+        rc = KW_ENOMEM;
+    if (rc) {
+        kw__meta_pruner_status_free(st);
+        free(st);
+        return fail(m, rc, "status: %s", kw_strerror(rc));
+    }
+    for (size_t i = 0; i < st->topic_count; i++) {
+        const kw_meta_pruner_topic_status *in = &st->topics[i];
+        t[i] = (kw_meta_topic_status){.topic = in->topic,
+                                      .start_offset = in->start_offset,
+                                      .end_offset = in->end_offset,
+                                      .pruned_id = in->pruned_id, /* KW_META_PRUNER_NONE */
+                                      .holder = in->holder,
+                                      .reason = in->reason ? in->reason : "",
+                                      .region_count = in->region_count};
+    }
+    out->topics = t;
+    out->topic_count = st->topic_count;
+    out->internal = st;
+    return 0;
+}
+
+void kw_meta_status_free(kw_meta_status *s)
+{
+    if (!s)
+        return;
+    if (s->internal) {
+        kw__meta_pruner_status_free(s->internal);
+        free(s->internal);
+    }
+    free(s->topics);
+    memset(s, 0, sizeof(*s));
 }
 
 int kw_meta_region_topic(kw_meta *m, uint64_t region_id, char *topic, size_t cap)
 {
     if (!m || !topic || region_id == KW_META_NONE)
         return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
     char name[KW_META_TOPIC_NAME_MAX], err[512];
     int rc = kw__meta_alloc_topic(m->alloc, region_id, name, sizeof(name));
     if (rc) {
@@ -203,6 +334,9 @@ int kw_meta_heartbeat(kw_meta *m, uint64_t region_id, uint64_t flushed_id, uint6
 {
     if (!m || region_id == KW_META_NONE)
         return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
     char topic[KW_META_TOPIC_NAME_MAX];
     int rc = kw__meta_alloc_lookup(m->alloc, region_id, topic, sizeof(topic));
     if (rc)
@@ -224,6 +358,9 @@ int kw_meta_replay_start(kw_meta *m, uint64_t region_id, uint64_t *from)
 {
     if (!m || !from)
         return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
     int rc = kw__meta_pruner_replay_start(m->pruner, region_id, from);
     return rc ? fail(m, rc, "region %llu: replay start: %s", (unsigned long long)region_id,
                      kw_strerror(rc))
@@ -234,6 +371,9 @@ int kw_meta_prune_now(kw_meta *m, bool dry_run, kw_meta_prune_stats *out)
 {
     if (!m)
         return KW_EINVAL;
+    int g = guard(m);
+    if (g)
+        return g;
     kw_meta_pruner_round r = {0};
     int rc = kw__meta_pruner_run_once(m->pruner, dry_run, &r);
     if (rc)

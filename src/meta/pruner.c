@@ -359,7 +359,7 @@ int kw__meta_pruner_open(kw_meta_pruner **out, const kw_meta_pruner_options *opt
         kw__meta_pruner_close(p);
         return rc;
     }
-    plog(p, KW_META_PRUNER_LOG_INFO, "pruner: %zu regions on %zu topics loaded from the store",
+    plog(p, KW_LOG_INFO, "pruner: %zu regions on %zu topics loaded from the store",
          p->nregions, p->ntopics);
     if (p->o.interval_ms) {
         if (pthread_create(&p->thread, NULL, timer_main, p) != 0) {
@@ -419,7 +419,7 @@ static int region_set(kw_meta_pruner *p, uint64_t id, const char *topic, uint64_
         char se[256];
         kw__meta_store_errstr(p->o.store, se, sizeof(se));
         pthread_mutex_unlock(&p->mu);
-        plog(p, KW_META_PRUNER_LOG_ERROR, "pruner: region %" PRIu64 ": storing the report: %s", id,
+        plog(p, KW_LOG_ERROR, "pruner: region %" PRIu64 ": storing the report: %s", id,
              se);
         return rc;
     }
@@ -437,7 +437,7 @@ static int region_set(kw_meta_pruner *p, uint64_t id, const char *topic, uint64_
     pthread_mutex_unlock(&p->mu);
     /* Logged outside mu: a host's log callback may take its own locks. */
     if (old && strcmp(old, topic) != 0)
-        plog(p, KW_META_PRUNER_LOG_INFO, "pruner: region %" PRIu64 " moved from %s to %s", id, old,
+        plog(p, KW_LOG_INFO, "pruner: region %" PRIu64 " moved from %s to %s", id, old,
              topic);
     free(old);
     return 0;
@@ -742,7 +742,7 @@ static void raise_pruned(kw_meta_pruner *p, const char *topic, uint64_t pruned)
         char se[256];
         kw__meta_store_errstr(p->o.store, se, sizeof(se));
         /* Every region's flushed id is >= it, so replay is right meanwhile. */
-        plog(p, KW_META_PRUNER_LOG_ERROR,
+        plog(p, KW_LOG_ERROR,
              "pruner: %s: storing pruned id %" PRIu64 ": %s; tried again next round", topic, pruned,
              se);
     }
@@ -757,7 +757,7 @@ static void run_round(kw_meta_pruner *p, bool dry_run, kw_meta_pruner_round *sum
     rtask *tasks = NULL;
     size_t n = 0;
     if (snapshot(p, &rd, &tasks, &n)) {
-        plog(p, KW_META_PRUNER_LOG_ERROR, "pruner: round: out of memory");
+        plog(p, KW_LOG_ERROR, "pruner: round: out of memory");
         sum->failed++;
         goto out;
     }
@@ -787,7 +787,7 @@ static void run_round(kw_meta_pruner *p, bool dry_run, kw_meta_pruner_round *sum
                 continue;
             char f[24];
             fmt_id(f, sizeof(f), t->regs[j].flushed_id);
-            plog(p, KW_META_PRUNER_LOG_WARN,
+            plog(p, KW_LOG_WARN,
                  "pruner: %s: region %" PRIu64 " pins the topic: flushed through %s, about %" PRIu64
                  " bytes behind the end %" PRId64 " (flush_trigger_size %" PRIu64 "); %s%s",
                  t->topic, t->regs[j].region_id, f, t->behind[j], t->end, p->o.flush_trigger_size,
@@ -799,12 +799,12 @@ static void run_round(kw_meta_pruner *p, bool dry_run, kw_meta_pruner_round *sum
             }
         }
         if (t->d.action == KW_META_PRUNER_PRUNE && dry_run) {
-            plog(p, KW_META_PRUNER_LOG_INFO, "pruner: %s: would %s%s", t->topic, t->d.reason, dry);
+            plog(p, KW_LOG_INFO, "pruner: %s: would %s%s", t->topic, t->d.reason, dry);
             sum->pruned++;
             sum->offsets_deleted += (uint64_t)(t->d.prune_point - t->start);
         } else if (t->d.action == KW_META_PRUNER_SKIP) {
             bool gone = t->d.prune_point >= 0 && t->d.prune_point < t->start;
-            plog(p, gone ? KW_META_PRUNER_LOG_WARN : KW_META_PRUNER_LOG_INFO,
+            plog(p, gone ? KW_LOG_WARN : KW_LOG_INFO,
                  "pruner: %s: %s (log %" PRId64 "..%" PRId64 ")%s", t->topic, t->d.reason, t->start,
                  t->end, dry);
             sum->skipped++;
@@ -821,13 +821,13 @@ static void run_round(kw_meta_pruner *p, bool dry_run, kw_meta_pruner_round *sum
         if (t->list_err) {
             snprintf(reason, sizeof(reason), "failed: ListOffsets: %s; retried next round",
                      t->list_detail);
-            plog(p, KW_META_PRUNER_LOG_WARN, "pruner: %s: %s", t->topic, reason);
+            plog(p, KW_LOG_WARN, "pruner: %s: %s", t->topic, reason);
             sum->failed++;
         } else if (t->deleting && t->del_err) {
             snprintf(reason, sizeof(reason),
                      "failed: DeleteRecords before %" PRId64 ": %s; retried next round",
                      t->d.prune_point, t->del_detail);
-            plog(p, KW_META_PRUNER_LOG_WARN, "pruner: %s: %s", t->topic, reason);
+            plog(p, KW_LOG_WARN, "pruner: %s: %s", t->topic, reason);
             sum->failed++;
         } else if (t->deleting) {
             int64_t gone = t->low_watermark - t->start;
@@ -836,7 +836,7 @@ static void run_round(kw_meta_pruner *p, bool dry_run, kw_meta_pruner_round *sum
             snprintf(reason, sizeof(reason),
                      "pruned offsets %" PRId64 "..%" PRId64 ": %s; the log now starts at %" PRId64,
                      t->start, t->low_watermark - 1, who ? who + 3 : t->d.reason, t->low_watermark);
-            plog(p, KW_META_PRUNER_LOG_INFO, "pruner: %s: %s (%" PRId64 " offsets deleted)",
+            plog(p, KW_LOG_INFO, "pruner: %s: %s (%" PRId64 " offsets deleted)",
                  t->topic, reason, gone > 0 ? gone : 0);
             sum->pruned++;
             sum->offsets_deleted += gone > 0 ? (uint64_t)gone : 0;
@@ -877,7 +877,7 @@ out:
     pthread_mutex_lock(&p->mu);
     p->rounds++;
     pthread_mutex_unlock(&p->mu);
-    plog(p, KW_META_PRUNER_LOG_INFO,
+    plog(p, KW_LOG_INFO,
          "pruner: round done%s: %u topics, %u pruned, %u skipped, %u failed, %" PRIu64
          " offsets deleted, %u flush requests",
          dry, sum->topics, sum->pruned, sum->skipped, sum->failed, sum->offsets_deleted,

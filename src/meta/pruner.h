@@ -86,14 +86,6 @@
 #define KW_META_PRUNER_DEFAULT_FLUSH_TRIGGER (512ull * 1024 * 1024)
 #define KW_META_PRUNER_DEFAULT_RECORD_BYTES 4096u
 
-enum kw_meta_pruner_log_level {
-    KW_META_PRUNER_LOG_ERROR = 0,
-    KW_META_PRUNER_LOG_WARN = 1,
-    KW_META_PRUNER_LOG_INFO = 2,
-};
-
-/* msg is valid during the call. */
-typedef void kw_meta_pruner_log_fn(void *arg, int level, const char *msg);
 
 /*
  * Asks the host to flush region_id (it pins topic): the region flushed
@@ -116,7 +108,7 @@ typedef struct kw_meta_pruner_options {
     uint32_t timeout_ms;            /* per ListOffsets / DeleteRecords; 0 = the client's default */
     kw_meta_pruner_flush_fn *flush; /* NULL: pinning is reported, nobody is asked */
     void *flush_arg;
-    kw_meta_pruner_log_fn *log; /* NULL: silent */
+    kw_log_fn *log; /* NULL: silent */
     void *log_arg;
     /* Tests and tools: called on the round's thread just before each DeleteRecords is sent. */
     void (*before_delete)(void *arg, const char *topic, int64_t before_offset);

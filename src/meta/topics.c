@@ -732,18 +732,8 @@ int kw__meta_topics_prepare(kw_client *c, const kw__wal_config *cfg, kw_meta_top
 
 void kw__meta_client_options(const kw__wal_config *cfg, kw_client_options *o)
 {
-    const kw_wal_options *w = &cfg->wal;
-    memset(o, 0, sizeof(*o));
-    o->bootstrap = w->broker_endpoints;
-    o->client_id = "kwal-meta";
-    bool tls = w->tls || w->tls_server_ca_cert_path || w->tls_client_cert_path;
-    o->security = w->sasl_type ? (tls ? KW_CLIENT_SASL_SSL : KW_CLIENT_SASL_PLAINTEXT)
-                               : (tls ? KW_CLIENT_SSL : KW_CLIENT_PLAINTEXT);
-    o->sasl_mechanism = w->sasl_type;
-    o->sasl_username = w->sasl_username;
-    o->sasl_password = w->sasl_password;
-    o->tls_ca_file = w->tls_server_ca_cert_path;
-    o->tls_cert_file = w->tls_client_cert_path;
-    o->tls_key_file = w->tls_client_key_path;
-    o->connect_timeout_ms = w->connect_timeout_ms;
+    /* The config maps [wal] onto the client's options already (one vocabulary). */
+    *o = cfg->wal.kafka;
+    if (!o->client_id)
+        o->client_id = "kwal-meta";
 }

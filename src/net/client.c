@@ -57,7 +57,7 @@ void kw__waiter_done(kw_waiter *w)
 static void client_log(void *arg, int level, const char *msg)
 {
     kw_client *c = arg;
-    if (c->new_errbuf && level == KW_CLIENT_LOG_ERROR && c->new_errlen)
+    if (c->new_errbuf && level == KW_LOG_ERROR && c->new_errlen)
         snprintf(c->new_errbuf, c->new_errlen, "%s", msg);
     if (c->log)
         c->log(c->log_arg, level, msg);
@@ -110,50 +110,6 @@ int kw__client_submit(kw_client *c, kw_call *k)
     c->tailp = &k->next;
     pthread_mutex_unlock(&c->mu);
     return 0;
-}
-
-int kw__client_can_block(kw_client *c)
-{
-    if (atomic_load(&c->in_loop))
-        return KW_EINVAL;
-    if (!c->host_driven && atomic_load(&c->io_tid_set) && pthread_equal(pthread_self(), c->io_tid))
-        return KW_EINVAL;
-    return 0;
-}
-
-int kw__client_wait(kw_client *c, kw_call *k, kw_waiter *w, void *out)
-{
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    atomic_init(&w->done, false);
-    w->out = out;
-    k->w = w;
-    /* Host-driven: this thread becomes the loop thread until the call is done; not if some
-     * thread (this one, in a callback) is in the loop already. */
-    int rc = 0;
-    bool driving = false;
-    if (c->host_driven) {
-        int expect = 0;
-        driving = atomic_compare_exchange_strong(&c->in_loop, &expect, 1);
-        if (!driving)
-            rc = KW_EINVAL;
-    }
-    if (!rc)
-        rc = kw__client_submit(c, k);
-    if (!rc && driving) {
-        while (!atomic_load(&w->done))
-            kw__loop_run_once(c->loop, 100);
-    } else if (!rc) {
-        pthread_mutex_lock(&w->mu);
-        while (!atomic_load(&w->done))
-            pthread_cond_wait(&w->cv, &w->mu);
-        pthread_mutex_unlock(&w->mu);
-    }
-    if (driving)
-        atomic_store(&c->in_loop, 0);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
-    return rc;
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -251,12 +207,12 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
         if (rc)
             return new_fail(c, rc, errbuf, errlen, "%s", why);
         if (opt->tls_insecure_skip_verify)
-            client_log(c, KW_CLIENT_LOG_WARN,
+            client_log(c, KW_LOG_WARN,
                        "TLS certificate verification is off (tls_insecure_skip_verify): "
                        "anyone on the path can read and change the traffic");
     }
     if (!use_tls && (opt->tls_ca_file || opt->tls_ca_dir || opt->tls_cert_file))
-        client_log(c, KW_CLIENT_LOG_WARN,
+        client_log(c, KW_LOG_WARN,
                    "TLS files are set but the security protocol is not SSL or SASL_SSL: "
                    "connections are not encrypted");
     if (use_sasl) {
@@ -328,7 +284,7 @@ KW_API void kw_client_destroy(kw_client *c)
     if (kw__client_can_block(c)) {
         /* From a callback: tearing the loop down under itself would crash; leaking is the
          * lesser harm, and the log says why. */
-        client_log(c, KW_CLIENT_LOG_ERROR, "kw_client_destroy called from a callback: ignored");
+        client_log(c, KW_LOG_ERROR, "kw_client_destroy called from a callback: ignored");
         return;
     }
     pthread_mutex_lock(&c->mu);
@@ -368,11 +324,13 @@ KW_API int kw_client_run_once(kw_client *c, int timeout_ms)
 {
     if (!c || !c->host_driven)
         return KW_EINVAL;
-    int expect = 0;
-    if (!atomic_compare_exchange_strong(&c->in_loop, &expect, 1))
-        return KW_EINVAL; /* from a callback, or two threads at once */
-    int rc = kw__loop_run_once(c->loop, timeout_ms);
-    atomic_store(&c->in_loop, 0);
+    int rc = kw__client_can_block(c);
+    if (rc) /* from a callback */
+        return rc;
+    if (!kw__client_enter_loop(c))
+        return KW_EINVAL; /* two threads at once */
+    rc = kw__loop_run_once(c->loop, timeout_ms);
+    kw__client_leave_loop(c);
     return rc;
 }
 
@@ -537,7 +495,9 @@ KW_API int kw_client_produce(kw_client *c, const kw_client_produce_args *a,
     if (a && (a->flags & KW_CLIENT_PRODUCE_TAKE_BATCH))
         free((void *)a->batch);
     status_fill(&out->err, &out->kerr, out->detail, rc,
-                rc == KW_EINVAL ? "bad arguments, or a blocking call on the loop thread" : NULL);
+                rc == KW_EINVAL    ? "bad arguments"
+                : rc == KW_EDEADLK ? "a blocking call from a callback (the loop thread)"
+                                   : NULL);
     return rc;
 }
 

@@ -54,7 +54,7 @@ struct kw_client {
     char *strs[12];      /* every copied option string, freed together */
     uint32_t request_timeout_ms;
     bool host_driven;
-    kw_client_log_fn *log;
+    kw_log_fn *log;
     void *log_arg;
     char *new_errbuf; /* while kw_client_new runs: where an error log line goes */
     size_t new_errlen;
@@ -68,14 +68,24 @@ struct kw_client {
     /* Who must not block: the I/O thread (own-thread mode) or whoever is inside the loop. */
     atomic_bool io_tid_set;
     pthread_t io_tid;
-    atomic_int in_loop;
+    atomic_int in_loop;      /* host-driven: a thread runs the loop now */
+    atomic_bool loop_tid_set; /* ... and loop_tid says which (set after in_loop, cleared before) */
+    pthread_t loop_tid;
 };
 
+/* Host-driven: this thread becomes the one in the loop (true), unless one already is (false). */
+bool kw__client_enter_loop(kw_client *c);
+void kw__client_leave_loop(kw_client *c);
 /* Absolute CLOCK_MONOTONIC deadline for a call's timeout (0 = the client's default). */
 uint64_t kw__client_deadline(const kw_client *c, uint32_t timeout_ms);
 /* Any thread: queue k for the loop thread.  0, or KW_ECLOSED / KW_ENOMEM (the caller keeps k). */
 int kw__client_submit(kw_client *c, kw_call *k);
-/* 0 when the calling thread may block on c, else KW_EINVAL (the loop thread, a callback). */
+/*
+ * 0 when the calling thread may block on c, else KW_EDEADLK: it is the loop
+ * thread (a callback of this client, or of a WAL or meta handle on it), where
+ * waiting for the loop would wait for itself.  Every blocking call checks it
+ * first and returns its code.
+ */
 int kw__client_can_block(kw_client *c);
 /* Blocking form: submits k with waiter w and returns once done ran (0), or the submit error. */
 int kw__client_wait(kw_client *c, kw_call *k, kw_waiter *w, void *out);
@@ -85,5 +95,32 @@ void kw__waiter_done(kw_waiter *w);
 void kw__client_detail(char *dst, int err, const char *detail);
 /* Fails k as if the cluster had (err, detail): calls k->done. */
 void kw__call_fail(kw_call *k, int err, const char *detail);
+
+/* ---- for the handles built on a client (the kafka WAL, kw_meta): one session under all ---- */
+
+/* The client's loop and cluster: use them on the loop thread only (kw__client_run gets there). */
+kw_loop *kw__client_loop(kw_client *c);
+kw_cluster *kw__client_cluster(kw_client *c);
+bool kw__client_host_driven(const kw_client *c);
+/* The client's log callback (NULL none) and its argument. */
+kw_log_fn *kw__client_log(const kw_client *c, void **arg);
+
+/*
+ * Runs fn(arg) on the loop thread and returns its result once it has run:
+ * own-thread mode waits for the I/O thread; host-driven mode runs the loop on
+ * this thread until fn has run (or waits while another thread runs it).
+ * KW_EDEADLK from the loop thread itself (fn would wait for its own caller),
+ * KW_ECLOSED when the client is being destroyed, KW_ENOMEM.
+ */
+int kw__client_run(kw_client *c, int (*fn)(void *arg), void *arg);
+
+/*
+ * For a wait on something the loop thread will do (a condition variable):
+ * host-driven mode runs one loop round of at most timeout_ms on this thread
+ * and returns 1, or 0 when another thread is running the loop (wait on the
+ * condition for a short while instead); own-thread mode returns 0 at once.
+ * KW_EDEADLK from the loop thread.
+ */
+int kw__client_drive(kw_client *c, int timeout_ms);
 
 #endif /* KW_NET_CLIENT_INT_H */

@@ -751,7 +751,7 @@ static void call_step(call *k)
         }
         return; /* READY or CLOSED kicks us */
     }
-    if (cl->opt.coalesce_produce && k->api_key == KW_API_PRODUCE &&
+    if ((cl->opt.coalesce_produce || k->coalesce) && k->api_key == KW_API_PRODUCE &&
         kw__cl_pend_add(b, k, p->epoch))
         return;
     kw__cl_call_send(k, b, p->epoch);
@@ -850,6 +850,18 @@ int kw__cluster_send_partition(kw_cluster *cl, int api_key, const char *topic, i
         return KW_EINVAL;
     return call_new(cl, CALL_PARTITION, api_key, topic, partition, build, build_arg, deadline_ns,
                     done, done_arg);
+}
+
+int kw__cluster_send_produce_coalesced(kw_cluster *cl, const char *topic, int32_t partition,
+                                       kw_cluster_build_fn *build, void *build_arg,
+                                       uint64_t deadline_ns, kw_cluster_done_fn *done,
+                                       void *done_arg)
+{
+    int rc = kw__cluster_send_partition(cl, KW_API_PRODUCE, topic, partition, build, build_arg,
+                                        deadline_ns, done, done_arg);
+    if (rc == 0) /* call_new put it last, and its first step is on a later round */
+        cl->calls_tail->coalesce = true;
+    return rc;
 }
 
 int kw__cluster_send_any(kw_cluster *cl, int api_key, kw_cluster_build_fn *build, void *build_arg,

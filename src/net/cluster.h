@@ -108,6 +108,17 @@ int kw__cluster_send_partition(kw_cluster *cl, int api_key, const char *topic, i
                                kw_cluster_done_fn *done, void *done_arg);
 
 /*
+ * kw__cluster_send_partition for a Produce that shares a request with the
+ * other coalescable Produce calls ready for its broker in the same round,
+ * whatever coalesce_produce says: a WAL on a host's client (which does not
+ * coalesce the host's own produce calls) still packs its topics' batches.
+ */
+int kw__cluster_send_produce_coalesced(kw_cluster *cl, const char *topic, int32_t partition,
+                                       kw_cluster_build_fn *build, void *build_arg,
+                                       uint64_t deadline_ns, kw_cluster_done_fn *done,
+                                       void *done_arg);
+
+/*
  * A request any broker can answer (Metadata, CreateTopics/DeleteTopics — in
  * KRaft any broker forwards them to the controller — DescribeConfigs, ...).
  * Retries on connection errors only; Kafka errors in the response are the

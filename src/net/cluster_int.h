@@ -65,6 +65,7 @@ typedef struct call {
     broker *pend_broker; /* CS_PENDING: whose pend list holds it */
     int16_t last_kerr;
     int last_err;
+    bool coalesce; /* a Produce that may share a request although coalesce_produce is off */
     char detail[384];
     kw_loop_timer timer;
 } call;

@@ -2,6 +2,7 @@
 #include "wal/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,141 +27,182 @@ enum kind {
     K_TABLE,
 };
 
-enum key_id {
-    /* [wal], used */
-    W_PROVIDER,
-    W_BROKER_ENDPOINTS,
-    W_MAX_BATCH_BYTES, /* and its old name max_batch_size */
-    W_OVERWRITE_ENTRY_START_ID,
-    W_CONNECT_TIMEOUT,
-    W_TIMEOUT,
-    W_AUTO_CREATE_TOPICS,
-    W_NUM_TOPICS,
-    W_NUM_PARTITIONS,
-    W_SELECTOR_TYPE,
-    W_REPLICATION_FACTOR,
-    W_TOPIC_NAME_PREFIX,
-    W_CREATE_TOPIC_TIMEOUT,
-    W_AUTO_PRUNE_INTERVAL,
-    W_AUTO_PRUNE_PARALLELISM,
-    W_FLUSH_TRIGGER_SIZE,
-    W_CHECKPOINT_TRIGGER_SIZE,
-    W_DIR,
-    W_SEGMENT_BYTES, /* and raft-engine's file_size */
-    W_TOPIC,
-    W_RECORD_FORMAT,
-    W_COMPRESSION,
-    W_FETCH_MAX_BYTES,
-    W_MAX_BUFFERED_BYTES,
-    W_APPEND_FAIL_FAST,
-    W_MAX_IN_FLIGHT,
-    W_NO_IDEMPOTENCE,
-    W_NO_COALESCE,
-    W_STRICT_RECORDS,
-    W_SASL,
-    W_TLS,
-    W_UNUSED, /* a GreptimeDB key kwal reads, checks and does not use */
-    /* [wal.sasl] */
-    S_TYPE,
-    S_USERNAME,
-    S_PASSWORD,
-    S_KERBEROS_SERVICE,
-    /* [wal.tls] */
-    T_SERVER_CA,
-    T_CLIENT_CERT,
-    T_CLIENT_KEY,
+/* How a key's value is stored once checked. */
+enum store {
+    ST_NONE,   /* the key's check function stores it (or nothing to store) */
+    ST_BOOL,   /* bool */
+    ST_U32,    /* uint32_t, within [lo, hi] */
+    ST_U64,    /* uint64_t, within [lo, hi] */
+    ST_SIZE_T, /* size_t, within [lo, hi] */
+    ST_I16,    /* int16_t, within [lo, hi] */
+    ST_STR,    /* char *, a heap copy the config owns (freed by kw__wal_config_free) */
 };
 
-typedef struct keydef {
+/* The options a key sets; two names for one option share an id ("given twice" is caught). */
+enum key_id {
+    W_PROVIDER, W_BROKER_ENDPOINTS, W_MAX_BATCH_BYTES, W_OVERWRITE_ENTRY_START_ID,
+    W_CONNECT_TIMEOUT, W_TIMEOUT, W_AUTO_CREATE_TOPICS, W_NUM_TOPICS, W_NUM_PARTITIONS,
+    W_SELECTOR_TYPE, W_REPLICATION_FACTOR, W_TOPIC_NAME_PREFIX, W_CREATE_TOPIC_TIMEOUT,
+    W_AUTO_PRUNE_INTERVAL, W_AUTO_PRUNE_PARALLELISM, W_FLUSH_TRIGGER_SIZE,
+    W_CHECKPOINT_TRIGGER_SIZE, W_DIR, W_SEGMENT_BYTES, W_TOPIC, W_RECORD_FORMAT, W_COMPRESSION,
+    W_FETCH_MAX_BYTES, W_MAX_BUFFERED_BYTES, W_APPEND_FAIL_FAST, W_MAX_IN_FLIGHT,
+    W_NO_IDEMPOTENCE, W_NO_COALESCE, W_STRICT_RECORDS, W_SASL, W_TLS,
+    W_UNUSED, /* a GreptimeDB key kwal reads, checks and does not use */
+    S_TYPE, S_USERNAME, S_PASSWORD, S_KERBEROS_SERVICE, S_TOKEN, S_TOKEN_FILE,
+    T_SERVER_CA, T_SERVER_CA_DIR, T_CLIENT_CERT, T_CLIENT_KEY, T_SERVER_NAME,
+    T_NO_HOSTNAME_CHECK, T_INSECURE_SKIP_VERIFY,
+    KEY_IDS
+};
+
+typedef struct ctx ctx;
+typedef struct keydef keydef;
+/* A key's own check (after its TOML type), and for ST_NONE keys the storing too; 0 or an error. */
+typedef int key_check_fn(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                         uint64_t num);
+
+/* One row per key: its name, TOML kind, which option, where and how it goes, its limits. */
+struct keydef {
     const char *name;
-    unsigned char kind;
-    unsigned char id;
-} keydef;
+    unsigned char kind;  /* enum kind */
+    unsigned char id;    /* enum key_id */
+    unsigned char store; /* enum store */
+    size_t off;          /* offset of the field in kw__wal_config */
+    int64_t lo, hi;      /* numbers: the accepted range (hi 0: any) */
+    const char *unit;    /* for range messages: " bytes", " ms", "" */
+    key_check_fn *check; /* NULL: the kind and range say all */
+};
+
+#define AT(field) offsetof(kw__wal_config, field)
+
+static key_check_fn check_provider, check_endpoints, check_selector, check_prefix_key,
+    check_nonempty, check_topic_key, check_format, check_compression, check_max_in_flight,
+    check_sasl_table, check_tls_table, check_unused, check_mechanism, check_krb_service,
+    check_server_name;
 
 static const keydef wal_keys[] = {
-    {"provider", K_STRING, W_PROVIDER},
-    {"broker_endpoints", K_ENDPOINTS, W_BROKER_ENDPOINTS},
-    {"max_batch_bytes", K_SIZE, W_MAX_BATCH_BYTES},
-    {"max_batch_size", K_SIZE, W_MAX_BATCH_BYTES},
-    {"overwrite_entry_start_id", K_BOOL, W_OVERWRITE_ENTRY_START_ID},
-    {"connect_timeout", K_DURATION, W_CONNECT_TIMEOUT},
-    {"timeout", K_DURATION, W_TIMEOUT},
-    {"auto_create_topics", K_BOOL, W_AUTO_CREATE_TOPICS},
-    {"num_topics", K_INT, W_NUM_TOPICS},
-    {"num_partitions", K_INT, W_NUM_PARTITIONS},
-    {"selector_type", K_STRING, W_SELECTOR_TYPE},
-    {"replication_factor", K_INT, W_REPLICATION_FACTOR},
-    {"topic_name_prefix", K_STRING, W_TOPIC_NAME_PREFIX},
-    {"create_topic_timeout", K_DURATION, W_CREATE_TOPIC_TIMEOUT},
-    {"auto_prune_interval", K_DURATION, W_AUTO_PRUNE_INTERVAL},
-    {"auto_prune_parallelism", K_INT, W_AUTO_PRUNE_PARALLELISM},
-    {"flush_trigger_size", K_SIZE, W_FLUSH_TRIGGER_SIZE},
-    {"checkpoint_trigger_size", K_SIZE, W_CHECKPOINT_TRIGGER_SIZE},
-    {"dir", K_STRING, W_DIR},
-    {"segment_bytes", K_SIZE, W_SEGMENT_BYTES},
-    {"file_size", K_SIZE, W_SEGMENT_BYTES},
-    {"topic", K_STRING, W_TOPIC},
-    {"record_format", K_STRING, W_RECORD_FORMAT},
-    {"compression", K_STRING, W_COMPRESSION},
-    {"fetch_max_bytes", K_SIZE, W_FETCH_MAX_BYTES},
-    {"max_buffered_bytes", K_SIZE, W_MAX_BUFFERED_BYTES},
-    {"append_fail_fast", K_BOOL, W_APPEND_FAIL_FAST},
-    {"max_in_flight", K_INT, W_MAX_IN_FLIGHT},
-    {"no_idempotence", K_BOOL, W_NO_IDEMPOTENCE},
-    {"no_coalesce", K_BOOL, W_NO_COALESCE},
-    {"strict_records", K_BOOL, W_STRICT_RECORDS},
-    {"sasl", K_TABLE, W_SASL},
-    {"tls", K_TABLE, W_TLS},
+    {"provider", K_STRING, W_PROVIDER, ST_NONE, 0, 0, 0, "", check_provider},
+    {"broker_endpoints", K_ENDPOINTS, W_BROKER_ENDPOINTS, ST_NONE, 0, 0, 0, "", check_endpoints},
+    {"max_batch_bytes", K_SIZE, W_MAX_BATCH_BYTES, ST_SIZE_T, AT(wal.max_batch_bytes), 1,
+     INT32_MAX, " bytes", NULL},
+    {"max_batch_size", K_SIZE, W_MAX_BATCH_BYTES, ST_SIZE_T, AT(wal.max_batch_bytes), 1,
+     INT32_MAX, " bytes", NULL},
+    {"overwrite_entry_start_id", K_BOOL, W_OVERWRITE_ENTRY_START_ID, ST_BOOL,
+     AT(wal.overwrite_entry_start_id), 0, 0, "", NULL},
+    {"connect_timeout", K_DURATION, W_CONNECT_TIMEOUT, ST_U32, AT(wal.kafka.connect_timeout_ms),
+     1, UINT32_MAX, " ms", NULL},
+    {"timeout", K_DURATION, W_TIMEOUT, ST_U32, AT(wal.timeout_ms), 1, UINT32_MAX, " ms", NULL},
+    {"auto_create_topics", K_BOOL, W_AUTO_CREATE_TOPICS, ST_BOOL, AT(auto_create_topics), 0, 0,
+     "", NULL},
+    {"num_topics", K_INT, W_NUM_TOPICS, ST_U32, AT(num_topics), 1, 1000000, "", NULL},
+    {"num_partitions", K_INT, W_NUM_PARTITIONS, ST_U32, AT(num_partitions), 1, INT32_MAX, "", NULL},
+    {"selector_type", K_STRING, W_SELECTOR_TYPE, ST_NONE, 0, 0, 0, "", check_selector},
+    {"replication_factor", K_INT, W_REPLICATION_FACTOR, ST_I16, AT(replication_factor), 1,
+     INT16_MAX, "", NULL},
+    {"topic_name_prefix", K_STRING, W_TOPIC_NAME_PREFIX, ST_STR, AT(topic_name_prefix), 0, 0, "",
+     check_prefix_key},
+    {"create_topic_timeout", K_DURATION, W_CREATE_TOPIC_TIMEOUT, ST_U32,
+     AT(create_topic_timeout_ms), 1, UINT32_MAX, " ms", NULL},
+    {"auto_prune_interval", K_DURATION, W_AUTO_PRUNE_INTERVAL, ST_U64, AT(auto_prune_interval_ms),
+     0, 0, "", NULL},
+    {"auto_prune_parallelism", K_INT, W_AUTO_PRUNE_PARALLELISM, ST_U32,
+     AT(auto_prune_parallelism), 1, 65535, "", NULL},
+    {"flush_trigger_size", K_SIZE, W_FLUSH_TRIGGER_SIZE, ST_U64, AT(flush_trigger_size), 0, 0, "",
+     NULL},
+    {"checkpoint_trigger_size", K_SIZE, W_CHECKPOINT_TRIGGER_SIZE, ST_U64,
+     AT(checkpoint_trigger_size), 0, 0, "", NULL},
+    {"dir", K_STRING, W_DIR, ST_STR, AT(wal.dir), 0, 0, "", check_nonempty},
+    /* Below 1 MiB a segment holds too little to be worth a file; file_size is raft-engine's. */
+    {"segment_bytes", K_SIZE, W_SEGMENT_BYTES, ST_SIZE_T, AT(wal.segment_bytes), (int64_t)MIB,
+     INT64_MAX, " bytes", NULL},
+    {"file_size", K_SIZE, W_SEGMENT_BYTES, ST_SIZE_T, AT(wal.segment_bytes), (int64_t)MIB,
+     INT64_MAX, " bytes", NULL},
+    {"topic", K_STRING, W_TOPIC, ST_STR, AT(wal.topic), 0, 0, "", check_topic_key},
+    {"record_format", K_STRING, W_RECORD_FORMAT, ST_NONE, 0, 0, 0, "", check_format},
+    {"compression", K_STRING, W_COMPRESSION, ST_NONE, 0, 0, 0, "", check_compression},
+    {"fetch_max_bytes", K_SIZE, W_FETCH_MAX_BYTES, ST_SIZE_T, AT(wal.fetch_max_bytes), 1,
+     INT32_MAX, " bytes", NULL},
+    {"max_buffered_bytes", K_SIZE, W_MAX_BUFFERED_BYTES, ST_SIZE_T, AT(wal.max_buffered_bytes), 1,
+     INT64_MAX, " bytes", NULL},
+    {"append_fail_fast", K_BOOL, W_APPEND_FAIL_FAST, ST_BOOL, AT(wal.append_fail_fast), 0, 0, "",
+     NULL},
+    {"max_in_flight", K_INT, W_MAX_IN_FLIGHT, ST_U32, AT(wal.max_in_flight), 1, 1024, "",
+     check_max_in_flight},
+    {"no_idempotence", K_BOOL, W_NO_IDEMPOTENCE, ST_BOOL, AT(wal.no_idempotence), 0, 0, "", NULL},
+    {"no_coalesce", K_BOOL, W_NO_COALESCE, ST_BOOL, AT(wal.no_coalesce), 0, 0, "", NULL},
+    {"strict_records", K_BOOL, W_STRICT_RECORDS, ST_BOOL, AT(wal.strict_records), 0, 0, "", NULL},
+    {"sasl", K_TABLE, W_SASL, ST_NONE, 0, 0, 0, "", check_sasl_table},
+    {"tls", K_TABLE, W_TLS, ST_NONE, 0, 0, 0, "", check_tls_table},
     /* GreptimeDB's raft-engine and rskafka tuning keys: a real config file carries them. */
-    {"purge_threshold", K_SIZE, W_UNUSED},
-    {"purge_interval", K_DURATION, W_UNUSED},
-    {"read_batch_size", K_INT, W_UNUSED},
-    {"sync_write", K_BOOL, W_UNUSED},
-    {"enable_log_recycle", K_BOOL, W_UNUSED},
-    {"prefill_log_files", K_BOOL, W_UNUSED},
-    {"sync_period", K_DURATION, W_UNUSED},
-    {"recovery_parallelism", K_INT, W_UNUSED},
-    {"consumer_wait_timeout", K_DURATION, W_UNUSED},
-    {"backoff_init", K_DURATION, W_UNUSED},
-    {"backoff_max", K_DURATION, W_UNUSED},
-    {"backoff_base", K_NUMBER, W_UNUSED},
-    {"backoff_deadline", K_DURATION, W_UNUSED},
-    {"create_index", K_BOOL, W_UNUSED},
-    {"dump_index_interval", K_DURATION, W_UNUSED},
-    {"auto_prune_logical_delete", K_BOOL, W_UNUSED},
-    {"trigger_flush_threshold", K_INT, W_UNUSED},
+    {"purge_threshold", K_SIZE, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"purge_interval", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"read_batch_size", K_INT, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"sync_write", K_BOOL, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"enable_log_recycle", K_BOOL, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"prefill_log_files", K_BOOL, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"sync_period", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"recovery_parallelism", K_INT, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"consumer_wait_timeout", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"backoff_init", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"backoff_max", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"backoff_base", K_NUMBER, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"backoff_deadline", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"create_index", K_BOOL, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"dump_index_interval", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"auto_prune_logical_delete", K_BOOL, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"trigger_flush_threshold", K_INT, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
     /* ... and the ones older GreptimeDB files have (0.5 to 0.8). */
-    {"linger", K_DURATION, W_UNUSED},
-    {"produce_record_timeout", K_DURATION, W_UNUSED},
-    {"max_wait_time", K_DURATION, W_UNUSED},
-    {NULL, 0, 0},
+    {"linger", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"produce_record_timeout", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {"max_wait_time", K_DURATION, W_UNUSED, ST_NONE, 0, 0, 0, "", check_unused},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
+/* GreptimeDB's [wal.sasl] keys (type, username, password), then kwal's own. */
 static const keydef sasl_keys[] = {
-    {"type", K_STRING, S_TYPE},
-    {"username", K_STRING, S_USERNAME},
-    {"password", K_STRING, S_PASSWORD},
-    {"kerberos_service_name", K_STRING, S_KERBEROS_SERVICE},
-    {NULL, 0, 0},
+    {"type", K_STRING, S_TYPE, ST_STR, AT(wal.kafka.sasl_mechanism), 0, 0, "", check_mechanism},
+    {"username", K_STRING, S_USERNAME, ST_STR, AT(wal.kafka.sasl_username), 0, 0, "",
+     check_nonempty},
+    {"password", K_STRING, S_PASSWORD, ST_STR, AT(wal.kafka.sasl_password), 0, 0, "", NULL},
+    {"kerberos_service_name", K_STRING, S_KERBEROS_SERVICE, ST_STR,
+     AT(wal.kafka.sasl_kerberos_service_name), 0, 0, "", check_krb_service},
+    {"token", K_STRING, S_TOKEN, ST_STR, AT(wal.kafka.oauth_token), 0, 0, "", check_nonempty},
+    {"token_file", K_STRING, S_TOKEN_FILE, ST_STR, AT(wal.kafka.oauth_token_file), 0, 0, "",
+     check_nonempty},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
+/* GreptimeDB's [wal.tls] keys (the three paths), then kwal's own. */
 static const keydef tls_keys[] = {
-    {"server_ca_cert_path", K_STRING, T_SERVER_CA},
-    {"client_cert_path", K_STRING, T_CLIENT_CERT},
-    {"client_key_path", K_STRING, T_CLIENT_KEY},
-    {NULL, 0, 0},
+    {"server_ca_cert_path", K_STRING, T_SERVER_CA, ST_STR, AT(wal.kafka.tls_ca_file), 0, 0, "",
+     check_nonempty},
+    {"server_ca_cert_dir", K_STRING, T_SERVER_CA_DIR, ST_STR, AT(wal.kafka.tls_ca_dir), 0, 0, "",
+     check_nonempty},
+    {"client_cert_path", K_STRING, T_CLIENT_CERT, ST_STR, AT(wal.kafka.tls_cert_file), 0, 0, "",
+     check_nonempty},
+    {"client_key_path", K_STRING, T_CLIENT_KEY, ST_STR, AT(wal.kafka.tls_key_file), 0, 0, "",
+     check_nonempty},
+    {"server_name", K_STRING, T_SERVER_NAME, ST_STR, AT(wal.kafka.tls_server_name), 0, 0, "",
+     check_server_name},
+    {"no_hostname_check", K_BOOL, T_NO_HOSTNAME_CHECK, ST_BOOL,
+     AT(wal.kafka.tls_no_hostname_check), 0, 0, "", NULL},
+    {"insecure_skip_verify", K_BOOL, T_INSECURE_SKIP_VERIFY, ST_BOOL,
+     AT(wal.kafka.tls_insecure_skip_verify), 0, 0, "", NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
-typedef struct ctx {
+/* Strings the config owns outside the tables (kw__wal_config_free frees these and every ST_STR). */
+static const size_t other_strings[] = {AT(wal.kafka.bootstrap)};
+
+struct ctx {
     kw__wal_config *cfg;
     const char *file;
     char *err;
     size_t errlen;
     /* Where a key was set, to catch an option given under both of its names. */
-    const kw__toml_entry *seen[T_CLIENT_KEY + 1];
-    const kw__toml_entry *max_in_flight;
+    const kw__toml_entry *seen[KEY_IDS];
+    const char *where; /* "", "sasl.", "tls.": the table being read, for messages */
     int unused; /* GreptimeDB keys accepted and not used, listed in one note */
-} ctx;
+};
 
 __attribute__((format(printf, 3, 4))) static int fail(ctx *c, int line, const char *fmt, ...)
 {
@@ -548,7 +590,33 @@ static int64_t as_i64(uint64_t v)
     return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-static int apply_endpoints(ctx *c, const kw__toml_entry *e)
+/* The key's own checks (key_check_fn) ----------------------------------------------- */
+
+static int check_provider(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                          uint64_t num)
+{
+    kw__wal_config *cfg = c->cfg;
+    if (strcmp(s, "kafka") == 0) {
+        cfg->wal.provider = KW_WAL_PROVIDER_KAFKA;
+    } else if (strcmp(s, "local") == 0) {
+        cfg->wal.provider = KW_WAL_PROVIDER_LOCAL;
+    } else if (strcmp(s, "raft_engine") == 0) {
+        /* GreptimeDB's embedded log; kwal's embedded log takes its place (not its files). */
+        cfg->wal.provider = KW_WAL_PROVIDER_LOCAL;
+        cfg->provider_from_raft_engine = true;
+        note(cfg,
+             "%s:%d: provider 'raft_engine' is read as 'local' (kwal's own log format, not "
+             "raft-engine files)\n",
+             c->file, e->line);
+    } else {
+        return fail(c, e->line, "provider: '%s' is not a provider (use \"local\" or \"kafka\")", s);
+    }
+    return 0;
+}
+
+/* An array of "host:port" strings, joined into the client's one "host:port,host:port". */
+static int check_endpoints(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                           uint64_t num)
 {
     const kw__toml_value *a = e->value;
     if (a->u.array.count == 0)
@@ -563,7 +631,6 @@ static int apply_endpoints(ctx *c, const kw__toml_entry *e)
             return fail(c, item->line, "broker_endpoints: '%s' is not host:port", item->u.str.ptr);
         total += item->u.str.len + 1;
     }
-    /* kw_wal_options takes one "host:port,host:port" string. */
     char *joined = malloc(total);
     if (!joined)
         return KW_ENOMEM;
@@ -576,228 +643,178 @@ static int apply_endpoints(ctx *c, const kw__toml_entry *e)
         at += item->u.str.len;
     }
     joined[at] = 0;
-    free(*OWNED(c->cfg->wal.broker_endpoints));
-    c->cfg->wal.broker_endpoints = joined;
+    free(*OWNED(c->cfg->wal.kafka.bootstrap));
+    c->cfg->wal.kafka.bootstrap = joined;
     return 0;
 }
 
-static int apply_table(ctx *c, const kw__toml_entry *e, const keydef *keys, const char *name);
+static int check_selector(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                          uint64_t num)
+{
+    if (strcmp(s, "round_robin") != 0 && strcmp(s, "random") != 0)
+        return fail(c, e->line,
+                    "selector_type: '%s' is not a selector (use \"round_robin\" or \"random\")", s);
+    c->cfg->selector_random = strcmp(s, "random") == 0;
+    return 0;
+}
 
+static int check_prefix_key(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                            uint64_t num)
+{
+    return check_prefix(c, e->line, s);
+}
+
+static int check_topic_key(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                           uint64_t num)
+{
+    return check_topic(c, e->line, s);
+}
+
+static int check_nonempty(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                          uint64_t num)
+{
+    if (s[0])
+        return 0;
+    const char *what = k->id == S_USERNAME ? "name" : k->id == S_TOKEN ? "token" : "path";
+    return fail(c, e->line, "%s%s: the %s is empty", c->where, e->key, what);
+}
+
+static int check_format(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                        uint64_t num)
+{
+    if (strcmp(s, "kwal") == 0)
+        c->cfg->wal.record_format = KW_WAL_FORMAT_KWAL;
+    else if (strcmp(s, "greptimedb") == 0)
+        c->cfg->wal.record_format = KW_WAL_FORMAT_GREPTIMEDB;
+    else
+        return fail(c, e->line,
+                    "record_format: '%s' is not a format (use \"kwal\" or \"greptimedb\")", s);
+    return 0;
+}
+
+static int check_compression(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                             uint64_t num)
+{
+    if (strcmp(s, "lz4") == 0)
+        c->cfg->wal.compression = KW_WAL_COMPRESSION_LZ4;
+    else if (strcmp(s, "none") == 0)
+        c->cfg->wal.compression = KW_WAL_COMPRESSION_NONE;
+    else
+        return fail(c, e->line, "compression: '%s' is not supported (use \"lz4\" or \"none\")", s);
+    return 0;
+}
+
+/* Judged with no_idempotence at the end (check_whole): only the range here. */
+static int check_max_in_flight(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                               uint64_t num)
+{
+    return 0;
+}
+
+static int apply_table(ctx *c, const kw__toml_entry *e, const keydef *keys, const char *name,
+                       const char *where);
+
+static int check_sasl_table(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                            uint64_t num)
+{
+    return apply_table(c, e, sasl_keys, "wal.sasl", "sasl.");
+}
+
+/* [wal.tls] present, even empty, turns TLS on (with the system CA store): check_whole. */
+static int check_tls_table(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                           uint64_t num)
+{
+    return apply_table(c, e, tls_keys, "wal.tls", "tls.");
+}
+
+static int check_unused(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                        uint64_t num)
+{
+    if (c->unused++ == 0)
+        note(c->cfg, "%s: GreptimeDB options in [wal] that kwal does not use: %s", c->file, e->key);
+    else
+        note(c->cfg, ", %s", e->key);
+    return 0;
+}
+
+static int check_mechanism(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                           uint64_t num)
+{
+    static const char *const mechs[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI",
+                                        "OAUTHBEARER"};
+    for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+        if (strcmp(s, mechs[i]) == 0)
+            return 0;
+    return fail(c, e->line,
+                "sasl.type: '%s' is not a mechanism (use \"PLAIN\", \"SCRAM-SHA-256\", "
+                "\"SCRAM-SHA-512\", \"GSSAPI\" or \"OAUTHBEARER\")",
+                s);
+}
+
+static int check_krb_service(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                             uint64_t num)
+{
+    if (!s[0] || strpbrk(s, "/@ \t"))
+        return fail(c, e->line,
+                    "sasl.kerberos_service_name: '%s' is not a Kerberos service name (no '/', "
+                    "'@' or spaces)",
+                    s);
+    return 0;
+}
+
+/* The name the broker's certificate must carry: a host name, no port, no spaces. */
+static int check_server_name(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                             uint64_t num)
+{
+    if (!s[0] || strpbrk(s, " \t/:,"))
+        return fail(c, e->line,
+                    "tls.server_name: '%s' is not a host name (no port, spaces, '/' or ',')", s);
+    return 0;
+}
+
+/* The table's walk ------------------------------------------------------------------- */
+
+/* Checks one key against its row and stores it where the row says. */
 static int apply(ctx *c, const kw__toml_entry *e, const keydef *k)
 {
-    kw__wal_config *cfg = c->cfg;
-    kw_wal_options *o = &cfg->wal;
     const kw__toml_value *v = e->value;
     const char *s = v->type == KW_TOML_STRING ? v->u.str.ptr : NULL;
-    const char *where = k->id >= S_TYPE && k->id <= S_KERBEROS_SERVICE ? "sasl."
-                        : k->id >= T_SERVER_CA                         ? "tls."
-                                                                       : "";
     uint64_t num = 0;
-    int rc = check_kind(c, where, e, k->kind, &num);
+    int rc = check_kind(c, c->where, e, k->kind, &num);
     if (rc)
         return rc;
     if (k->id != W_UNUSED && c->seen[k->id])
         return fail(c, e->line, "%s: the same option as %s (line %d); give one of them", e->key,
                     c->seen[k->id]->key, c->seen[k->id]->line);
     c->seen[k->id] = e;
-    switch (k->id) {
-    case W_PROVIDER:
-        if (strcmp(s, "kafka") == 0) {
-            o->provider = KW_WAL_PROVIDER_KAFKA;
-        } else if (strcmp(s, "local") == 0) {
-            o->provider = KW_WAL_PROVIDER_LOCAL;
-        } else if (strcmp(s, "raft_engine") == 0) {
-            /* GreptimeDB's embedded log; kwal's embedded log takes its place (not its files). */
-            o->provider = KW_WAL_PROVIDER_LOCAL;
-            cfg->provider_from_raft_engine = true;
-            note(cfg,
-                 "%s:%d: provider 'raft_engine' is read as 'local' (kwal's own log format, not "
-                 "raft-engine files)\n",
-                 c->file, e->line);
-        } else {
-            return fail(c, e->line, "provider: '%s' is not a provider (use \"local\" or \"kafka\")",
-                        s);
-        }
-        return 0;
-    case W_BROKER_ENDPOINTS:
-        return apply_endpoints(c, e);
-    case W_MAX_BATCH_BYTES:
-        /* Batches go in one produce request; Kafka sizes are int32. */
-        if ((rc = in_range(c, e, as_i64(num), 1, INT32_MAX, " bytes")) != 0)
-            return rc;
-        o->max_batch_bytes = (size_t)num;
-        return 0;
-    case W_OVERWRITE_ENTRY_START_ID:
-        o->overwrite_entry_start_id = v->u.boolean;
-        return 0;
-    case W_CONNECT_TIMEOUT:
-    case W_TIMEOUT:
-    case W_CREATE_TOPIC_TIMEOUT:
-        if ((rc = in_range(c, e, as_i64(num), 1, UINT32_MAX, " ms")) != 0)
-            return rc;
-        if (k->id == W_CONNECT_TIMEOUT)
-            o->connect_timeout_ms = (uint32_t)num;
-        else if (k->id == W_TIMEOUT)
-            o->timeout_ms = (uint32_t)num;
-        else
-            cfg->create_topic_timeout_ms = (uint32_t)num;
-        return 0;
-    case W_AUTO_CREATE_TOPICS:
-        cfg->auto_create_topics = v->u.boolean;
-        return 0;
-    case W_NUM_TOPICS:
-        if ((rc = in_range(c, e, v->u.integer, 1, 1000000, "")) != 0)
-            return rc;
-        cfg->num_topics = (uint32_t)v->u.integer;
-        return 0;
-    case W_NUM_PARTITIONS:
-        if ((rc = in_range(c, e, v->u.integer, 1, INT32_MAX, "")) != 0)
-            return rc;
-        cfg->num_partitions = (uint32_t)v->u.integer;
-        return 0;
-    case W_SELECTOR_TYPE:
-        if (strcmp(s, "round_robin") != 0 && strcmp(s, "random") != 0)
-            return fail(c, e->line,
-                        "selector_type: '%s' is not a selector (use \"round_robin\" or \"random\")",
-                        s);
-        cfg->selector_random = strcmp(s, "random") == 0;
-        return 0;
-    case W_REPLICATION_FACTOR:
-        if ((rc = in_range(c, e, v->u.integer, 1, INT16_MAX, "")) != 0)
-            return rc;
-        cfg->replication_factor = (int16_t)v->u.integer;
-        return 0;
-    case W_TOPIC_NAME_PREFIX:
-        if ((rc = check_prefix(c, e->line, s)) != 0)
-            return rc;
-        return set_string(&cfg->topic_name_prefix, s);
-    case W_AUTO_PRUNE_INTERVAL:
-        cfg->auto_prune_interval_ms = num;
-        return 0;
-    case W_AUTO_PRUNE_PARALLELISM:
-        if ((rc = in_range(c, e, v->u.integer, 1, 65535, "")) != 0)
-            return rc;
-        cfg->auto_prune_parallelism = (uint32_t)v->u.integer;
-        return 0;
-    case W_FLUSH_TRIGGER_SIZE:
-        cfg->flush_trigger_size = num;
-        return 0;
-    case W_CHECKPOINT_TRIGGER_SIZE:
-        cfg->checkpoint_trigger_size = num;
-        return 0;
-    case W_DIR:
-        if (!s[0])
-            return fail(c, e->line, "dir: the path is empty");
-        return set_string(OWNED(o->dir), s);
-    case W_SEGMENT_BYTES:
-        /* Below 1 MiB a segment holds too little to be worth a file. */
-        if ((rc = in_range(c, e, as_i64(num), (int64_t)MIB, INT64_MAX, " bytes")) != 0)
-            return rc;
-        o->segment_bytes = (size_t)num;
-        return 0;
-    case W_TOPIC:
-        if ((rc = check_topic(c, e->line, s)) != 0)
-            return rc;
-        return set_string(OWNED(o->topic), s);
-    case W_RECORD_FORMAT:
-        if (strcmp(s, "kwal") == 0)
-            o->record_format = KW_WAL_FORMAT_KWAL;
-        else if (strcmp(s, "greptimedb") == 0)
-            o->record_format = KW_WAL_FORMAT_GREPTIMEDB;
-        else
-            return fail(c, e->line,
-                        "record_format: '%s' is not a format (use \"kwal\" or \"greptimedb\")", s);
-        return 0;
-    case W_COMPRESSION:
-        if (strcmp(s, "lz4") == 0)
-            o->compression = KW_WAL_COMPRESSION_LZ4;
-        else if (strcmp(s, "none") == 0)
-            o->compression = KW_WAL_COMPRESSION_NONE;
-        else
-            return fail(c, e->line, "compression: '%s' is not supported (use \"lz4\" or \"none\")",
-                        s);
-        return 0;
-    case W_FETCH_MAX_BYTES:
-        if ((rc = in_range(c, e, as_i64(num), 1, INT32_MAX, " bytes")) != 0)
-            return rc;
-        o->fetch_max_bytes = (size_t)num;
-        return 0;
-    case W_MAX_BUFFERED_BYTES:
-        if ((rc = in_range(c, e, as_i64(num), 1, INT64_MAX, " bytes")) != 0)
-            return rc;
-        o->max_buffered_bytes = (size_t)num;
-        return 0;
-    case W_APPEND_FAIL_FAST:
-        o->append_fail_fast = v->u.boolean;
-        return 0;
-    case W_MAX_IN_FLIGHT:
-        if ((rc = in_range(c, e, v->u.integer, 1, 1024, "")) != 0)
-            return rc;
-        o->max_in_flight = (uint32_t)v->u.integer;
-        c->max_in_flight = e;
-        return 0;
-    case W_NO_IDEMPOTENCE:
-        o->no_idempotence = v->u.boolean;
-        return 0;
-    case W_NO_COALESCE:
-        o->no_coalesce = v->u.boolean;
-        return 0;
-    case W_STRICT_RECORDS:
-        o->strict_records = v->u.boolean;
-        return 0;
-    case W_SASL:
-        return apply_table(c, e, sasl_keys, "wal.sasl");
-    case W_TLS:
-        /* [wal.tls] present, even empty, turns TLS on (with the system CA store). */
-        o->tls = true;
-        return apply_table(c, e, tls_keys, "wal.tls");
-    case W_UNUSED:
-        if (c->unused++ == 0)
-            note(cfg, "%s: GreptimeDB options in [wal] that kwal does not use: %s", c->file,
-                 e->key);
-        else
-            note(cfg, ", %s", e->key);
-        return 0;
-    case S_TYPE:
-        if (strcmp(s, "PLAIN") != 0 && strcmp(s, "SCRAM-SHA-256") != 0 &&
-            strcmp(s, "SCRAM-SHA-512") != 0 && strcmp(s, "GSSAPI") != 0)
-            return fail(c, e->line,
-                        "sasl.type: '%s' is not a mechanism (use \"PLAIN\", \"SCRAM-SHA-256\", "
-                        "\"SCRAM-SHA-512\" or \"GSSAPI\")",
-                        s);
-        return set_string(OWNED(o->sasl_type), s);
-    case S_USERNAME:
-        if (!s[0])
-            return fail(c, e->line, "sasl.username: the name is empty");
-        return set_string(OWNED(o->sasl_username), s);
-    case S_PASSWORD:
-        return set_string(OWNED(o->sasl_password), s);
-    case S_KERBEROS_SERVICE:
-        if (!s[0] || strpbrk(s, "/@ \t"))
-            return fail(c, e->line,
-                        "sasl.kerberos_service_name: '%s' is not a Kerberos service name (no '/', "
-                        "'@' or spaces)",
-                        s);
-        return set_string(OWNED(o->sasl_kerberos_service_name), s);
-    case T_SERVER_CA:
-    case T_CLIENT_CERT:
-    case T_CLIENT_KEY:
-        if (!s[0])
-            return fail(c, e->line, "tls.%s: the path is empty", e->key);
-        return set_string(k->id == T_SERVER_CA     ? OWNED(o->tls_server_ca_cert_path)
-                          : k->id == T_CLIENT_CERT ? OWNED(o->tls_client_cert_path)
-                                                   : OWNED(o->tls_client_key_path),
-                          s);
-    default:
-        return 0;
+    int64_t n = k->kind == K_INT ? v->u.integer : as_i64(num);
+    bool ranged = k->store == ST_U32 || k->store == ST_U64 || k->store == ST_SIZE_T ||
+                  k->store == ST_I16;
+    if (ranged && k->hi && (rc = in_range(c, e, n, k->lo, k->hi, k->unit)) != 0)
+        return rc;
+    if (k->check && (rc = k->check(c, e, k, s, num)) != 0)
+        return rc;
+    char *field = (char *)c->cfg + k->off;
+    switch (k->store) {
+    case ST_BOOL: *(bool *)(void *)field = v->u.boolean; return 0;
+    case ST_U32: *(uint32_t *)(void *)field = (uint32_t)n; return 0;
+    case ST_U64: *(uint64_t *)(void *)field = k->kind == K_INT ? (uint64_t)n : num; return 0;
+    case ST_SIZE_T: *(size_t *)(void *)field = (size_t)n; return 0;
+    case ST_I16: *(int16_t *)(void *)field = (int16_t)n; return 0;
+    case ST_STR: return set_string((char **)(void *)field, s);
+    default: return 0;
     }
 }
 
-/* Every key of table e->value must be one of keys; name is "wal", "wal.sasl", ... */
-static int apply_table(ctx *c, const kw__toml_entry *te, const keydef *keys, const char *name)
+/* Every key of table te->value must be one of keys; name is "wal", "wal.sasl", ... */
+static int apply_table(ctx *c, const kw__toml_entry *te, const keydef *keys, const char *name,
+                       const char *where)
 {
     const kw__toml_value *t = te->value;
-    for (size_t i = 0; i < t->u.table.count; i++) {
+    const char *outer = c->where;
+    c->where = where;
+    int rc = 0;
+    for (size_t i = 0; i < t->u.table.count && !rc; i++) {
         const kw__toml_entry *e = &t->u.table.entries[i];
         const keydef *k = keys;
         while (k->name && strcmp(k->name, e->key) != 0)
@@ -805,28 +822,31 @@ static int apply_table(ctx *c, const kw__toml_entry *te, const keydef *keys, con
         if (!k->name) {
             const char *hint = suggest(keys, e->key);
             if (hint)
-                return fail(c, e->line, "unknown key '%s' in [%s] (did you mean %s?)", e->key, name,
-                            hint);
-            return fail(c, e->line, "unknown key '%s' in [%s]", e->key, name);
+                rc = fail(c, e->line, "unknown key '%s' in [%s] (did you mean %s?)", e->key, name,
+                          hint);
+            else
+                rc = fail(c, e->line, "unknown key '%s' in [%s]", e->key, name);
+            break;
         }
-        int rc = apply(c, e, k);
-        if (rc)
-            return rc;
+        rc = apply(c, e, k);
     }
-    return 0;
+    c->where = outer;
+    return rc;
 }
 
-/* What the keys say together: SASL needs all three, a client cert needs its key, ... */
+/* What the keys say together: SASL needs its credentials, a client cert needs its key, ... */
 static int check_whole(ctx *c, const kw__toml_entry *wal)
 {
     kw__wal_config *cfg = c->cfg;
-    kw_wal_options *o = &cfg->wal;
+    kw_client_options *o = &cfg->wal.kafka;
     const kw__toml_entry *sasl = c->seen[W_SASL];
     if (sasl) {
         int line = sasl->value->line ? sasl->value->line : sasl->line;
-        bool gssapi = o->sasl_type && strcmp(o->sasl_type, "GSSAPI") == 0;
-        const char *missing = !o->sasl_type       ? "type"
-                              : gssapi            ? NULL
+        const char *m = o->sasl_mechanism;
+        bool gssapi = m && strcmp(m, "GSSAPI") == 0;
+        bool oauth = m && strcmp(m, "OAUTHBEARER") == 0;
+        const char *missing = !m                  ? "type"
+                              : gssapi || oauth   ? NULL
                               : !o->sasl_username ? "username"
                               : !o->sasl_password ? "password"
                                                   : NULL;
@@ -838,18 +858,31 @@ static int check_whole(ctx *c, const kw__toml_entry *wal)
                         "credential cache, KRB5CCNAME, says who the WAL is)");
         if (!gssapi && o->sasl_kerberos_service_name)
             return fail(c, line, "[wal.sasl]: kerberos_service_name goes with type GSSAPI only");
+        if (oauth && (o->sasl_username || o->sasl_password))
+            return fail(c, line,
+                        "[wal.sasl]: type OAUTHBEARER takes a token or token_file, not a "
+                        "username or password");
+        if (oauth && !o->oauth_token == !o->oauth_token_file)
+            return fail(c, line, "[wal.sasl]: type OAUTHBEARER needs exactly one of token and "
+                                 "token_file");
+        if (!oauth && (o->oauth_token || o->oauth_token_file))
+            return fail(c, line, "[wal.sasl]: token and token_file go with type OAUTHBEARER only");
     }
     const kw__toml_entry *tls = c->seen[W_TLS];
-    if (tls && !o->tls_client_cert_path != !o->tls_client_key_path)
+    if (tls && !o->tls_cert_file != !o->tls_key_file)
         return fail(c, tls->value->line ? tls->value->line : tls->line,
                     "[wal.tls]: client_cert_path and client_key_path go together (mutual TLS "
                     "needs both)");
+    /* The client's one switch for both: [wal.tls] (even empty) means TLS, [wal.sasl] SASL. */
+    o->security = sasl ? (tls ? KW_CLIENT_SASL_SSL : KW_CLIENT_SASL_PLAINTEXT)
+                       : (tls ? KW_CLIENT_SSL : KW_CLIENT_PLAINTEXT);
     /* Kafka keeps order for an idempotent producer only up to 5 requests in flight. */
-    if (c->max_in_flight && !o->no_idempotence && o->max_in_flight > 5)
-        return fail(c, c->max_in_flight->line,
+    const kw__toml_entry *mif = c->seen[W_MAX_IN_FLIGHT];
+    if (mif && !cfg->wal.no_idempotence && cfg->wal.max_in_flight > 5)
+        return fail(c, mif->line,
                     "max_in_flight: %u is more than 5, the most an idempotent producer may have "
                     "(or set no_idempotence = true)",
-                    o->max_in_flight);
+                    cfg->wal.max_in_flight);
     /* Topic names are "{prefix}_{index}"; Kafka allows 249 characters. */
     char idx[16];
     int digits = snprintf(idx, sizeof(idx), "%u", cfg->num_topics - 1);
@@ -868,7 +901,7 @@ int kw__wal_config_init(kw__wal_config *cfg)
     /* GreptimeDB's defaults; kwal's own options stay 0, meaning kw_wal_open's default. */
     o->provider = KW_WAL_PROVIDER_LOCAL;
     o->max_batch_bytes = MIB;
-    o->connect_timeout_ms = 3000;
+    o->kafka.connect_timeout_ms = 3000;
     o->timeout_ms = 3000;
     cfg->auto_create_topics = true;
     cfg->num_topics = 64;
@@ -879,35 +912,45 @@ int kw__wal_config_init(kw__wal_config *cfg)
     cfg->auto_prune_parallelism = 10;
     cfg->flush_trigger_size = 512 * MIB;
     cfg->checkpoint_trigger_size = 128 * MIB;
-    if (set_string(OWNED(o->broker_endpoints), "127.0.0.1:9092") ||
+    if (set_string(OWNED(o->kafka.bootstrap), "127.0.0.1:9092") ||
         set_string(&cfg->topic_name_prefix, "greptimedb_wal_topic"))
         return KW_ENOMEM;
     return 0;
+}
+
+static void free_strings(kw__wal_config *cfg, const keydef *keys)
+{
+    for (const keydef *k = keys; k->name; k++) {
+        if (k->store != ST_STR)
+            continue;
+        char **field = (char **)(void *)((char *)cfg + k->off);
+        if (*field) /* passwords and tokens among them: wipe before free */
+            memset(*field, 0, strlen(*field));
+        free(*field);
+        *field = NULL; /* an alias row points at the same field */
+    }
 }
 
 void kw__wal_config_free(kw__wal_config *cfg)
 {
     if (!cfg)
         return;
-    kw_wal_options *o = &cfg->wal;
-    free(*OWNED(o->dir));
-    free(*OWNED(o->broker_endpoints));
-    free(*OWNED(o->topic));
-    free(*OWNED(o->sasl_type));
-    free(*OWNED(o->sasl_username));
-    free(*OWNED(o->sasl_password));
-    free(*OWNED(o->sasl_kerberos_service_name));
-    free(*OWNED(o->tls_server_ca_cert_path));
-    free(*OWNED(o->tls_client_cert_path));
-    free(*OWNED(o->tls_client_key_path));
-    free(cfg->topic_name_prefix);
+    free_strings(cfg, wal_keys);
+    free_strings(cfg, sasl_keys);
+    free_strings(cfg, tls_keys);
+    for (size_t i = 0; i < sizeof(other_strings) / sizeof(other_strings[0]); i++)
+        free(*(char **)(void *)((char *)cfg + other_strings[i]));
     memset(cfg, 0, sizeof(*cfg));
 }
 
 int kw__wal_config_parse(const char *text, size_t len, const char *filename, kw__wal_config *cfg,
                          char *err, size_t errlen)
 {
-    ctx c = {.cfg = cfg, .file = filename ? filename : "config", .err = err, .errlen = errlen};
+    ctx c = {.cfg = cfg,
+             .file = filename ? filename : "config",
+             .err = err,
+             .errlen = errlen,
+             .where = ""};
     if (err && errlen)
         err[0] = 0;
     int rc = kw__wal_config_init(cfg);
@@ -932,7 +975,7 @@ int kw__wal_config_parse(const char *text, size_t len, const char *filename, kw_
             rc = fail(&c, wal->line, "wal: expected a table ([wal]), not %s",
                       a_type(wal->value->type));
         else
-            rc = apply_table(&c, wal, wal_keys, "wal");
+            rc = apply_table(&c, wal, wal_keys, "wal", "");
         if (rc == 0)
             rc = check_whole(&c, wal);
         if (rc == 0 && c.unused)

@@ -1,4 +1,4 @@
-/* The Kafka WAL provider: per-topic batching, an idempotent pipelined producer, entry ids from offsets. */
+/* The Kafka WAL provider: open/close on a client, the region map, append, state, wal.c's table. */
 #include "wal/kafka.h"
 
 #include <errno.h>
@@ -9,34 +9,22 @@
 #include <string.h>
 #include <time.h>
 
-#include "proto/crc32c.h"
-#include "proto/kerr.h"
-#include "proto/msg_group.h"
 #include "wal/kafka_int.h"
 
 /*
- * Durability: an append's callback fires with an entry id only after the
- * broker acknowledged (acks=all, so every in-sync replica has it) the batch
- * holding the entry's last record, and every batch before it on the topic.
- * Callbacks of one topic therefore come in append order, and ids grow.
- *
- * The pipeline, per topic: entries queue from any thread; the loop thread
- * packs them into record batches of at most max_batch_bytes (an entry larger
- * than a batch is split into parts, which go out in consecutive batches), and
- * keeps up to max_in_flight Produce requests out.  Each batch carries the
- * topic's producer id, epoch and sequence numbers, so a batch the cluster
- * layer resends after a lost connection is written once.  Outcomes:
- *
- *  - acked: its entries that end here get their ids (in order, at the head);
- *  - OUT_OF_ORDER_SEQUENCE while an earlier batch is still out: the earlier
- *    one is being retried; this one waits (HELD) and is resent after it;
- *  - anything else final (timeout, broker error, or OUT_OF_ORDER with nothing
- *    before it): its entries fail, and since the broker's view of the
- *    sequence is now unknown, the topic stops sending, waits for what is out,
- *    bumps the producer epoch (InitProducerId with the old id, KIP-360) and
- *    renumbers the held batches from sequence 0.  A failed entry may still be
- *    in the log (a timed-out batch can land later): the callback says "not
- *    known durable", and the entry tag lets replay drop a copy written twice.
+ * The life of an append (kafka provider):
+ *  1. kw_wal_append (any thread): the entry is copied (LZ4-compressed on the
+ *     way with kwal's format), queued on its region's topic under k->mu, and a
+ *     kick is posted to the client's loop (kafka_append, below).
+ *  2. Loop thread: the kick pumps the topic (kafka_produce.c): queued entries
+ *     are packed into RecordBatches of at most max_batch_bytes (big entries
+ *     split into parts), numbered with the topic's producer id, epoch and
+ *     sequence (kafka_producer_id.c), and sent as Produce acks=all, batches of
+ *     many topics for one broker sharing a request.
+ *  3. The broker's answer settles batches in order at the topic's head: each
+ *     entry ending in an acked batch gets id = its last record's offset and its
+ *     callback runs on the loop thread (err 0, detail ""); a failure fails the
+ *     entries with the detail text and bumps the epoch before anything else goes.
  */
 
 #define DEFAULT_TOPIC "greptimedb_wal_topic_0"
@@ -60,53 +48,46 @@ void kw__wal_kafka_log(kw_wal_kafka *k, int level, const char *fmt, ...)
     k->o.log(k->o.log_arg, level, msg);
 }
 
-static char *dup_or_null(const char *s)
+/* ---------------------------------------------------------------- waiting */
+
+int kw__wal_kafka_wait(kw_wal_kafka *k, pthread_mutex_t *mu, pthread_cond_t *cond,
+                       const struct timespec *until)
 {
-    return s ? strdup(s) : NULL;
-}
-
-/* ---------------------------------------------------------------- loop calls */
-
-typedef struct kcall {
-    kw_wal_kafka *k;
-    int (*fn)(kw_wal_kafka *, void *);
-    void *arg;
-    int rc;
-    bool done;
-} kcall;
-
-static void call_run(kw_loop *loop, void *arg)
-{
-    kcall *c = arg;
-    int rc = c->fn(c->k, c->arg);
-    pthread_mutex_lock(&c->k->mu);
-    c->rc = rc;
-    c->done = true;
-    pthread_cond_broadcast(&c->k->cond);
-    pthread_mutex_unlock(&c->k->mu);
-}
-
-static void call_drop(void *arg)
-{
-    kcall *c = arg;
-    pthread_mutex_lock(&c->k->mu);
-    c->rc = KW_ECLOSED;
-    c->done = true;
-    pthread_cond_broadcast(&c->k->cond);
-    pthread_mutex_unlock(&c->k->mu);
-}
-
-int kw__wal_kafka_call(kw_wal_kafka *k, int (*fn)(kw_wal_kafka *, void *), void *arg)
-{
-    kcall c = {k, fn, arg, 0, false};
-    int rc = kw__loop_post(k->loop, call_run, call_drop, &c);
+    int rc = kw__client_can_block(k->client);
     if (rc)
         return rc;
-    pthread_mutex_lock(&k->mu);
-    while (!c.done)
-        pthread_cond_wait(&k->cond, &k->mu);
-    pthread_mutex_unlock(&k->mu);
-    return c.rc;
+    struct timespec now;
+    if (kw__client_host_driven(k->client)) {
+        int ms = 100;
+        if (until) {
+            clock_gettime(CLOCK_REALTIME, &now);
+            int64_t left = (int64_t)(until->tv_sec - now.tv_sec) * 1000 +
+                           (until->tv_nsec - now.tv_nsec) / 1000000;
+            if (left <= 0)
+                return KW_ETIMEDOUT;
+            if (left < ms)
+                ms = (int)left;
+        }
+        pthread_mutex_unlock(mu);
+        int drove = kw__client_drive(k->client, ms);
+        pthread_mutex_lock(mu);
+        if (drove != 0)
+            return drove < 0 ? drove : 0;
+        /* Another thread runs the loop: it signals cond, or we look again in 10 ms. */
+        clock_gettime(CLOCK_REALTIME, &now);
+        now.tv_nsec += 10 * 1000000;
+        if (now.tv_nsec >= 1000000000) {
+            now.tv_sec++;
+            now.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(cond, mu, &now);
+        return 0;
+    }
+    if (!until) {
+        pthread_cond_wait(cond, mu);
+        return 0;
+    }
+    return pthread_cond_timedwait(cond, mu, until) == ETIMEDOUT ? KW_ETIMEDOUT : 0;
 }
 
 /* ---------------------------------------------------------------- topics and regions */
@@ -130,7 +111,7 @@ ktopic *kw__wal_kafka_topic(kw_wal_kafka *k, const char *name)
     return t;
 }
 
-static kregion *region_slot(kw_wal_kafka *k, uint64_t region_id, bool create)
+kregion *kw__wal_kafka_region_slot(kw_wal_kafka *k, uint64_t region_id, bool create)
 {
     if (create && (k->nregions + 1) * 2 > k->capregions) {
         size_t cap = k->capregions ? k->capregions * 2 : 64;
@@ -167,7 +148,7 @@ static kregion *region_slot(kw_wal_kafka *k, uint64_t region_id, bool create)
 
 ktopic *kw__wal_kafka_region_topic(kw_wal_kafka *k, uint64_t region_id)
 {
-    kregion *r = region_slot(k, region_id, false);
+    kregion *r = kw__wal_kafka_region_slot(k, region_id, false);
     if (r && r->topic)
         return r->topic;
     return kw__wal_kafka_topic(k, k->default_topic);
@@ -179,7 +160,7 @@ static int kafka_set_region_topic(void *p, uint64_t region_id, const char *topic
     if (!topic || !*topic || strlen(topic) > 249)
         return KW_EINVAL;
     pthread_mutex_lock(&k->mu);
-    kregion *r = region_slot(k, region_id, true);
+    kregion *r = kw__wal_kafka_region_slot(k, region_id, true);
     ktopic *t = r ? kw__wal_kafka_topic(k, topic) : NULL;
     if (r && t)
         r->topic = t;
@@ -187,528 +168,8 @@ static int kafka_set_region_topic(void *p, uint64_t region_id, const char *topic
     return r && t ? 0 : KW_ENOMEM;
 }
 
-/* ---------------------------------------------------------------- completion */
-
-/* The bookkeeping of an entry's end (k->mu held; the caller wakes k->cond). */
-static void entry_account(kw_wal_kafka *k, const kentry *e, int err, uint64_t id)
-{
-    if (err == 0) {
-        k->stats.appends++;
-        k->stats.bytes += e->raw_len;
-        kregion *r = region_slot(k, e->region_id, true);
-        if (r && id > r->latest)
-            r->latest = id;
-    } else {
-        k->stats.append_errors++;
-    }
-    k->buffered -= e->len;
-    k->pending--;
-}
-
-/* Calls the entry's callback and frees it (k->mu not held; accounted already). */
-static void entry_finish(kentry *e, int err, uint64_t id)
-{
-    if (e->cb)
-        e->cb(e->arg, err, id);
-    free(e);
-}
-
-/* Hands an entry back to its caller and forgets it (k->mu not held). */
-static void entry_done(kw_wal_kafka *k, kentry *e, int err, uint64_t id)
-{
-    pthread_mutex_lock(&k->mu);
-    entry_account(k, e, err, id);
-    pthread_cond_broadcast(&k->cond);
-    pthread_mutex_unlock(&k->mu);
-    entry_finish(e, err, id);
-}
-
-static void batch_free(kbatch *b)
-{
-    kw__wr_free(&b->buf);
-    free(b->slots);
-    free(b);
-}
-
-static void pump(ktopic *t);
-static void start_bump(ktopic *t);
-
-/* The id of the entry completed by slot i of an acked batch: its last record's offset. */
-static uint64_t slot_id(const kbatch *b, size_t i)
-{
-    return (uint64_t)(b->base_offset + b->slots[i].record);
-}
-
-/*
- * Resolves batches at the head of the topic in sequence order, so callbacks
- * keep append order: an acked head gives its completed entries their ids, a
- * failed head fails every entry it holds a part of.
- */
-static void settle(ktopic *t)
-{
-    kw_wal_kafka *k = t->k;
-    while (t->head && (t->head->state == KB_ACKED || t->head->state == KB_FAILED)) {
-        kbatch *b = t->head;
-        /* One lock for the whole batch's bookkeeping, then the callbacks, in append order. */
-        bool any = false;
-        for (size_t i = 0; i < b->nslots; i++) {
-            kentry *e = b->slots[i].e;
-            if (b->state == KB_FAILED && !e->err)
-                e->err = b->err;
-            e->batches--;
-            if (!b->slots[i].completes)
-                continue;
-            if (!any)
-                pthread_mutex_lock(&k->mu);
-            any = true;
-            entry_account(k, e, e->err, e->err ? 0 : slot_id(b, i));
-        }
-        if (any) {
-            pthread_cond_broadcast(&k->cond);
-            pthread_mutex_unlock(&k->mu);
-        }
-        for (size_t i = 0; i < b->nslots; i++) {
-            kentry *e = b->slots[i].e;
-            if (b->slots[i].completes)
-                entry_finish(e, e->err, e->err ? 0 : slot_id(b, i));
-        }
-        t->head = b->next;
-        if (!t->head)
-            t->tail = NULL;
-        batch_free(b);
-    }
-}
-
-/* ---------------------------------------------------------------- produce */
-
-static int build_produce(void *arg, int version, int32_t leader_epoch, const void **req)
-{
-    kbatch *b = arg;
-    kw_wal_kafka *k = b->t->k;
-    b->rp = (kw_produce_req_partition){.index = 0,
-                                       .records = {b->buf.buf, (int32_t)b->buf.len}};
-    b->rt = (kw_produce_req_topic){.name = kw_str_c(b->t->name)};
-    b->rt.partition_data.v = &b->rp;
-    b->rt.partition_data.n = 1;
-    kw__schema_init(kw__api(KW_API_PRODUCE)->req, version, &b->req);
-    b->req.transactional_id = KW_STR_NULL;
-    b->req.acks = -1;
-    b->req.timeout_ms = (int32_t)k->o.timeout_ms;
-    b->req.topic_data.v = &b->rt;
-    b->req.topic_data.n = 1;
-    *req = &b->req;
-    return 0;
-}
-
-static bool earlier_unsettled(const ktopic *t, const kbatch *b)
-{
-    for (const kbatch *x = t->head; x && x != b; x = x->next)
-        if (x->state != KB_ACKED)
-            return true;
-    return false;
-}
-
-static void send_batch(kbatch *b);
-
-static void produce_done(const kw_cluster_result *res, void *arg)
-{
-    kbatch *b = arg;
-    ktopic *t = b->t;
-    kw_wal_kafka *k = t->k;
-    t->in_flight--;
-    pthread_mutex_lock(&k->mu);
-    if (res->attempts > 1)
-        k->stats.retries += res->attempts - 1;
-    pthread_mutex_unlock(&k->mu);
-
-    if (res->err == 0) {
-        const kw_produce_resp *r = res->resp;
-        b->base_offset = r->responses.v[0].partition_responses.v[0].base_offset;
-        b->state = KB_ACKED;
-    } else if (res->kerr == KW_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER && earlier_unsettled(t, b) &&
-               !k->o.no_idempotence) {
-        /* An earlier batch is being resent after a lost connection and this
-         * one overtook it: send it again once that one is in. */
-        b->state = KB_HELD;
-    } else {
-        b->state = KB_FAILED;
-        b->err = res->err;
-        b->kerr = res->kerr;
-        snprintf(t->last_error, sizeof(t->last_error), "produce to %s: %s", t->name,
-                 res->detail && *res->detail ? res->detail : kw_strerror(res->err));
-        kw__wal_kafka_log(k, KW_WAL_LOG_WARN, "%s (%u attempts)", t->last_error, res->attempts);
-        if (!k->o.no_idempotence && t->pstate == KP_READY)
-            t->pstate = KP_DRAINING;
-    }
-    settle(t);
-    /* held batches whose predecessors are all in go out again, in order */
-    for (kbatch *x = t->head; x; x = x->next) {
-        if (x->state == KB_HELD && !earlier_unsettled(t, x) && t->pstate == KP_READY)
-            send_batch(x);
-        else if (x->state != KB_ACKED)
-            break;
-    }
-    if (t->pstate == KP_DRAINING && t->in_flight == 0)
-        start_bump(t);
-    pump(t);
-}
-
-static void send_batch(kbatch *b)
-{
-    ktopic *t = b->t;
-    kw_wal_kafka *k = t->k;
-    b->state = KB_INFLIGHT;
-    t->in_flight++;
-    int rc = kw__cluster_send_partition(k->cl, KW_API_PRODUCE, t->name, 0, build_produce, b,
-                                        kw__wal_kafka_deadline(k->o.timeout_ms), produce_done, b);
-    if (rc) {
-        t->in_flight--;
-        b->state = KB_FAILED;
-        b->err = rc;
-        if (!k->o.no_idempotence)
-            t->pstate = KP_DRAINING;
-    }
-}
-
-/* Rewrites a held batch's producer epoch and base sequence (the CRC covers them). */
-static void renumber(kbatch *b, int64_t pid, int16_t epoch, int32_t seq)
-{
-    uint8_t *p = b->buf.buf;
-    kw_store_be64(p + KW_BATCH_OFF_PRODUCER_ID, (uint64_t)pid);
-    kw_store_be16(p + KW_BATCH_OFF_PRODUCER_EPOCH, (uint16_t)epoch);
-    kw_store_be32(p + KW_BATCH_OFF_BASE_SEQUENCE, (uint32_t)seq);
-    kw_store_be32(p + KW_BATCH_OFF_CRC, kw__crc32c(0, p + KW_BATCH_OFF_ATTRIBUTES,
-                                                   b->buf.len - KW_BATCH_OFF_ATTRIBUTES));
-    b->base_seq = seq;
-}
-
-static int slot_add(kbatch *b, kentry *e, int32_t record, bool completes)
-{
-    if (b->nslots && b->slots[b->nslots - 1].e == e) {
-        b->slots[b->nslots - 1].record = record;
-        b->slots[b->nslots - 1].completes = completes;
-        return 0;
-    }
-    if (b->nslots == b->capslots) {
-        size_t cap = b->capslots ? b->capslots * 2 : 128;
-        kslot *s = realloc(b->slots, cap * sizeof(*s));
-        if (!s)
-            return KW_ENOMEM;
-        b->slots = s;
-        b->capslots = cap;
-    }
-    b->slots[b->nslots++] = (kslot){e, record, completes};
-    e->batches++;
-    return 0;
-}
-
-/* Moves everything appended so far onto the loop's own list: one lock for many entries. */
-static void take_queue(ktopic *t)
-{
-    kw_wal_kafka *k = t->k;
-    pthread_mutex_lock(&k->mu);
-    kentry *h = t->qhead, *tl = t->qtail;
-    size_t bytes = t->qbytes;
-    t->qhead = t->qtail = NULL;
-    t->qbytes = 0;
-    pthread_mutex_unlock(&k->mu);
-    if (!h)
-        return;
-    if (t->rtail)
-        t->rtail->next = h;
-    else
-        t->rhead = h;
-    t->rtail = tl;
-    t->rbytes += bytes;
-}
-
-/* Bytes queued and not yet in a batch (loop thread). */
-static size_t queued_bytes(ktopic *t)
-{
-    pthread_mutex_lock(&t->k->mu);
-    size_t q = t->qbytes;
-    pthread_mutex_unlock(&t->k->mu);
-    return q + t->rbytes;
-}
-
-/* The next entry to batch: the one partly batched, else the queue's head. */
-static kentry *next_entry(ktopic *t)
-{
-    if (t->partial)
-        return t->partial;
-    if (!t->rhead)
-        take_queue(t);
-    kentry *e = t->rhead;
-    if (e) {
-        t->rbytes -= e->len;
-        t->rhead = e->next;
-        if (!t->rhead)
-            t->rtail = NULL;
-        e->next = NULL;
-    }
-    t->partial = e;
-    return e;
-}
-
-/* Packs queued entries into one batch; NULL when there is nothing to send. */
-static kbatch *build_batch(ktopic *t)
-{
-    kw_wal_kafka *k = t->k;
-    if (!next_entry(t))
-        return NULL;
-    kbatch *b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
-    b->t = t;
-    kw__wr_init(&b->buf);
-    /* Size the batch once for what is queued (records add about 1/8 for keys and framing)
-     * rather than doubling from 256 bytes with a copy each time. */
-    size_t want = queued_bytes(t) + (t->partial ? t->partial->len : 0);
-    want += want / 8 + 256;
-    if (want > k->o.max_batch_bytes + 256)
-        want = k->o.max_batch_bytes + 256;
-    if (kw__wr_reserve(&b->buf, want))
-        b->buf.len = 0; /* only the room was wanted */
-    /* kwal's format compresses each entry instead (kafka_append); GreptimeDB's values are raw */
-    kw_batch_opts bo = {.codec = k->o.record_format == KW_WAL_FORMAT_GREPTIMEDB &&
-                                         k->o.compression == KW_WAL_COMPRESSION_LZ4
-                                     ? KW_CODEC_LZ4
-                                     : KW_CODEC_NONE};
-    if (!k->o.no_idempotence) {
-        bo.idempotent = true;
-        bo.producer_id = t->producer_id;
-        bo.producer_epoch = t->producer_epoch;
-        bo.base_sequence = t->next_seq;
-    }
-    kw_batch_builder bb;
-    kw__batch_begin(&bb, &b->buf, &bo);
-    int64_t now_ms = (int64_t)time(NULL) * 1000;
-    kentry *e;
-    while ((e = next_entry(t))) {
-        bool full = false;
-        while (e->next_part < e->nparts) {
-            kw_wal_part part = kw__wal_split_part(e->len, k->max_part, e->nparts, e->next_part);
-            kw_wal_record_key key;
-            kw__wal_record_key_for_part(&key, k->o.record_format, e->region_id, e->tag, &part,
-                                        e->nparts, e->len);
-            if (e->codec != KW_WAL_CODEC_RAW && e->next_part == 0) {
-                key.codec = e->codec;
-                key.raw_len = e->raw_len;
-            }
-            uint8_t kb[KW_WAL_RECORD_KEY_MAX];
-            int kl = kw__wal_record_key_encode(&key, kb, sizeof(kb));
-            kw_bytes kbytes = {kb, kl > 0 ? kl : 0};
-            kw_bytes value = {e->data + part.off, (int32_t)part.len};
-            size_t need = kw__batch_record_size(&bb, now_ms, kbytes, value, NULL, 0);
-            if (bb.count > 0 && kw__batch_size(&bb) + need > k->o.max_batch_bytes) {
-                full = true;
-                break;
-            }
-            if (kl < 0 || kw__batch_add(&bb, now_ms, kbytes, value, NULL, 0) != 0 ||
-                slot_add(b, e, bb.count - 1, e->next_part + 1 == e->nparts) != 0) {
-                /* cannot happen for a valid entry; fail it rather than loop */
-                e->err = kl < 0 ? kl : KW_ENOMEM;
-                e->next_part = e->nparts;
-                break;
-            }
-            e->next_part++;
-        }
-        if (full)
-            break;
-        t->partial = NULL; /* every part of e is in a batch now */
-        if (e->batches == 0) /* failed before any part got in: answer now */
-            entry_done(k, e, e->err, 0);
-    }
-    if (bb.count == 0) {
-        kw__batch_abort(&bb);
-        batch_free(b);
-        return NULL;
-    }
-    if (kw__batch_finish(&bb) != 0) {
-        b->state = KB_FAILED;
-        b->err = KW_ENOMEM;
-    }
-    b->count = bb.count;
-    b->base_seq = t->next_seq;
-    if (!k->o.no_idempotence)
-        t->next_seq += b->count;
-    if (t->tail)
-        t->tail->next = b;
-    else
-        t->head = b;
-    t->tail = b;
-    pthread_mutex_lock(&k->mu);
-    k->stats.batches++;
-    pthread_mutex_unlock(&k->mu);
-    return b;
-}
-
-static void pump(ktopic *t)
-{
-    kw_wal_kafka *k = t->k;
-    if (t->pstate == KP_NEED_ID) {
-        start_bump(t);
-        return;
-    }
-    uint32_t max = k->o.no_idempotence ? 1 : k->o.max_in_flight;
-    while (t->pstate == KP_READY && t->in_flight < max) {
-        /*
-         * Two batches in flight at once, then another only once a full batch
-         * is waiting: the broker's cost is per batch and per request, so
-         * many small batches behind those cost throughput and gain no
-         * latency (they would wait behind them anyway).  The second keeps
-         * the topic busy while the first is answered: batches of many topics
-         * share requests (coalesce_produce), and with one per topic they
-         * went in lock-step rounds (+6-13% MB/s, p50 27 -> 23 ms, on the
-         * WAL bench's append).  With nothing out, send at once.
-         */
-        if (t->in_flight > 1 && !t->partial) {
-            if (queued_bytes(t) < k->o.max_batch_bytes)
-                break;
-        }
-        kbatch *b = build_batch(t);
-        if (!b)
-            break;
-        if (b->state == KB_FAILED) {
-            settle(t);
-            continue;
-        }
-        send_batch(b);
-    }
-    settle(t);
-}
-
-/* ---------------------------------------------------------------- producer id */
-
-typedef struct kinit {
-    ktopic *t;
-    kw_init_producer_id_req req;
-} kinit;
-
-static int build_init(void *arg, int version, int32_t leader_epoch, const void **req)
-{
-    kinit *in = arg;
-    ktopic *t = in->t;
-    kw__schema_init(kw__api(KW_API_INIT_PRODUCER_ID)->req, version, &in->req);
-    in->req.transactional_id = KW_STR_NULL;
-    in->req.transaction_timeout_ms = 60000;
-    /* KIP-360: asking with the current id and epoch bumps the epoch, so the
-     * broker forgets the old sequence state without a new producer id. */
-    in->req.producer_id = version >= 3 ? t->producer_id : -1;
-    in->req.producer_epoch = version >= 3 ? t->producer_epoch : -1;
-    *req = &in->req;
-    return 0;
-}
-
-/*
- * Fails entries that waited in the queue past their deadline without getting
- * into a batch (no producer id, because no broker answers): an append never
- * waits longer than timeout_ms for a producer id.  The queue is in append
- * order, so the expired ones are at its head.
- */
-static void expire_queue(ktopic *t)
-{
-    kw_wal_kafka *k = t->k;
-    uint64_t now = kw__loop_update_time(k->loop);
-    take_queue(t);
-    for (;;) {
-        kentry *e = t->rhead;
-        if (!e || e->deadline_ns > now)
-            return;
-        t->rhead = e->next;
-        if (!t->rhead)
-            t->rtail = NULL;
-        t->rbytes -= e->len;
-        kw__wal_kafka_log(k, KW_WAL_LOG_WARN, "region %llu: append to %s failed after %u ms: %s",
-                          (unsigned long long)e->region_id, t->name, k->o.timeout_ms,
-                          *t->last_error ? t->last_error : "no producer id");
-        entry_done(k, e, KW_ETIMEDOUT, 0);
-    }
-}
-
-static void retry_timer(kw_loop_timer *timer, void *arg)
-{
-    ktopic *t = arg;
-    expire_queue(t);
-    t->pstate = KP_NEED_ID;
-    pump(t);
-}
-
-static void init_done(const kw_cluster_result *res, void *arg)
-{
-    kinit *in = arg;
-    ktopic *t = in->t;
-    kw_wal_kafka *k = t->k;
-    free(in);
-    const kw_init_producer_id_resp *r = res->resp;
-    int16_t kerr = r ? r->error_code : 0;
-    if (res->err == 0 && kerr == 0) {
-        t->producer_id = r->producer_id;
-        t->producer_epoch = r->producer_epoch;
-        t->next_seq = 0;
-        /* every batch not yet written goes out again under the new epoch, renumbered */
-        for (kbatch *b = t->head; b; b = b->next) {
-            if (b->state == KB_HELD) {
-                renumber(b, t->producer_id, t->producer_epoch, t->next_seq);
-                t->next_seq += b->count;
-            }
-        }
-        t->pstate = KP_READY;
-        kw__wal_kafka_log(k, KW_WAL_LOG_INFO, "topic %s: producer id %lld epoch %d", t->name,
-                          (long long)t->producer_id, t->producer_epoch);
-        for (kbatch *b = t->head; b; b = b->next)
-            if (b->state == KB_HELD)
-                send_batch(b);
-        pump(t);
-        return;
-    }
-    /* A stale or fenced id: start over with a fresh one. */
-    if (kerr == KW_KERR_INVALID_PRODUCER_EPOCH || kerr == KW_KERR_PRODUCER_FENCED ||
-        kerr == 49 /* INVALID_PRODUCER_ID_MAPPING */) {
-        t->producer_id = -1;
-        t->producer_epoch = -1;
-    }
-    snprintf(t->last_error, sizeof(t->last_error), "InitProducerId for %s: %s", t->name,
-             kerr ? kw__kerr_name(kerr) : (res->detail ? res->detail : kw_strerror(res->err)));
-    kw__wal_kafka_log(k, KW_WAL_LOG_WARN, "%s; retrying", t->last_error);
-    /* Entries waiting meanwhile keep waiting; their appends time out on their own terms. */
-    t->pstate = KP_ASKING;
-    kw__loop_timer_start(&t->timer, 200);
-}
-
-static void start_bump(ktopic *t)
-{
-    kw_wal_kafka *k = t->k;
-    if (t->pstate == KP_ASKING)
-        return;
-    kinit *in = calloc(1, sizeof(*in));
-    if (!in)
-        return;
-    in->t = t;
-    t->pstate = KP_ASKING;
-    /* batches that failed for good stay failed; the others (held) are renumbered after */
-    for (kbatch *b = t->head; b; b = b->next)
-        if (b->state == KB_INFLIGHT)
-            return; /* not drained yet: produce_done calls back here */
-    if (kw__cluster_send_any(k->cl, KW_API_INIT_PRODUCER_ID, build_init, in,
-                             kw__wal_kafka_deadline(k->o.timeout_ms), init_done, in) != 0) {
-        free(in);
-        kw__loop_timer_start(&t->timer, 200);
-    }
-}
-
 /* ---------------------------------------------------------------- append */
 
-static void kick_run(kw_loop *loop, void *arg)
-{
-    ktopic *t = arg;
-    pthread_mutex_lock(&t->k->mu);
-    t->kicked = false;
-    pthread_mutex_unlock(&t->k->mu);
-    if (!kw__loop_timer_armed(&t->timer) && t->timer.loop == NULL)
-        kw__loop_timer_init(t->k->loop, &t->timer, retry_timer, t);
-    pump(t);
-}
 
 /*
  * Copies an entry into one allocation with its bookkeeping; with kwal's format
@@ -792,12 +253,13 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
     pthread_mutex_lock(&k->mu);
     bool waited = false;
     while (!k->closing && k->buffered > 0 && k->buffered + e->len > k->o.max_buffered_bytes) {
-        if (k->o.append_fail_fast) {
+        /* From a callback the space would never come: the loop waits for this thread. */
+        if (k->o.append_fail_fast ||
+            (rc = kw__wal_kafka_wait(k, &k->mu, &k->cond, NULL)) != 0) {
             pthread_mutex_unlock(&k->mu);
             free(e);
-            return KW_EAGAIN;
+            return k->o.append_fail_fast ? KW_EAGAIN : rc;
         }
-        pthread_cond_wait(&k->cond, &k->mu);
         waited = true;
     }
     if (waited) /* the timeout counts from when the entry is queued */
@@ -825,7 +287,7 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
     bool post = !t->kicked;
     t->kicked = true;
     pthread_mutex_unlock(&k->mu);
-    if (post && (rc = kw__loop_post(k->loop, kick_run, NULL, t)) != 0) {
+    if (post && (rc = kw__loop_post(k->loop, kw__wal_kafka_kick_run, NULL, t)) != 0) {
         /* the loop is gone: only possible while closing, which fails the queue */
         return 0;
     }
@@ -838,7 +300,7 @@ static int kafka_obsolete(void *p, uint64_t region_id, uint64_t entry_id)
 {
     kw_wal_kafka *k = p;
     pthread_mutex_lock(&k->mu);
-    kregion *r = region_slot(k, region_id, true);
+    kregion *r = kw__wal_kafka_region_slot(k, region_id, true);
     if (r && entry_id > r->obsolete)
         r->obsolete = entry_id;
     pthread_mutex_unlock(&k->mu);
@@ -849,7 +311,7 @@ static int kafka_latest(void *p, uint64_t region_id, uint64_t *out)
 {
     kw_wal_kafka *k = p;
     pthread_mutex_lock(&k->mu);
-    kregion *r = region_slot(k, region_id, false);
+    kregion *r = kw__wal_kafka_region_slot(k, region_id, false);
     *out = r ? r->latest : 0;
     pthread_mutex_unlock(&k->mu);
     return 0;
@@ -873,23 +335,18 @@ static const char *kafka_errstr(const void *p)
 
 /* ---------------------------------------------------------------- open / close */
 
-static void conn_log(void *arg, int level, const char *msg)
+/* The WAL's own client logs through the WAL's callback, without the connections' debug lines. */
+static void client_log(void *arg, int level, const char *msg)
 {
     kw_wal_kafka *k = arg;
-    int l = level <= KW_CONN_LOG_ERROR  ? KW_WAL_LOG_ERROR
-            : level == KW_CONN_LOG_WARN ? KW_WAL_LOG_WARN
-                                        : KW_WAL_LOG_INFO;
-    if (level <= KW_CONN_LOG_INFO)
-        kw__wal_kafka_log(k, l, "%s", msg);
+    if (level <= KW_LOG_INFO)
+        kw__wal_kafka_log(k, level, "%s", msg);
 }
 
 static void kafka_free(kw_wal_kafka *k)
 {
-    if (k->cl)
-        kw__cluster_free(k->cl);
-    if (k->loop)
-        kw__loop_free(k->loop);
-    kw__tls_ctx_unref(k->tls);
+    if (k->own_client)
+        kw_client_destroy(k->client);
     while (k->topics) {
         ktopic *t = k->topics;
         k->topics = t->next;
@@ -897,49 +354,18 @@ static void kafka_free(kw_wal_kafka *k)
         free(t);
     }
     free(k->regions);
-    free(k->bootstrap);
     free(k->default_topic);
-    free(k->sasl_type);
-    free(k->sasl_user);
-    free(k->sasl_krb);
-    if (k->sasl_pass) {
-        OPENSSL_cleanse(k->sasl_pass, strlen(k->sasl_pass));
-        free(k->sasl_pass);
-    }
-    free(k->ca);
-    free(k->cert);
-    free(k->key);
     pthread_mutex_destroy(&k->mu);
     pthread_cond_destroy(&k->cond);
     free(k);
 }
 
-static int start_run(kw_wal_kafka *k, void *arg)
-{
-    (void)arg;
-    kw_cluster_options co = {
-        .bootstrap = k->bootstrap,
-        .conn = {.client_id = "kwal-wal",
-                 .connect_timeout_ms = k->o.connect_timeout_ms,
-                 .tls = k->tls,
-                 .sasl = k->sasl_type ? &k->sasl : NULL,
-                 .log = conn_log,
-                 .log_arg = k},
-        /* Topics' batches ready in one loop round share a Produce request per broker. */
-        .coalesce_produce = !k->o.no_coalesce,
-    };
-    int rc = kw__cluster_new(&k->cl, k->loop, &co);
-    if (rc)
-        snprintf(k->errstr, sizeof(k->errstr), "broker_endpoints: %s",
-                 kw__cluster_errstr(k->cl));
-    return rc;
-}
-
 static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t errlen)
 {
     *out = NULL;
-    if (!o->broker_endpoints || !*o->broker_endpoints) {
-        snprintf(errbuf, errlen, "kafka provider: broker_endpoints is required");
+    if (!o->client && (!o->kafka.bootstrap || !*o->kafka.bootstrap)) {
+        snprintf(errbuf, errlen,
+                 "kafka provider: broker_endpoints (kafka.bootstrap) or a client is required");
         return KW_ECONFIG;
     }
     kw_wal_kafka *k = calloc(1, sizeof(*k));
@@ -948,22 +374,11 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cond, NULL);
     k->o = *o;
-    k->bootstrap = strdup(o->broker_endpoints);
+    k->o.kafka = (kw_client_options){0}; /* the client keeps its own copies */
     k->default_topic = strdup(o->topic && *o->topic ? o->topic : DEFAULT_TOPIC);
-    k->sasl_type = dup_or_null(o->sasl_type);
-    k->sasl_user = dup_or_null(o->sasl_username);
-    k->sasl_pass = dup_or_null(o->sasl_password);
-    k->sasl_krb = dup_or_null(o->sasl_kerberos_service_name);
-    k->ca = dup_or_null(o->tls_server_ca_cert_path);
-    k->cert = dup_or_null(o->tls_client_cert_path);
-    k->key = dup_or_null(o->tls_client_key_path);
-    /* options point at our copies from here on */
-    k->o.broker_endpoints = k->bootstrap;
     k->o.topic = k->default_topic;
     if (!k->o.max_batch_bytes)
         k->o.max_batch_bytes = 1 << 20;
-    if (!k->o.connect_timeout_ms)
-        k->o.connect_timeout_ms = 3000;
     if (!k->o.timeout_ms)
         k->o.timeout_ms = 3000;
     if (!k->o.fetch_max_bytes)
@@ -974,7 +389,7 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
         k->o.max_in_flight = 5;
     k->max_part = kw__wal_split_max_payload(k->o.max_batch_bytes);
     int rc = 0;
-    if (!k->bootstrap || !k->default_topic) {
+    if (!k->default_topic) {
         rc = KW_ENOMEM;
     } else if (k->max_part == 0) {
         snprintf(errbuf, errlen, "max_batch_bytes: %zu is too small (more than %d bytes needed)",
@@ -985,69 +400,84 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
         snprintf(errbuf, errlen, "record_format: unknown format %d", k->o.record_format);
         rc = KW_ECONFIG;
     }
-    if (!rc && k->sasl_type) {
-        k->sasl = (kw_sasl_config){.mechanism = k->sasl_type,
-                                   .username = k->sasl_user,
-                                   .password = k->sasl_pass,
-                                   .kerberos_service_name = k->sasl_krb};
-    }
-    if (!rc && (o->tls || k->ca || k->cert || k->key)) {
-        kw_tls_config tc = {.ca_file = k->ca, .cert_file = k->cert, .key_file = k->key};
-        rc = kw__tls_ctx_new(&k->tls, &tc, errbuf, errlen);
-    }
     if (!rc && RAND_bytes((unsigned char *)&k->tag_base, sizeof(k->tag_base)) != 1)
         rc = KW_EIO;
     k->tag_base &= ~(uint64_t)0xFFFFFFFF; /* room for 2^32 entries before wrapping into another run */
-    if (!rc)
-        rc = kw__loop_new(&k->loop);
-    if (!rc)
-        rc = kw__loop_start_thread(k->loop);
-    if (!rc) {
-        rc = kw__wal_kafka_call(k, start_run, NULL);
-        if (rc && *k->errstr)
-            snprintf(errbuf, errlen, "%s", k->errstr);
+    if (!rc && o->client) {
+        k->client = o->client;
+    } else if (!rc) {
+        kw_client_options co = o->kafka;
+        if (!co.client_id)
+            co.client_id = "kwal-wal";
+        if (!co.connect_timeout_ms)
+            co.connect_timeout_ms = 3000; /* GreptimeDB's connect_timeout */
+        if (!co.log && o->log) {
+            co.log = client_log;
+            co.log_arg = k;
+        }
+        char why[512] = "";
+        rc = kw_client_new(&k->client, &co, why, sizeof(why));
+        if (rc)
+            snprintf(errbuf, errlen, "broker_endpoints: %s", why);
+        k->own_client = rc == 0;
     }
     if (rc) {
-        if (k->loop)
-            kw__loop_stop_thread(k->loop);
         kafka_free(k);
         return rc;
     }
+    k->loop = kw__client_loop(k->client);
+    k->cl = kw__client_cluster(k->client);
     *out = k;
     return 0;
 }
 
-/* On the loop: fail what is still queued and what is out, so every callback runs once. */
-static int shutdown_run(kw_wal_kafka *k, void *arg)
+/* Loop thread: nothing new goes out from here on (the client may be the host's, and live on). */
+static int stop_run(void *arg)
 {
-    (void)arg;
+    kw_wal_kafka *k = arg;
+    k->stopping = true;
     for (ktopic *t = k->topics; t; t = t->next)
         if (t->timer.loop)
             kw__loop_timer_stop(&t->timer);
-    kw__cluster_free(k->cl); /* fails every Produce still out: produce_done settles them */
-    k->cl = NULL;
+    return 0;
+}
+
+/* Fails what is not written, so every callback runs once; no request of ours may be out. */
+static void fail_rest(kw_wal_kafka *k)
+{
+    static const char closed[] = "the WAL was closed before the entry was durable";
     for (ktopic *t = k->topics; t; t = t->next) {
         for (kbatch *b = t->head; b; b = b->next)
             if (b->state != KB_ACKED && b->state != KB_FAILED) {
                 b->state = KB_FAILED;
                 b->err = KW_ECLOSED;
+                snprintf(t->last_error, sizeof(t->last_error), "%s", closed);
             }
-        settle(t);
+        kw__wal_kafka_settle(t);
         kentry *e = t->partial;
         t->partial = NULL;
         if (e && e->batches == 0)
-            entry_done(k, e, KW_ECLOSED, 0);
-        take_queue(t);
+            kw__wal_kafka_entry_done(k, e, KW_ECLOSED, 0, closed);
+        kw__wal_kafka_take_queue(t);
         kentry *q = t->rhead;
         t->rhead = t->rtail = NULL;
         t->rbytes = 0;
         while (q) {
             kentry *n = q->next;
-            entry_done(k, q, KW_ECLOSED, 0);
+            kw__wal_kafka_entry_done(k, q, KW_ECLOSED, 0, closed);
             q = n;
         }
     }
-    return 0;
+}
+
+/* Loop thread, shared client: 1 once our last request is answered and the rest failed. */
+static int finish_run(void *arg)
+{
+    kw_wal_kafka *k = arg;
+    if (k->calls_out > 0)
+        return 0;
+    fail_rest(k);
+    return 1;
 }
 
 static void kafka_close(void *p)
@@ -1071,12 +501,63 @@ static void kafka_close(void *p)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
         }
-        pthread_cond_timedwait(&k->cond, &k->mu, &ts);
+        if (kw__wal_kafka_wait(k, &k->mu, &k->cond, &ts) == KW_EDEADLK)
+            break; /* documented as not allowed; do not hang */
     }
     pthread_mutex_unlock(&k->mu);
-    kw__wal_kafka_call(k, shutdown_run, NULL);
-    kw__loop_stop_thread(k->loop);
+    if (kw__client_run(k->client, stop_run, k) != 0) {
+        /* the client is being destroyed under us: its calls are failed already */
+    }
+    if (k->own_client) {
+        /* Destroying our client fails what is out (produce_done settles it), then the rest. */
+        kw_client_destroy(k->client);
+        k->own_client = false;
+        k->client = NULL;
+        fail_rest(k);
+    } else {
+        /* The host's client lives on: wait for our requests' answers (each has a deadline). */
+        int rc;
+        while ((rc = kw__client_run(k->client, finish_run, k)) == 0) {
+            struct timespec ts = {0, 10 * 1000000};
+            if (kw__client_drive(k->client, 10) != 1)
+                nanosleep(&ts, NULL);
+        }
+        if (rc < 0) /* the client is closed: nothing of ours can be out any more */
+            fail_rest(k);
+    }
     kafka_free(k);
+}
+
+static size_t kafka_regions(void *p, kw_wal_region_info *out, size_t cap)
+{
+    kw_wal_kafka *k = p;
+    size_t n = 0;
+    pthread_mutex_lock(&k->mu);
+    for (size_t i = 0; i < k->capregions; i++) {
+        const kregion *r = &k->regions[i];
+        if (!r->used)
+            continue;
+        if (out && n < cap)
+            out[n] = (kw_wal_region_info){r->region_id, r->latest, r->obsolete};
+        n++;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return n;
+}
+
+static kw_client *kafka_client(const void *p)
+{
+    return ((const kw_wal_kafka *)p)->client;
+}
+
+static int kafka_can_block(void *p)
+{
+    return kw__client_can_block(((kw_wal_kafka *)p)->client);
+}
+
+static int kafka_wait(void *p, pthread_mutex_t *mu, pthread_cond_t *cond)
+{
+    return kw__wal_kafka_wait(p, mu, cond, NULL);
 }
 
 const kw_wal_provider_ops kw__wal_kafka_ops = {
@@ -1089,6 +570,10 @@ const kw_wal_provider_ops kw__wal_kafka_ops = {
     .obsolete = kafka_obsolete,
     .latest = kafka_latest,
     .stats = kafka_stats,
+    .client = kafka_client,
+    .regions = kafka_regions,
+    .can_block = kafka_can_block,
+    .wait = kafka_wait,
     .replay_open = kw__wal_kafka_replay_open,
     .replay_next = kw__wal_kafka_replay_next,
     .replay_stats = kw__wal_kafka_replay_stats,

@@ -5,8 +5,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "kwal/wal.h"
+#include "net/client_int.h"
 #include "net/cluster.h"
 #include "net/loop.h"
 #include "proto/batch.h"
@@ -110,14 +112,15 @@ typedef struct kregion {
 } kregion;
 
 struct kw_wal_kafka {
-    kw_wal_options o; /* strings below are copies */
-    char *bootstrap, *default_topic, *sasl_type, *sasl_user, *sasl_pass, *sasl_krb, *ca, *cert,
-        *key;
+    kw_wal_options o; /* topic points at default_topic; kafka is zeroed (the client copied it) */
+    char *default_topic;
     size_t max_part;
-    kw_loop *loop;
-    kw_cluster *cl;
-    kw_tls_ctx *tls;
-    kw_sasl_config sasl;
+    kw_client *client; /* the session: the host's (o.client) or our own */
+    bool own_client;
+    kw_loop *loop;   /* the client's */
+    kw_cluster *cl;  /* the client's */
+    unsigned calls_out; /* loop thread: Produce and InitProducerId calls of ours not answered */
+    bool stopping;      /* loop thread: closing, send nothing new */
 
     pthread_mutex_t mu; /* guards the queues, the region map, counters, buffered bytes */
     pthread_cond_t cond;
@@ -137,12 +140,45 @@ struct kw_wal_kafka {
 ktopic *kw__wal_kafka_topic(kw_wal_kafka *k, const char *name);
 /* The topic of a region (k->mu held): its assigned one, or the default. */
 ktopic *kw__wal_kafka_region_topic(kw_wal_kafka *k, uint64_t region_id);
-/* Runs fn(arg) on the loop thread and waits for it to return its result. */
-int kw__wal_kafka_call(kw_wal_kafka *k, int (*fn)(kw_wal_kafka *, void *), void *arg);
+/*
+ * Waits on cond (mu held) for something the loop thread does, until the
+ * CLOCK_REALTIME time until (NULL: until woken).  Own-thread client: a
+ * condition wait.  Host-driven client: runs a loop round on this thread (mu
+ * released meanwhile), or waits briefly while another thread runs it; the
+ * caller re-checks its condition either way.  0, KW_ETIMEDOUT, or KW_EDEADLK
+ * on the loop thread (a callback), which must not wait for itself.
+ */
+int kw__wal_kafka_wait(kw_wal_kafka *k, pthread_mutex_t *mu, pthread_cond_t *cond,
+                       const struct timespec *until);
 /* CLOCK_MONOTONIC now + ms, in ns. */
 uint64_t kw__wal_kafka_deadline(uint32_t ms);
 void kw__wal_kafka_log(kw_wal_kafka *k, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* kafka.c: the region slot of region_id (k->mu held); create adds it.  NULL: none / no memory. */
+kregion *kw__wal_kafka_region_slot(kw_wal_kafka *k, uint64_t region_id, bool create);
+
+/* The produce pipeline (kafka_produce.c); loop thread unless said otherwise. */
+/* Accounts an entry's end and calls its callback (k->mu not held). */
+void kw__wal_kafka_entry_done(kw_wal_kafka *k, kentry *e, int err, uint64_t id,
+                              const char *detail);
+/* Resolves the acked or failed batches at the topic's head, callbacks in append order. */
+void kw__wal_kafka_settle(ktopic *t);
+/* Batches what is queued and sends while the in-flight limit allows. */
+void kw__wal_kafka_pump(ktopic *t);
+void kw__wal_kafka_send_batch(kbatch *b);
+/* Rewrites a held batch's producer epoch and base sequence (and its CRC). */
+void kw__wal_kafka_renumber(kbatch *b, int64_t pid, int16_t epoch, int32_t seq);
+/* Moves what appenders queued (under k->mu) onto the loop's own list. */
+void kw__wal_kafka_take_queue(ktopic *t);
+/* Posted by kafka_append (any thread -> loop): pump the topic. */
+void kw__wal_kafka_kick_run(kw_loop *loop, void *arg);
+
+/* Producer id and epoch (kafka_producer_id.c), loop thread. */
+/* Asks for a producer id, or an epoch bump once nothing is in flight. */
+void kw__wal_kafka_start_bump(ktopic *t);
+/* The topic's timer: expires queued entries past their deadline, asks again for an id. */
+void kw__wal_kafka_retry_timer(kw_loop_timer *timer, void *arg);
 
 /* Replay (kafka_replay.c), behind the provider table. */
 int kw__wal_kafka_replay_open(void *p, const kw_wal_region_set *set, unsigned flags, void **out);

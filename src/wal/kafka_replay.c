@@ -198,7 +198,7 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
     if (res->err) {
         if (res->kerr == KW_KERR_OFFSET_OUT_OF_RANGE && p && p->log_start_offset > r->fetch_offset &&
             k->o.overwrite_entry_start_id) {
-            kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
+            kw__wal_kafka_log(k, KW_LOG_WARN,
                               "region %llu: offsets %lld..%lld of %s were pruned during replay; "
                               "continuing from the log start offset %lld "
                               "(overwrite_entry_start_id)",
@@ -396,7 +396,7 @@ static void list_done(const kw_cluster_result *res, void *arg)
                     (long long)r->log_start);
             return;
         }
-        kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
+        kw__wal_kafka_log(k, KW_LOG_WARN,
                           "region %llu: entry id %lld was pruned from %s: the log starts at "
                           "offset %lld; replaying from there (overwrite_entry_start_id)",
                           (unsigned long long)set->ids[i], (long long)set->froms[i], r->topic,
@@ -416,9 +416,10 @@ static void list_done(const kw_cluster_result *res, void *arg)
         send_fetch(r);
 }
 
-static int start_run(kw_wal_kafka *k, void *arg)
+static int start_run(void *arg)
 {
     kreplay *r = arg;
+    kw_wal_kafka *k = r->k;
     r->fetch_out = true;
     return kw__cluster_send_partition(k->cl, KW_API_LIST_OFFSETS, r->topic, 0, build_list, r,
                                       kw__wal_kafka_deadline(k->o.timeout_ms), list_done, r);
@@ -480,14 +481,20 @@ int kw__wal_kafka_replay_open(void *p, const kw_wal_region_set *set, unsigned fl
         replay_free(r);
         return KW_ENOMEM;
     }
-    int rc = kw__wal_kafka_call(k, start_run, r);
+    int rc = kw__client_run(k->client, start_run, r);
     if (rc) {
+        /* a send that failed left fetch_out set, but nothing of ours is out */
         replay_free(r);
         return rc;
     }
     pthread_mutex_lock(&r->mu);
-    while (!r->started && !r->err)
-        pthread_cond_wait(&r->cond, &r->mu);
+    while (!r->started && !r->err) {
+        int w = kw__wal_kafka_wait(k, &r->mu, &r->cond, NULL);
+        if (w && !r->err) { /* EDEADLK cannot happen here: kw__client_run checked */
+            r->err = w;
+            snprintf(r->errstr, sizeof(r->errstr), "replay: %s", kw_strerror(w));
+        }
+    }
     rc = r->err;
     pthread_mutex_unlock(&r->mu);
     if (rc) {
@@ -507,7 +514,7 @@ static void report(kreplay *r, const kw_wal_record_event *ev)
         return;
     case KW_WAL_REC_INCOMPLETE:
         r->stats.incomplete_entries++;
-        kw__wal_kafka_log(k, KW_WAL_LOG_WARN,
+        kw__wal_kafka_log(k, KW_LOG_WARN,
                           "region %llu: the entry starting at offset %lld of %s is incomplete "
                           "at the end of the log (%s); skipped",
                           (unsigned long long)ev->region_id, (long long)ev->first_offset, r->topic,
@@ -588,12 +595,11 @@ static int next_chunk(kreplay *r, int timeout_ms)
         done->mem = NULL;
     }
     while (!r->qhead && !r->fetch_done && !r->err) {
-        if (timeout_ms < 0) {
-            pthread_cond_wait(&r->cond, &r->mu);
-        } else if (pthread_cond_timedwait(&r->cond, &r->mu, &until) != 0) {
+        int w = kw__wal_kafka_wait(r->k, &r->mu, &r->cond, timeout_ms < 0 ? NULL : &until);
+        if (w) { /* KW_ETIMEDOUT, or KW_EDEADLK from a callback of the WAL's client */
             pthread_mutex_unlock(&r->mu);
             chunk_free(done);
-            return KW_ETIMEDOUT;
+            return w;
         }
     }
     int rc = 0;
@@ -748,9 +754,8 @@ const char *kw__wal_kafka_replay_errstr(const void *p)
     return ((const kreplay *)p)->errstr;
 }
 
-static int detach_run(kw_wal_kafka *k, void *arg)
+static int detach_run(void *arg)
 {
-    (void)k;
     kreplay *r = arg;
     pthread_mutex_lock(&r->mu);
     r->closing = true;
@@ -767,6 +772,9 @@ void kw__wal_kafka_replay_close(void *p)
     kreplay *r = p;
     if (!r)
         return;
-    if (kw__wal_kafka_call(r->k, detach_run, r) != 0)
-        replay_free(r); /* the loop is gone: nothing can be out */
+    /* On the loop thread already (a callback): detach here, the loop cannot run it for us. */
+    if (kw__client_can_block(r->k->client) != 0)
+        detach_run(r);
+    else if (kw__client_run(r->k->client, detach_run, r) != 0)
+        replay_free(r); /* the client is closed: nothing can be out */
 }

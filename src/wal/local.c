@@ -271,7 +271,7 @@ static int scan_segment(kw_wal_local *l, uint64_t first_id, bool last, uint64_t 
                 break;
             }
             kw__wal_local_log(
-                l, KW_WAL_LOG_WARN,
+                l, KW_LOG_WARN,
                 "%s/%s: torn tail at offset %zu (%s): cutting %zu bytes never acknowledged", l->dir,
                 name, off, why, size - off);
             /* The cut must be durable before anything is appended after it. */
@@ -384,7 +384,7 @@ static int recover(kw_wal_local *l, char *errbuf, size_t errlen)
             return fail(errbuf, errlen, KW_ENOMEM, "recovery: out of memory");
         memcpy(l->regions.v, l->wregions.v, l->wregions.cap * sizeof(region_ent));
     }
-    kw__wal_local_log(l, KW_WAL_LOG_INFO, "%s: %zu segment(s), entries %" PRIu64 "..%" PRIu64,
+    kw__wal_local_log(l, KW_LOG_INFO, "%s: %zu segment(s), entries %" PRIu64 "..%" PRIu64,
                       l->dir, l->nsegs, l->segs[0].first_id, l->durable_id);
     return 0;
 }
@@ -397,7 +397,7 @@ static int io_error(kw_wal_local *l, const char *what, int e)
     snprintf(l->errstr, sizeof(l->errstr), "%s: %s of the current segment: %s", l->dir, what,
              strerror(e));
     pthread_mutex_unlock(&l->mu);
-    kw__wal_local_log(l, KW_WAL_LOG_ERROR, "%s: %s of the current segment: %s", l->dir, what,
+    kw__wal_local_log(l, KW_LOG_ERROR, "%s: %s of the current segment: %s", l->dir, what,
                       strerror(e));
     return KW_EIO;
 }
@@ -409,7 +409,7 @@ static int roll(kw_wal_local *l, uint64_t first_id)
     uint64_t old_size = l->seg_size;
     int rc = create_segment(l, first_id, err, sizeof(err));
     if (rc) {
-        kw__wal_local_log(l, KW_WAL_LOG_ERROR, "%s", err);
+        kw__wal_local_log(l, KW_LOG_ERROR, "%s", err);
         pthread_mutex_lock(&l->mu);
         snprintf(l->errstr, sizeof(l->errstr), "%s", err);
         pthread_mutex_unlock(&l->mu);
@@ -525,12 +525,12 @@ static void prune(kw_wal_local *l)
         char name[NAME_LEN];
         kw__wal_local_seg_name(name, gone[i]);
         if (unlinkat(l->dir_fd, name, 0) < 0 && errno != ENOENT)
-            kw__wal_local_log(l, KW_WAL_LOG_WARN, "%s/%s: unlink: %s", l->dir, name,
+            kw__wal_local_log(l, KW_LOG_WARN, "%s/%s: unlink: %s", l->dir, name,
                               strerror(errno));
     }
     /* Not needed for safety (a segment that comes back is still whole), but keeps the dir tidy. */
     fsync(l->dir_fd);
-    kw__wal_local_log(l, KW_WAL_LOG_INFO,
+    kw__wal_local_log(l, KW_LOG_INFO,
                       "%s: pruned %zu segment(s): entries below %" PRIu64 " (prune point %" PRIu64
                       ")",
                       l->dir, k, start, point);
@@ -607,7 +607,7 @@ static void *writer_main(void *arg)
         for (qnode *n = batch, *next; n; n = next) {
             next = n->next;
             if (n->cb)
-                n->cb(n->arg, err, err ? 0 : n->id);
+                n->cb(n->arg, err, err ? 0 : n->id, err ? l->errstr : "");
             free(n);
         }
         if (do_prune)
@@ -728,6 +728,11 @@ void kw__wal_local_close(kw_wal_local *l)
     if (l->writer_started)
         pthread_join(l->writer, NULL);
     free_handle(l);
+}
+
+int kw__wal_local_can_block(const kw_wal_local *l)
+{
+    return pthread_equal(pthread_self(), l->writer) ? KW_EDEADLK : 0;
 }
 
 const char *kw__wal_local_errstr(const kw_wal_local *l)

@@ -62,7 +62,7 @@ typedef struct kw_wal_local_options {
     size_t segment_bytes;      /* roll to a new segment past this; 64 MiB */
     size_t max_buffered_bytes; /* queued, not yet durable bytes before append waits; 64 MiB */
     bool append_fail_fast;     /* past max_buffered_bytes: KW_EAGAIN instead of waiting */
-    kw_wal_log_fn *log;        /* recovery, pruning and I/O errors; may be NULL */
+    kw_log_fn *log;        /* recovery, pruning and I/O errors; may be NULL */
     void *log_arg;
 } kw_wal_local_options;
 
@@ -106,6 +106,8 @@ int kw__wal_local_obsolete(kw_wal_local *l, uint64_t region, uint64_t entry_id);
 
 /* The region's last durable entry id (0 = none known, also after its entries were pruned away). */
 int kw__wal_local_latest(kw_wal_local *l, uint64_t region, uint64_t *out);
+/* KW_EDEADLK on the writer thread (an append callback, which must not wait for it), else 0. */
+int kw__wal_local_can_block(const kw_wal_local *l);
 
 void kw__wal_local_stats(kw_wal_local *l, kw_wal_stats *out);
 

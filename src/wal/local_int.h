@@ -88,7 +88,7 @@ struct kw_wal_local {
     int dir_fd, lock_fd;
     size_t segment_bytes, max_buffered;
     bool fail_fast;
-    kw_wal_log_fn *log;
+    kw_log_fn *log;
     void *log_arg;
 
     pthread_mutex_t mu;

@@ -71,7 +71,7 @@ int kw__wal_local_replay_open(kw_wal_local *l, const kw_wal_region_set *set, uns
             const region_ent *e = kw__wal_local_region_find(&l->regions, set->ids[k]);
             uint64_t mark = e ? e->mark : 0;
             if (from - 1 > mark)
-                kw__wal_local_log(l, KW_WAL_LOG_WARN,
+                kw__wal_local_log(l, KW_LOG_WARN,
                                   "replay of region %" PRIu64 " from %" PRIu64
                                   ": the log starts at %" PRIu64 " (entries up to %" PRIu64
                                   " were pruned)",

@@ -2,6 +2,7 @@
 #ifndef KW_WAL_PROVIDER_H
 #define KW_WAL_PROVIDER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,19 @@ typedef struct kw_wal_provider_ops {
     int (*obsolete)(void *p, uint64_t region_id, uint64_t entry_id);
     int (*latest)(void *p, uint64_t region_id, uint64_t *out);
     void (*stats)(void *p, kw_wal_stats *out);
+    /* kw_wal_regions: up to cap of the regions known (out may be NULL), the count returned. */
+    size_t (*regions)(void *p, kw_wal_region_info *out, size_t cap);
+    /* The client the provider runs on (NULL: none, the local provider). */
+    kw_client *(*client)(const void *p);
+    /* 0 when the calling thread may wait for the provider, else KW_EDEADLK (its callback
+     * thread). */
+    int (*can_block)(void *p);
+    /*
+     * Waits on cond (mu held) for the provider's thread to do something: a
+     * condition wait, or with a host-driven client a round of its loop.  The
+     * caller re-checks its condition after.  0 or KW_EDEADLK.
+     */
+    int (*wait)(void *p, pthread_mutex_t *mu, pthread_cond_t *cond);
 
     /* set: one or more regions (kw_wal_replay_open_regions); it outlives the replay */
     int (*replay_open)(void *p, const kw_wal_region_set *set, unsigned flags, void **out);

@@ -96,6 +96,37 @@ static void local_replay_close(void *r)
     kw__wal_local_replay_close(r);
 }
 
+static size_t local_regions(void *p, kw_wal_region_info *out, size_t cap)
+{
+    /* The local list has its own struct (the same three numbers): copy through it. */
+    size_t total = kw__wal_local_regions(p, NULL, 0);
+    if (!out || cap == 0)
+        return total;
+    kw_wal_local_region_info *all = malloc((total ? total : 1) * sizeof(*all));
+    if (!all)
+        return 0;
+    size_t n = kw__wal_local_regions(p, all, total);
+    for (size_t i = 0; i < n && i < cap; i++)
+        out[i] = (kw_wal_region_info){all[i].region, all[i].latest, all[i].mark};
+    free(all);
+    return n;
+}
+static kw_client *local_client(const void *p)
+{
+    return NULL;
+}
+static int local_can_block(void *p)
+{
+    return kw__wal_local_can_block(p);
+}
+static int local_wait(void *p, pthread_mutex_t *mu, pthread_cond_t *cond)
+{
+    int rc = kw__wal_local_can_block(p);
+    if (!rc)
+        pthread_cond_wait(cond, mu);
+    return rc;
+}
+
 static const kw_wal_provider_ops local_ops = {
     .name = "local",
     .open = local_open,
@@ -106,6 +137,10 @@ static const kw_wal_provider_ops local_ops = {
     .obsolete = local_obsolete,
     .latest = local_latest,
     .stats = local_stats,
+    .client = local_client,
+    .regions = local_regions,
+    .can_block = local_can_block,
+    .wait = local_wait,
     .replay_open = local_replay_open,
     .replay_next = local_replay_next,
     .replay_stats = local_replay_stats,
@@ -207,6 +242,48 @@ KW_API int kw_wal_open_config(kw_wal **out, const char *path, char *errbuf, size
     return rc;
 }
 
+/* The public handle is the internal config itself: the tools and meta share one reader. */
+struct kw_wal_config {
+    kw__wal_config cfg;
+};
+
+KW_API int kw_wal_config_load(kw_wal_config **out, const char *path, char *errbuf, size_t errlen)
+{
+    if (errbuf && errlen)
+        errbuf[0] = 0;
+    if (!out || !path)
+        return open_fail(errbuf, errlen, KW_EINVAL, "kw_wal_config_load: out and path required");
+    *out = NULL;
+    kw_wal_config *c = calloc(1, sizeof(*c));
+    if (!c)
+        return open_fail(errbuf, errlen, KW_ENOMEM, "out of memory");
+    int rc = kw__wal_config_load(path, &c->cfg, errbuf, errlen);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+KW_API kw_wal_options *kw_wal_config_options(kw_wal_config *cfg)
+{
+    return cfg ? &cfg->cfg.wal : NULL;
+}
+
+KW_API const char *kw_wal_config_notes(const kw_wal_config *cfg)
+{
+    return cfg ? cfg->cfg.notes : "";
+}
+
+KW_API void kw_wal_config_free(kw_wal_config *cfg)
+{
+    if (!cfg)
+        return;
+    kw__wal_config_free(&cfg->cfg);
+    free(cfg);
+}
+
 KW_API void kw_wal_close(kw_wal *wal)
 {
     if (!wal)
@@ -245,9 +322,10 @@ typedef struct sync_wait {
     uint64_t id;
 } sync_wait;
 
-static void sync_done(void *arg, int err, uint64_t entry_id)
+static void sync_done(void *arg, int err, uint64_t entry_id, const char *detail)
 {
     sync_wait *s = arg;
+    (void)detail; /* the handle's errstr is the blocking form's detail */
     pthread_mutex_lock(&s->mu);
     s->err = err;
     s->id = entry_id;
@@ -262,14 +340,18 @@ KW_API int kw_wal_append_sync(kw_wal *wal, uint64_t region_id, const void *data,
 {
     if (!wal)
         return KW_EINVAL;
+    /* From a callback the entry could never become durable: its callback needs this thread. */
+    int rc = wal->ops->can_block(wal->p);
+    if (rc)
+        return rc;
     sync_wait s = {.done = false};
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cond, NULL);
-    int rc = wal->ops->append(wal->p, region_id, data, len, sync_done, &s);
+    rc = wal->ops->append(wal->p, region_id, data, len, sync_done, &s);
     if (!rc) {
         pthread_mutex_lock(&s.mu);
         while (!s.done)
-            pthread_cond_wait(&s.cond, &s.mu);
+            wal->ops->wait(wal->p, &s.mu, &s.cond); /* can_block said this thread may */
         pthread_mutex_unlock(&s.mu);
         rc = s.err;
         if (!rc && entry_id)
@@ -278,6 +360,49 @@ KW_API int kw_wal_append_sync(kw_wal *wal, uint64_t region_id, const void *data,
     pthread_cond_destroy(&s.cond);
     pthread_mutex_destroy(&s.mu);
     return rc;
+}
+
+/* What a WAL holds. ------------------------------------------------------------------ */
+
+KW_API size_t kw_wal_regions(kw_wal *wal, kw_wal_region_info *out, size_t cap)
+{
+    if (!wal || !wal->ops->regions)
+        return 0;
+    return wal->ops->regions(wal->p, out, cap);
+}
+
+KW_API size_t kw_wal_segments(kw_wal *wal, uint64_t *first_ids, size_t cap)
+{
+    if (!wal || wal->ops != &local_ops)
+        return 0;
+    return kw__wal_local_segments(wal->p, first_ids, cap);
+}
+
+/* Host-driven. ---------------------------------------------------------------------- */
+
+KW_API kw_client *kw_wal_client(const kw_wal *wal)
+{
+    return wal ? wal->ops->client(wal->p) : NULL;
+}
+
+KW_API int kw_wal_backend_fd(const kw_wal *wal)
+{
+    kw_client *c = kw_wal_client(wal);
+    return c ? kw_client_backend_fd(c) : -1;
+}
+
+KW_API int kw_wal_timeout_ms(kw_wal *wal)
+{
+    kw_client *c = kw_wal_client(wal);
+    return c ? kw_client_timeout_ms(c) : -1;
+}
+
+KW_API int kw_wal_run_once(kw_wal *wal, int timeout_ms)
+{
+    if (!wal)
+        return KW_EINVAL;
+    kw_client *c = kw_wal_client(wal);
+    return c ? kw_client_run_once(c, timeout_ms) : KW_EUNSUPPORTED;
 }
 
 /* Replay. ---------------------------------------------------------------------------- */

@@ -666,9 +666,10 @@ START_TEST(gssapi_client_and_wal_append_and_replay)
     ck_assert_int_eq(tr.topics[0].kerr, 0);
     kw_client_topics_result_free(&tr);
     kw_wal_options wo = {.provider = KW_WAL_PROVIDER_KAFKA,
-                         .broker_endpoints = bs,
+                         .kafka = {.bootstrap = bs,
+                                   .security = KW_CLIENT_SASL_PLAINTEXT,
+                                   .sasl_mechanism = "GSSAPI"},
                          .topic = topic,
-                         .sasl_type = "GSSAPI",
                          .timeout_ms = 10000};
     kw_wal *w;
     ck_assert_msg(kw_wal_open(&w, &wo, err, sizeof(err)) == 0, "%s", err);

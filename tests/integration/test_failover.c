@@ -342,7 +342,7 @@ static size_t wal_entry(int i, uint8_t *buf)
     return len;
 }
 
-static void on_appended(void *arg, int err, uint64_t id)
+static void on_appended(void *arg, int err, uint64_t id, const char *detail)
 {
     slot *s = arg;
     book_done(s->p, s->i, err, 0, err ? -1 : (int64_t)id, kw_wal_errstr(s->p->wal));
@@ -568,7 +568,7 @@ static wal_tally read_back_wal(producer *p)
 static void wal_log(void *arg, int level, const char *msg)
 {
     (void)arg;
-    if (level <= KW_WAL_LOG_WARN)
+    if (level <= KW_LOG_WARN)
         fprintf(stderr, "failover: wal: %s\n", msg);
 }
 
@@ -606,7 +606,7 @@ static void run_failover(bool kill)
     plain.topic = plain_topic;
     plain.partition = plain_part;
     kw_wal_options wo = {.provider = KW_WAL_PROVIDER_KAFKA,
-                         .broker_endpoints = cluster_bootstrap(),
+                         .kafka.bootstrap = cluster_bootstrap(),
                          .topic = wal_topic,
                          .max_batch_bytes = 16384,
                          .timeout_ms = DEADLINE_MS,

@@ -134,7 +134,7 @@ static void env_close(env *e)
 static kw_wal *open_wal(const char *topic)
 {
     kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA,
-                        .broker_endpoints = kt_bootstrap(),
+                        .kafka.bootstrap = kt_bootstrap(),
                         .topic = topic,
                         .max_batch_bytes = 4096, /* so the larger entries split into parts */
                         .timeout_ms = 10000};
@@ -161,7 +161,7 @@ typedef struct book {
 } book;
 static book acks = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
 
-static void on_ack(void *arg, int err, uint64_t id)
+static void on_ack(void *arg, int err, uint64_t id, const char *detail)
 {
     entry *en = arg;
     pthread_mutex_lock(&acks.mu);

@@ -70,7 +70,7 @@ typedef struct child_append {
 } child_append;
 
 /* The entry is durable (the broker acknowledged it with acks=all): only now tell the parent. */
-static void child_acked(void *arg, int err, uint64_t id)
+static void child_acked(void *arg, int err, uint64_t id, const char *detail)
 {
     child_append *a = arg;
     child_ctx *c = a->c;
@@ -89,7 +89,7 @@ static void child_acked(void *arg, int err, uint64_t id)
 static void crash_child(const char *topic, int round, int fd)
 {
     kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA,
-                        .broker_endpoints = kt_bootstrap(),
+                        .kafka.bootstrap = kt_bootstrap(),
                         .topic = topic,
                         .max_batch_bytes = CRASH_BATCH_BYTES,
                         .timeout_ms = 10000};
@@ -172,7 +172,7 @@ typedef struct replay_totals {
 static replay_totals check_log(const char *topic, int rounds, const acks *a)
 {
     kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA,
-                        .broker_endpoints = kt_bootstrap(),
+                        .kafka.bootstrap = kt_bootstrap(),
                         .topic = topic,
                         .timeout_ms = 10000};
     kw_wal *w = NULL;

@@ -1,12 +1,17 @@
 /* The Kafka WAL provider against the real broker: append/replay, splitting, cuts, pruning, bad records. */
 #include <check.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kafka_io.h"
+#include "kwal/client.h"
+#include "kwal/meta.h"
 #include "kwal/wal.h"
 #include "proto/batch.h"
 #include "proto/msg_data.h"
@@ -40,7 +45,7 @@ static kw_wal *open_wal(const char *bootstrap, const char *topic, size_t max_bat
 {
     kw_wal_options o = extra ? *extra : (kw_wal_options){0};
     o.provider = KW_WAL_PROVIDER_KAFKA;
-    o.broker_endpoints = bootstrap;
+    o.kafka.bootstrap = bootstrap;
     o.topic = topic;
     o.max_batch_bytes = max_batch;
     if (!o.timeout_ms)
@@ -98,7 +103,7 @@ typedef struct ack_book {
 } ack_book;
 static ack_book book = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
 
-static void on_ack(void *arg, int err, uint64_t id)
+static void on_ack(void *arg, int err, uint64_t id, const char *detail)
 {
     acked *a = arg;
     pthread_mutex_lock(&book.mu);
@@ -874,13 +879,280 @@ START_TEST(sixty_four_topics_a_thousand_regions)
 }
 END_TEST
 
+/* meta's flush callback tries meta calls: each must refuse at once (the round is its caller). */
+typedef struct flush_try {
+    kw_meta *m;
+    int calls;
+    uint64_t region;
+    int heartbeat_rc, prune_rc, topic_rc;
+} flush_try;
+
+static void on_flush_try_meta(void *arg, uint64_t region_id, uint64_t flushed_id,
+                              uint64_t bytes_behind)
+{
+    flush_try *f = arg;
+    f->calls++;
+    f->region = region_id;
+    f->heartbeat_rc = kw_meta_heartbeat(f->m, region_id, 0, 0);
+    kw_meta_prune_stats st;
+    f->prune_rc = kw_meta_prune_now(f->m, true, &st);
+    char t[256];
+    f->topic_rc = kw_meta_region_topic(f->m, region_id, t, sizeof(t));
+}
+
+/*
+ * One session under every handle: a WAL and a meta handle on the host's own
+ * client.  meta's config names a broker nobody listens on, so topics can only
+ * be made through the shared client; the host's own calls on it work too.
+ */
+START_TEST(a_wal_and_a_meta_share_the_hosts_client)
+{
+    kw_client_options co = {.bootstrap = kt_bootstrap(), .client_id = "host"};
+    kw_client *c = NULL;
+    char err[512];
+    ck_assert_msg(kw_client_new(&c, &co, err, sizeof(err)) == 0, "%s", err);
+
+    char dir[] = "/tmp/kwal-shared-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char conf[300], store[300], prefix[96];
+    snprintf(conf, sizeof(conf), "%s/wal.toml", dir);
+    snprintf(store, sizeof(store), "%s/store", dir);
+    snprintf(prefix, sizeof(prefix), "%s-shared", topic_prefix);
+    FILE *f = fopen(conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "[wal]\nprovider = \"kafka\"\nbroker_endpoints = [\"127.0.0.1:1\"]\n"
+               "topic_name_prefix = \"%s\"\nnum_topics = 2\nauto_prune_interval = \"0s\"\n"
+               "flush_trigger_size = \"1B\"\n",
+            prefix);
+    fclose(f);
+    flush_try ft = {0};
+    kw_meta_options mo = {.config_path = conf,
+                          .store_dir = store,
+                          .client = c,
+                          .flush = on_flush_try_meta,
+                          .flush_arg = &ft};
+    kw_meta *m = NULL;
+    ck_assert_msg(kw_meta_open(&m, &mo, err, sizeof(err)) == 0, "%s", err);
+    ft.m = m;
+    ck_assert_msg(kw_meta_prepare_topics(m) == 0, "%s", kw_meta_errstr(m));
+
+    kw_wal_options wo = {.client = c}; /* no bootstrap: the client is the connection */
+    kw_wal *w = open_wal(NULL, NULL, 0, &wo);
+    char t1[256], t2[256];
+    ck_assert_int_eq(kw_meta_region_topic(m, 1, t1, sizeof(t1)), 0);
+    ck_assert_int_eq(kw_meta_region_topic(m, 2, t2, sizeof(t2)), 0);
+    ck_assert_str_ne(t1, t2);
+    ck_assert_int_eq(kw_wal_set_region_topic(w, 1, t1), 0);
+    ck_assert_int_eq(kw_wal_set_region_topic(w, 2, t2), 0);
+    uint64_t ids[2][5];
+    for (int i = 0; i < 5; i++)
+        for (int r = 0; r < 2; r++) {
+            char msg[32];
+            int n = snprintf(msg, sizeof(msg), "shared %d/%d", r, i);
+            ck_assert_int_eq(kw_wal_append_sync(w, (uint64_t)r + 1, msg, (size_t)n, &ids[r][i]),
+                             0);
+        }
+    /* the noop record meta wrote to each empty topic is offset 0: entries follow it */
+    ck_assert_uint_eq(ids[0][0], 1);
+    ck_assert_uint_eq(ids[1][4], 5);
+    ck_assert_int_eq(kw_meta_heartbeat(m, 1, ids[0][1], ids[0][4]), 0);
+    /* region 2 never flushed: it pins its topic and is asked to flush (1 B trigger) */
+    ck_assert_int_eq(kw_meta_heartbeat(m, 2, KW_META_NONE, ids[1][4]), 0);
+    kw_meta_prune_stats ps;
+    ck_assert_int_eq(kw_meta_prune_now(m, false, &ps), 0);
+    ck_assert_uint_ge(ps.flush_requests, 1); /* region 2, and region 1 (behind by more than 1 B) */
+    ck_assert_int_eq(ft.calls, (int)ps.flush_requests);
+    ck_assert(ft.region == 1 || ft.region == 2);
+    ck_assert_int_eq(ft.heartbeat_rc, KW_EDEADLK);
+    ck_assert_int_eq(ft.prune_rc, KW_EDEADLK);
+    ck_assert_int_eq(ft.topic_rc, KW_EDEADLK);
+    ck_assert_int_eq(kw_meta_heartbeat(m, 2, ids[1][0], ids[1][4]), 0); /* fine outside it */
+
+    /* the host's own call on the same client */
+    kw_client_list_offsets_args la = {.topic = t2, .spec = KW_CLIENT_OFFSET_LATEST};
+    kw_client_list_offsets_result lr;
+    ck_assert_int_eq(kw_client_list_offsets(c, &la, &lr), 0);
+    ck_assert_int_eq(lr.offset, 6);
+
+    kw_wal_replay *rp;
+    ck_assert_int_eq(kw_wal_replay_open(w, 2, ids[1][3], 0, &rp), 0);
+    uint64_t id;
+    const uint8_t *data;
+    size_t len;
+    ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 5000), 1);
+    ck_assert_uint_eq(id, ids[1][3]);
+    ck_assert_uint_eq(len, strlen("shared 1/3"));
+    ck_assert_mem_eq(data, "shared 1/3", len);
+    ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 5000), 1);
+    ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 5000), 0);
+    kw_wal_replay_close(rp);
+
+    /* a second, topics-only handle with its connection given in the client's terms */
+    kw_meta_options mo2 = {.config_path = conf,
+                           .kafka = {.bootstrap = kt_bootstrap(), .client_id = "meta2"}};
+    kw_meta *m2 = NULL;
+    ck_assert_msg(kw_meta_open(&m2, &mo2, err, sizeof(err)) == 0, "%s", err);
+    kw_meta_topics_result tr;
+    ck_assert_msg(kw_meta_topics(m2, false, &tr) == 0, "%s", kw_meta_errstr(m2));
+    ck_assert_uint_eq(tr.topics, 2);
+    ck_assert_uint_eq(tr.problems, 0);
+    ck_assert_uint_eq(tr.created, 0);
+    kw_meta_close(m2);
+
+    kw_wal_close(w);
+    kw_meta_close(m);
+    /* the client outlives both and still works */
+    ck_assert_int_eq(kw_client_list_offsets(c, &la, &lr), 0);
+    ck_assert_int_eq(lr.offset, 6);
+    kw_client_destroy(c);
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* What a callback saw when it tried the blocking calls (the deadlock guard). */
+typedef struct nested_try {
+    kw_wal *w;
+    atomic_int done;
+    int err;
+    char detail[128];
+    int sync_rc, replay_rc, client_rc, run_once_rc;
+} nested_try;
+
+static void on_ack_try_blocking(void *arg, int err, uint64_t id, const char *detail)
+{
+    nested_try *n = arg;
+    n->err = err;
+    snprintf(n->detail, sizeof(n->detail), "%s", detail);
+    uint64_t id2;
+    n->sync_rc = kw_wal_append_sync(n->w, 5, "inner", 5, &id2);
+    kw_wal_replay *rp = NULL;
+    n->replay_rc = kw_wal_replay_open(n->w, 5, 0, 0, &rp);
+    if (rp)
+        kw_wal_replay_close(rp);
+    kw_client_metadata_result mr;
+    n->client_rc = kw_client_metadata(kw_wal_client(n->w), NULL, &mr);
+    kw_client_metadata_result_free(&mr);
+    n->run_once_rc = kw_wal_run_once(n->w, 0);
+    atomic_store(&n->done, 1);
+}
+
+START_TEST(blocking_calls_from_an_append_callback_return_edeadlk)
+{
+    char topic[128];
+    make_topic(topic, sizeof(topic), "deadlk");
+    kw_wal *w = open_wal(kt_bootstrap(), topic, 0, NULL);
+    nested_try n = {.w = w};
+    ck_assert_int_eq(kw_wal_append(w, 5, "outer", 5, on_ack_try_blocking, &n), 0);
+    for (int i = 0; i < 1000 && !atomic_load(&n.done); i++)
+        usleep(10000);
+    ck_assert_int_eq(atomic_load(&n.done), 1); /* the test finishes: nothing hung */
+    ck_assert_int_eq(n.err, 0);
+    ck_assert_str_eq(n.detail, "");
+    ck_assert_int_eq(n.sync_rc, KW_EDEADLK);
+    ck_assert_int_eq(n.replay_rc, KW_EDEADLK);
+    ck_assert_int_eq(n.client_rc, KW_EDEADLK);
+    ck_assert_int_eq(n.run_once_rc, KW_EINVAL); /* own-thread mode has no run_once */
+    /* outside a callback the same calls work */
+    uint64_t id;
+    ck_assert_int_eq(kw_wal_append_sync(w, 5, "after", 5, &id), 0);
+    ck_assert_uint_eq(id, 1);
+    kw_wal_close(w);
+}
+END_TEST
+
+/* Runs the host-driven WAL's loop on this thread, as a host's poll loop would, until *done. */
+static void drive_until(kw_wal *w, atomic_int *done, int want, int ms)
+{
+    for (int waited = 0; atomic_load(done) < want && waited < ms;) {
+        struct pollfd p = {.fd = kw_wal_backend_fd(w), .events = POLLIN};
+        int t = kw_wal_timeout_ms(w);
+        if (t < 0 || t > 50)
+            t = 50;
+        ck_assert_int_ge(poll(&p, 1, t), 0);
+        ck_assert_int_ge(kw_wal_run_once(w, 0), 0);
+        waited += t ? t : 1;
+    }
+    ck_assert_int_ge(atomic_load(done), want);
+}
+
+typedef struct counted {
+    atomic_int done;
+    int errs;
+    uint64_t last;
+} counted;
+
+static void on_counted(void *arg, int err, uint64_t id, const char *detail)
+{
+    counted *c = arg;
+    if (err)
+        c->errs++;
+    c->last = id;
+    atomic_fetch_add(&c->done, 1);
+}
+
+START_TEST(host_driven_wal_runs_on_the_hosts_poll_loop)
+{
+    char topic[128];
+    make_topic(topic, sizeof(topic), "host");
+    kw_wal_options extra = {.kafka = {.host_driven = true}};
+    kw_wal *w = open_wal(kt_bootstrap(), topic, 0, &extra);
+    ck_assert_int_ge(kw_wal_backend_fd(w), 0);
+    ck_assert_ptr_nonnull(kw_wal_client(w));
+    counted c = {0};
+    for (int i = 0; i < 20; i++) {
+        char msg[32];
+        int n = snprintf(msg, sizeof(msg), "host %d", i);
+        ck_assert_int_eq(kw_wal_append(w, 3, msg, (size_t)n, on_counted, &c), 0);
+    }
+    usleep(200000);
+    /* no kwal thread: nothing moves until the host drives */
+    ck_assert_int_eq(atomic_load(&c.done), 0);
+    drive_until(w, &c.done, 20, 20000);
+    ck_assert_int_eq(c.errs, 0);
+    ck_assert_uint_eq(c.last, 19);
+
+    /* a blocking call on the host's thread runs the loop itself */
+    uint64_t id;
+    ck_assert_int_eq(kw_wal_append_sync(w, 3, "sync", 4, &id), 0);
+    ck_assert_uint_eq(id, 20);
+
+    /* inside a callback (run by kw_wal_run_once) the blocking calls refuse at once */
+    nested_try n = {.w = w};
+    ck_assert_int_eq(kw_wal_append(w, 3, "outer", 5, on_ack_try_blocking, &n), 0);
+    drive_until(w, &n.done, 1, 20000);
+    ck_assert_int_eq(n.err, 0);
+    ck_assert_int_eq(n.sync_rc, KW_EDEADLK);
+    ck_assert_int_eq(n.replay_rc, KW_EDEADLK);
+    ck_assert_int_eq(n.client_rc, KW_EDEADLK);
+    ck_assert_int_eq(n.run_once_rc, KW_EDEADLK);
+
+    /* replay on the host's thread drives the loop too */
+    kw_wal_replay *rp;
+    ck_assert_int_eq(kw_wal_replay_open(w, 3, 19, 0, &rp), 0);
+    const uint8_t *data;
+    size_t len;
+    ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 5000), 1);
+    ck_assert_uint_eq(id, 19);
+    ck_assert_uint_eq(len, strlen("host 19"));
+    ck_assert_mem_eq(data, "host 19", len);
+    ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 5000), 1);
+    ck_assert_uint_eq(id, 20);
+    ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 5000), 1);
+    ck_assert_uint_eq(id, 21);
+    ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 5000), 0);
+    kw_wal_replay_close(rp);
+    kw_wal_close(w);
+}
+END_TEST
+
 START_TEST(append_to_an_unreachable_broker_fails_within_its_timeout)
 {
     /* nothing listens on port 1: no producer id can be had, and the append must not wait forever */
     kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA,
-                        .broker_endpoints = "127.0.0.1:1",
-                        .timeout_ms = 1000,
-                        .connect_timeout_ms = 500};
+                        .kafka = {.bootstrap = "127.0.0.1:1", .connect_timeout_ms = 500},
+                        .timeout_ms = 1000};
     kw_wal *w = NULL;
     char err[256];
     ck_assert_int_eq(kw_wal_open(&w, &o, err, sizeof(err)), 0);
@@ -918,6 +1190,9 @@ int main(void)
     tcase_add_test(tc, replay_in_many_small_fetches_stays_exact);
     tcase_add_test(tc, sixty_four_topics_a_thousand_regions);
     tcase_add_test(tc, append_to_an_unreachable_broker_fails_within_its_timeout);
+    tcase_add_test(tc, a_wal_and_a_meta_share_the_hosts_client);
+    tcase_add_test(tc, blocking_calls_from_an_append_callback_return_edeadlk);
+    tcase_add_test(tc, host_driven_wal_runs_on_the_hosts_poll_loop);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

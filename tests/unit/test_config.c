@@ -36,6 +36,83 @@ static void teardown(void)
     kw__wal_config_free(&cfg);
 }
 
+/* kwal's own [wal.sasl] / [wal.tls] keys: every security option the client has. ------------ */
+
+START_TEST(oauthbearer_token_and_token_file_map_onto_the_client)
+{
+    parse_ok("[wal]\nprovider = \"kafka\"\n"
+             "[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken = \"eyJ.abc\"\n");
+    ck_assert_str_eq(cfg.wal.kafka.sasl_mechanism, "OAUTHBEARER");
+    ck_assert_str_eq(cfg.wal.kafka.oauth_token, "eyJ.abc");
+    ck_assert_ptr_null(cfg.wal.kafka.oauth_token_file);
+    ck_assert_int_eq(cfg.wal.kafka.security, KW_CLIENT_SASL_PLAINTEXT);
+    kw__wal_config_free(&cfg);
+    parse_ok("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken_file = \"/run/token\"\n[wal.tls]\n");
+    ck_assert_str_eq(cfg.wal.kafka.oauth_token_file, "/run/token");
+    ck_assert_ptr_null(cfg.wal.kafka.oauth_token);
+    ck_assert_int_eq(cfg.wal.kafka.security, KW_CLIENT_SASL_SSL);
+}
+END_TEST
+
+START_TEST(tls_server_name_checks_and_ca_dir_map_onto_the_client)
+{
+    parse_ok("[wal.tls]\n"
+             "server_ca_cert_dir = \"/etc/ssl/certs\"\n"
+             "server_name = \"kafka.internal\"\n"
+             "no_hostname_check = true\n"
+             "insecure_skip_verify = true\n");
+    ck_assert_str_eq(cfg.wal.kafka.tls_ca_dir, "/etc/ssl/certs");
+    ck_assert_str_eq(cfg.wal.kafka.tls_server_name, "kafka.internal");
+    ck_assert(cfg.wal.kafka.tls_no_hostname_check);
+    ck_assert(cfg.wal.kafka.tls_insecure_skip_verify);
+    ck_assert_int_eq(cfg.wal.kafka.security, KW_CLIENT_SSL);
+    kw__wal_config_free(&cfg);
+    /* absent: all off, and GreptimeDB's connect_timeout default lands in the client's field */
+    parse_ok("[wal.tls]\nserver_ca_cert_path = \"/ca.pem\"\n");
+    ck_assert_str_eq(cfg.wal.kafka.tls_ca_file, "/ca.pem");
+    ck_assert_ptr_null(cfg.wal.kafka.tls_ca_dir);
+    ck_assert_ptr_null(cfg.wal.kafka.tls_server_name);
+    ck_assert(!cfg.wal.kafka.tls_no_hostname_check);
+    ck_assert(!cfg.wal.kafka.tls_insecure_skip_verify);
+    ck_assert_uint_eq(cfg.wal.kafka.connect_timeout_ms, 3000);
+}
+END_TEST
+
+START_TEST(bad_security_keys_name_the_key)
+{
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken = \"\"\n",
+              "wal.toml:3: sasl.token: the token is empty");
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken_file = \"\"\n",
+              "wal.toml:3: sasl.token_file: the path is empty");
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\n",
+              "wal.toml:1: [wal.sasl]: type OAUTHBEARER needs exactly one of token and token_file");
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken = \"t\"\ntoken_file = \"/f\"\n",
+              "wal.toml:1: [wal.sasl]: type OAUTHBEARER needs exactly one of token and token_file");
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken = \"t\"\nusername = \"u\"\n",
+              "wal.toml:1: [wal.sasl]: type OAUTHBEARER takes a token or token_file, not a "
+              "username or password");
+    parse_err("[wal.sasl]\ntype = \"PLAIN\"\nusername = \"u\"\npassword = \"p\"\ntoken = \"t\"\n",
+              "wal.toml:1: [wal.sasl]: token and token_file go with type OAUTHBEARER only");
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken = 5\n",
+              "wal.toml:3: sasl.token: expected a string, not an integer");
+    parse_err("[wal.sasl]\ntokn = \"t\"\n",
+              "wal.toml:2: unknown key 'tokn' in [wal.sasl] (did you mean token?)");
+    parse_err("[wal.tls]\nserver_name = \"kafka:9093\"\n",
+              "wal.toml:2: tls.server_name: 'kafka:9093' is not a host name (no port, spaces, "
+              "'/' or ',')");
+    parse_err("[wal.tls]\nserver_name = \"\"\n",
+              "wal.toml:2: tls.server_name: '' is not a host name (no port, spaces, '/' or ',')");
+    parse_err("[wal.tls]\nno_hostname_check = \"yes\"\n",
+              "wal.toml:2: tls.no_hostname_check: expected true or false, not a string");
+    parse_err("[wal.tls]\ninsecure_skip_verify = 1\n",
+              "wal.toml:2: tls.insecure_skip_verify: expected true or false, not an integer");
+    parse_err("[wal.tls]\nserver_ca_cert_dir = \"\"\n",
+              "wal.toml:2: tls.server_ca_cert_dir: the path is empty");
+    parse_err("[wal.tls]\nserver_ca_cert_dir = [\"/a\"]\n",
+              "wal.toml:2: tls.server_ca_cert_dir: expected a string, not an array");
+}
+END_TEST
+
 /* The examples of seed 000 (GreptimeDB's Remote WAL configuration page), verbatim. ------ */
 
 START_TEST(seed_000_metasrv_example)
@@ -54,7 +131,7 @@ START_TEST(seed_000_metasrv_example)
              "replication_factor = 1\n"
              "topic_name_prefix = \"greptimedb_wal_topic\"\n");
     ck_assert_int_eq(cfg.wal.provider, KW_WAL_PROVIDER_KAFKA);
-    ck_assert_str_eq(cfg.wal.broker_endpoints, "127.0.0.1:9092");
+    ck_assert_str_eq(cfg.wal.kafka.bootstrap, "127.0.0.1:9092");
     ck_assert_uint_eq(cfg.auto_prune_interval_ms, 0);
     ck_assert_uint_eq(cfg.auto_prune_parallelism, 10);
     ck_assert(cfg.auto_create_topics);
@@ -73,11 +150,11 @@ START_TEST(seed_000_datanode_example)
              "max_batch_bytes = \"1MB\"\n"
              "overwrite_entry_start_id = true\n");
     ck_assert_int_eq(cfg.wal.provider, KW_WAL_PROVIDER_KAFKA);
-    ck_assert_str_eq(cfg.wal.broker_endpoints, "kafka.kafka-cluster.svc:9092");
+    ck_assert_str_eq(cfg.wal.kafka.bootstrap, "kafka.kafka-cluster.svc:9092");
     ck_assert_uint_eq(cfg.wal.max_batch_bytes, 1048576);
     ck_assert(cfg.wal.overwrite_entry_start_id);
-    ck_assert_ptr_null(cfg.wal.sasl_type);
-    ck_assert(!cfg.wal.tls);
+    ck_assert_ptr_null(cfg.wal.kafka.sasl_mechanism);
+    ck_assert_int_eq(cfg.wal.kafka.security, KW_CLIENT_PLAINTEXT);
 }
 END_TEST
 
@@ -90,10 +167,10 @@ START_TEST(seed_000_sasl_example)
              "type = \"SCRAM-SHA-512\"\n"
              "username = \"user\"\n"
              "password = \"secret\"\n");
-    ck_assert_str_eq(cfg.wal.broker_endpoints, "kafka.kafka-cluster.svc:9092");
-    ck_assert_str_eq(cfg.wal.sasl_type, "SCRAM-SHA-512");
-    ck_assert_str_eq(cfg.wal.sasl_username, "user");
-    ck_assert_str_eq(cfg.wal.sasl_password, "secret");
+    ck_assert_str_eq(cfg.wal.kafka.bootstrap, "kafka.kafka-cluster.svc:9092");
+    ck_assert_str_eq(cfg.wal.kafka.sasl_mechanism, "SCRAM-SHA-512");
+    ck_assert_str_eq(cfg.wal.kafka.sasl_username, "user");
+    ck_assert_str_eq(cfg.wal.kafka.sasl_password, "secret");
     /* provider is not given: GreptimeDB's default is its embedded log, kwal's local */
     ck_assert_int_eq(cfg.wal.provider, KW_WAL_PROVIDER_LOCAL);
 }
@@ -105,10 +182,11 @@ START_TEST(seed_000_tls_system_ca_example)
              "broker_endpoints = [\"kafka.kafka-cluster.svc:9092\"]\n"
              "\n"
              "[wal.tls]\n");
-    ck_assert(cfg.wal.tls);
-    ck_assert_ptr_null(cfg.wal.tls_server_ca_cert_path);
-    ck_assert_ptr_null(cfg.wal.tls_client_cert_path);
-    ck_assert_ptr_null(cfg.wal.tls_client_key_path);
+    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL ||
+              cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
+    ck_assert_ptr_null(cfg.wal.kafka.tls_ca_file);
+    ck_assert_ptr_null(cfg.wal.kafka.tls_cert_file);
+    ck_assert_ptr_null(cfg.wal.kafka.tls_key_file);
 }
 END_TEST
 
@@ -119,9 +197,10 @@ START_TEST(seed_000_tls_custom_ca_example)
              "\n"
              "[wal.tls]\n"
              "server_ca_cert_path = \"/path/to/server.crt\"\n");
-    ck_assert(cfg.wal.tls);
-    ck_assert_str_eq(cfg.wal.tls_server_ca_cert_path, "/path/to/server.crt");
-    ck_assert_ptr_null(cfg.wal.tls_client_cert_path);
+    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL ||
+              cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
+    ck_assert_str_eq(cfg.wal.kafka.tls_ca_file, "/path/to/server.crt");
+    ck_assert_ptr_null(cfg.wal.kafka.tls_cert_file);
 }
 END_TEST
 
@@ -133,10 +212,11 @@ START_TEST(seed_000_mtls_example)
              "server_ca_cert_path = \"/path/to/server_cert\"\n"
              "client_cert_path = \"/path/to/client_cert\"\n"
              "client_key_path = \"/path/to/key\"\n");
-    ck_assert(cfg.wal.tls);
-    ck_assert_str_eq(cfg.wal.tls_server_ca_cert_path, "/path/to/server_cert");
-    ck_assert_str_eq(cfg.wal.tls_client_cert_path, "/path/to/client_cert");
-    ck_assert_str_eq(cfg.wal.tls_client_key_path, "/path/to/key");
+    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL ||
+              cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
+    ck_assert_str_eq(cfg.wal.kafka.tls_ca_file, "/path/to/server_cert");
+    ck_assert_str_eq(cfg.wal.kafka.tls_cert_file, "/path/to/client_cert");
+    ck_assert_str_eq(cfg.wal.kafka.tls_key_file, "/path/to/key");
 }
 END_TEST
 
@@ -149,7 +229,7 @@ START_TEST(seed_001_standalone_example)
              "replication_factor = 1\n"
              "max_batch_size = \"1MB\"\n");
     ck_assert_int_eq(cfg.wal.provider, KW_WAL_PROVIDER_KAFKA);
-    ck_assert_str_eq(cfg.wal.broker_endpoints, "127.0.0.1:9092");
+    ck_assert_str_eq(cfg.wal.kafka.bootstrap, "127.0.0.1:9092");
     ck_assert_int_eq(cfg.replication_factor, 1);
     ck_assert_uint_eq(cfg.wal.max_batch_bytes, MIB);
 }
@@ -191,10 +271,10 @@ END_TEST
 static void assert_defaults(void)
 {
     ck_assert_int_eq(cfg.wal.provider, KW_WAL_PROVIDER_LOCAL);
-    ck_assert_str_eq(cfg.wal.broker_endpoints, "127.0.0.1:9092");
+    ck_assert_str_eq(cfg.wal.kafka.bootstrap, "127.0.0.1:9092");
     ck_assert_uint_eq(cfg.wal.max_batch_bytes, MIB);
     ck_assert(!cfg.wal.overwrite_entry_start_id);
-    ck_assert_uint_eq(cfg.wal.connect_timeout_ms, 3000);
+    ck_assert_uint_eq(cfg.wal.kafka.connect_timeout_ms, 3000);
     ck_assert_uint_eq(cfg.wal.timeout_ms, 3000);
     ck_assert_ptr_null(cfg.wal.dir);
     ck_assert_ptr_null(cfg.wal.topic);
@@ -205,8 +285,8 @@ static void assert_defaults(void)
     ck_assert_uint_eq(cfg.wal.max_buffered_bytes, 0);
     ck_assert_uint_eq(cfg.wal.max_in_flight, 0);
     ck_assert(!cfg.wal.append_fail_fast && !cfg.wal.no_idempotence && !cfg.wal.strict_records);
-    ck_assert_ptr_null(cfg.wal.sasl_type);
-    ck_assert(!cfg.wal.tls);
+    ck_assert_ptr_null(cfg.wal.kafka.sasl_mechanism);
+    ck_assert_int_eq(cfg.wal.kafka.security, KW_CLIENT_PLAINTEXT);
     ck_assert(cfg.auto_create_topics);
     ck_assert_uint_eq(cfg.num_topics, 64);
     ck_assert_uint_eq(cfg.num_partitions, 1);
@@ -277,10 +357,10 @@ START_TEST(every_key_sets_its_field)
              "password = \"\"\n");
     kw_wal_options *o = &cfg.wal;
     ck_assert_int_eq(o->provider, KW_WAL_PROVIDER_KAFKA);
-    ck_assert_str_eq(o->broker_endpoints, "k1:9092,[::1]:9093");
+    ck_assert_str_eq(o->kafka.bootstrap, "k1:9092,[::1]:9093");
     ck_assert_uint_eq(o->max_batch_bytes, 524288);
     ck_assert(!o->overwrite_entry_start_id);
-    ck_assert_uint_eq(o->connect_timeout_ms, 1500);
+    ck_assert_uint_eq(o->kafka.connect_timeout_ms, 1500);
     ck_assert_uint_eq(o->timeout_ms, 60000);
     ck_assert(!cfg.auto_create_topics);
     ck_assert_uint_eq(cfg.num_topics, 8);
@@ -303,9 +383,10 @@ START_TEST(every_key_sets_its_field)
     ck_assert_uint_eq(o->max_in_flight, 5);
     ck_assert(!o->no_idempotence);
     ck_assert(o->strict_records);
-    ck_assert_str_eq(o->sasl_type, "PLAIN");
-    ck_assert_str_eq(o->sasl_username, "u");
-    ck_assert_str_eq(o->sasl_password, "");
+    ck_assert_str_eq(o->kafka.sasl_mechanism, "PLAIN");
+    ck_assert_str_eq(o->kafka.sasl_username, "u");
+    ck_assert_str_eq(o->kafka.sasl_password, "");
+    ck_assert_int_eq(o->kafka.security, KW_CLIENT_SASL_PLAINTEXT);
 }
 END_TEST
 
@@ -369,12 +450,12 @@ START_TEST(gssapi_needs_no_username_and_takes_a_service_name)
 {
     parse_ok(
         "[wal]\nbroker_endpoints = [\"b1.example.com:9092\"]\n[wal.sasl]\ntype = \"GSSAPI\"\n");
-    ck_assert_str_eq(cfg.wal.sasl_type, "GSSAPI");
-    ck_assert_ptr_null(cfg.wal.sasl_username);
-    ck_assert_ptr_null(cfg.wal.sasl_kerberos_service_name);
+    ck_assert_str_eq(cfg.wal.kafka.sasl_mechanism, "GSSAPI");
+    ck_assert_ptr_null(cfg.wal.kafka.sasl_username);
+    ck_assert_ptr_null(cfg.wal.kafka.sasl_kerberos_service_name);
     kw__wal_config_free(&cfg);
     parse_ok("[wal.sasl]\ntype = \"GSSAPI\"\nkerberos_service_name = \"kafka-prod\"\n");
-    ck_assert_str_eq(cfg.wal.sasl_kerberos_service_name, "kafka-prod");
+    ck_assert_str_eq(cfg.wal.kafka.sasl_kerberos_service_name, "kafka-prod");
 }
 END_TEST
 
@@ -383,8 +464,9 @@ START_TEST(sasl_and_tls_may_be_inline_tables)
     parse_ok("[wal]\n"
              "sasl = { type = \"SCRAM-SHA-256\", username = \"a\", password = \"b\" }\n"
              "tls = {}\n");
-    ck_assert_str_eq(cfg.wal.sasl_type, "SCRAM-SHA-256");
-    ck_assert(cfg.wal.tls);
+    ck_assert_str_eq(cfg.wal.kafka.sasl_mechanism, "SCRAM-SHA-256");
+    ck_assert(cfg.wal.kafka.security == KW_CLIENT_SSL ||
+              cfg.wal.kafka.security == KW_CLIENT_SASL_SSL);
 }
 END_TEST
 
@@ -522,7 +604,7 @@ START_TEST(bad_values_are_errors)
     parse_err("[wal]\ntopic = \"..\"\n", "wal.toml:2: topic: '..' is not a valid Kafka topic name");
     parse_err("[wal.sasl]\ntype = \"KERBEROS\"\n",
               "wal.toml:2: sasl.type: 'KERBEROS' is not a mechanism (use \"PLAIN\", "
-              "\"SCRAM-SHA-256\", \"SCRAM-SHA-512\" or \"GSSAPI\")");
+              "\"SCRAM-SHA-256\", \"SCRAM-SHA-512\", \"GSSAPI\" or \"OAUTHBEARER\")");
     parse_err("[wal.sasl]\ntype = \"GSSAPI\"\nkerberos_service_name = \"kafka/host\"\n",
               "wal.toml:3: sasl.kerberos_service_name: 'kafka/host' is not a Kerberos service "
               "name (no '/', '@' or spaces)");
@@ -1039,6 +1121,9 @@ int main(void)
     tcase_add_test(tc, unknown_keys_are_errors_with_a_hint);
     tcase_add_test(tc, wrong_types_are_errors);
     tcase_add_test(tc, bad_values_are_errors);
+    tcase_add_test(tc, oauthbearer_token_and_token_file_map_onto_the_client);
+    tcase_add_test(tc, tls_server_name_checks_and_ca_dir_map_onto_the_client);
+    tcase_add_test(tc, bad_security_keys_name_the_key);
     tcase_add_test(tc, topic_name_prefix_follows_greptimedb_and_kafka);
     tcase_add_test(tc, options_that_go_together);
     tcase_add_test(tc, toml_errors_carry_line_and_column);

@@ -67,7 +67,7 @@ START_TEST(open_refuses_missing_options_and_a_local_provider)
     kw_meta_options none = {0};
     ck_assert_int_eq(kw_meta_open(&m, &none, err, sizeof(err)), KW_EINVAL);
     ck_assert_ptr_null(m);
-    ck_assert_ptr_nonnull(strstr(err, "config_path and store_dir are required"));
+    ck_assert_ptr_nonnull(strstr(err, "config_path is required"));
 
     write_config("[wal]\nprovider = \"local\"\ndir = \"/tmp\"\n");
     kw_meta_options o = {.config_path = cfg_path, .store_dir = store_dir};
@@ -78,6 +78,23 @@ START_TEST(open_refuses_missing_options_and_a_local_provider)
     write_config("[wal]\nnum_topics = 0\n");
     ck_assert_int_eq(kw_meta_open(&m, &o, err, sizeof(err)), KW_ECONFIG);
     ck_assert_ptr_nonnull(strstr(err, "num_topics"));
+
+    /* without store_dir: a handle for the topic calls only; the others say so */
+    write_config("[wal]\nprovider = \"kafka\"\nbroker_endpoints = [\"127.0.0.1:1\"]\n"
+                 "topic_name_prefix = \"only_topics\"\n");
+    kw_meta_options t = {.config_path = cfg_path};
+    ck_assert_msg(kw_meta_open(&m, &t, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_str_eq(kw_meta_topic_prefix(m), "only_topics");
+    char topic[256];
+    ck_assert_int_eq(kw_meta_region_topic(m, 1, topic, sizeof(topic)), KW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(kw_meta_errstr(m), "without store_dir"));
+    ck_assert_int_eq(kw_meta_heartbeat(m, 1, 0, 0), KW_EINVAL);
+    kw_meta_status st;
+    ck_assert_int_eq(kw_meta_status_get(m, &st), KW_EINVAL);
+    ck_assert_uint_eq(st.topic_count, 0);
+    kw_meta_status_free(&st);
+    ck_assert_int_eq(kw_meta_prune_now(m, true, NULL), KW_EINVAL);
+    kw_meta_close(m);
 }
 END_TEST
 

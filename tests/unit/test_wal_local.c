@@ -1,5 +1,6 @@
 /* Unit tests of the local WAL provider through the public API: ids, durability order, recovery, pruning, crashes. */
 #include <check.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -156,7 +157,7 @@ typedef struct cb_arg {
     size_t index;
 } cb_arg;
 
-static void on_append(void *arg, int err, uint64_t id)
+static void on_append(void *arg, int err, uint64_t id, const char *detail)
 {
     cb_arg *a = arg;
     order_log *l = a->log;
@@ -522,7 +523,7 @@ static kw_wal_local *open_local(const char *dir, size_t segment_bytes)
     return l;
 }
 
-static void done_cb(void *arg, int err, uint64_t id)
+static void done_cb(void *arg, int err, uint64_t id, const char *detail)
 {
     uint64_t *out = arg;
     ck_assert_int_eq(err, 0);
@@ -734,7 +735,8 @@ START_TEST(bad_options_are_named)
     ck_assert_int_eq(kw_wal_open(&w, NULL, err, sizeof(err)), KW_EINVAL);
     o = (kw_wal_options){.provider = KW_WAL_PROVIDER_KAFKA};
     ck_assert_int_eq(kw_wal_open(&w, &o, err, sizeof(err)), KW_ECONFIG);
-    ck_assert_str_eq(err, "kafka provider: broker_endpoints is required");
+    ck_assert_str_eq(err,
+                     "kafka provider: broker_endpoints (kafka.bootstrap) or a client is required");
 }
 END_TEST
 
@@ -795,6 +797,64 @@ START_TEST(open_config_opens_a_local_log)
     ck_assert_int_eq(kw_wal_open_config(&w, path, err, sizeof(err)), KW_ECONFIG);
     ck_assert_msg(strstr(err, "no_such_key"), "%s", err);
     ck_assert_ptr_null(w);
+    unlink(path);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+/* The public config handle, regions and segments: what `kwal wal info` is built on. */
+START_TEST(config_handle_regions_and_segments_are_public)
+{
+    char *dir = new_dir();
+    char path[600], err[512] = "";
+    snprintf(path, sizeof(path), "%s.toml", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "[wal]\nprovider = \"raft_engine\"\ndir = \"%s\"\nsegment_bytes = \"1MiB\"\n", dir);
+    fclose(f);
+    kw_wal_config *cfg = NULL;
+    ck_assert_msg(kw_wal_config_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
+    kw_wal_options *o = kw_wal_config_options(cfg);
+    ck_assert_int_eq(o->provider, KW_WAL_PROVIDER_LOCAL);
+    ck_assert_str_eq(o->dir, dir);
+    ck_assert_uint_eq(o->segment_bytes, 1u << 20);
+    ck_assert_msg(strstr(kw_wal_config_notes(cfg), "raft_engine"), "%s", kw_wal_config_notes(cfg));
+    kw_wal *w = NULL;
+    ck_assert_msg(kw_wal_open(&w, o, err, sizeof(err)) == 0, "%s", err);
+    kw_wal_config_free(cfg); /* the WAL copied what it keeps */
+    ck_assert_uint_eq(append_sync(w, 7, 1), 1);
+    ck_assert_uint_eq(append_sync(w, 9, 2), 2);
+    ck_assert_uint_eq(append_sync(w, 7, 3), 3);
+    ck_assert_int_eq(kw_wal_obsolete(w, 7, 1), 0);
+    ck_assert_uint_eq(append_sync(w, 9, 4), 4); /* the mark, queued before it, is durable now */
+    kw_wal_region_info regs[4];
+    ck_assert_uint_eq(kw_wal_regions(w, NULL, 0), 2);
+    ck_assert_uint_eq(kw_wal_regions(w, regs, 4), 2);
+    if (regs[0].region_id != 7) {
+        kw_wal_region_info t = regs[0];
+        regs[0] = regs[1];
+        regs[1] = t;
+    }
+    ck_assert_uint_eq(regs[0].region_id, 7);
+    ck_assert_uint_eq(regs[0].latest_entry_id, 3);
+    ck_assert_uint_eq(regs[0].obsolete_entry_id, 1);
+    ck_assert_uint_eq(regs[1].region_id, 9);
+    ck_assert_uint_eq(regs[1].latest_entry_id, 4);
+    ck_assert_uint_eq(regs[1].obsolete_entry_id, 0);
+    uint64_t segs[4];
+    ck_assert_uint_eq(kw_wal_segments(w, segs, 4), 1);
+    ck_assert_uint_eq(segs[0], 1);
+    kw_wal_close(w);
+    /* a bad file: the error names the key, and nothing is handed out */
+    f = fopen(path, "w");
+    fprintf(f, "[wal]\nsegment_bytes = \"big\"\n");
+    fclose(f);
+    cfg = (kw_wal_config *)1;
+    ck_assert_int_eq(kw_wal_config_load(&cfg, path, err, sizeof(err)), KW_ECONFIG);
+    ck_assert_ptr_null(cfg);
+    ck_assert_msg(strstr(err, ":2: segment_bytes: 'big' is not a size"), "%s", err);
+    kw_wal_config_free(NULL);
     unlink(path);
     rm_rf(dir);
     free(dir);
@@ -964,6 +1024,45 @@ START_TEST(killed_writer_loses_no_acknowledged_entry)
 }
 END_TEST
 
+/* A blocking call from an append callback (the writer thread) returns KW_EDEADLK at once. */
+typedef struct local_nested {
+    kw_wal *w;
+    int sync_rc;
+    atomic_int done;
+} local_nested;
+
+static void on_append_try_sync(void *arg, int err, uint64_t id, const char *detail)
+{
+    local_nested *n = arg;
+    uint64_t id2;
+    n->sync_rc = kw_wal_append_sync(n->w, 1, "inner", 5, &id2);
+    atomic_store(&n->done, 1);
+}
+
+START_TEST(append_sync_in_a_callback_returns_edeadlk)
+{
+    char *dir = new_dir();
+    kw_wal *w = open_wal(dir, 1 << 20);
+    local_nested n = {.w = w};
+    ck_assert_int_eq(kw_wal_append(w, 1, "outer", 5, on_append_try_sync, &n), 0);
+    for (int i = 0; i < 1000 && !atomic_load(&n.done); i++)
+        usleep(10000);
+    ck_assert_int_eq(atomic_load(&n.done), 1);
+    ck_assert_int_eq(n.sync_rc, KW_EDEADLK);
+    uint64_t id;
+    ck_assert_int_eq(kw_wal_append_sync(w, 1, "after", 5, &id), 0);
+    ck_assert_uint_eq(id, 2); /* the refused inner append took no id */
+    /* the local provider has no loop to drive */
+    ck_assert_int_eq(kw_wal_backend_fd(w), -1);
+    ck_assert_int_eq(kw_wal_timeout_ms(w), -1);
+    ck_assert_int_eq(kw_wal_run_once(w, 0), KW_EUNSUPPORTED);
+    ck_assert_ptr_null(kw_wal_client(w));
+    kw_wal_close(w);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("wal_local");
@@ -987,7 +1086,9 @@ static Suite *suite(void)
     ADD(set_region_topic_is_a_no_op_for_local);
     ADD(fail_fast_says_again_when_full);
     ADD(open_config_opens_a_local_log);
+    ADD(config_handle_regions_and_segments_are_public);
     ADD(killed_writer_loses_no_acknowledged_entry);
+    ADD(append_sync_in_a_callback_returns_edeadlk);
     return s;
 }
 

@@ -1,0 +1,139 @@
+/* The Kafka WAL's producer id and epoch: InitProducerId per topic, epoch bumps (KIP-360). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/crc32c.h"
+#include "proto/kerr.h"
+#include "proto/msg_group.h"
+#include "wal/kafka_int.h"
+
+/* ---------------------------------------------------------------- producer id */
+
+typedef struct kinit {
+    ktopic *t;
+    kw_init_producer_id_req req;
+} kinit;
+
+static int build_init(void *arg, int version, int32_t leader_epoch, const void **req)
+{
+    kinit *in = arg;
+    ktopic *t = in->t;
+    kw__schema_init(kw__api(KW_API_INIT_PRODUCER_ID)->req, version, &in->req);
+    in->req.transactional_id = KW_STR_NULL;
+    in->req.transaction_timeout_ms = 60000;
+    /* KIP-360: asking with the current id and epoch bumps the epoch, so the
+     * broker forgets the old sequence state without a new producer id. */
+    in->req.producer_id = version >= 3 ? t->producer_id : -1;
+    in->req.producer_epoch = version >= 3 ? t->producer_epoch : -1;
+    *req = &in->req;
+    return 0;
+}
+
+/*
+ * Fails entries that waited in the queue past their deadline without getting
+ * into a batch (no producer id, because no broker answers): an append never
+ * waits longer than timeout_ms for a producer id.  The queue is in append
+ * order, so the expired ones are at its head.
+ */
+static void expire_queue(ktopic *t)
+{
+    kw_wal_kafka *k = t->k;
+    uint64_t now = kw__loop_update_time(k->loop);
+    kw__wal_kafka_take_queue(t);
+    for (;;) {
+        kentry *e = t->rhead;
+        if (!e || e->deadline_ns > now)
+            return;
+        t->rhead = e->next;
+        if (!t->rhead)
+            t->rtail = NULL;
+        t->rbytes -= e->len;
+        char why[400];
+        snprintf(why, sizeof(why), "region %llu: append to %s failed after %u ms: %s",
+                 (unsigned long long)e->region_id, t->name, k->o.timeout_ms,
+                 *t->last_error ? t->last_error : "no producer id");
+        kw__wal_kafka_log(k, KW_LOG_WARN, "%s", why);
+        kw__wal_kafka_entry_done(k, e, KW_ETIMEDOUT, 0, why);
+    }
+}
+
+void kw__wal_kafka_retry_timer(kw_loop_timer *timer, void *arg)
+{
+    ktopic *t = arg;
+    if (t->k->stopping)
+        return;
+    expire_queue(t);
+    t->pstate = KP_NEED_ID;
+    kw__wal_kafka_pump(t);
+}
+
+static void init_done(const kw_cluster_result *res, void *arg)
+{
+    kinit *in = arg;
+    ktopic *t = in->t;
+    kw_wal_kafka *k = t->k;
+    free(in);
+    k->calls_out--;
+    if (k->stopping)
+        return;
+    const kw_init_producer_id_resp *r = res->resp;
+    int16_t kerr = r ? r->error_code : 0;
+    if (res->err == 0 && kerr == 0) {
+        t->producer_id = r->producer_id;
+        t->producer_epoch = r->producer_epoch;
+        t->next_seq = 0;
+        /* every batch not yet written goes out again under the new epoch, renumbered */
+        for (kbatch *b = t->head; b; b = b->next) {
+            if (b->state == KB_HELD) {
+                kw__wal_kafka_renumber(b, t->producer_id, t->producer_epoch, t->next_seq);
+                t->next_seq += b->count;
+            }
+        }
+        t->pstate = KP_READY;
+        kw__wal_kafka_log(k, KW_LOG_INFO, "topic %s: producer id %lld epoch %d", t->name,
+                          (long long)t->producer_id, t->producer_epoch);
+        for (kbatch *b = t->head; b; b = b->next)
+            if (b->state == KB_HELD)
+                kw__wal_kafka_send_batch(b);
+        kw__wal_kafka_pump(t);
+        return;
+    }
+    /* A stale or fenced id: start over with a fresh one. */
+    if (kerr == KW_KERR_INVALID_PRODUCER_EPOCH || kerr == KW_KERR_PRODUCER_FENCED ||
+        kerr == 49 /* INVALID_PRODUCER_ID_MAPPING */) {
+        t->producer_id = -1;
+        t->producer_epoch = -1;
+    }
+    snprintf(t->last_error, sizeof(t->last_error), "InitProducerId for %s: %s", t->name,
+             kerr ? kw__kerr_name(kerr) : (res->detail ? res->detail : kw_strerror(res->err)));
+    kw__wal_kafka_log(k, KW_LOG_WARN, "%s; retrying", t->last_error);
+    /* Entries waiting meanwhile keep waiting; their appends time out on their own terms. */
+    t->pstate = KP_ASKING;
+    kw__loop_timer_start(&t->timer, 200);
+}
+
+void kw__wal_kafka_start_bump(ktopic *t)
+{
+    kw_wal_kafka *k = t->k;
+    if (t->pstate == KP_ASKING || k->stopping)
+        return;
+    kinit *in = calloc(1, sizeof(*in));
+    if (!in)
+        return;
+    in->t = t;
+    t->pstate = KP_ASKING;
+    /* batches that failed for good stay failed; the others (held) are renumbered after */
+    for (kbatch *b = t->head; b; b = b->next)
+        if (b->state == KB_INFLIGHT)
+            return; /* not drained yet: produce_done calls back here */
+    if (kw__cluster_send_any(k->cl, KW_API_INIT_PRODUCER_ID, build_init, in,
+                             kw__wal_kafka_deadline(k->o.timeout_ms), init_done, in) != 0) {
+        free(in);
+        kw__loop_timer_start(&t->timer, 200);
+        return;
+    }
+    k->calls_out++;
+}
+
