@@ -1,4 +1,4 @@
-/* CRC-32C benchmark: MB/s of each of kwal's CRC-32C paths (internal, not in the public API), as ratios to memcpy. */
+/* CRC-32C benchmark: MB/s of each of kwal's internal CRC-32C paths, as ratios to memcpy. */
 #include <stdlib.h>
 
 #include "proto/crc32c.h"
