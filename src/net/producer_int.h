@@ -85,6 +85,7 @@ struct kw__producer_partition {
     /* loop: every batch taken and not settled, in sequence order */
     kw__producer_batch *head, *tail;
     int32_t next_seq;
+    int32_t acked_next_seq; /* the sequence after the last acknowledged batch */
 };
 
 /* A record waiting for its topic's metadata: everything copied in one allocation. */
@@ -96,6 +97,7 @@ typedef struct kw__producer_pending {
     void *arg;
     size_t bytes;
     uint64_t deadline_ns;
+    int16_t kerr; /* at expiry: what the topic's last metadata said */
 } kw__producer_pending;
 
 enum kw__producer_topic_state { KW__PT_UNKNOWN, KW__PT_ASKING, KW__PT_KNOWN };
@@ -111,6 +113,7 @@ struct kw__producer_topic {
     kw__producer_pending *pend_head, *pend_tail; /* lock: waiting for metadata */
     uint64_t retry_at_ns;      /* loop: next metadata attempt */
     bool asking;               /* loop: a metadata refresh for it is out */
+    int16_t kerr;              /* lock: the topic error of the last metadata (3: no such topic) */
 };
 
 enum kw__producer_id_state { KW__PID_NEED, KW__PID_ASKING, KW__PID_READY, KW__PID_DRAINING };

@@ -224,17 +224,32 @@ static void send_new(kw_producer *p, kw__producer_batch *b)
     send_batch(p, b);
 }
 
-/* Held batches whose predecessors are all acknowledged go out again, in order. */
+/*
+ * Held batches go out again, in order, once everything before the first of
+ * them is acknowledged: that one and the held ones right behind it, pipelined,
+ * within the in-flight limit.
+ */
 static void resend_held(kw_producer *p, kw__producer_partition *pt)
 {
     if (p->pid_state != KW__PID_READY)
         return;
-    for (kw__producer_batch *x = pt->head; x; x = x->next) {
-        if (x->state == KW__PB_HELD && !earlier_unsettled(pt, x))
-            send_batch(p, x);
-        else if (x->state != KW__PB_ACKED)
-            break;
+    kw__producer_batch *x = pt->head;
+    while (x && x->state == KW__PB_ACKED)
+        x = x->next;
+    for (; x && x->state == KW__PB_HELD; x = x->next) {
+        if (!broker_has_room(p, leader_of(p, pt)))
+            break; /* a done callback runs this again */
+        send_batch(p, x);
     }
+}
+
+/* True when pt has a held batch: new batches wait behind it (they would only be held too). */
+static bool has_held(const kw__producer_partition *pt)
+{
+    for (const kw__producer_batch *x = pt->head; x; x = x->next)
+        if (x->state == KW__PB_HELD)
+            return true;
+    return false;
 }
 
 static void produce_done(const kw_cluster_result *res, void *arg)
@@ -250,6 +265,7 @@ static void produce_done(const kw_cluster_result *res, void *arg)
 
     if (res->err == 0) {
         b->state = KW__PB_ACKED;
+        pt->acked_next_seq = b->base_seq + b->builder.count;
         const kw_produce_resp *r = res->resp;
         if (r && r->responses.n > 0 && r->responses.v[0].partition_responses.n > 0) {
             const kw_produce_resp_partition *rp = &r->responses.v[0].partition_responses.v[0];
@@ -258,9 +274,26 @@ static void produce_done(const kw_cluster_result *res, void *arg)
         }
     } else if (p->idempotent && res->kerr == KW_KERR_DUPLICATE_SEQUENCE_NUMBER) {
         b->state = KW__PB_ACKED; /* written by an earlier attempt; its offset is not known */
+        pt->acked_next_seq = b->base_seq + b->builder.count;
     } else if (p->idempotent && res->kerr == KW_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER &&
-               earlier_unsettled(pt, b)) {
+               b->deadline_ns > kw__producer_now_ns()) {
+        /*
+         * Not written.  If an earlier batch is unsettled, or the broker's next
+         * sequence (as far as acks tell) is not this batch's, a retry overtook
+         * it: hold it and send it again after.  If it is this batch's, the
+         * broker lost the partition's producer state (a leader change with
+         * truncation, say): the sequences start over under a bumped epoch, and
+         * the held batch goes out again with them.
+         */
         b->state = KW__PB_HELD;
+        if (!earlier_unsettled(pt, b) && b->base_seq == pt->acked_next_seq &&
+            p->pid_state == KW__PID_READY) {
+            kw__producer_log(p, KW_LOG_WARN,
+                             "%s/%d: OUT_OF_ORDER_SEQUENCE at the expected sequence %d: bumping "
+                             "the producer epoch",
+                             pt->topic->name, pt->index, b->base_seq);
+            p->pid_state = KW__PID_DRAINING;
+        }
     } else {
         batch_fail(b, res->err, res->kerr, "produce to %s/%d: %s", pt->topic->name, pt->index,
                    res->detail && *res->detail ? res->detail : kw_strerror(res->err));
@@ -315,14 +348,12 @@ static void init_done(const kw_cluster_result *res, void *arg)
             for (int32_t j = 0; t->parts && j < t->nparts; j++) {
                 kw__producer_partition *pt = &t->parts[j];
                 pt->next_seq = 0;
+                pt->acked_next_seq = 0;
                 for (kw__producer_batch *b = pt->head; b; b = b->next)
                     if (b->state == KW__PB_HELD) {
                         stamp(b, p->producer_id, p->producer_epoch, pt->next_seq);
                         pt->next_seq += b->builder.count;
                     }
-                for (kw__producer_batch *b = pt->head; b; b = b->next)
-                    if (b->state == KW__PB_HELD)
-                        send_batch(p, b);
             }
         }
         kw__producer_run(p);
@@ -388,17 +419,40 @@ static void topic_ask(kw_producer *p, kw__producer_topic *t, uint64_t now)
     }
 }
 
-/* Fails a list of pending records (lock not held), counting them done. */
+/*
+ * Fails a list of pending records (lock not held), counting them done.  With
+ * detail NULL they expired: each says what its topic's metadata last said.
+ */
 static void pending_fail(kw_producer *p, kw__producer_pending *list, int err, int16_t kerr,
                          const char *detail)
 {
     while (list) {
         kw__producer_pending *e = list;
         list = e->next;
+        char text[512];
+        int e_err = err;
+        int16_t e_kerr = kerr;
+        if (!detail) {
+            e_kerr = e->kerr;
+            e_err = e_kerr ? KW_EBROKER : KW_ETIMEDOUT;
+            if (e_kerr == KW_KERR_UNKNOWN_TOPIC_OR_PARTITION)
+                snprintf(text, sizeof(text),
+                         "topic %s does not exist (UNKNOWN_TOPIC_OR_PARTITION) and the delivery "
+                         "timeout (%llu ms) passed",
+                         e->rec.topic, (unsigned long long)(p->delivery_timeout_ns / 1000000u));
+            else if (e_kerr)
+                snprintf(text, sizeof(text), "topic %s: %s, until the delivery timeout passed",
+                         e->rec.topic, kw__kerr_name(e_kerr));
+            else
+                snprintf(text, sizeof(text),
+                         "the delivery timeout (%llu ms) passed with no metadata for topic %s "
+                         "(no broker answered)",
+                         (unsigned long long)(p->delivery_timeout_ns / 1000000u), e->rec.topic);
+        }
         if (e->cb) {
-            kw_producer_delivery d = {.err = err,
-                                      .kerr = kerr,
-                                      .detail = detail,
+            kw_producer_delivery d = {.err = e_err,
+                                      .kerr = e_kerr,
+                                      .detail = detail ? detail : text,
                                       .topic = e->rec.topic,
                                       .partition = e->rec.partition,
                                       .offset = -1,
@@ -460,6 +514,7 @@ static void topic_done(const kw_cluster_result *res, void *arg)
         }
     } else {
         t->state = KW__PT_UNKNOWN;
+        t->kerr = res->err == 0 ? (kerr ? kerr : KW_KERR_UNKNOWN_TOPIC_OR_PARTITION) : 0;
         t->retry_at_ns = kw__producer_now_ns() + 500000000ull;
         if (res->err)
             kw__producer_log(p, KW_LOG_DEBUG, "metadata for %s: %s", t->name,
@@ -520,6 +575,7 @@ void kw__producer_run(kw_producer *p)
                 if (!t->pend_head)
                     t->pend_tail = NULL;
                 e->next = NULL;
+                e->kerr = t->kerr;
                 *expp = e;
                 expp = &e->next;
             }
@@ -565,9 +621,7 @@ void kw__producer_run(kw_producer *p)
     pthread_mutex_unlock(&p->mu);
 
     if (expired)
-        pending_fail(p, expired, KW_EBROKER, KW_KERR_UNKNOWN_TOPIC_OR_PARTITION,
-                     "the topic is not in the cluster's metadata (UNKNOWN_TOPIC_OR_PARTITION) "
-                     "and the delivery timeout passed");
+        pending_fail(p, expired, 0, 0, NULL);
 
     bool need_pid = false;
     for (kw__producer_topic *t = end ? p->topics : NULL; t; t = t == end ? NULL : t->next) {
@@ -589,6 +643,8 @@ void kw__producer_run(kw_producer *p)
                     b->state = KW__PB_QUEUED;
             }
             expire(p, pt, now);
+            settle(p, pt);
+            resend_held(p, pt);
             for (kw__producer_batch *b = pt->head; b; b = b->next) {
                 if (b->state != KW__PB_QUEUED)
                     continue;
@@ -597,7 +653,7 @@ void kw__producer_run(kw_producer *p)
                     next = min_u64(next, b->deadline_ns);
                     break;
                 }
-                if (!broker_has_room(p, leader_of(p, pt)))
+                if (has_held(pt) || !broker_has_room(p, leader_of(p, pt)))
                     break; /* a done callback runs this again */
                 send_new(p, b);
             }
