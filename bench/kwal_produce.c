@@ -12,8 +12,8 @@
  * rd_kafka_produce with RD_KAFKA_MSG_F_COPY does), no key, no headers, each record with its own
  * timestamp.  --linger-ms, --batch-bytes and --acks map to the producer's options of the same
  * meaning; --queue-kbytes to buffer_bytes (default 2097151 KiB, as the peer's); when the buffer is
- * full (KW_EFULL) this thread waits 1 ms in kw_producer_flush, as the peer polls for 1 ms on
- * QUEUE_FULL.  Idempotence is on only with --idempotence, as for the peer.  --window belonged to
+ * full (KW_EFULL) this thread waits in kw_producer_wait_room for the room of a record, as the peer
+ * polls on QUEUE_FULL.  Idempotence is on only with --idempotence, as for the peer.  --window belonged to
  * the batch-level version of this bench and is ignored.
  *
  * Record content, timing and CPU: exactly as in rdkafka_produce.c (see there).  The connection and
@@ -250,7 +250,7 @@ int main(int argc, char **argv)
         rec.value = pool + (size_t)((i * 4099) % span);
         while ((rc = kw_producer_send(p, &rec, on_delivery, &run)) == KW_EFULL) {
             full++;
-            kw_producer_flush(p, 1);
+            kw_producer_wait_room(p, (size_t)size + 64, 1000);
         }
         if (rc)
             break;

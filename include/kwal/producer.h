@@ -121,7 +121,7 @@ KW_API int kw_producer_new(kw_producer **out, kw_client *client, const kw_produc
  * Queues one record; cb (may be NULL) is called exactly once with its fate,
  * later, never from inside this call.  Never blocks.  Returns 0, or an error
  * and then cb is never called:
- *   KW_EFULL      buffer_bytes are held: wait for callbacks (or flush), retry;
+ *   KW_EFULL      buffer_bytes are held: kw_producer_wait_room, then send again;
  *   KW_ETOOBIG    the record is larger than batch_bytes;
  *   KW_ENOTFOUND  the partition does not exist (the topic's metadata is known);
  *   KW_EINVAL     bad record (no topic, partition < -1, a header with a NULL key);
@@ -141,6 +141,16 @@ KW_API int kw_producer_send(kw_producer *p, const kw_producer_record *rec, kw_pr
  * Returns 0, KW_ETIMEDOUT, or KW_EDEADLK (from a callback: nothing waited).
  */
 KW_API int kw_producer_flush(kw_producer *p, int timeout_ms);
+
+/*
+ * Waits until `bytes` more fit in buffer_bytes (callbacks ran for records
+ * held before), or timeout_ms (-1: no limit) passed: what to do after
+ * kw_producer_send returned KW_EFULL, instead of sleeping.  It does not send
+ * anything sooner (unlike flush, which ends every batch's linger).  Returns
+ * 0, KW_ETIMEDOUT, or KW_EDEADLK (from a callback).  Host-driven mode: runs
+ * the loop, as flush does.
+ */
+KW_API int kw_producer_wait_room(kw_producer *p, size_t bytes, int timeout_ms);
 
 /*
  * Flushes without a time limit (every record gets its callback, at its

@@ -113,6 +113,13 @@ KW_API int kw_producer_new(kw_producer **out, kw_client *client, const kw_produc
     p->rng = kw__producer_now_ns() ^ (uint64_t)(uintptr_t)p ^ 0x9E3779B97F4A7C15ull;
     if (!p->rng)
         p->rng = 1;
+    uint64_t pool = p->buffer_bytes / p->batch_bytes;
+    p->cappool = pool < 2 ? 2 : pool > 64 ? 64 : (size_t)pool;
+    p->pool = calloc(p->cappool, sizeof(*p->pool));
+    if (!p->pool) {
+        free(p);
+        return KW_ENOMEM;
+    }
     pthread_mutex_init(&p->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -312,6 +319,7 @@ static int flush_wait(kw_producer *p, int timeout_ms)
     pthread_mutex_lock(&p->mu);
     uint64_t target = p->sent_records;
     p->flushing++;
+    p->waiters++;
     kw__producer_kick(p); /* the loop closes every open batch while flushing */
     pthread_mutex_unlock(&p->mu);
     int rc = 0;
@@ -350,6 +358,60 @@ static int flush_wait(kw_producer *p, int timeout_ms)
     }
     pthread_mutex_lock(&p->mu);
     p->flushing--;
+    p->waiters--;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static bool has_room(kw_producer *p, uint64_t bytes)
+{
+    pthread_mutex_lock(&p->mu);
+    bool room = p->buffered + bytes <= p->buffer_bytes;
+    pthread_mutex_unlock(&p->mu);
+    return room;
+}
+
+KW_API int kw_producer_wait_room(kw_producer *p, size_t bytes, int timeout_ms)
+{
+    if (!p)
+        return KW_EINVAL;
+    if (kw__client_can_block(p->c))
+        return KW_EDEADLK;
+    uint64_t deadline =
+        timeout_ms < 0 ? UINT64_MAX : kw__producer_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    int rc = 0;
+    kw_client *c = p->c;
+    if (c->host_driven) {
+        int expect = 0;
+        if (!atomic_compare_exchange_strong(&c->in_loop, &expect, 1))
+            return KW_EDEADLK;
+        while (!has_room(p, bytes)) {
+            uint64_t now = kw__producer_now_ns();
+            if (now >= deadline) {
+                rc = KW_ETIMEDOUT;
+                break;
+            }
+            uint64_t ms = (deadline - now) / 1000000u;
+            kw__loop_run_once(p->loop, ms > 100 ? 100 : (int)ms);
+        }
+        atomic_store(&c->in_loop, 0);
+        return rc;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->waiters++;
+    while (p->buffered + bytes > p->buffer_bytes) {
+        if (deadline == UINT64_MAX) {
+            pthread_cond_wait(&p->cv, &p->mu);
+            continue;
+        }
+        struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
+        if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != 0 &&
+            p->buffered + bytes > p->buffer_bytes && kw__producer_now_ns() >= deadline) {
+            rc = KW_ETIMEDOUT;
+            break;
+        }
+    }
+    p->waiters--;
     pthread_mutex_unlock(&p->mu);
     return rc;
 }
@@ -450,6 +512,9 @@ KW_API int kw_producer_destroy(kw_producer *p)
         free(t);
     }
     free(p->inflight);
+    for (size_t i = 0; i < p->npool; i++)
+        kw__wr_free(&p->pool[i]);
+    free(p->pool);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);

@@ -53,6 +53,15 @@ void kw__producer_batch_free(kw__producer_batch *b)
     free(b);
 }
 
+void kw__producer_batch_recycle(kw_producer *p, kw__producer_batch *b)
+{
+    if (b->buf.buf && !b->buf.err && p->npool < p->cappool) {
+        p->pool[p->npool++] = b->buf;
+        b->buf = (kw_wr){0};
+    }
+    kw__producer_batch_free(b);
+}
+
 static void kick_task(kw_loop *loop, void *arg)
 {
     (void)loop;
@@ -109,7 +118,12 @@ static kw__producer_batch *batch_open(kw_producer *p, kw__producer_partition *pt
     b->base_offset = -1;
     b->log_append_time_ms = -1;
     b->node_id = -1;
-    kw__wr_init(&b->buf);
+    if (p->npool) {
+        b->buf = p->pool[--p->npool];
+        b->buf.len = 0;
+    } else {
+        kw__wr_init(&b->buf);
+    }
     /*
      * One allocation sized for what the partition's last batch held (twice
      * that, up to a full batch), plus the compressor's room, so neither the

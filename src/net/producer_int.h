@@ -81,6 +81,8 @@ struct kw__producer_partition {
     /* lock */
     kw__producer_batch *open;
     kw__producer_batch *closed_head, *closed_tail; /* closed by a sender, not yet taken by the loop */
+    kw__producer_batch *unsent; /* loop: the first batch of head..tail not yet sent (NULL: none) */
+    kw__producer_batch *unsealed; /* loop: the first batch taken this round, to compress and seal */
     size_t last_batch_bytes; /* sizes the next batch's first allocation */
     /* loop: every batch taken and not settled, in sequence order */
     kw__producer_batch *head, *tail;
@@ -146,6 +148,11 @@ struct kw_producer {
     uint64_t buffered;
     uint64_t sent_records, done_records;
     unsigned flushing;
+    unsigned waiters; /* threads in flush or wait_room: deliveries wake them */
+    /* Buffers of settled batches, kept for the next ones: a fresh 1 MB buffer costs 256 page
+     * faults, more than filling it. */
+    kw_wr *pool;
+    size_t npool, cappool;
     bool kick_posted;
     bool closing;
     bool has_closed; /* some partition has closed batches for the loop */
@@ -181,6 +188,8 @@ void kw__producer_close(kw_producer *p, kw__producer_partition *pt);
 /* Posts the loop's wake-up task unless one is pending. */
 void kw__producer_kick(kw_producer *p);
 void kw__producer_batch_free(kw__producer_batch *b);
+/* Lock held: frees b, keeping its buffer for a later batch when the pool has room. */
+void kw__producer_batch_recycle(kw_producer *p, kw__producer_batch *b);
 /* Any thread: CLOCK_MONOTONIC ns. */
 uint64_t kw__producer_now_ns(void);
 /* Formats p->last_error (lock held) and returns err. */

@@ -99,8 +99,9 @@ static void deliver(kw_producer *p, kw__producer_batch *b)
     pthread_mutex_lock(&p->mu);
     p->buffered -= b->bytes;
     p->done_records += b->nslots;
-    if (p->flushing)
+    if (p->waiters)
         pthread_cond_broadcast(&p->cv);
+    kw__producer_batch_recycle(p, b);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -112,8 +113,9 @@ static void settle(kw_producer *p, kw__producer_partition *pt)
         pt->head = b->next;
         if (!pt->head)
             pt->tail = NULL;
-        deliver(p, b);
-        kw__producer_batch_free(b);
+        if (pt->unsent == b)
+            pt->unsent = b->next;
+        deliver(p, b); /* frees b */
     }
 }
 
@@ -217,6 +219,7 @@ static void send_batch(kw_producer *p, kw__producer_batch *b)
 static void send_new(kw_producer *p, kw__producer_batch *b)
 {
     kw__producer_partition *pt = b->part;
+    pt->unsent = b->next;
     if (p->idempotent) {
         stamp(b, p->producer_id, p->producer_epoch, pt->next_seq);
         pt->next_seq += b->builder.count;
@@ -246,7 +249,7 @@ static void resend_held(kw_producer *p, kw__producer_partition *pt)
 /* True when pt has a held batch: new batches wait behind it (they would only be held too). */
 static bool has_held(const kw__producer_partition *pt)
 {
-    for (const kw__producer_batch *x = pt->head; x; x = x->next)
+    for (const kw__producer_batch *x = pt->head; x && x != pt->unsent; x = x->next)
         if (x->state == KW__PB_HELD)
             return true;
     return false;
@@ -462,7 +465,7 @@ static void pending_fail(kw_producer *p, kw__producer_pending *list, int err, in
         pthread_mutex_lock(&p->mu);
         p->buffered -= e->bytes;
         p->done_records++;
-        if (p->flushing)
+        if (p->waiters)
             pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
         free(e);
@@ -543,6 +546,8 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 static void expire(kw_producer *p, kw__producer_partition *pt, uint64_t now)
 {
     for (kw__producer_batch *b = pt->head; b; b = b->next) {
+        if (b == pt->unsent && b->deadline_ns > now)
+            break; /* unsent batches were opened in order: the rest are due later */
         if ((b->state != KW__PB_QUEUED && b->state != KW__PB_HELD) || b->deadline_ns > now)
             continue;
         bool was_held = b->state == KW__PB_HELD;
@@ -608,6 +613,9 @@ void kw__producer_run(kw_producer *p)
             }
             /* closed batches move to the loop's queue, still in order */
             if (pt->closed_head) {
+                if (!pt->unsent)
+                    pt->unsent = pt->closed_head;
+                pt->unsealed = pt->closed_head;
                 if (pt->tail)
                     pt->tail->next = pt->closed_head;
                 else
@@ -631,8 +639,8 @@ void kw__producer_run(kw_producer *p)
             continue;
         for (int32_t j = 0; j < t->nparts; j++) {
             kw__producer_partition *pt = &t->parts[j];
-            /* compress and seal what was just taken, outside the lock */
-            for (kw__producer_batch *b = pt->head; b; b = b->next) {
+            /* compress and seal what was just taken, outside the lock (all unsent) */
+            for (kw__producer_batch *b = pt->unsealed; b; b = b->next) {
                 if (b->state != KW__PB_CLOSED)
                     continue;
                 int rc = kw__batch_finish(&b->builder);
@@ -642,12 +650,13 @@ void kw__producer_run(kw_producer *p)
                 else
                     b->state = KW__PB_QUEUED;
             }
+            pt->unsealed = NULL;
             expire(p, pt, now);
             settle(p, pt);
             resend_held(p, pt);
-            for (kw__producer_batch *b = pt->head; b; b = b->next) {
+            for (kw__producer_batch *b = pt->unsent; b; b = b->next) {
                 if (b->state != KW__PB_QUEUED)
-                    continue;
+                    continue; /* failed at sealing or expired: settled in order */
                 need_pid = true;
                 if (p->idempotent && p->pid_state != KW__PID_READY) {
                     next = min_u64(next, b->deadline_ns);

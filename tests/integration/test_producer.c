@@ -427,9 +427,15 @@ START_TEST(a_full_buffer_fails_send_at_once)
     char why[256];
     kw_producer_last_error(p, why, sizeof(why));
     ck_assert_msg(strstr(why, "buffer full"), "%s", why);
+    /* waiting for room sends nothing sooner: with the linger holding every batch it times out */
+    uint64_t t0 = now_ms();
+    ck_assert_int_eq(kw_producer_wait_room(p, 1100, 300), KW_ETIMEDOUT);
+    ck_assert_uint_ge(now_ms() - t0, 290);
+    ck_assert_int_eq(book_count(bk), 0);
     /* once delivered, the room is back */
     ck_assert_int_eq(kw_producer_flush(p, 20000), 0);
     ck_assert_int_eq(book_count(bk), 19);
+    ck_assert_int_eq(kw_producer_wait_room(p, 1100, 0), 0);
     ck_assert_int_eq(kw_producer_send(p, &r, on_delivery, &tk), 0);
     ck_assert_int_eq(kw_producer_destroy(p), 0);
     ck_assert_int_eq(book_count(bk), 20);
