@@ -582,6 +582,81 @@ START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts
 }
 END_TEST
 
+/* ---------------------------------------------------------------- threads */
+
+typedef struct sender {
+    kw_producer *p;
+    const char *topic;
+    int id, n;
+    ticket *tk;
+    book *bk;
+} sender;
+
+static void *send_thread(void *arg)
+{
+    sender *s = arg;
+    for (int i = 0; i < s->n; i++) {
+        char value[32];
+        int len = snprintf(value, sizeof(value), "%d:%06d", s->id, i);
+        kw_producer_record r = {.topic = s->topic, .partition = 0, .value = value,
+                                .value_len = (size_t)len};
+        s->tk[i] = (ticket){s->bk, s->id * 1000000 + i};
+        int rc;
+        while ((rc = kw_producer_send(s->p, &r, on_delivery, &s->tk[i])) == KW_EFULL)
+            kw_producer_wait_room(s->p, 64, 1000);
+        ck_assert_int_eq(rc, 0);
+    }
+    return NULL;
+}
+
+START_TEST(senders_on_four_threads_each_keep_their_order)
+{
+    kw_client *c = open_client(bootstrap(), false);
+    char topic[128];
+    topic_name(topic, sizeof(topic), "threads");
+    create_topic(c, topic, 1, NULL);
+    kw_producer *p = open_producer(c, (kw_producer_options){.batch_bytes = 16384,
+                                                           .buffer_bytes = 200000});
+    enum { T = 4, N = 5000 };
+    book *bk = book_new(T * N);
+    sender s[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        s[i] = (sender){p, topic, i, N, calloc(N, sizeof(ticket)), bk};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, send_thread, &s[i]), 0);
+    }
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(kw_producer_flush(p, 30000), 0);
+    ck_assert_int_eq(book_count(bk), T * N);
+    /* callbacks come in offset order, and each thread's records in its send order */
+    int next[T] = {0};
+    for (int i = 0; i < T * N; i++) {
+        ck_assert_int_eq(bk->d[i].err, 0);
+        ck_assert_int_eq(bk->d[i].offset, i);
+        int id = bk->tag[i] / 1000000, seq = bk->tag[i] % 1000000;
+        ck_assert_int_eq(seq, next[id]++);
+    }
+    got *g = read_back(c, topic, 0, T * N);
+    int seen[T] = {0};
+    for (int i = 0; i < T * N; i++) {
+        int id, seq;
+        char text[32] = "";
+        ck_assert(g[i].value.len > 0 && g[i].value.len < (int32_t)sizeof(text));
+        memcpy(text, g[i].value.ptr, (size_t)g[i].value.len);
+        ck_assert_int_eq(sscanf(text, "%d:%d", &id, &seq), 2);
+        ck_assert_int_eq(seq, seen[id]++);
+    }
+    got_free(g, T * N);
+    ck_assert_int_eq(kw_producer_destroy(p), 0);
+    for (int i = 0; i < T; i++)
+        free(s[i].tk);
+    book_free(bk);
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- timestamps, topics, modes */
 
 START_TEST(a_log_append_time_topic_returns_the_brokers_timestamp)
@@ -739,6 +814,7 @@ int main(void)
     tcase_add_test(tc, a_full_buffer_fails_send_at_once);
     tcase_add_test(tc, delivery_timeout_fires_against_a_stalled_broker);
     tcase_add_test(tc, idempotent_producer_writes_each_record_once_in_order_through_ten_cuts);
+    tcase_add_test(tc, senders_on_four_threads_each_keep_their_order);
     tcase_add_test(tc, a_log_append_time_topic_returns_the_brokers_timestamp);
     tcase_add_test(tc, unknown_topic_fails_at_the_delivery_timeout_naming_it);
     tcase_add_test(tc, keys_land_on_the_java_partition_and_callbacks_may_not_block);
