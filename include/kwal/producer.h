@@ -66,7 +66,10 @@ typedef struct kw_producer_options {
     /* Most bytes of records in one batch, before compression: 1000000.  A record larger than
      * this is refused by send (KW_ETOOBIG).  Must fit the broker's message.max.bytes. */
     uint32_t batch_bytes;
-    /* Produce requests sent and unanswered per broker: 5 (at most 5 with idempotence). */
+    /* Batches sent and unanswered per partition: 5 (at most 5 with idempotence, which is what
+     * the broker checks sequences against).  Batches of several partitions that are ready
+     * together for one broker share one Produce request, so this also bounds the requests in
+     * flight per broker when one partition is written. */
     uint32_t max_in_flight;
     int compression; /* enum kw_compression: KW_COMPRESSION_NONE */
     /* Bytes of records held (open, waiting, in flight, not yet called back) before send fails

@@ -67,7 +67,7 @@ static int options_apply(kw_producer *p, const kw_producer_options *o, char *err
     if (p->idempotent && p->max_in_flight > IDEMPOTENT_MAX_IN_FLIGHT) {
         snprintf(why, sizeof(why),
                  "max_in_flight %u is above 5, the most an idempotent producer may have (the "
-                 "broker checks the sequences of the last 5 batches only)",
+                 "broker checks the sequences of a partition's last 5 batches only)",
                  p->max_in_flight);
         return options_fail(errbuf, errlen, KW_ECONFIG, why);
     }
@@ -511,7 +511,6 @@ KW_API int kw_producer_destroy(kw_producer *p)
         free(t->name);
         free(t);
     }
-    free(p->inflight);
     for (size_t i = 0; i < p->npool; i++)
         kw__wr_free(&p->pool[i]);
     free(p->pool);

@@ -117,7 +117,6 @@ static kw__producer_batch *batch_open(kw_producer *p, kw__producer_partition *pt
     b->state = KW__PB_OPEN;
     b->base_offset = -1;
     b->log_append_time_ms = -1;
-    b->node_id = -1;
     if (p->npool) {
         b->buf = p->pool[--p->npool];
         b->buf.len = 0;

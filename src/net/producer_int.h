@@ -62,7 +62,6 @@ typedef struct kw__producer_batch {
     uint64_t deadline_ns; /* the first record's delivery deadline */
     /* loop */
     int32_t base_seq;
-    int32_t node_id; /* the broker it was sent to, for the in-flight count */
     int64_t base_offset;
     int64_t log_append_time_ms;
     int err;
@@ -88,6 +87,7 @@ struct kw__producer_partition {
     kw__producer_batch *head, *tail;
     int32_t next_seq;
     int32_t acked_next_seq; /* the sequence after the last acknowledged batch */
+    uint32_t inflight;      /* batches with the cluster */
 };
 
 /* A record waiting for its topic's metadata: everything copied in one allocation. */
@@ -119,11 +119,6 @@ struct kw__producer_topic {
 };
 
 enum kw__producer_id_state { KW__PID_NEED, KW__PID_ASKING, KW__PID_READY, KW__PID_DRAINING };
-
-typedef struct kw__producer_inflight {
-    int32_t node_id;
-    uint32_t count;
-} kw__producer_inflight;
 
 struct kw_producer {
     kw_client *c;
@@ -168,9 +163,8 @@ struct kw_producer {
     uint64_t pid_retry_ns;
     unsigned loop_calls; /* cluster calls out (produce, metadata, producer id): destroy waits */
     bool stopped;        /* destroy's last task ran: no more wake-ups */
-    kw__producer_inflight *inflight;
-    size_t ninflight, capinflight;
-    uint32_t inflight_total;
+    uint32_t inflight_total; /* batches with the cluster, all partitions */
+    bool coalescing;         /* the cluster was asked to share Produce requests */
 };
 
 /* producer_partitioner.c */

@@ -37,39 +37,18 @@ void kw__producer_log(kw_producer *p, int level, const char *fmt, ...)
     p->log(p->log_arg, level, msg);
 }
 
-/* ---------------------------------------------------------------- in-flight counts per broker */
+/* ---------------------------------------------------------------- in-flight limit */
 
-static kw__producer_inflight *inflight_slot(kw_producer *p, int32_t node_id, bool add)
+/*
+ * The limit is per partition: the broker checks an idempotent producer's
+ * sequences against the last 5 batches of each partition, and the batches of
+ * different partitions that become ready in one loop round for the same
+ * broker share one Produce request (the cluster's coalesce_produce), so a
+ * per-partition count also bounds the requests per broker in practice.
+ */
+static bool partition_has_room(const kw_producer *p, const kw__producer_partition *pt)
 {
-    for (size_t i = 0; i < p->ninflight; i++)
-        if (p->inflight[i].node_id == node_id)
-            return &p->inflight[i];
-    if (!add)
-        return NULL;
-    if (p->ninflight == p->capinflight) {
-        size_t cap = p->capinflight ? p->capinflight * 2 : 8;
-        kw__producer_inflight *v = realloc(p->inflight, cap * sizeof(*v));
-        if (!v)
-            return NULL;
-        p->inflight = v;
-        p->capinflight = cap;
-    }
-    p->inflight[p->ninflight] = (kw__producer_inflight){node_id, 0};
-    return &p->inflight[p->ninflight++];
-}
-
-static int32_t leader_of(kw_producer *p, const kw__producer_partition *pt)
-{
-    int32_t leader = -1, epoch = -1;
-    if (kw__cluster_leader(p->cl, pt->topic->name, pt->index, &leader, &epoch) != 0)
-        return -1;
-    return leader;
-}
-
-static bool broker_has_room(kw_producer *p, int32_t node_id)
-{
-    kw__producer_inflight *s = inflight_slot(p, node_id, false);
-    return !s || s->count < p->max_in_flight;
+    return pt->inflight < p->max_in_flight;
 }
 
 /* ---------------------------------------------------------------- callbacks */
@@ -191,12 +170,7 @@ static void start_bump(kw_producer *p);
 static void send_batch(kw_producer *p, kw__producer_batch *b)
 {
     kw__producer_partition *pt = b->part;
-    b->node_id = leader_of(p, pt);
-    kw__producer_inflight *s = inflight_slot(p, b->node_id, true);
-    if (s)
-        s->count++;
-    else
-        b->node_id = INT32_MIN; /* not counted (no memory for the slot) */
+    pt->inflight++;
     p->inflight_total++;
     b->state = KW__PB_INFLIGHT;
     b->req.acks = p->acks;
@@ -205,8 +179,7 @@ static void send_batch(kw_producer *p, kw__producer_batch *b)
     if (rc == 0)
         p->loop_calls++;
     if (rc) {
-        if (s)
-            s->count--;
+        pt->inflight--;
         p->inflight_total--;
         batch_fail(b, rc, 0, "produce to %s/%d: %s", pt->topic->name, pt->index,
                    kw_strerror(rc));
@@ -240,7 +213,7 @@ static void resend_held(kw_producer *p, kw__producer_partition *pt)
     while (x && x->state == KW__PB_ACKED)
         x = x->next;
     for (; x && x->state == KW__PB_HELD; x = x->next) {
-        if (!broker_has_room(p, leader_of(p, pt)))
+        if (!partition_has_room(p, pt))
             break; /* a done callback runs this again */
         send_batch(p, x);
     }
@@ -261,9 +234,7 @@ static void produce_done(const kw_cluster_result *res, void *arg)
     kw__producer_partition *pt = b->part;
     kw_producer *p = pt->topic->producer;
     p->loop_calls--;
-    kw__producer_inflight *s = inflight_slot(p, b->node_id, false);
-    if (s && s->count)
-        s->count--;
+    pt->inflight--;
     p->inflight_total--;
 
     if (res->err == 0) {
@@ -563,6 +534,11 @@ static void expire(kw_producer *p, kw__producer_partition *pt, uint64_t now)
 
 void kw__producer_run(kw_producer *p)
 {
+    if (!p->coalescing) {
+        /* partitions' batches ready in one round for one broker share a Produce request */
+        kw__cluster_coalesce_produce(p->cl);
+        p->coalescing = true;
+    }
     uint64_t now = kw__producer_now_ns();
     uint64_t next = UINT64_MAX;
     kw__producer_pending *expired = NULL, **expp = &expired;
@@ -603,7 +579,7 @@ void kw__producer_run(kw_producer *p)
                 if (b->deadline_ns < due)
                     due = b->deadline_ns;
                 bool idle = !pt->head && !pt->closed_head && sendable &&
-                            broker_has_room(p, leader_of(p, pt));
+                            partition_has_room(p, pt);
                 if (flushing || due <= now || (p->linger_ns == 0 && idle))
                     kw__producer_close(p, pt);
                 else if (p->linger_ns == 0)
@@ -662,7 +638,7 @@ void kw__producer_run(kw_producer *p)
                     next = min_u64(next, b->deadline_ns);
                     break;
                 }
-                if (has_held(pt) || !broker_has_room(p, leader_of(p, pt)))
+                if (has_held(pt) || !partition_has_room(p, pt))
                     break; /* a done callback runs this again */
                 send_new(p, b);
             }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kwal/producer.h"
+#include "net/client_int.h"
 #include "proto/batch.h"
 #include "proxy_ctl.h"
 
@@ -778,6 +779,13 @@ static void keyed_spread(kw_client *c, bool host_driven)
     }
     for (int i = 0; i < 300; i++)
         ck_assert_int_eq(bk->d[i].partition, want[bk->tag[i] % 3]);
+    if (host_driven) { /* no I/O thread: the cluster's counters are ours to read */
+        uint64_t requests = 0, calls = 0;
+        kw__cluster_coalesced(c->cluster, &requests, &calls);
+        /* the three partitions' batches, ready in one round, shared Produce requests */
+        ck_assert_uint_ge(requests, 1);
+        ck_assert_uint_ge(calls, 2 * requests);
+    }
     ck_assert_int_eq(kw_producer_destroy(p), 0);
     book_free(bk);
     delete_topic(c, topic);
