@@ -269,8 +269,12 @@ static void produce_done(const kw_cluster_result *res, void *arg)
             p->pid_state = KW__PID_DRAINING;
         }
     } else {
-        batch_fail(b, res->err, res->kerr, "produce to %s/%d: %s", pt->topic->name, pt->index,
-                   res->detail && *res->detail ? res->detail : kw_strerror(res->err));
+        batch_fail(b, res->err, res->kerr, "produce to %s/%d: %s%s", pt->topic->name, pt->index,
+                   res->detail && *res->detail ? res->detail : kw_strerror(res->err),
+                   res->kerr == KW_KERR_MESSAGE_TOO_LARGE
+                       ? " (the batch is larger than the topic's max.message.bytes or the "
+                         "broker's message.max.bytes: lower batch_bytes)"
+                       : "");
         kw__producer_log(p, KW_LOG_WARN, "%s (%u attempts)", b->detail, res->attempts);
         if (p->idempotent && p->pid_state == KW__PID_READY)
             p->pid_state = KW__PID_DRAINING;

@@ -448,6 +448,42 @@ START_TEST(a_full_buffer_fails_send_at_once)
 }
 END_TEST
 
+START_TEST(a_batch_over_the_brokers_limit_fails_naming_it_and_the_producer_goes_on)
+{
+    kw_client *c = open_client(bootstrap(), false);
+    char topic[128];
+    topic_name(topic, sizeof(topic), "big");
+    create_topic(c, topic, 1, NULL);
+    /* batch_bytes above the broker's default message.max.bytes (1048588) */
+    kw_producer *p = open_producer(c, (kw_producer_options){.batch_bytes = 3000000});
+    book *bk = book_new(4);
+    ticket tk = {bk, 0};
+    size_t big_len = 1500000;
+    uint8_t *big = malloc(big_len);
+    for (size_t i = 0; i < big_len; i++) /* incompressible enough not to matter: no codec */
+        big[i] = (uint8_t)(i * 2654435761u >> 13);
+    kw_producer_record r = {.topic = topic, .partition = 0, .value = big, .value_len = big_len};
+    send_ok(p, &r, &tk);
+    ck_assert_int_eq(kw_producer_flush(p, 20000), 0);
+    ck_assert_int_eq(book_count(bk), 1);
+    ck_assert_int_eq(bk->d[0].err, KW_EBROKER);
+    ck_assert_int_eq(bk->d[0].kerr, 10); /* MESSAGE_TOO_LARGE */
+    ck_assert_msg(strstr(bk->first_error, "message.max.bytes"), "%s", bk->first_error);
+    /* the failed batch's sequence is unknown to the broker: a new epoch, and on */
+    r.value_len = 1000;
+    send_ok(p, &r, &tk);
+    ck_assert_int_eq(kw_producer_flush(p, 20000), 0);
+    ck_assert_int_eq(book_count(bk), 2);
+    ck_assert_int_eq(bk->d[1].err, 0);
+    ck_assert_int_eq(bk->d[1].offset, 0);
+    ck_assert_int_eq(kw_producer_destroy(p), 0);
+    free(big);
+    book_free(bk);
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- faults */
 
 static int port_of(const char *hostport)
@@ -820,6 +856,7 @@ int main(void)
     tcase_add_test(tc, acks_leader_and_none_deliver_too);
     tcase_add_test(tc, a_record_waits_linger_ms_when_its_batch_is_not_full);
     tcase_add_test(tc, a_full_buffer_fails_send_at_once);
+    tcase_add_test(tc, a_batch_over_the_brokers_limit_fails_naming_it_and_the_producer_goes_on);
     tcase_add_test(tc, delivery_timeout_fires_against_a_stalled_broker);
     tcase_add_test(tc, idempotent_producer_writes_each_record_once_in_order_through_ten_cuts);
     tcase_add_test(tc, senders_on_four_threads_each_keep_their_order);
