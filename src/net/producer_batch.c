@@ -102,7 +102,6 @@ void kw__producer_close(kw_producer *p, kw__producer_partition *pt)
     else
         pt->closed_head = b;
     pt->closed_tail = b;
-    p->has_closed = true;
     kw__producer_topic *t = pt->topic;
     if (t->sticky == pt->index)
         t->sticky = -pt->index - 2; /* move on; remember which one was left */

@@ -150,7 +150,6 @@ struct kw_producer {
     size_t npool, cappool;
     bool kick_posted;
     bool closing;
-    bool has_closed; /* some partition has closed batches for the loop */
     uint64_t rng;
     char last_error[256];
 

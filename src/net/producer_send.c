@@ -605,7 +605,6 @@ void kw__producer_run(kw_producer *p)
             }
         }
     }
-    p->has_closed = false;
     pthread_mutex_unlock(&p->mu);
 
     if (expired)
@@ -647,6 +646,12 @@ void kw__producer_run(kw_producer *p)
                 send_new(p, b);
             }
             settle(p, pt);
+            /* a batch still waiting to be sent fails at its deadline even if nothing answers */
+            for (kw__producer_batch *b = pt->unsent; b; b = b->next)
+                if (b->state == KW__PB_QUEUED) {
+                    next = min_u64(next, b->deadline_ns);
+                    break;
+                }
         }
     }
     if (p->idempotent && need_pid) {
