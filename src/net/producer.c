@@ -292,7 +292,7 @@ KW_API int kw_producer_send(kw_producer *p, const kw_producer_record *rec, kw_pr
                                    "partition %d of topic %s does not exist (it has %d)", part,
                                    t->name, t->nparts);
         else
-            rc = kw__producer_append(p, &t->parts[part], &r, cb, arg, cost);
+            rc = kw__producer_append(p, &t->parts[part], &r, cb, arg, cost, 0);
     }
     if (!rc) {
         p->buffered += cost;

@@ -155,7 +155,7 @@ static kw__producer_batch *batch_open(kw_producer *p, kw__producer_partition *pt
 }
 
 int kw__producer_append(kw_producer *p, kw__producer_partition *pt, const kw_producer_record *rec,
-                        kw_producer_cb *cb, void *arg, size_t cost)
+                        kw_producer_cb *cb, void *arg, size_t cost, uint64_t deadline_ns)
 {
     kw_bytes key = rec->key ? (kw_bytes){rec->key, (int32_t)rec->key_len} : KW_BYTES_NULL;
     kw_bytes value =
@@ -217,6 +217,8 @@ int kw__producer_append(kw_producer *p, kw__producer_partition *pt, const kw_pro
     }
     b->slots[b->nslots++] = (kw__producer_slot){cb, arg, ts};
     b->bytes += cost;
+    if (deadline_ns && deadline_ns < b->deadline_ns)
+        b->deadline_ns = deadline_ns; /* sent before its metadata came: its clock runs from then */
     /* A batch that cannot take another record like this one goes now, not at linger. */
     if (kw__batch_size(&b->builder) + cost > p->batch_bytes) {
         kw__producer_close(p, pt);

@@ -173,9 +173,13 @@ int32_t kw__producer_pick(kw_producer *p, kw__producer_topic *t, const kw_produc
 /* producer_batch.c (sender side, lock held unless said otherwise) */
 /* Bytes a record costs against buffer_bytes (its encoded size, near enough). */
 size_t kw__producer_record_cost(const kw_producer_record *rec);
-/* Appends rec to partition pt's open batch, closing it first when full.  0 or KW_E*. */
+/*
+ * Appends rec to partition pt's open batch, closing it first when full.  deadline_ns: the
+ * record's delivery deadline when it was sent earlier (waiting for metadata), 0 for now + the
+ * delivery timeout; the batch keeps the earliest of its records'.  0 or KW_E*.
+ */
 int kw__producer_append(kw_producer *p, kw__producer_partition *pt, const kw_producer_record *rec,
-                        kw_producer_cb *cb, void *arg, size_t cost);
+                        kw_producer_cb *cb, void *arg, size_t cost, uint64_t deadline_ns);
 /* Closes pt's open batch (if any): it joins the closed list for the loop. */
 void kw__producer_close(kw_producer *p, kw__producer_partition *pt);
 /* Posts the loop's wake-up task unless one is pending. */

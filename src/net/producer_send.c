@@ -473,7 +473,7 @@ static void topic_done(const kw_cluster_result *res, void *arg)
             int32_t part = e->rec.partition >= 0 ? e->rec.partition
                                                  : kw__producer_pick(p, t, &e->rec);
             int rc = part < n ? kw__producer_append(p, &parts[part], &e->rec, e->cb, e->arg,
-                                                    e->bytes)
+                                                    e->bytes, e->deadline_ns)
                               : KW_ENOTFOUND;
             if (rc) {
                 e->rec.partition = part;

@@ -108,7 +108,7 @@ START_TEST(null_keys_stick_to_a_partition_until_its_batch_closes_then_spread)
         closes_seen = closed_before;
         last = part;
         ck_assert_int_eq(kw__producer_append(p, &t->parts[part], &r, NULL, NULL,
-                                             kw__producer_record_cost(&r)),
+                                             kw__producer_record_cost(&r), 0),
                          0);
         per_part[part]++;
     }
