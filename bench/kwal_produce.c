@@ -1,4 +1,4 @@
-/* Produce benchmark, kwal's side: COUNT records of SIZE bytes to partition 0 through kw_producer, one result line. */
+/* Produce benchmark, kwal's side: records through kw_producer to partition 0, one result line. */
 /*
  * The twin of bench/peers/rdkafka_produce.c: the same command line, the same record bytes and the
  * same result line, so bench/produce can run the two alternately against one broker and compare

@@ -1,4 +1,4 @@
-/* kwal's record-level producer: records in, batched, compressed and acknowledged per record, on a kw_client. */
+/* kwal's record-level producer: records batched, compressed and acknowledged one by one. */
 #ifndef KW_PRODUCER_H
 #define KW_PRODUCER_H
 
@@ -105,9 +105,9 @@ typedef struct kw_producer_delivery {
     const char *detail; /* "" on success, else what went wrong */
     const char *topic;
     int32_t partition;
-    int64_t offset;        /* the record's offset; -1 on error or with acks NONE */
-    int64_t timestamp_ms;  /* the record's CreateTime, or the broker's LogAppendTime */
-    int timestamp_type;    /* enum kw_timestamp_type */
+    int64_t offset;       /* the record's offset; -1 on error or with acks NONE */
+    int64_t timestamp_ms; /* the record's CreateTime, or the broker's LogAppendTime */
+    int timestamp_type;   /* enum kw_timestamp_type */
 } kw_producer_delivery;
 
 typedef void kw_producer_cb(const kw_producer_delivery *d, void *arg);

@@ -21,8 +21,7 @@ static int options_fail(char *errbuf, size_t errlen, int err, const char *what)
     return err;
 }
 
-static int options_apply(kw_producer *p, const kw_producer_options *o, char *errbuf,
-                         size_t errlen)
+static int options_apply(kw_producer *p, const kw_producer_options *o, char *errbuf, size_t errlen)
 {
     static const kw_producer_options none;
     if (!o)
@@ -56,8 +55,9 @@ static int options_apply(kw_producer *p, const kw_producer_options *o, char *err
         snprintf(why, sizeof(why), "linger_ms %d is negative", (int)o->linger_ms);
         return options_fail(errbuf, errlen, KW_EINVAL, why);
     }
-    p->linger_ns = o->linger_ms == KW_PRODUCER_LINGER_NONE ? 0
-                   : (uint64_t)(o->linger_ms ? o->linger_ms : DEFAULT_LINGER_MS) * 1000000u;
+    p->linger_ns = o->linger_ms == KW_PRODUCER_LINGER_NONE
+                       ? 0
+                       : (uint64_t)(o->linger_ms ? o->linger_ms : DEFAULT_LINGER_MS) * 1000000u;
     p->batch_bytes = o->batch_bytes ? o->batch_bytes : DEFAULT_BATCH_BYTES;
     if (p->batch_bytes < 1024 || p->batch_bytes > (1u << 30)) {
         snprintf(why, sizeof(why), "batch_bytes %u is outside 1024 .. 1 GiB", p->batch_bytes);
@@ -77,9 +77,9 @@ static int options_apply(kw_producer *p, const kw_producer_options *o, char *err
     }
     p->codec = o->compression; /* the same numbers as the batch attribute's codec bits */
     p->buffer_bytes = o->buffer_bytes ? o->buffer_bytes : DEFAULT_BUFFER_BYTES;
-    p->delivery_timeout_ns = (uint64_t)(o->delivery_timeout_ms ? o->delivery_timeout_ms
-                                                               : DEFAULT_DELIVERY_TIMEOUT_MS) *
-                             1000000u;
+    p->delivery_timeout_ns =
+        (uint64_t)(o->delivery_timeout_ms ? o->delivery_timeout_ms : DEFAULT_DELIVERY_TIMEOUT_MS) *
+        1000000u;
     p->log = o->log;
     p->log_arg = o->log_arg;
     return 0;
@@ -221,8 +221,10 @@ static int check_record(kw_producer *p, const kw_producer_record *rec)
     if (!rec->topic || !*rec->topic)
         return kw__producer_fail(p, KW_EINVAL, "record has no topic");
     if (rec->partition < -1)
-        return kw__producer_fail(p, KW_EINVAL, "record for %s has partition %d (use -1 to let "
-                                 "the partitioner pick)", rec->topic, rec->partition);
+        return kw__producer_fail(p, KW_EINVAL,
+                                 "record for %s has partition %d (use -1 to let "
+                                 "the partitioner pick)",
+                                 rec->topic, rec->partition);
     if (rec->key_len > INT32_MAX || rec->value_len > INT32_MAX)
         return kw__producer_fail(p, KW_ETOOBIG, "record for %s: key or value over 2 GiB",
                                  rec->topic);
@@ -269,11 +271,11 @@ KW_API int kw_producer_send(kw_producer *p, const kw_producer_record *rec, kw_pr
         goto out;
     }
     if (p->buffered + cost > p->buffer_bytes) {
-        rc = kw__producer_fail(p, KW_EFULL,
-                               "buffer full: %llu of buffer_bytes %llu held by records not yet "
-                               "delivered",
-                               (unsigned long long)p->buffered,
-                               (unsigned long long)p->buffer_bytes);
+        rc =
+            kw__producer_fail(p, KW_EFULL,
+                              "buffer full: %llu of buffer_bytes %llu held by records not yet "
+                              "delivered",
+                              (unsigned long long)p->buffered, (unsigned long long)p->buffer_bytes);
         goto out;
     }
     kw__producer_topic *t = topic_find(p, r.topic);

@@ -1,4 +1,4 @@
-/* The producer's sender side: records appended straight into their partition's open batch, batches closed. */
+/* Producer sender side: records appended straight into their partition's open batch. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,8 +158,7 @@ int kw__producer_append(kw_producer *p, kw__producer_partition *pt, const kw_pro
                         kw_producer_cb *cb, void *arg, size_t cost, uint64_t deadline_ns)
 {
     kw_bytes key = rec->key ? (kw_bytes){rec->key, (int32_t)rec->key_len} : KW_BYTES_NULL;
-    kw_bytes value =
-        rec->value ? (kw_bytes){rec->value, (int32_t)rec->value_len} : KW_BYTES_NULL;
+    kw_bytes value = rec->value ? (kw_bytes){rec->value, (int32_t)rec->value_len} : KW_BYTES_NULL;
     kw_record_header stack[8], *hs = stack;
     size_t nh = rec->header_count;
     if (nh > sizeof(stack) / sizeof(stack[0])) {
@@ -170,8 +169,7 @@ int kw__producer_append(kw_producer *p, kw__producer_partition *pt, const kw_pro
     for (size_t i = 0; i < nh; i++) {
         const kw_header *h = &rec->headers[i];
         hs[i].key = (kw_str){h->key, (int32_t)h->key_len};
-        hs[i].value =
-            h->value ? (kw_bytes){h->value, (int32_t)h->value_len} : KW_BYTES_NULL;
+        hs[i].value = h->value ? (kw_bytes){h->value, (int32_t)h->value_len} : KW_BYTES_NULL;
     }
     int64_t ts = rec->timestamp_ms ? rec->timestamp_ms : wall_ms();
 

@@ -79,10 +79,11 @@ struct kw__producer_partition {
     int32_t index;
     /* lock */
     kw__producer_batch *open;
-    kw__producer_batch *closed_head, *closed_tail; /* closed by a sender, not yet taken by the loop */
+    /* closed by a sender, not yet taken by the loop */
+    kw__producer_batch *closed_head, *closed_tail;
     kw__producer_batch *unsent; /* loop: the first batch of head..tail not yet sent (NULL: none) */
     kw__producer_batch *unsealed; /* loop: the first batch taken this round, to compress and seal */
-    size_t last_batch_bytes; /* sizes the next batch's first allocation */
+    size_t last_batch_bytes;      /* sizes the next batch's first allocation */
     /* loop: every batch taken and not settled, in sequence order */
     kw__producer_batch *head, *tail;
     int32_t next_seq;
@@ -108,14 +109,14 @@ struct kw__producer_topic {
     struct kw__producer_topic *next; /* lock: appended by senders, never removed until destroy */
     kw_producer *producer;
     char *name;
-    int state;                 /* lock */
-    int32_t nparts;            /* lock; valid when KNOWN */
+    int state;      /* lock */
+    int32_t nparts; /* lock; valid when KNOWN */
     kw__producer_partition *parts;
-    int32_t sticky;            /* lock: the null-key partition, -1: pick one at the next record */
+    int32_t sticky; /* lock: the null-key partition, -1: pick one at the next record */
     kw__producer_pending *pend_head, *pend_tail; /* lock: waiting for metadata */
-    uint64_t retry_at_ns;      /* loop: next metadata attempt */
-    bool asking;               /* loop: a metadata refresh for it is out */
-    int16_t kerr;              /* lock: the topic error of the last metadata (3: no such topic) */
+    uint64_t retry_at_ns;                        /* loop: next metadata attempt */
+    bool asking;                                 /* loop: a metadata refresh for it is out */
+    int16_t kerr; /* lock: the topic error of the last metadata (3: no such topic) */
 };
 
 enum kw__producer_id_state { KW__PID_NEED, KW__PID_ASKING, KW__PID_READY, KW__PID_DRAINING };
@@ -160,8 +161,8 @@ struct kw_producer {
     int64_t producer_id;
     int16_t producer_epoch;
     uint64_t pid_retry_ns;
-    unsigned loop_calls; /* cluster calls out (produce, metadata, producer id): destroy waits */
-    bool stopped;        /* destroy's last task ran: no more wake-ups */
+    unsigned loop_calls;     /* cluster calls out (produce, metadata, producer id): destroy waits */
+    bool stopped;            /* destroy's last task ran: no more wake-ups */
     uint32_t inflight_total; /* batches with the cluster, all partitions */
     bool coalescing;         /* the cluster was asked to share Produce requests */
 };

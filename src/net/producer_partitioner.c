@@ -1,4 +1,4 @@
-/* The producer's partitioner: Kafka's murmur2 for keys (as the Java client), sticky partitions for null keys. */
+/* Producer partitioner: Kafka's murmur2 of the key (as the Java client), sticky for null keys. */
 #include "net/producer_int.h"
 
 /*
@@ -15,8 +15,8 @@ KW_API uint32_t kw_murmur2(const void *data, size_t len)
     size_t words = len / 4;
     for (size_t i = 0; i < words; i++) {
         const uint8_t *w = d + 4 * i;
-        uint32_t k = (uint32_t)w[0] | (uint32_t)w[1] << 8 | (uint32_t)w[2] << 16 |
-                     (uint32_t)w[3] << 24;
+        uint32_t k =
+            (uint32_t)w[0] | (uint32_t)w[1] << 8 | (uint32_t)w[2] << 16 | (uint32_t)w[3] << 24;
         k *= m;
         k ^= k >> 24;
         k *= m;

@@ -1,4 +1,4 @@
-/* The producer's loop side: batches sent in sequence, idempotent retries and epoch bumps, callbacks in order. */
+/* Producer loop side: sending in sequence, idempotent retries, epoch bumps, ordered callbacks. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +62,8 @@ static void deliver(kw_producer *p, kw__producer_batch *b)
         .detail = b->state == KW__PB_ACKED ? "" : (b->detail ? b->detail : kw_strerror(b->err)),
         .topic = pt->topic->name,
         .partition = pt->index,
-        .timestamp_type = b->log_append_time_ms >= 0 ? KW_TIMESTAMP_LOG_APPEND_TIME
-                                                     : KW_TIMESTAMP_CREATE_TIME,
+        .timestamp_type =
+            b->log_append_time_ms >= 0 ? KW_TIMESTAMP_LOG_APPEND_TIME : KW_TIMESTAMP_CREATE_TIME,
     };
     if (d.err == 0)
         d.kerr = 0;
@@ -181,8 +181,7 @@ static void send_batch(kw_producer *p, kw__producer_batch *b)
     if (rc) {
         pt->inflight--;
         p->inflight_total--;
-        batch_fail(b, rc, 0, "produce to %s/%d: %s", pt->topic->name, pt->index,
-                   kw_strerror(rc));
+        batch_fail(b, rc, 0, "produce to %s/%d: %s", pt->topic->name, pt->index, kw_strerror(rc));
         if (p->idempotent && p->pid_state == KW__PID_READY)
             p->pid_state = KW__PID_DRAINING;
     }
@@ -366,8 +365,8 @@ static void start_bump(kw_producer *p)
     }
     in->p = p;
     p->pid_state = KW__PID_ASKING;
-    uint64_t timeout_ns = p->delivery_timeout_ns < 30000000000ull ? p->delivery_timeout_ns
-                                                                   : 30000000000ull;
+    uint64_t timeout_ns =
+        p->delivery_timeout_ns < 30000000000ull ? p->delivery_timeout_ns : 30000000000ull;
     if (kw__cluster_send_any(p->cl, KW_API_INIT_PRODUCER_ID, build_init, in,
                              kw__producer_now_ns() + timeout_ns, init_done, in) != 0) {
         free(in);
@@ -384,8 +383,8 @@ static void topic_done(const kw_cluster_result *res, void *arg);
 
 static void topic_ask(kw_producer *p, kw__producer_topic *t, uint64_t now)
 {
-    uint64_t timeout_ns = p->delivery_timeout_ns < 10000000000ull ? p->delivery_timeout_ns
-                                                                   : 10000000000ull;
+    uint64_t timeout_ns =
+        p->delivery_timeout_ns < 10000000000ull ? p->delivery_timeout_ns : 10000000000ull;
     if (kw__cluster_refresh(p->cl, t->name, now + timeout_ns, topic_done, t) == 0) {
         p->loop_calls++;
         t->asking = true;
@@ -470,8 +469,8 @@ static void topic_done(const kw_cluster_result *res, void *arg)
         t->pend_head = t->pend_tail = NULL;
         for (kw__producer_pending *e = moved, *next; e; e = next) {
             next = e->next;
-            int32_t part = e->rec.partition >= 0 ? e->rec.partition
-                                                 : kw__producer_pick(p, t, &e->rec);
+            int32_t part =
+                e->rec.partition >= 0 ? e->rec.partition : kw__producer_pick(p, t, &e->rec);
             int rc = part < n ? kw__producer_append(p, &parts[part], &e->rec, e->cb, e->arg,
                                                     e->bytes, e->deadline_ns)
                               : KW_ENOTFOUND;
@@ -482,8 +481,8 @@ static void topic_done(const kw_cluster_result *res, void *arg)
                 badp = &e->next;
                 if (part >= n)
                     snprintf(why, sizeof(why),
-                             "partition %d of topic %s does not exist (it has %d)", part,
-                             t->name, n);
+                             "partition %d of topic %s does not exist (it has %d)", part, t->name,
+                             n);
                 else
                     snprintf(why, sizeof(why), "%s", p->last_error);
             } else {
@@ -582,8 +581,7 @@ void kw__producer_run(kw_producer *p)
                 uint64_t due = b->opened_ns + p->linger_ns;
                 if (b->deadline_ns < due)
                     due = b->deadline_ns;
-                bool idle = !pt->head && !pt->closed_head && sendable &&
-                            partition_has_room(p, pt);
+                bool idle = !pt->head && !pt->closed_head && sendable && partition_has_room(p, pt);
                 if (flushing || due <= now || (p->linger_ns == 0 && idle))
                     kw__producer_close(p, pt);
                 else if (p->linger_ns == 0)

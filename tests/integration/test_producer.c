@@ -1,5 +1,5 @@
-/* Broker tests of kw_producer: round trips with headers, every codec and acks, linger, the buffer limit,
- * delivery timeouts against a stalled broker, idempotence through connection cuts, LogAppendTime, host-driven. */
+/* Broker tests of kw_producer: round trips, codecs, acks, linger, buffer, faults, timestamps,
+ * modes. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -80,8 +80,11 @@ static void create_topic(kw_client *c, const char *name, int32_t partitions, con
 {
     kw_client_config_entry cfg[] = {{"retention.ms", "3600000"},
                                     {"message.timestamp.type", ts_type}};
-    kw_client_new_topic t = {.name = name, .partitions = partitions, .replication_factor = 1,
-                             .configs = cfg, .config_count = ts_type ? 2 : 1};
+    kw_client_new_topic t = {.name = name,
+                             .partitions = partitions,
+                             .replication_factor = 1,
+                             .configs = cfg,
+                             .config_count = ts_type ? 2 : 1};
     kw_client_create_topics_args a = {.topics = &t, .topic_count = 1};
     kw_client_topics_result r;
     int rc = kw_client_create_topics(c, &a, &r);
@@ -128,8 +131,8 @@ static got *read_back(kw_client *c, const char *topic, int32_t part, int n)
     kw__wr_init(&scratch);
     uint64_t until = now_ms() + 20000;
     while (have < n && now_ms() < until) {
-        kw_client_fetch_args fa = {.topic = topic, .partition = part, .offset = offset,
-                                   .max_wait_ms = 200};
+        kw_client_fetch_args fa = {
+            .topic = topic, .partition = part, .offset = offset, .max_wait_ms = 200};
         kw_client_fetch_result fr;
         int rc = kw_client_fetch(c, &fa, &fr);
         ASSERT_OK(rc, fr.detail);
@@ -225,8 +228,7 @@ static void on_delivery(const kw_producer_delivery *d, void *arg)
         b->at[b->n] = now_ms();
     }
     if (d->err && !b->first_error[0])
-        snprintf(b->first_error, sizeof(b->first_error), "%s: %s", kw_err_name(d->err),
-                 d->detail);
+        snprintf(b->first_error, sizeof(b->first_error), "%s: %s", kw_err_name(d->err), d->detail);
     if (b->n == 0)
         b->first_at_ms = now_ms();
     b->n++;
@@ -270,12 +272,12 @@ static void round_trip(kw_client *c, int compression, int acks, int n)
     create_topic(c, topic, 1, NULL);
     /* acks=0 records sent before the new partition is ready on its leader are dropped
      * silently (nothing is known at acks=0): ListOffsets answers once it is */
-    kw_client_list_offsets_args lo = {.topic = topic, .partition = 0,
-                                      .spec = KW_CLIENT_OFFSET_LATEST, .timeout_ms = 10000};
+    kw_client_list_offsets_args lo = {
+        .topic = topic, .partition = 0, .spec = KW_CLIENT_OFFSET_LATEST, .timeout_ms = 10000};
     kw_client_list_offsets_result lr;
     ASSERT_OK(kw_client_list_offsets(c, &lo, &lr), lr.detail);
-    kw_producer *p = open_producer(c, (kw_producer_options){.compression = compression,
-                                                           .acks = acks, .batch_bytes = 4096});
+    kw_producer *p = open_producer(
+        c, (kw_producer_options){.compression = compression, .acks = acks, .batch_bytes = 4096});
     book *bk = book_new(n);
     ticket *tk = calloc((size_t)n, sizeof(*tk));
     int64_t t0 = wall_ms();
@@ -286,11 +288,14 @@ static void round_trip(kw_client *c, int compression, int acks, int n)
         kw_header h[3] = {{.key = "h1", .key_len = 2, .value = "v1", .value_len = 2},
                           {.key = "null", .key_len = 4, .value = NULL},
                           {.key = "empty", .key_len = 5, .value = "", .value_len = 0}};
-        kw_producer_record r = {.topic = topic, .partition = 0,
-                                .key = i % 7 == 3 ? NULL : key, .key_len = strlen(key),
+        kw_producer_record r = {.topic = topic,
+                                .partition = 0,
+                                .key = i % 7 == 3 ? NULL : key,
+                                .key_len = strlen(key),
                                 .value = i % 11 == 5 ? (i % 2 ? NULL : "") : value,
                                 .value_len = i % 11 == 5 ? 0 : strlen(value),
-                                .headers = h, .header_count = (size_t)(i % 4)};
+                                .headers = h,
+                                .header_count = (size_t)(i % 4)};
         if (i % 5 == 0)
             r.timestamp_ms = t0 - 1000 + i;
         tk[i] = (ticket){bk, i};
@@ -583,7 +588,8 @@ START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts
     atomic_store(&redirect_from, port_of(bootstrap()));
     kw_client *c = open_client(px.listen_addr, false);
     kw_producer *p = open_producer(
-        c, (kw_producer_options){.batch_bytes = 8192, .linger_ms = 2, .delivery_timeout_ms = 60000});
+        c,
+        (kw_producer_options){.batch_bytes = 8192, .linger_ms = 2, .delivery_timeout_ms = 60000});
     enum { N = 20000 };
     book *bk = book_new(N);
     ticket *tk = calloc(N, sizeof(*tk));
@@ -591,8 +597,8 @@ START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts
     for (int i = 0; i < N; i++) {
         char value[64];
         int len = snprintf(value, sizeof(value), "record-%06d-%s", i, "payload-payload-payload");
-        kw_producer_record r = {.topic = topic, .partition = 0, .value = value,
-                                .value_len = (size_t)len};
+        kw_producer_record r = {
+            .topic = topic, .partition = 0, .value = value, .value_len = (size_t)len};
         tk[i] = (ticket){bk, i};
         int rc;
         while ((rc = kw_producer_send(p, &r, on_delivery, &tk[i])) == KW_EFULL)
@@ -633,8 +639,8 @@ START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts
                       g[i].value.len, (const char *)g[i].value.ptr);
     }
     got_free(g, N);
-    kw_client_list_offsets_args lo = {.topic = topic, .partition = 0,
-                                      .spec = KW_CLIENT_OFFSET_LATEST};
+    kw_client_list_offsets_args lo = {
+        .topic = topic, .partition = 0, .spec = KW_CLIENT_OFFSET_LATEST};
     kw_client_list_offsets_result lr;
     ASSERT_OK(kw_client_list_offsets(admin, &lo, &lr), lr.detail);
     ck_assert_int_eq(lr.offset, N); /* nothing written twice */
@@ -661,8 +667,8 @@ static void *send_thread(void *arg)
     for (int i = 0; i < s->n; i++) {
         char value[32];
         int len = snprintf(value, sizeof(value), "%d:%06d", s->id, i);
-        kw_producer_record r = {.topic = s->topic, .partition = 0, .value = value,
-                                .value_len = (size_t)len};
+        kw_producer_record r = {
+            .topic = s->topic, .partition = 0, .value = value, .value_len = (size_t)len};
         s->tk[i] = (ticket){s->bk, s->id * 1000000 + i};
         int rc;
         while ((rc = kw_producer_send(s->p, &r, on_delivery, &s->tk[i])) == KW_EFULL)
@@ -678,8 +684,8 @@ START_TEST(senders_on_four_threads_each_keep_their_order)
     char topic[128];
     topic_name(topic, sizeof(topic), "threads");
     create_topic(c, topic, 1, NULL);
-    kw_producer *p = open_producer(c, (kw_producer_options){.batch_bytes = 16384,
-                                                           .buffer_bytes = 200000});
+    kw_producer *p =
+        open_producer(c, (kw_producer_options){.batch_bytes = 16384, .buffer_bytes = 200000});
     enum { T = 4, N = 5000 };
     book *bk = book_new(T * N);
     sender s[T];
@@ -731,7 +737,10 @@ START_TEST(a_log_append_time_topic_returns_the_brokers_timestamp)
     kw_producer *p = open_producer(c, (kw_producer_options){0});
     book *bk = book_new(4);
     ticket tk = {bk, 0};
-    kw_producer_record r = {.topic = topic, .partition = 0, .value = "x", .value_len = 1,
+    kw_producer_record r = {.topic = topic,
+                            .partition = 0,
+                            .value = "x",
+                            .value_len = 1,
                             .timestamp_ms = 1000}; /* 1970: the broker replaces it */
     int64_t before = wall_ms();
     send_ok(p, &r, &tk);
@@ -742,7 +751,8 @@ START_TEST(a_log_append_time_topic_returns_the_brokers_timestamp)
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq(bk->d[i].err, 0);
         ck_assert_int_eq(bk->d[i].timestamp_type, KW_TIMESTAMP_LOG_APPEND_TIME);
-        ck_assert_msg(bk->d[i].timestamp_ms >= before - 5000 && bk->d[i].timestamp_ms <= after + 5000,
+        ck_assert_msg(bk->d[i].timestamp_ms >= before - 5000 &&
+                          bk->d[i].timestamp_ms <= after + 5000,
                       "timestamp %lld", (long long)bk->d[i].timestamp_ms);
     }
     got *g = read_back(c, topic, 0, 2);
@@ -764,8 +774,8 @@ START_TEST(unknown_topic_fails_at_the_delivery_timeout_naming_it)
     topic_name(topic, sizeof(topic), "absent");
     book *bk = book_new(4);
     ticket tk = {bk, 0};
-    kw_producer_record r = {.topic = topic, .partition = -1, .key = "k", .key_len = 1,
-                            .value = "x", .value_len = 1};
+    kw_producer_record r = {
+        .topic = topic, .partition = -1, .key = "k", .key_len = 1, .value = "x", .value_len = 1};
     send_ok(p, &r, &tk);
     uint64_t t0 = now_ms();
     ck_assert_int_eq(kw_producer_flush(p, 10000), 0);
@@ -773,8 +783,8 @@ START_TEST(unknown_topic_fails_at_the_delivery_timeout_naming_it)
     ck_assert_int_eq(book_count(bk), 1);
     ck_assert_int_eq(bk->d[0].err, KW_EBROKER);
     ck_assert_int_eq(bk->d[0].kerr, 3);
-    ck_assert_msg(strstr(bk->first_error, topic) && strstr(bk->first_error, "does not exist"),
-                  "%s", bk->first_error);
+    ck_assert_msg(strstr(bk->first_error, topic) && strstr(bk->first_error, "does not exist"), "%s",
+                  bk->first_error);
     ck_assert_msg(took >= 1000 && took < 4000, "took %llu ms", (unsigned long long)took);
     ck_assert_int_eq(kw_producer_destroy(p), 0);
     book_free(bk);
@@ -795,8 +805,8 @@ static void on_delivery_reenter(const kw_producer_delivery *d, void *arg)
     if (atomic_fetch_add(&re->calls, 1) == 0) {
         atomic_store(&re->flush_rc, kw_producer_flush(re->p, 1000));
         atomic_store(&re->destroy_rc, kw_producer_destroy(re->p));
-        kw_producer_record r = {.topic = re->topic, .partition = 0, .value = "again",
-                                .value_len = 5};
+        kw_producer_record r = {
+            .topic = re->topic, .partition = 0, .value = "again", .value_len = 5};
         atomic_store(&re->send_rc, kw_producer_send(re->p, &r, on_delivery_reenter, re));
     }
 }
@@ -823,8 +833,12 @@ static void keyed_spread(kw_client *c, bool host_driven)
     const char *keys[] = {"kafka", "abc", "ab"};
     const int32_t want[] = {1, 0, 2};
     for (int i = 0; i < 300; i++) {
-        kw_producer_record kr = {.topic = topic, .partition = -1, .key = keys[i % 3],
-                                 .key_len = strlen(keys[i % 3]), .value = "v", .value_len = 1};
+        kw_producer_record kr = {.topic = topic,
+                                 .partition = -1,
+                                 .key = keys[i % 3],
+                                 .key_len = strlen(keys[i % 3]),
+                                 .value = "v",
+                                 .value_len = 1};
         tk[i] = (ticket){bk, i};
         send_ok(p, &kr, &tk[i]);
     }

@@ -1,4 +1,5 @@
-/* Unit tests of the producer without a broker: murmur2, the partitioner, options and send's errors. */
+/* Unit tests of the producer without a broker: murmur2, the partitioner, options and send's errors.
+ */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
