@@ -305,89 +305,43 @@ out:
     return rc;
 }
 
-static bool flushed(kw_producer *p, uint64_t target)
+/* A condition a blocking call waits for; called with p->mu held. */
+typedef bool kw__producer_until_fn(const kw_producer *p, uint64_t arg);
+
+static bool all_delivered(const kw_producer *p, uint64_t target)
+{
+    return p->done_records >= target;
+}
+
+static bool room_for(const kw_producer *p, uint64_t bytes)
+{
+    return p->buffered + bytes <= p->buffer_bytes;
+}
+
+static bool until_locked(kw_producer *p, kw__producer_until_fn *until, uint64_t arg)
 {
     pthread_mutex_lock(&p->mu);
-    bool done = p->done_records >= target;
+    bool done = until(p, arg);
     pthread_mutex_unlock(&p->mu);
     return done;
 }
 
-/* Waits for every record sent so far (blocking allowed: checked by the caller). */
-static int flush_wait(kw_producer *p, int timeout_ms)
+/*
+ * Blocks until until(p, arg) holds or the deadline (CLOCK_MONOTONIC ns,
+ * UINT64_MAX: none) passes: 0 or KW_ETIMEDOUT.  Own-thread mode: sleeps on
+ * p->cv, which deliveries signal while p->waiters is not 0.  Host-driven
+ * mode: runs the client's loop on this thread (KW_EDEADLK if some thread is
+ * in it already).  The caller checked that this thread may block.
+ */
+static int wait_until(kw_producer *p, kw__producer_until_fn *until, uint64_t arg, uint64_t deadline)
 {
-    uint64_t deadline =
-        timeout_ms < 0 ? UINT64_MAX : kw__producer_now_ns() + (uint64_t)timeout_ms * 1000000u;
-    pthread_mutex_lock(&p->mu);
-    uint64_t target = p->sent_records;
-    p->flushing++;
-    p->waiters++;
-    kw__producer_kick(p); /* the loop closes every open batch while flushing */
-    pthread_mutex_unlock(&p->mu);
-    int rc = 0;
     kw_client *c = p->c;
-    if (c->host_driven) {
-        int expect = 0;
-        if (!atomic_compare_exchange_strong(&c->in_loop, &expect, 1)) {
-            rc = KW_EDEADLK;
-        } else {
-            while (!flushed(p, target)) {
-                uint64_t now = kw__producer_now_ns();
-                if (now >= deadline) {
-                    rc = KW_ETIMEDOUT;
-                    break;
-                }
-                uint64_t ms = (deadline - now) / 1000000u;
-                kw__loop_run_once(p->loop, ms > 100 ? 100 : (int)ms);
-            }
-            atomic_store(&c->in_loop, 0);
-        }
-    } else {
-        pthread_mutex_lock(&p->mu);
-        while (p->done_records < target) {
-            if (deadline == UINT64_MAX) {
-                pthread_cond_wait(&p->cv, &p->mu);
-                continue;
-            }
-            struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
-            if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != 0 && p->done_records < target &&
-                kw__producer_now_ns() >= deadline) {
-                rc = KW_ETIMEDOUT;
-                break;
-            }
-        }
-        pthread_mutex_unlock(&p->mu);
-    }
-    pthread_mutex_lock(&p->mu);
-    p->flushing--;
-    p->waiters--;
-    pthread_mutex_unlock(&p->mu);
-    return rc;
-}
-
-static bool has_room(kw_producer *p, uint64_t bytes)
-{
-    pthread_mutex_lock(&p->mu);
-    bool room = p->buffered + bytes <= p->buffer_bytes;
-    pthread_mutex_unlock(&p->mu);
-    return room;
-}
-
-KW_API int kw_producer_wait_room(kw_producer *p, size_t bytes, int timeout_ms)
-{
-    if (!p)
-        return KW_EINVAL;
-    if (kw__client_can_block(p->c))
-        return KW_EDEADLK;
-    uint64_t deadline =
-        timeout_ms < 0 ? UINT64_MAX : kw__producer_now_ns() + (uint64_t)timeout_ms * 1000000u;
     int rc = 0;
-    kw_client *c = p->c;
     if (c->host_driven) {
         int expect = 0;
         if (!atomic_compare_exchange_strong(&c->in_loop, &expect, 1))
             return KW_EDEADLK;
-        while (!has_room(p, bytes)) {
+        while (!until_locked(p, until, arg)) {
             uint64_t now = kw__producer_now_ns();
             if (now >= deadline) {
                 rc = KW_ETIMEDOUT;
@@ -401,14 +355,14 @@ KW_API int kw_producer_wait_room(kw_producer *p, size_t bytes, int timeout_ms)
     }
     pthread_mutex_lock(&p->mu);
     p->waiters++;
-    while (p->buffered + bytes > p->buffer_bytes) {
+    while (!until(p, arg)) {
         if (deadline == UINT64_MAX) {
             pthread_cond_wait(&p->cv, &p->mu);
             continue;
         }
         struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
-        if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != 0 &&
-            p->buffered + bytes > p->buffer_bytes && kw__producer_now_ns() >= deadline) {
+        if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != 0 && !until(p, arg) &&
+            kw__producer_now_ns() >= deadline) {
             rc = KW_ETIMEDOUT;
             break;
         }
@@ -416,6 +370,36 @@ KW_API int kw_producer_wait_room(kw_producer *p, size_t bytes, int timeout_ms)
     p->waiters--;
     pthread_mutex_unlock(&p->mu);
     return rc;
+}
+
+static uint64_t deadline_of(int timeout_ms)
+{
+    return timeout_ms < 0 ? UINT64_MAX : kw__producer_now_ns() + (uint64_t)timeout_ms * 1000000u;
+}
+
+/* Waits for every record sent so far (blocking allowed: checked by the caller). */
+static int flush_wait(kw_producer *p, int timeout_ms)
+{
+    uint64_t deadline = deadline_of(timeout_ms);
+    pthread_mutex_lock(&p->mu);
+    uint64_t target = p->sent_records;
+    p->flushing++;
+    kw__producer_kick(p); /* the loop closes every open batch while flushing */
+    pthread_mutex_unlock(&p->mu);
+    int rc = wait_until(p, all_delivered, target, deadline);
+    pthread_mutex_lock(&p->mu);
+    p->flushing--;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+KW_API int kw_producer_wait_room(kw_producer *p, size_t bytes, int timeout_ms)
+{
+    if (!p)
+        return KW_EINVAL;
+    if (kw__client_can_block(p->c))
+        return KW_EDEADLK;
+    return wait_until(p, room_for, bytes, deadline_of(timeout_ms));
 }
 
 KW_API int kw_producer_flush(kw_producer *p, int timeout_ms)

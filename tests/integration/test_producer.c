@@ -794,7 +794,7 @@ END_TEST
 
 typedef struct reentry {
     kw_producer *p;
-    atomic_int flush_rc, destroy_rc, send_rc, calls;
+    atomic_int flush_rc, destroy_rc, send_rc, wait_rc, calls;
     const char *topic;
 } reentry;
 
@@ -805,6 +805,7 @@ static void on_delivery_reenter(const kw_producer_delivery *d, void *arg)
     if (atomic_fetch_add(&re->calls, 1) == 0) {
         atomic_store(&re->flush_rc, kw_producer_flush(re->p, 1000));
         atomic_store(&re->destroy_rc, kw_producer_destroy(re->p));
+        atomic_store(&re->wait_rc, kw_producer_wait_room(re->p, 1, 1000));
         kw_producer_record r = {
             .topic = re->topic, .partition = 0, .value = "again", .value_len = 5};
         atomic_store(&re->send_rc, kw_producer_send(re->p, &r, on_delivery_reenter, re));
@@ -825,6 +826,8 @@ static void keyed_spread(kw_client *c, bool host_driven)
     ck_assert_int_eq(atomic_load(&re.flush_rc), KW_EDEADLK);
     ck_assert_int_eq(atomic_load(&re.destroy_rc), KW_EDEADLK);
     ck_assert_int_eq(atomic_load(&re.send_rc), 0);
+    ck_assert_int_eq(atomic_load(&re.wait_rc), KW_EDEADLK);
+    ck_assert_int_eq(kw_producer_wait_room(p, 1000, 1000), 0); /* room: at once */
     ck_assert_int_eq(kw_producer_flush(p, 20000), 0);
     ck_assert_int_eq(atomic_load(&re.calls), 2);
     /* keys: each on the Java client's partition ("kafka" -> 1, "abc" -> 0, "ab" -> 2 of 3) */
