@@ -1,35 +1,33 @@
-/* Produce benchmark, kwal's side: COUNT records of SIZE bytes to partition 0, one result line. */
+/* Produce benchmark, kwal's side: records through kw_producer to partition 0, one result line. */
 /*
  * The twin of bench/peers/rdkafka_produce.c: the same command line, the same record bytes and the
  * same result line, so bench/produce can run the two alternately against one broker and compare
  * them.
  *
- *   kwal_produce -b BROKERS -t TOPIC -n COUNT -s SIZE -z none|lz4 [--acks all|1|0]
- *                [--linger-ms N] [--batch-bytes N] [--window N] [--queue-kbytes N]
+ *   kwal_produce -b BROKERS -t TOPIC -n COUNT -s SIZE -z none|lz4|snappy|zstd|gzip
+ *                [--acks all|1|0] [--linger-ms N] [--batch-bytes N] [--idempotence]
+ *                [--queue-kbytes N] [--window N (accepted, ignored)]
  *
- * How it produces: this thread builds RecordBatch v2 batches straight from the record pool with
- * the batch builder (records are added until the next one would take the batch past --batch-bytes
- * uncompressed bytes, as librdkafka's batch.size counts; default 1,000,000), compresses them at
- * finish, and hands each one to kw_client_produce_async with KW_CLIENT_PRODUCE_TAKE_BATCH (no
- * copy).  At most --window produce calls (default 8) are outstanding: the next batch is built
- * while they are in flight, then waits for a slot.  --queue-kbytes, when given, lowers the window
- * so that window x batch-bytes fits in it (the memory bound librdkafka's
- * queue.buffering.max.kbytes gives the peer).  --linger-ms is accepted for the shared command line
- * but has nothing to do here: every record exists up front, so no batch waits. Each batch carries
- * one timestamp (the clock when its building started); librdkafka stamps every record, but its
- * deltas of a few ms take the same one varint byte.
+ * How it produces: one kw_producer_send per record, the value copied by the producer (what
+ * rd_kafka_produce with RD_KAFKA_MSG_F_COPY does), no key, no headers, each record with its own
+ * timestamp.  --linger-ms, --batch-bytes and --acks map to the producer's options of the same
+ * meaning; --queue-kbytes to buffer_bytes (default 2097151 KiB, as the peer's); when the buffer is
+ * full (KW_EFULL) this thread waits in kw_producer_wait_room for the room of a record, as the peer
+ * polls on QUEUE_FULL.  Idempotence is on only with --idempotence, as for the peer.  --window belonged to
+ * the batch-level version of this bench and is ignored.
  *
  * Record content, timing and CPU: exactly as in rdkafka_produce.c (see there).  The connection and
- * the partition's leader are set up before the clock starts (a ListOffsets call); the wall clock
- * runs from building the first batch to the last acknowledgement.  CPU seconds and peak RSS are
- * getrusage for the whole process, the client's I/O thread included.
+ * the partition's metadata are set up before the clock starts (a ListOffsets call and one record
+ * sent and flushed, not counted); the wall clock runs from the first send to the last delivery
+ * callback.  CPU seconds and peak RSS are getrusage for the whole process, the client's I/O thread
+ * included.
  *
  * Exit status: 0 when every record was acknowledged, 1 when any failed, 2 on bad usage or setup.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,32 +35,22 @@
 #include <time.h>
 
 #include "kwal/client.h"
-#include "proto/batch.h"
+#include "kwal/producer.h"
 
 #define POOL_BYTES (1u << 20)
 #define MAX_RECORD_BYTES (POOL_BYTES / 2)
-#define MAX_WINDOW 1024u
 
 static const char *const WORDS[16] = {
     "kafka", "record", "batch", "offset", "partition", "leader", "replica", "segment",
     "append", "flush",  "epoch", "region", "metric",    "write",  "table",   "timestamp",
 };
 
-/* Shared by this thread and the client's I/O thread (the acks arrive there). */
+/* Written by the producer's callbacks, which run on the client's I/O thread only. */
 struct run {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned outstanding; /* produce calls not yet acknowledged */
-    uint64_t delivered;   /* records in acknowledged batches */
-    uint64_t failed;      /* records in failed batches */
-    double last_ack;      /* CLOCK_MONOTONIC seconds of the latest acknowledgement */
-    char first_error[KW_CLIENT_DETAIL_MAX + 64];
-};
-
-/* One per produce call: how many records its batch holds. */
-struct ticket {
-    struct run *run;
-    uint32_t records;
+    atomic_uint_fast64_t delivered;
+    atomic_uint_fast64_t failed;
+    double last_report; /* read after the final flush, which orders it */
+    char first_error[512];
 };
 
 static double now(void)
@@ -70,13 +58,6 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The same pool as rdkafka_produce.c builds: words chosen by xorshift64, one space after each. */
@@ -96,26 +77,25 @@ static void fill_pool(char *pool, size_t len)
     }
 }
 
-/* Runs on the client's I/O thread. */
-static void on_ack(const kw_client_produce_result *r, void *arg)
+/* Runs on the client's I/O thread, once per record. */
+static void on_delivery(const kw_producer_delivery *d, void *arg)
 {
-    struct ticket *t = arg;
-    struct run *run = t->run;
-    double at = now();
-    pthread_mutex_lock(&run->mu);
-    run->last_ack = at;
-    if (r->err == 0) {
-        run->delivered += t->records;
-    } else {
-        if (run->failed == 0)
-            snprintf(run->first_error, sizeof run->first_error, "%.40s (%s)",
-                     kw_strerror(r->err), r->detail);
-        run->failed += t->records;
+    struct run *run = arg;
+    if (d->err == 0) {
+        /* one clock read per 1024 records and at the end keeps the callback cheap */
+        uint64_t n = atomic_fetch_add_explicit(&run->delivered, 1, memory_order_relaxed) + 1;
+        if ((n & 1023) == 0)
+            run->last_report = now();
+        return;
     }
-    run->outstanding--;
-    pthread_cond_signal(&run->cv);
-    pthread_mutex_unlock(&run->mu);
-    free(t);
+    if (atomic_fetch_add(&run->failed, 1) == 0)
+        snprintf(run->first_error, sizeof run->first_error, "%s (%s)", kw_strerror(d->err),
+                 d->detail);
+}
+
+static void warmup_done(const kw_producer_delivery *d, void *arg)
+{
+    *(int *)arg = d->err ? d->err : 1;
 }
 
 static int parse_u64(const char *s, const char *what, uint64_t *out)
@@ -133,24 +113,36 @@ static int parse_u64(const char *s, const char *what, uint64_t *out)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: kwal_produce -b BROKERS -t TOPIC -n COUNT -s SIZE -z none|lz4\n"
-                    "                    [--acks all|1|0] [--linger-ms N] [--batch-bytes N]\n"
-                    "                    [--window N] [--queue-kbytes N]\n");
+    fprintf(stderr, "usage: kwal_produce -b BROKERS -t TOPIC -n COUNT -s SIZE "
+                    "-z none|lz4|snappy|zstd|gzip\n"
+                    "                    [--acks all|1|0] [--linger-ms N] [--batch-bytes N]"
+                    " [--idempotence]\n"
+                    "                    [--queue-kbytes N] [--window N]\n");
+}
+
+static int codec_of(const char *s)
+{
+    static const char *const names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i; /* enum kw_compression has Kafka's numbers, in this order */
+    return -1;
 }
 
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = NULL, *codec_name = NULL, *acks_name = "all";
-    uint64_t count = 0, size = 0, linger_ms = 5, batch_bytes = 1000000, window = 8,
-             queue_kbytes = 0;
-    int have_count = 0, have_size = 0;
-    enum { OPT_ACKS = 256, OPT_LINGER, OPT_BATCH, OPT_WINDOW, OPT_QUEUE };
+    uint64_t count = 0, size = 0, linger_ms = 5, batch_bytes = 1000000, queue_kbytes = 2097151,
+             ignored = 0;
+    int have_count = 0, have_size = 0, idempotence = 0;
+    enum { OPT_ACKS = 256, OPT_LINGER, OPT_BATCH, OPT_WINDOW, OPT_QUEUE, OPT_IDEMPOTENCE };
     static const struct option longopts[] = {
         {"acks", required_argument, NULL, OPT_ACKS},
         {"linger-ms", required_argument, NULL, OPT_LINGER},
         {"batch-bytes", required_argument, NULL, OPT_BATCH},
         {"window", required_argument, NULL, OPT_WINDOW},
         {"queue-kbytes", required_argument, NULL, OPT_QUEUE},
+        {"idempotence", no_argument, NULL, OPT_IDEMPOTENCE},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -166,25 +158,21 @@ int main(int argc, char **argv)
         case OPT_ACKS: acks_name = optarg; break;
         case OPT_LINGER: num = &linger_ms, what = "linger-ms"; break;
         case OPT_BATCH: num = &batch_bytes, what = "batch-bytes"; break;
-        case OPT_WINDOW: num = &window, what = "window"; break;
+        case OPT_WINDOW: num = &ignored, what = "window"; break;
         case OPT_QUEUE: num = &queue_kbytes, what = "queue-kbytes"; break;
+        case OPT_IDEMPOTENCE: idempotence = 1; break;
         default: usage(); return 2;
         }
         if (num && parse_u64(optarg, what, num) < 0)
             return 2;
     }
-    (void)linger_ms;
     if (!brokers || !topic || !codec_name || !have_count || !have_size || optind != argc) {
         usage();
         return 2;
     }
-    int codec;
-    if (strcmp(codec_name, "none") == 0)
-        codec = KW_CODEC_NONE;
-    else if (strcmp(codec_name, "lz4") == 0)
-        codec = KW_CODEC_LZ4;
-    else {
-        fprintf(stderr, "kwal_produce: -z must be none or lz4\n");
+    int codec = codec_of(codec_name);
+    if (codec < 0) {
+        fprintf(stderr, "kwal_produce: -z must be none, lz4, snappy, zstd or gzip\n");
         return 2;
     }
     int acks;
@@ -206,12 +194,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "kwal_produce: --batch-bytes between 1024 and %u\n", 64u << 20);
         return 2;
     }
-    if (queue_kbytes && window > queue_kbytes * 1024 / batch_bytes)
-        window = queue_kbytes * 1024 / batch_bytes;
-    if (window < 1)
-        window = 1;
-    if (window > MAX_WINDOW)
-        window = MAX_WINDOW;
 
     char *pool = malloc(POOL_BYTES);
     if (!pool) {
@@ -220,9 +202,7 @@ int main(int argc, char **argv)
     }
     fill_pool(pool, POOL_BYTES);
 
-    /* The client's in-flight limit is not what bounds this run: the window is. */
-    kw_client_options opt = {.bootstrap = brokers, .client_id = "kwal_produce",
-                             .max_in_flight = (uint32_t)window};
+    kw_client_options opt = {.bootstrap = brokers, .client_id = "kwal_produce"};
     char err[512] = "";
     kw_client *cl;
     if (kw_client_new(&cl, &opt, err, sizeof err) != 0) {
@@ -230,109 +210,80 @@ int main(int argc, char **argv)
         free(pool);
         return 2;
     }
-    /* Connect and learn the partition leader before the clock starts. */
-    kw_client_list_offsets_args lo = {.topic = topic, .partition = 0,
-                                      .spec = KW_CLIENT_OFFSET_LATEST, .timeout_ms = 10000};
-    kw_client_list_offsets_result lr;
-    if (kw_client_list_offsets(cl, &lo, &lr) != 0) {
-        fprintf(stderr, "kwal_produce: partition 0 of %s: %s\n", topic, lr.detail);
+    kw_producer_options po = {
+        .acks = acks,
+        .idempotence = idempotence ? KW_PRODUCER_IDEMPOTENCE_ON : KW_PRODUCER_IDEMPOTENCE_OFF,
+        .linger_ms = linger_ms ? (int32_t)linger_ms : KW_PRODUCER_LINGER_NONE,
+        .batch_bytes = (uint32_t)batch_bytes,
+        .compression = codec,
+        .buffer_bytes = queue_kbytes * 1024,
+    };
+    kw_producer *p;
+    if (kw_producer_new(&p, cl, &po, err, sizeof err) != 0) {
+        fprintf(stderr, "kwal_produce: kw_producer_new: %s\n", err);
+        kw_client_destroy(cl);
+        free(pool);
+        return 2;
+    }
+    /* Connect, learn the partition's leader (and the producer id) before the clock starts. */
+    int warm = 0;
+    kw_producer_record wr = {.topic = topic, .partition = 0, .value = "warmup", .value_len = 6};
+    if (kw_producer_send(p, &wr, warmup_done, &warm) != 0 || kw_producer_flush(p, 30000) != 0 ||
+        warm != 1) {
+        kw_producer_last_error(p, err, sizeof err);
+        fprintf(stderr, "kwal_produce: warm-up record to %s/0: %s\n", topic,
+                warm < 0 ? kw_strerror(warm) : err);
+        kw_producer_destroy(p);
         kw_client_destroy(cl);
         free(pool);
         return 2;
     }
 
     struct run run = {.first_error = ""};
-    pthread_mutex_init(&run.mu, NULL);
-    pthread_cond_init(&run.cv, NULL);
-    /* Room for the uncompressed records plus what the compressor needs beside them, so the
-     * writer never grows while a batch is built. */
-    size_t cap = (size_t)batch_bytes + size + 64;
-    if (codec != KW_CODEC_NONE)
-        cap += kw__compress_bound(codec, cap);
-    kw_batch_opts bopts = {.codec = codec};
     size_t span = POOL_BYTES - (size_t)size + 1;
-    uint64_t i = 0, batches = 0;
+    kw_producer_record rec = {.topic = topic, .partition = 0, .value_len = (size_t)size};
     int rc = 0;
-
+    uint64_t i = 0, full = 0;
     double start = now();
-    run.last_ack = start;
-    while (i < count && rc == 0) {
-        kw_wr w = {.buf = malloc(cap), .cap = cap};
-        struct ticket *t = malloc(sizeof *t);
-        if (!w.buf || !t) {
-            free(w.buf);
-            free(t);
-            rc = KW_ENOMEM;
+    run.last_report = start;
+    for (; i < count; i++) {
+        rec.value = pool + (size_t)((i * 4099) % span);
+        while ((rc = kw_producer_send(p, &rec, on_delivery, &run)) == KW_EFULL) {
+            full++;
+            kw_producer_wait_room(p, (size_t)size + 64, 1000);
+        }
+        if (rc)
             break;
-        }
-        kw_batch_builder b;
-        kw__batch_begin(&b, &w, &bopts);
-        int64_t ts = wall_ms();
-        do {
-            kw_bytes value = {(const uint8_t *)pool + (size_t)((i * 4099) % span), (int32_t)size};
-            if (b.count > 0 &&
-                kw__batch_size(&b) + kw__batch_record_size(&b, ts, KW_BYTES_NULL, value, NULL, 0) >
-                    batch_bytes)
-                break;
-            if (kw__batch_add(&b, ts, KW_BYTES_NULL, value, NULL, 0) != 0)
-                break;
-            i++;
-        } while (i < count);
-        rc = kw__batch_finish(&b);
-        if (rc) {
-            free(w.buf);
-            free(t);
-            break;
-        }
-        t->run = &run;
-        t->records = (uint32_t)b.count;
-
-        pthread_mutex_lock(&run.mu);
-        while (run.outstanding >= window)
-            pthread_cond_wait(&run.cv, &run.mu);
-        run.outstanding++;
-        pthread_mutex_unlock(&run.mu);
-
-        kw_client_produce_args pa = {.topic = topic, .partition = 0, .batch = w.buf,
-                                     .batch_len = w.len, .acks = acks,
-                                     .flags = KW_CLIENT_PRODUCE_TAKE_BATCH};
-        rc = kw_client_produce_async(cl, &pa, on_ack, t); /* the batch is the client's now */
-        if (rc) {
-            pthread_mutex_lock(&run.mu);
-            run.outstanding--;
-            pthread_mutex_unlock(&run.mu);
-            free(t);
-        }
-        batches++;
     }
-    pthread_mutex_lock(&run.mu);
-    while (run.outstanding > 0)
-        pthread_cond_wait(&run.cv, &run.mu);
-    pthread_mutex_unlock(&run.mu);
-    double seconds = run.last_ack - start;
+    kw_producer_flush(p, -1);
+    double end = now();
+    uint64_t delivered = atomic_load(&run.delivered), failed = atomic_load(&run.failed);
+    /* the last callback ran before flush returned; its clock read is at most 1023 records old */
+    double seconds = (delivered & 1023) ? end - start : run.last_report - start;
 
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
     double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    uint64_t bytes = run.delivered * size;
-    double rps = seconds > 0 ? (double)run.delivered / seconds : 0;
+    uint64_t bytes = delivered * size;
+    double rps = seconds > 0 ? (double)delivered / seconds : 0;
     double mbps = seconds > 0 ? (double)bytes / seconds / 1e6 : 0;
     printf("records=%" PRIu64 " bytes=%" PRIu64 " seconds=%.3f records_per_s=%.0f mb_per_s=%.2f "
            "cpu_user=%.3f cpu_sys=%.3f max_rss_kb=%ld\n",
-           run.delivered, bytes, seconds, rps, mbps, user, sys, ru.ru_maxrss);
-    fprintf(stderr, "kwal_produce: %" PRIu64 " batches, window %" PRIu64 "\n", batches, window);
-    uint64_t missing = count - run.delivered - run.failed;
-    if (rc)
-        fprintf(stderr, "kwal_produce: stopped after %" PRIu64 " records: %s\n", i,
-                kw_strerror(rc));
-    if (run.failed || missing)
+           delivered, bytes, seconds, rps, mbps, user, sys, ru.ru_maxrss);
+    if (full)
+        fprintf(stderr, "kwal_produce: the buffer was full %" PRIu64 " times\n", full);
+    if (rc) {
+        kw_producer_last_error(p, err, sizeof err);
+        fprintf(stderr, "kwal_produce: stopped after %" PRIu64 " records: %s\n", i, err);
+    }
+    uint64_t missing = count - delivered - failed;
+    if (failed || missing)
         fprintf(stderr, "kwal_produce: %" PRIu64 " of %" PRIu64 " records failed, first: %s\n",
-                run.failed + missing, count, run.first_error[0] ? run.first_error : "not sent");
+                failed + missing, count, run.first_error[0] ? run.first_error : "not sent");
 
+    kw_producer_destroy(p);
     kw_client_destroy(cl);
-    pthread_cond_destroy(&run.cv);
-    pthread_mutex_destroy(&run.mu);
     free(pool);
-    return run.failed || missing ? 1 : 0;
+    return failed || missing ? 1 : 0;
 }

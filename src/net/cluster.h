@@ -155,6 +155,11 @@ int kw__cluster_leader(const kw_cluster *cl, const char *topic, int32_t partitio
                        int32_t *leader_id, int32_t *leader_epoch);
 /* Successful Metadata responses applied so far. */
 uint64_t kw__cluster_refresh_count(const kw_cluster *cl);
+/*
+ * Loop thread: turns coalesce_produce on for this cluster from now on (the
+ * record-level producer asks for it; every Produce call still ends on its own).
+ */
+void kw__cluster_coalesce_produce(kw_cluster *cl);
 /* coalesce_produce: Produce requests sent carrying more than one call, and the calls they carried. */
 void kw__cluster_coalesced(const kw_cluster *cl, uint64_t *requests, uint64_t *calls);
 /* Produce requests sent (each attempt counts; a coalesced one once).  Any thread may read it. */

@@ -286,6 +286,11 @@ void kw__cl_on_flush(kw_loop_timer *t, void *arg)
             flush_broker(&cl->bootstrap[i]);
 }
 
+void kw__cluster_coalesce_produce(kw_cluster *cl)
+{
+    cl->opt.coalesce_produce = true;
+}
+
 void kw__cluster_coalesced(const kw_cluster *cl, uint64_t *requests, uint64_t *calls)
 {
     *requests = cl->coalesced_requests;
