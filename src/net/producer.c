@@ -338,8 +338,7 @@ static int wait_until(kw_producer *p, kw__producer_until_fn *until, uint64_t arg
     kw_client *c = p->c;
     int rc = 0;
     if (c->host_driven) {
-        int expect = 0;
-        if (!atomic_compare_exchange_strong(&c->in_loop, &expect, 1))
+        if (!kw__client_enter_loop(c))
             return KW_EDEADLK;
         while (!until_locked(p, until, arg)) {
             uint64_t now = kw__producer_now_ns();
@@ -350,7 +349,7 @@ static int wait_until(kw_producer *p, kw__producer_until_fn *until, uint64_t arg
             uint64_t ms = (deadline - now) / 1000000u;
             kw__loop_run_once(p->loop, ms > 100 ? 100 : (int)ms);
         }
-        atomic_store(&c->in_loop, 0);
+        kw__client_leave_loop(c);
         return rc;
     }
     pthread_mutex_lock(&p->mu);
@@ -456,11 +455,10 @@ KW_API int kw_producer_destroy(kw_producer *p)
         if (kw__loop_post(p->loop, stop_task, NULL, p) != 0)
             break; /* the loop is gone (the client was destroyed first): nothing will call */
         if (c->host_driven) {
-            int expect = 0;
-            if (!atomic_compare_exchange_strong(&c->in_loop, &expect, 1))
+            if (!kw__client_enter_loop(c))
                 return KW_EDEADLK;
             kw__loop_run_once(p->loop, 10);
-            atomic_store(&c->in_loop, 0);
+            kw__client_leave_loop(c);
         } else {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
