@@ -1,0 +1,249 @@
+/* kwal's partition consumer: assigned partitions fetched ahead on the client's loop, records handed out by poll. */
+#ifndef KW_CONSUMER_H
+#define KW_CONSUMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kwal/client.h"
+#include "kwal/error.h"
+#include "kwal/record.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A kw_consumer reads partitions the caller assigns (no consumer group, no
+ * committed offsets: the caller says where each partition starts).  It sits
+ * on a kw_client and uses its connections.
+ *
+ * Pipeline.  For every assigned partition the client's loop keeps up to
+ * `fetches` Fetch requests in flight at increasing offsets (each asking for
+ * at most fetch_bytes), guessing where the next one starts from the bytes
+ * per offset seen so far, and never past the high watermark (the last
+ * stable offset with read_committed) last reported.  Responses are queued in
+ * offset order: the part of a response an earlier one already covered is
+ * dropped, and when a response starts past where the one before it ended the
+ * hole is fetched before anything after it is delivered, so poll returns
+ * every record once, in offset order.  Responses are kept as they arrived
+ * (the connection's read buffer is taken, not copied) and records are
+ * decoded by poll, on the caller's thread, pointing into those buffers.
+ *
+ * Threads.  kw_consumer_poll and every other kw_consumer_* call except
+ * kw_consumer_destroy's caller restriction below must come from one thread
+ * at a time (the "poll thread"; calls are not locked against each other).
+ * The client's I/O thread (or, host-driven, whoever runs the client's loop)
+ * sends the fetches and files the responses; kw_consumer_poll never runs on
+ * it.  Blocking: kw_consumer_poll, kw_consumer_new and kw_consumer_destroy
+ * called on the client's loop thread (from any client callback, or while a
+ * host-driven client's loop is being run) return KW_EDEADLK at once.
+ * In host-driven mode, kw_consumer_poll runs the client's loop itself while
+ * it waits (callbacks of other client calls then run inside it).
+ *
+ * Lifetimes.  The records and errors kw_consumer_poll returns, and all they
+ * point to (keys, values, headers, topic names, detail texts), stay valid
+ * until the next kw_consumer_poll, kw_consumer_seek, kw_consumer_unassign or
+ * kw_consumer_destroy on the consumer.  Destroy every consumer before its
+ * client.
+ *
+ * Errors.  A partition that cannot go on (offset out of range with no reset
+ * policy, a deleted or unknown topic, an authorization failure, a corrupt
+ * batch) is reported once, as a kw_consumer_error from poll, and stops:
+ * nothing more is fetched for it until kw_consumer_seek or a new
+ * kw_consumer_assign.  Passing failures (a broker down, a leader moving, a
+ * fetch timing out) are retried by the client and then by the consumer,
+ * logged at KW_LOG_WARN, not reported.
+ */
+typedef struct kw_consumer kw_consumer;
+
+/* Longest detail text of a partition error, NUL included. */
+#define KW_CONSUMER_DETAIL_MAX 256
+
+/* Where a partition starts (kw_consumer_assign) or goes (kw_consumer_seek). */
+enum kw_consumer_start_kind {
+    KW_CONSUMER_START_OFFSET = 0,    /* value is an offset (>= 0) */
+    KW_CONSUMER_START_EARLIEST = 1,  /* the log start offset */
+    KW_CONSUMER_START_LATEST = 2,    /* the high watermark (read_committed: the last stable offset) */
+    /*
+     * value is a timestamp in ms: the first offset whose record timestamp is
+     * at or after it (ListOffsets by time).  When no record is that late the
+     * partition starts at the latest offset: only records written later are
+     * read (no error is reported).
+     */
+    KW_CONSUMER_START_TIMESTAMP = 3,
+};
+
+typedef struct kw_consumer_start {
+    int kind; /* enum kw_consumer_start_kind */
+    int64_t value;
+} kw_consumer_start;
+
+static inline kw_consumer_start kw_consumer_at_offset(int64_t offset)
+{
+    kw_consumer_start s = {KW_CONSUMER_START_OFFSET, offset};
+    return s;
+}
+static inline kw_consumer_start kw_consumer_at_earliest(void)
+{
+    kw_consumer_start s = {KW_CONSUMER_START_EARLIEST, 0};
+    return s;
+}
+static inline kw_consumer_start kw_consumer_at_latest(void)
+{
+    kw_consumer_start s = {KW_CONSUMER_START_LATEST, 0};
+    return s;
+}
+static inline kw_consumer_start kw_consumer_at_timestamp(int64_t timestamp_ms)
+{
+    kw_consumer_start s = {KW_CONSUMER_START_TIMESTAMP, timestamp_ms};
+    return s;
+}
+
+enum kw_consumer_isolation {
+    /* Every record, including those of open and aborted transactions. */
+    KW_CONSUMER_READ_UNCOMMITTED = 0,
+    /*
+     * Records of committed transactions and non-transactional records only:
+     * batches of aborted transactions (the Fetch response's aborted list) are
+     * dropped, and reading stops at the last stable offset until the open
+     * transactions before it end.
+     */
+    KW_CONSUMER_READ_COMMITTED = 1,
+};
+
+/* What an OFFSET_OUT_OF_RANGE answer (the offset was deleted, or is past the end) does. */
+enum kw_consumer_offset_reset {
+    KW_CONSUMER_RESET_ERROR = 0,    /* report it (kerr 1) and stop the partition */
+    KW_CONSUMER_RESET_EARLIEST = 1, /* go on from the log start offset (logged at WARN) */
+    KW_CONSUMER_RESET_LATEST = 2,   /* go on from the high watermark (logged at WARN) */
+};
+
+/* Zero means default for every field. */
+typedef struct kw_consumer_options {
+    int isolation;        /* enum kw_consumer_isolation: READ_UNCOMMITTED */
+    uint32_t fetches;     /* 4: Fetch requests in flight per partition (and responses queued) */
+    uint32_t fetch_bytes; /* 4 MiB: max bytes of one Fetch (per partition and per request); a first
+                           * batch larger than this still comes whole */
+    uint32_t max_wait_ms; /* 500: how long the broker may hold a Fetch that has no data yet */
+    uint32_t fetch_timeout_ms; /* 0: the client's request timeout, added to max_wait_ms */
+    uint32_t max_poll_records; /* 100000: records one poll returns at most */
+    int offset_reset;          /* enum kw_consumer_offset_reset: RESET_ERROR */
+    bool skip_crc_check; /* do not check each batch's CRC-32C (checked by default) */
+    /* Called on the client's loop thread or the poll thread; must not call the consumer. */
+    kw_log_fn *log;
+    void *log_arg;
+} kw_consumer_options;
+
+/* One record.  Pointers are valid until the next poll (see Lifetimes). */
+typedef struct kw_consumer_record {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp_ms;
+    int timestamp_type;    /* enum kw_timestamp_type (LOG_APPEND_TIME: the broker's clock) */
+    int32_t leader_epoch;  /* of the batch, -1 unknown */
+    const void *key;       /* NULL: a null key; non-NULL with key_len 0: an empty one */
+    size_t key_len;
+    const void *value;     /* NULL: a null value (a tombstone) */
+    size_t value_len;
+    const kw_header *headers; /* header_count entries (NULL when 0); see kw_header for null values */
+    size_t header_count;
+} kw_consumer_record;
+
+/* A partition that stopped.  Valid until the next poll. */
+typedef struct kw_consumer_error {
+    const char *topic;
+    int32_t partition;
+    int err;        /* KW_EBROKER (kerr says which), KW_ECRC, KW_EMALFORMED, KW_ETOOBIG, ... */
+    int16_t kerr;   /* the Kafka error code: 1 OFFSET_OUT_OF_RANGE, 3 UNKNOWN_TOPIC_OR_PARTITION, ... */
+    int64_t offset; /* the offset being fetched when it happened */
+    char detail[KW_CONSUMER_DETAIL_MAX];
+} kw_consumer_error;
+
+typedef struct kw_consumer_poll_result {
+    const kw_consumer_record *records; /* in offset order within each partition */
+    size_t record_count;
+    const kw_consumer_error *errors;
+    size_t error_count;
+} kw_consumer_poll_result;
+
+/*
+ * Creates a consumer on client (which must outlive it) with no partition
+ * assigned.  opts may be NULL.  Returns 0, KW_EINVAL (bad options: errbuf,
+ * when not NULL, says which), KW_EDEADLK (on the client's loop thread) or
+ * KW_ENOMEM.  *out is NULL on failure.
+ */
+KW_API int kw_consumer_new(kw_consumer **out, kw_client *client, const kw_consumer_options *opts,
+                           char *errbuf, size_t errlen);
+
+/*
+ * Starts reading partition of topic from start (ListOffsets runs on the
+ * loop for EARLIEST, LATEST and TIMESTAMP).  Fetching begins at once; the
+ * records come out of poll.  Assigning a partition already assigned moves it
+ * like kw_consumer_seek.  Returns 0, KW_EINVAL (NULL topic, negative
+ * partition or offset, unknown start kind), KW_ENOMEM or KW_ECLOSED (the
+ * client is being destroyed).  A topic that does not exist is reported by
+ * poll (kerr 3) once the fetch deadline passes.
+ */
+KW_API int kw_consumer_assign(kw_consumer *c, const char *topic, int32_t partition,
+                              kw_consumer_start start);
+
+/*
+ * Stops reading a partition: fetches in flight are dropped when they
+ * answer, queued records are discarded.  Returns 0 or KW_ENOTFOUND (not
+ * assigned).
+ */
+KW_API int kw_consumer_unassign(kw_consumer *c, const char *topic, int32_t partition);
+
+/*
+ * Moves an assigned partition (also one stopped by an error, which this
+ * restarts): what was fetched for the old position is discarded and the
+ * next record poll returns for it is the first at the new position.
+ * Returns 0, KW_ENOTFOUND (not assigned) or KW_EINVAL.
+ */
+KW_API int kw_consumer_seek(kw_consumer *c, const char *topic, int32_t partition,
+                            kw_consumer_start start);
+
+/*
+ * Pause: poll returns no records of the partition and no new fetches are
+ * sent for it; what was fetched already is kept and delivered after
+ * resume, which picks up exactly where delivery stopped.  0 or KW_ENOTFOUND.
+ */
+KW_API int kw_consumer_pause(kw_consumer *c, const char *topic, int32_t partition);
+KW_API int kw_consumer_resume(kw_consumer *c, const char *topic, int32_t partition);
+
+/*
+ * The offset of the next record poll will return for the partition (the
+ * start resolved by ListOffsets once it has answered), or -1 when not known
+ * yet.  0 or KW_ENOTFOUND.
+ */
+KW_API int kw_consumer_position(kw_consumer *c, const char *topic, int32_t partition,
+                                int64_t *offset);
+
+/*
+ * Waits up to timeout_ms (0: no wait, -1: until something comes) for
+ * records or partition errors and returns what is ready: at most
+ * max_poll_records records, taken from the partitions in turn.  *out is
+ * valid until the next poll (see Lifetimes); records of the previous poll
+ * are released on entry.  Returns 0 (out may be empty when the time ran
+ * out), KW_EDEADLK (called on the client's loop thread: a client callback,
+ * or while a host-driven loop is being run by another call), KW_EINVAL or
+ * KW_ENOMEM.
+ */
+KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_result *out);
+
+/*
+ * Releases the consumer: fetches still in flight are left to finish on the
+ * loop (their answers are dropped) and free what is left after.  Call it
+ * from the poll thread, never from a client callback (KW_EDEADLK is not
+ * possible here: it does not wait), and before kw_client_destroy.  NULL is
+ * fine.
+ */
+KW_API void kw_consumer_destroy(kw_consumer *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KW_CONSUMER_H */
