@@ -361,11 +361,15 @@ static void pump(kw__consumer_part *p)
         if ((rc = send_slot(p, -1, true)) == 0)
             p->state = KW__CONSUMER_RESOLVING;
     }
-    while (rc == 0 && p->state == KW__CONSUMER_FETCHING && p->in_flight < c->o.fetches &&
+    /* Only live slots count: dropped ones still out (after a seek or a retry) are not waited for. */
+    unsigned live = 0;
+    kw__consumer_slot *tail = p->slots;
+    for (kw__consumer_slot *s = p->slots; s; s = s->next) {
+        live += !s->done;
+        tail = s;
+    }
+    while (rc == 0 && p->state == KW__CONSUMER_FETCHING && live < c->o.fetches &&
            p->qlen < c->o.fetches) {
-        kw__consumer_slot *tail = p->slots;
-        while (tail && tail->next)
-            tail = tail->next;
         int64_t at = p->frontier;
         if (tail) {
             int64_t step = span(p);
@@ -378,6 +382,10 @@ static void pump(kw__consumer_part *p)
                 break;
         }
         rc = send_slot(p, at, false);
+        if (rc == 0) {
+            live++;
+            tail = tail ? tail->next : p->slots; /* appended: its offset is the highest */
+        }
     }
     if (rc)
         report(p, p->frontier, rc, 0, "%s[%" PRId32 "]: cannot send a request: %s", p->topic,
@@ -522,6 +530,8 @@ static bool answer_dropped(kw__consumer_slot *s)
     free(s);
     if (p->removed && p->in_flight == 0)
         kw__consumer_part_release(p);
+    else if (!p->removed && !c->closing)
+        pump(p); /* in case it was this answer the partition's fetch limit waited for */
     return true;
 }
 

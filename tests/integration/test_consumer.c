@@ -714,6 +714,12 @@ static int broker_cmd(const char *fmt, ...)
     return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+static void log_stderr(void *arg, int level, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "consumer log %d: %s\n", level, msg);
+}
+
 static int32_t leader_of(kw_client *c, const char *topic)
 {
     const char *names[] = {topic};
@@ -745,7 +751,8 @@ START_TEST(fetches_in_flight_lose_nothing_across_a_leader_change)
     ck_assert_int_ge(victim, 1);
 
     /* Small budgets and a slow reader keep several fetches out when the leader goes. */
-    kw_consumer_options o = {.fetches = 6, .fetch_bytes = 8192, .max_poll_records = 500};
+    kw_consumer_options o = {.fetches = 6, .fetch_bytes = 8192, .max_poll_records = 500,
+                             .log = log_stderr};
     kw_consumer *k = open_consumer(c, &o);
     ASSERT_OK(kw_consumer_assign(k, topic, 0, kw_consumer_at_earliest()), "assign");
     int64_t next = 0;
