@@ -31,22 +31,28 @@ extern "C" {
  * (the connection's read buffer is taken, not copied) and records are
  * decoded by poll, on the caller's thread, pointing into those buffers.
  *
- * Threads.  kw_consumer_poll and every other kw_consumer_* call except
- * kw_consumer_destroy's caller restriction below must come from one thread
- * at a time (the "poll thread"; calls are not locked against each other).
- * The client's I/O thread (or, host-driven, whoever runs the client's loop)
- * sends the fetches and files the responses; kw_consumer_poll never runs on
- * it.  Blocking: kw_consumer_poll, kw_consumer_new and kw_consumer_destroy
- * called on the client's loop thread (from any client callback, or while a
- * host-driven client's loop is being run) return KW_EDEADLK at once.
- * In host-driven mode, kw_consumer_poll runs the client's loop itself while
- * it waits (callbacks of other client calls then run inside it).
+ * Threads.  Every kw_consumer_* call on one consumer must come from one
+ * thread at a time (the "poll thread"; the calls are not serialized against
+ * each other), never from a client callback.  The client's I/O thread (or,
+ * host-driven, whoever runs the client's loop) sends the fetches, files the
+ * answers and calls the log callback; records are decoded by
+ * kw_consumer_poll on the poll thread.  Blocking: kw_consumer_poll called
+ * on the client's loop thread (any client callback, or while a host-driven
+ * client's loop is being run by another call) returns KW_EDEADLK at once
+ * instead of waiting for a loop that cannot run.  In host-driven mode
+ * kw_consumer_poll runs the client's loop itself while it waits (callbacks
+ * of other client calls then run inside it).  Two consumers on one client
+ * are independent.
  *
  * Lifetimes.  The records and errors kw_consumer_poll returns, and all they
  * point to (keys, values, headers, topic names, detail texts), stay valid
- * until the next kw_consumer_poll, kw_consumer_seek, kw_consumer_unassign or
- * kw_consumer_destroy on the consumer.  Destroy every consumer before its
- * client.
+ * until the next kw_consumer_poll or kw_consumer_destroy on the consumer;
+ * a partition's also until it is unassigned.  Destroy every consumer before
+ * its client.
+ *
+ * Memory.  Per partition at most `fetches` answers are out or waiting to be
+ * filed and at most `fetches` are queued for poll (each about fetch_bytes),
+ * plus the answers the records of the last poll point into.
  *
  * Errors.  A partition that cannot go on (offset out of range with no reset
  * policy, a deleted or unknown topic, an authorization failure, a corrupt
@@ -128,7 +134,7 @@ typedef struct kw_consumer_options {
                            * batch larger than this still comes whole */
     uint32_t max_wait_ms; /* 500: how long the broker may hold a Fetch that has no data yet */
     uint32_t fetch_timeout_ms; /* 0: the client's request timeout, added to max_wait_ms */
-    uint32_t max_poll_records; /* 100000: records one poll returns at most */
+    uint32_t max_poll_records; /* 10000: records one poll returns at most */
     int offset_reset;          /* enum kw_consumer_offset_reset: RESET_ERROR */
     bool skip_crc_check; /* do not check each batch's CRC-32C (checked by default) */
     /* Called on the client's loop thread or the poll thread; must not call the consumer. */
@@ -171,9 +177,9 @@ typedef struct kw_consumer_poll_result {
 
 /*
  * Creates a consumer on client (which must outlive it) with no partition
- * assigned.  opts may be NULL.  Returns 0, KW_EINVAL (bad options: errbuf,
- * when not NULL, says which), KW_EDEADLK (on the client's loop thread) or
- * KW_ENOMEM.  *out is NULL on failure.
+ * assigned; nothing is sent yet.  opts may be NULL.  Returns 0, KW_EINVAL
+ * (bad options: errbuf, when not NULL, says which) or KW_ENOMEM.  *out is
+ * NULL on failure.
  */
 KW_API int kw_consumer_new(kw_consumer **out, kw_client *client, const kw_consumer_options *opts,
                            char *errbuf, size_t errlen);
@@ -225,21 +231,20 @@ KW_API int kw_consumer_position(kw_consumer *c, const char *topic, int32_t parti
 /*
  * Waits up to timeout_ms (0: no wait, -1: until something comes) for
  * records or partition errors and returns what is ready: at most
- * max_poll_records records, taken from the partitions in turn.  *out is
- * valid until the next poll (see Lifetimes); records of the previous poll
- * are released on entry.  Returns 0 (out may be empty when the time ran
- * out), KW_EDEADLK (called on the client's loop thread: a client callback,
- * or while a host-driven loop is being run by another call), KW_EINVAL or
- * KW_ENOMEM.
+ * max_poll_records records (a poll may stop inside a batch; the next goes
+ * on from there), taken from the partitions in turn.  *out is valid until
+ * the next poll (see Lifetimes); records of the previous poll are released
+ * on entry.  Returns 0 (out may be empty when the time ran out), KW_EDEADLK
+ * (called on the client's loop thread: a client callback, or while a
+ * host-driven loop is being run by another call), KW_EINVAL or KW_ENOMEM.
  */
 KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_result *out);
 
 /*
- * Releases the consumer: fetches still in flight are left to finish on the
- * loop (their answers are dropped) and free what is left after.  Call it
- * from the poll thread, never from a client callback (KW_EDEADLK is not
- * possible here: it does not wait), and before kw_client_destroy.  NULL is
- * fine.
+ * Releases the consumer without waiting: requests still in flight are left
+ * to finish on the loop (their answers are dropped), and the last of them
+ * frees what is left; kw_client_destroy ends them all.  Call it from the
+ * poll thread, before kw_client_destroy.  NULL is fine.
  */
 KW_API void kw_consumer_destroy(kw_consumer *c);
 

@@ -361,11 +361,12 @@ static void pump(kw__consumer_part *p)
         if ((rc = send_slot(p, -1, true)) == 0)
             p->state = KW__CONSUMER_RESOLVING;
     }
-    /* Only live slots count: dropped ones still out (after a seek or a retry) are not waited for. */
+    /* The partition's slots count, answered ones waiting to be filed too (they hold memory);
+     * dropped ones still out (after a seek or a retry) are not in the list and not waited for. */
     unsigned live = 0;
     kw__consumer_slot *tail = p->slots;
     for (kw__consumer_slot *s = p->slots; s; s = s->next) {
-        live += !s->done;
+        live++;
         tail = s;
     }
     while (rc == 0 && p->state == KW__CONSUMER_FETCHING && live < c->o.fetches &&
@@ -417,6 +418,10 @@ static void advance(kw__consumer_part *p)
     }
     /* The first answer waiting starts past the frontier: fetch the hole first. */
     if ((s = p->slots) && s->offset > p->frontier) {
+        kw__consumer_log(c, KW_LOG_DEBUG,
+                         "%s[%" PRId32 "]: fetching the hole %" PRId64 "..%" PRId64
+                         " before the fetch ahead",
+                         p->topic, p->partition, p->frontier, s->offset - 1);
         int rc = send_slot(p, p->frontier, false);
         if (rc)
             report(p, p->frontier, rc, 0, "%s[%" PRId32 "]: cannot send a fetch: %s", p->topic,
