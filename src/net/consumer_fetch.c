@@ -46,7 +46,7 @@ void kw__consumer_chunk_free(kw_consumer *c, kw__consumer_chunk *ch)
     if (!ch)
         return;
     /* A taken read buffer is worth keeping: the next response lands in mapped memory. */
-    for (int i = 0; i < 2 && ch->mem && ch->mem_cap; i++)
+    for (int i = 0; i < KW__CONSUMER_SPARES && ch->mem && ch->mem_cap; i++)
         if (!c->spare[i]) {
             c->spare[i] = ch->mem;
             c->spare_cap[i] = ch->mem_cap;
@@ -105,7 +105,7 @@ static void consumer_free(kw_consumer *c)
         c->retired = ch->next;
         kw__consumer_chunk_free(c, ch);
     }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < KW__CONSUMER_SPARES; i++)
         free(c->spare[i]);
     for (size_t i = 0; i < c->nscratch; i++)
         kw__wr_free(&c->scratch[i]);
@@ -482,7 +482,9 @@ static int take_chunk(kw__consumer_slot *s, const kw_cluster_result *res,
     const uint8_t *rp = fp->records.ptr;
     bool inside = res->frame && rp >= res->frame && whole <= res->frame_len &&
                   (size_t)(rp - res->frame) <= res->frame_len - whole;
-    int sp = c->spare[0] ? 0 : 1;
+    int sp = 0;
+    while (sp < KW__CONSUMER_SPARES - 1 && !c->spare[sp])
+        sp++;
     uint8_t *spare = inside ? c->spare[sp] : NULL;
     if (inside && (ch->mem = kw__conn_take_frame(res->frame, spare, c->spare_cap[sp],
                                                  &ch->mem_cap)) != NULL) {

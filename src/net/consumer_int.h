@@ -24,6 +24,9 @@
  * (removed set) until they answer.
  */
 
+/* Read buffers kept for reuse (each about fetch_bytes). */
+#define KW__CONSUMER_SPARES 2
+
 typedef struct kw__consumer_aborted {
     int64_t producer_id;
     int64_t first_offset;
@@ -138,8 +141,10 @@ struct kw_consumer {
     unsigned refs;
     bool closing;
     bool kick_posted;
-    uint8_t *spare[2]; /* decoded chunks' buffers, for the connection to read the next fetch into */
-    size_t spare_cap[2];
+    /* Decoded chunks' buffers, for the connections to read the next answers into: mapped
+     * memory instead of fresh pages to fault in for every answer. */
+    uint8_t *spare[KW__CONSUMER_SPARES];
+    size_t spare_cap[KW__CONSUMER_SPARES];
     kw_loop_timer retry_timer; /* (loop) */
 
     /* (poll) */

@@ -401,6 +401,50 @@ START_TEST(headers_and_null_or_empty_keys_and_values_round_trip)
 }
 END_TEST
 
+START_TEST(log_append_time_topics_give_the_brokers_timestamp)
+{
+    kw_client *c = open_client(bootstrap(), false, 0);
+    char topic[128];
+    topic_name(topic, sizeof(topic), "lat");
+    kw_client_config_entry cfg = {"message.timestamp.type", "LogAppendTime"};
+    kw_client_new_topic t = {.name = topic, .partitions = 1, .replication_factor = 1,
+                             .configs = &cfg, .config_count = 1};
+    kw_client_create_topics_args a = {.topics = &t, .topic_count = 1, .timeout_ms = 30000};
+    kw_client_topics_result tr;
+    int rc = kw_client_create_topics(c, &a, &tr);
+    ASSERT_OK(rc, tr.detail);
+    kw_client_topics_result_free(&tr);
+    kw_client_list_offsets_args la = {.topic = topic, .spec = KW_CLIENT_OFFSET_LATEST,
+                                      .timeout_ms = 30000};
+    kw_client_list_offsets_result lr;
+    ASSERT_OK(kw_client_list_offsets(c, &la, &lr), lr.detail);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t wall = (int64_t)now.tv_sec * 1000;
+    produce_numbered(c, topic, 0, 3, 3, BASE_TS, KW_COMPRESSION_NONE); /* CreateTime 2023 */
+    kw_consumer *k = open_consumer(c, NULL);
+    ASSERT_OK(kw_consumer_assign(k, topic, 0, kw_consumer_at_earliest()), "assign");
+    size_t n = 0;
+    uint64_t end = now_ms() + 10000;
+    while (n < 3 && now_ms() < end) {
+        kw_consumer_poll_result r;
+        ck_assert_int_eq(kw_consumer_poll(k, 200, &r), 0);
+        ck_assert_uint_eq(r.error_count, 0);
+        for (size_t i = 0; i < r.record_count; i++, n++) {
+            ck_assert_int_eq(r.records[i].timestamp_type, KW_TIMESTAMP_LOG_APPEND_TIME);
+            ck_assert_msg(r.records[i].timestamp_ms >= wall - 60000 &&
+                              r.records[i].timestamp_ms <= wall + 60000,
+                          "timestamp %" PRId64 " is not the broker's clock (%" PRId64 ")",
+                          r.records[i].timestamp_ms, wall);
+        }
+    }
+    ck_assert_uint_eq(n, 3);
+    kw_consumer_destroy(k);
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- transactions */
 
 /* Compiles and runs tests/integration/java/TxnWriter.java; false (with a message) when it cannot. */
@@ -813,6 +857,7 @@ int main(void)
     tcase_add_test(tc, starts_at_earliest_latest_an_offset_and_a_timestamp);
     tcase_add_test(tc, seek_pause_and_resume_move_delivery_exactly);
     tcase_add_test(tc, headers_and_null_or_empty_keys_and_values_round_trip);
+    tcase_add_test(tc, log_append_time_topics_give_the_brokers_timestamp);
     tcase_add_test(tc, read_committed_hides_the_java_clients_aborted_transaction);
     tcase_add_test(tc, many_fetches_in_flight_deliver_every_record_in_order);
     tcase_add_test(tc, several_partitions_are_read_side_by_side);
