@@ -265,6 +265,23 @@ static kw_wr *take_scratch(void *arg)
     return &c->scratch[c->usedscratch++];
 }
 
+/* The decoder's hook: the loop's inflated copy of a compressed batch of p->cur, if it made one. */
+static int take_inflated(void *arg, const kw_batch *b, kw_batch *plain)
+{
+    kw__consumer_part *p = ((poll_ctx *)arg)->p;
+    const kw__consumer_chunk *ch = p->cur;
+    while (p->inflated_next < ch->ntable && ch->table[p->inflated_next].base_offset < b->base_offset)
+        p->inflated_next++;
+    if (p->inflated_next == ch->ntable || ch->table[p->inflated_next].base_offset != b->base_offset)
+        return 0;
+    const kw__consumer_inflated *e = &ch->table[p->inflated_next++];
+    *plain = *b;
+    plain->attributes = (int16_t)(b->attributes & ~KW_BATCH_ATTR_CODEC_MASK);
+    plain->records = ch->inflated.buf + e->start;
+    plain->records_len = e->len;
+    return 1;
+}
+
 static const uint8_t empty_bytes[1];
 
 static int emit(void *arg, const kw_batch *b, const kw_record *r)
@@ -327,11 +344,14 @@ static bool take_chunk(kw_consumer *c, kw__consumer_part *p)
         p->qtail = NULL;
     if (p->qlen-- >= c->o.fetches)
         kw__consumer_kick(c); /* the loop stopped fetching for a full queue */
+    atomic_store(&p->backlog, p->qlen);
     ch->next = NULL;
     p->cur = ch;
     p->position = ch->skip_below;
     p->in_batch = false;
-    kw__batch_iter_init(&p->bit, ch->buf, ch->len, c->o.skip_crc_check ? 0 : KW_BATCH_VERIFY_CRC);
+    p->inflated_next = 0;
+    bool verify = !c->o.skip_crc_check && !ch->crc_checked;
+    kw__batch_iter_init(&p->bit, ch->buf, ch->len, verify ? KW_BATCH_VERIFY_CRC : 0);
     return true;
 }
 
@@ -346,6 +366,8 @@ static int drain_part(kw_consumer *c, kw__consumer_part *p)
         .capaborted = &p->capaborted,
         .scratch = take_scratch,
         .scratch_arg = &x,
+        .inflated = take_inflated,
+        .inflated_arg = &x,
         .emit = emit,
         .emit_arg = &x,
     };

@@ -54,6 +54,8 @@ void kw__consumer_chunk_free(kw_consumer *c, kw__consumer_chunk *ch)
         }
     free(ch->mem);
     free(ch->aborted);
+    kw__wr_free(&ch->inflated);
+    free(ch->table);
     free(ch);
 }
 
@@ -158,6 +160,7 @@ void kw__consumer_part_reset(kw__consumer_part *p)
     }
     p->qtail = NULL;
     p->qlen = 0;
+    atomic_store(&p->backlog, 0);
     p->retries = 0;
     p->retry_at_ns = 0;
 }
@@ -409,6 +412,7 @@ static void advance(kw__consumer_part *p)
                 p->qhead = ch;
             p->qtail = ch;
             p->qlen++;
+            atomic_store(&p->backlog, p->qlen);
             p->frontier = s->end;
             pthread_cond_broadcast(&c->cond);
         } else {
@@ -429,9 +433,71 @@ static void advance(kw__consumer_part *p)
     }
 }
 
+/* What the loop inflated of an answer before taking mu. */
+typedef struct pre_inflated {
+    kw_wr w;
+    kw__consumer_inflated *table;
+    size_t n, cap;
+    bool crc_checked;
+} pre_inflated;
+
+static void pre_free(pre_inflated *pre)
+{
+    kw__wr_free(&pre->w);
+    free(pre->table);
+    *pre = (pre_inflated){0};
+}
+
+/*
+ * Loop thread, before mu: when the poll thread has answers waiting, check
+ * the CRCs and inflate the compressed batches of this one here, so that
+ * both threads check and decompress.  Any failure just leaves the work to
+ * the poll thread (which then reports it).
+ */
+static void pre_inflate(kw__consumer_part *p, const kw_fetch_resp_partition *fp,
+                        pre_inflated *pre)
+{
+    const kw_consumer_options *o = &p->c->o;
+    *pre = (pre_inflated){0};
+    if (atomic_load(&p->backlog) == 0 || fp->records.len <= 0)
+        return;
+    int64_t lso = o->isolation == KW_CONSUMER_READ_COMMITTED && fp->last_stable_offset >= 0
+                      ? fp->last_stable_offset
+                      : INT64_MAX;
+    kw_batch_iter it;
+    kw__batch_iter_init(&it, fp->records.ptr, (size_t)fp->records.len,
+                        o->skip_crc_check ? 0 : KW_BATCH_VERIFY_CRC);
+    kw_batch b;
+    int rc;
+    kw__wr_init(&pre->w);
+    while ((rc = kw__batch_next(&it, &b)) == 1 && b.base_offset < lso) {
+        if (kw__batch_codec(&b) == 0 || kw__batch_is_control(&b))
+            continue;
+        if (pre->n == pre->cap) {
+            size_t cap = pre->cap ? pre->cap * 2 : 16;
+            kw__consumer_inflated *v = realloc(pre->table, cap * sizeof(*v));
+            if (!v)
+                goto drop;
+            pre->table = v;
+            pre->cap = cap;
+        }
+        size_t start = pre->w.len;
+        if (kw__decompress(kw__batch_codec(&b), b.records, b.records_len, &pre->w,
+                           (size_t)64 << 20) != 0)
+            goto drop;
+        pre->table[pre->n++] = (kw__consumer_inflated){b.base_offset, start, pre->w.len - start};
+    }
+    if (rc < 0)
+        goto drop; /* the poll thread finds it again and says which batch */
+    pre->crc_checked = !o->skip_crc_check; /* also with nothing to inflate: the CRCs moved here */
+    return;
+drop:
+    pre_free(pre);
+}
+
 /* Keeps the response's whole batches (below the last stable offset with read_committed). */
 static int take_chunk(kw__consumer_slot *s, const kw_cluster_result *res,
-                      const kw_fetch_resp_partition *fp)
+                      const kw_fetch_resp_partition *fp, pre_inflated *pre)
 {
     kw__consumer_part *p = s->p;
     kw_consumer *c = p->c;
@@ -509,6 +575,12 @@ static int take_chunk(kw__consumer_slot *s, const kw_cluster_result *res,
                                                     fp->aborted_transactions.v[i].first_offset};
         ch->naborted = (size_t)fp->aborted_transactions.n;
     }
+    /* The table lists this answer's batches from its start: the same ones, whole or not. */
+    ch->inflated = pre->w;
+    ch->table = pre->table;
+    ch->ntable = pre->n;
+    ch->crc_checked = pre->crc_checked;
+    *pre = (pre_inflated){0};
     s->chunk = ch;
     return 0;
 nomem:
@@ -545,11 +617,21 @@ static bool answer_dropped(kw__consumer_slot *s)
 static void fetch_done(const kw_cluster_result *res, void *arg)
 {
     kw__consumer_slot *s = arg;
-    kw__consumer_part *p = s->p;
+    kw__consumer_part *p = s->p; /* kept while s is out */
     kw_consumer *c = p->c;
+    const kw_fetch_resp *r0 = res->resp;
+    pre_inflated pre = {0};
+    if (res->err == 0 && r0 && r0->responses.n == 1 && r0->responses.v[0].partitions.n == 1)
+        pre_inflate(p, &r0->responses.v[0].partitions.v[0], &pre);
+    if (pre.n)
+        kw__consumer_log(c, KW_LOG_DEBUG,
+                         "%s[%" PRId32 "]: inflated %zu batches of the answer at offset %" PRId64
+                         " on the loop thread (the poll thread has answers waiting)",
+                         p->topic, p->partition, pre.n, s->offset);
     pthread_mutex_lock(&c->mu);
     if (answer_dropped(s)) {
         kw__consumer_unlock(c);
+        pre_free(&pre);
         return;
     }
     /* Done from here: any branch that drops the slots frees this one with them. */
@@ -595,7 +677,7 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
         report(p, s->offset, res->err, res->kerr, "%s[%" PRId32 "] fetch at offset %" PRId64 ": %s",
                p->topic, p->partition, s->offset,
                res->detail && *res->detail ? res->detail : kw_strerror(res->err));
-    } else if (take_chunk(s, res, fp) == 0) {
+    } else if (take_chunk(s, res, fp, &pre) == 0) {
         p->retries = 0;
         int64_t bound = c->o.isolation == KW_CONSUMER_READ_COMMITTED && fp->last_stable_offset >= 0
                             ? fp->last_stable_offset
@@ -605,6 +687,7 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
     }
     pump(p);
     kw__consumer_unlock(c);
+    pre_free(&pre); /* not taken (an error, or no whole batch) */
 }
 
 static void list_done(const kw_cluster_result *res, void *arg)

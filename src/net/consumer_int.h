@@ -3,6 +3,7 @@
 #define KW_NET_CONSUMER_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,7 +33,18 @@ typedef struct kw__consumer_aborted {
     int64_t first_offset;
 } kw__consumer_aborted;
 
-/* One Fetch response's whole batches, as the poll thread decodes them. */
+/* A compressed batch the loop inflated ahead (its records section, in the chunk's inflated). */
+typedef struct kw__consumer_inflated {
+    int64_t base_offset;
+    size_t start, len;
+} kw__consumer_inflated;
+
+/*
+ * One Fetch response's whole batches, as the poll thread decodes them.
+ * When the poll thread is behind (answers wait in its queue), the loop
+ * thread checks the CRCs and inflates the compressed batches of the next
+ * answer before filing it, so the two threads decompress side by side.
+ */
 typedef struct kw__consumer_chunk {
     struct kw__consumer_chunk *next;
     uint8_t *mem;   /* what to free: the taken read buffer (buf lies inside) or a copy (= buf) */
@@ -43,6 +55,10 @@ typedef struct kw__consumer_chunk {
     int64_t end;        /* the offset after this chunk's last whole batch */
     kw__consumer_aborted *aborted;
     size_t naborted;
+    kw_wr inflated; /* records sections of the compressed batches, inflated by the loop */
+    kw__consumer_inflated *table; /* by offset; NULL when the loop inflated nothing */
+    size_t ntable;
+    bool crc_checked; /* the loop checked every whole batch's CRC */
 } kw__consumer_chunk;
 
 enum kw__consumer_state {
@@ -97,6 +113,7 @@ struct kw__consumer_part {
     int64_t frontier; /* the next offset no queued chunk covers */
     kw__consumer_chunk *qhead, *qtail;
     unsigned qlen;
+    atomic_uint backlog; /* qlen, for the loop to read before it takes mu (a hint) */
     int64_t bound; /* the high watermark (read_committed: last stable offset) last seen; -1 */
     double bytes_per_offset; /* 0 until a response had records */
     double batch_bytes;
@@ -113,6 +130,7 @@ struct kw__consumer_part {
     /* A compressed batch left half-delivered by a poll: its inflated records live here (moved
      * out of the poll's scratch pool, which the next poll reuses). */
     kw_wr held;
+    size_t inflated_next; /* the next entry of cur->table */
     size_t batch_scratch;   /* the pool index of the last scratch this partition took ... */
     uint64_t scratch_poll;  /* ... in this poll (c->poll_seq) */
     int64_t position; /* the next offset to deliver, -1 unknown */
@@ -198,6 +216,10 @@ typedef struct kw__consumer_decoder {
     /* one scratch per compressed batch: returns a fresh (len 0) writer, or NULL (no memory) */
     kw_wr *(*scratch)(void *arg);
     void *scratch_arg;
+    /* May be NULL.  For a compressed batch: 1 with *plain set to the batch with its records
+     * already inflated (codec bits cleared), or 0 to inflate it here. */
+    int (*inflated)(void *arg, const kw_batch *b, kw_batch *plain);
+    void *inflated_arg;
     int (*emit)(void *arg, const kw_batch *b, const kw_record *r);
     void *emit_arg;
     char errstr[KW_BATCH_ERRSTR_LEN + 64];

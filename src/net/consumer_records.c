@@ -125,6 +125,15 @@ int kw__consumer_decode(kw__consumer_decoder *d, kw_batch_iter *bit, kw_record_i
             *position = next;
             continue;
         }
+        kw_batch plain;
+        if (kw__batch_codec(batch) != 0 && d->inflated && d->inflated(d->inflated_arg, batch, &plain)) {
+            if ((rc = kw__record_iter_init(rit, &plain, NULL, 0, *position)) < 0) {
+                snprintf(d->errstr, sizeof(d->errstr), "%s", rit->errstr);
+                return rc;
+            }
+            *in_batch = true;
+            continue;
+        }
         kw_wr *scratch = NULL;
         if (kw__batch_codec(batch) != 0 && !(scratch = d->scratch(d->scratch_arg))) {
             snprintf(d->errstr, sizeof(d->errstr), "no memory for a decompressed batch");

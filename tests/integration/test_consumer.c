@@ -555,6 +555,52 @@ START_TEST(many_fetches_in_flight_deliver_every_record_in_order)
 }
 END_TEST
 
+static void count_inflated(void *arg, int level, const char *msg)
+{
+    if (level == KW_LOG_DEBUG && strstr(msg, "on the loop thread"))
+        atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+START_TEST(a_slow_poller_gets_batches_the_loop_inflated_in_order)
+{
+    kw_client *c = open_client(bootstrap(), false, 0);
+    char topic[128];
+    topic_name(topic, sizeof(topic), "inflate");
+    create_topic(c, topic, 1);
+    enum { N = 3000 };
+    for (int i = 0; i < N; i += 50)
+        produce_numbered(c, topic, i, 50, 50, BASE_TS, i % 100 ? KW_COMPRESSION_LZ4
+                                                               : KW_COMPRESSION_ZSTD);
+    atomic_int inflated = 0;
+    /* 37 records a poll: stops inside the loop's inflated batches too. */
+    kw_consumer_options o = {.fetches = 4, .fetch_bytes = 2048, .max_poll_records = 37,
+                             .log = count_inflated, .log_arg = &inflated};
+    kw_consumer *k = open_consumer(c, &o);
+    ASSERT_OK(kw_consumer_assign(k, topic, 0, kw_consumer_at_earliest()), "assign");
+    int64_t next = 0;
+    uint64_t end = now_ms() + 30000;
+    while (next < N && now_ms() < end) {
+        kw_consumer_poll_result r;
+        ck_assert_int_eq(kw_consumer_poll(k, 200, &r), 0);
+        ck_assert_uint_eq(r.error_count, 0);
+        ck_assert_uint_le(r.record_count, 37);
+        for (size_t i = 0; i < r.record_count; i++, next++) {
+            char want[32];
+            snprintf(want, sizeof(want), "v%" PRId64, next);
+            ck_assert_int_eq(r.records[i].offset, next);
+            ck_assert_uint_eq(r.records[i].value_len, strlen(want));
+            ck_assert_int_eq(memcmp(r.records[i].value, want, strlen(want)), 0);
+        }
+        usleep(3000); /* slower than the loop: answers wait in the queue */
+    }
+    ck_assert_int_eq(next, N);
+    ck_assert_msg(atomic_load(&inflated) > 0, "the loop never inflated ahead");
+    kw_consumer_destroy(k);
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
 START_TEST(several_partitions_are_read_side_by_side)
 {
     kw_client *c = open_client(bootstrap(), false, 0);
@@ -860,6 +906,7 @@ int main(void)
     tcase_add_test(tc, log_append_time_topics_give_the_brokers_timestamp);
     tcase_add_test(tc, read_committed_hides_the_java_clients_aborted_transaction);
     tcase_add_test(tc, many_fetches_in_flight_deliver_every_record_in_order);
+    tcase_add_test(tc, a_slow_poller_gets_batches_the_loop_inflated_in_order);
     tcase_add_test(tc, several_partitions_are_read_side_by_side);
     tcase_add_test(tc, out_of_range_is_reported_or_reset_as_configured);
     tcase_add_test(tc, an_unknown_topic_is_reported_with_its_error);
