@@ -30,6 +30,8 @@ extern "C" {
  * every record once, in offset order.  Responses are kept as they arrived
  * (the connection's read buffer is taken, not copied) and records are
  * decoded by poll, on the caller's thread, pointing into those buffers.
+ * While answers wait for poll, the loop thread checks the CRCs of the next
+ * one and inflates its compressed batches, so both threads share that work.
  *
  * Threads.  Every kw_consumer_* call on one consumer must come from one
  * thread at a time (the "poll thread"; the calls are not serialized against
@@ -51,8 +53,10 @@ extern "C" {
  * its client.
  *
  * Memory.  Per partition at most `fetches` answers are out or waiting to be
- * filed and at most `fetches` are queued for poll (each about fetch_bytes),
- * plus the answers the records of the last poll point into.
+ * filed and at most `fetches` are queued for poll (each about fetch_bytes,
+ * plus its compressed batches inflated when the loop thread inflated them
+ * ahead because poll was behind), and the answers the records of the last
+ * poll point into.
  *
  * Errors.  A partition that cannot go on (offset out of range with no reset
  * policy, a deleted or unknown topic, an authorization failure, a corrupt
