@@ -699,6 +699,29 @@ START_TEST(an_unknown_topic_is_reported_with_its_error)
 }
 END_TEST
 
+START_TEST(a_topic_deleted_while_read_is_reported)
+{
+    kw_client *c = open_client(bootstrap(), false, 2000);
+    char topic[128];
+    topic_name(topic, sizeof(topic), "deleted");
+    create_topic(c, topic, 1);
+    produce_numbered(c, topic, 0, 5, 5, BASE_TS, 0);
+    kw_consumer *k = open_consumer(c, NULL);
+    ASSERT_OK(kw_consumer_assign(k, topic, 0, kw_consumer_at_earliest()), "assign");
+    got g[8];
+    ck_assert_uint_eq(collect(k, g, 5, 10000), 5);
+    delete_topic(c, topic);
+    kw_consumer_error e = wait_error(k, 30000);
+    ck_assert_msg(e.kerr == 3 || e.kerr == 100, "kerr %d (%s): %s", e.kerr, kw_err_name(e.err),
+                  e.detail);
+    ck_assert_int_eq(e.offset, 5);
+    ck_assert_str_eq(e.topic, topic);
+    expect_nothing(k, 300);
+    kw_consumer_destroy(k);
+    kw_client_destroy(c);
+}
+END_TEST
+
 START_TEST(bad_options_are_refused_with_the_reason)
 {
     kw_client *c = open_client(bootstrap(), false, 0);
@@ -922,6 +945,7 @@ int main(void)
     tcase_add_test(tc, several_partitions_are_read_side_by_side);
     tcase_add_test(tc, out_of_range_is_reported_or_reset_as_configured);
     tcase_add_test(tc, an_unknown_topic_is_reported_with_its_error);
+    tcase_add_test(tc, a_topic_deleted_while_read_is_reported);
     tcase_add_test(tc, bad_options_are_refused_with_the_reason);
     tcase_add_test(tc, poll_from_a_client_callback_returns_edeadlk_at_once);
     tcase_add_test(tc, a_host_driven_client_is_run_by_poll);
