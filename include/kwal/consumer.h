@@ -141,7 +141,9 @@ typedef struct kw_consumer_options {
     uint32_t max_poll_records; /* 10000: records one poll returns at most */
     int offset_reset;          /* enum kw_consumer_offset_reset: RESET_ERROR */
     bool skip_crc_check; /* do not check each batch's CRC-32C (checked by default) */
-    /* Called on the client's loop thread or the poll thread; must not call the consumer. */
+    /* Called on the client's loop thread or the poll thread (possibly both at once); must not
+     * call the consumer.  Retries and resets at WARN, reported errors at ERROR, the pipeline's
+     * holes and loop-side inflation at DEBUG. */
     kw_log_fn *log;
     void *log_arg;
 } kw_consumer_options;

@@ -433,7 +433,7 @@ static void wait_ready(kw_consumer *c, uint64_t deadline, bool driving)
     if (left_ms > 1000)
         left_ms = 1000;
     if (driving) {
-        kw__loop_run_once(c->client->loop, (int)left_ms);
+        kw__loop_run_once(kw__consumer_loop(c), (int)left_ms);
         return;
     }
     struct timespec until;

@@ -204,7 +204,7 @@ static void retry_later(kw__consumer_part *p, const char *what, int err, const c
     if (ms > BACKOFF_MAX_MS)
         ms = BACKOFF_MAX_MS;
     p->retries++;
-    kw_loop *loop = c->client->loop;
+    kw_loop *loop = kw__consumer_loop(c);
     p->retry_at_ns = kw__loop_now_ns(loop) + ms * 1000000u;
     kw__consumer_log(c, KW_LOG_WARN, "%s %s[%" PRId32 "] at offset %" PRId64 ": %s: %s; retrying in %"
                      PRIu64 " ms", what, p->topic, p->partition, p->frontier, kw_err_name(err),
@@ -316,10 +316,10 @@ static int send_slot(kw__consumer_part *p, int64_t offset, bool list)
         case KW_CONSUMER_START_LATEST: s->u.l.timestamp = -1; break;
         default: s->u.l.timestamp = p->start.value; break;
         }
-        rc = kw__cluster_send_partition(c->client->cluster, KW_API_LIST_OFFSETS, p->topic,
+        rc = kw__cluster_send_partition(kw__consumer_cluster(c), KW_API_LIST_OFFSETS, p->topic,
                                         p->partition, build_list, s, deadline, list_done, s);
     } else {
-        rc = kw__cluster_send_partition(c->client->cluster, KW_API_FETCH, p->topic, p->partition,
+        rc = kw__cluster_send_partition(kw__consumer_cluster(c), KW_API_FETCH, p->topic, p->partition,
                                         build_fetch, s, deadline, fetch_done, s);
     }
     if (rc) {
@@ -356,7 +356,7 @@ static void pump(kw__consumer_part *p)
     kw_consumer *c = p->c;
     if (p->removed || p->paused || c->closing || p->state == KW__CONSUMER_STOPPED)
         return;
-    if (p->retry_at_ns && p->retry_at_ns > kw__loop_now_ns(c->client->loop))
+    if (p->retry_at_ns && p->retry_at_ns > kw__loop_now_ns(kw__consumer_loop(c)))
         return;
     p->retry_at_ns = 0;
     int rc = 0;
@@ -795,7 +795,7 @@ void kw__consumer_kick(kw_consumer *c)
 {
     if (c->kick_posted || c->closing)
         return;
-    if (kw__loop_post(c->client->loop, kick_run, kick_drop, c) == 0) {
+    if (kw__loop_post(kw__consumer_loop(c), kick_run, kick_drop, c) == 0) {
         c->kick_posted = true;
         c->refs++;
     }
@@ -803,7 +803,7 @@ void kw__consumer_kick(kw_consumer *c)
 
 void kw__consumer_init_timer(kw_consumer *c)
 {
-    kw__loop_timer_init(c->client->loop, &c->retry_timer, retry_run, c);
+    kw__loop_timer_init(kw__consumer_loop(c), &c->retry_timer, retry_run, c);
 }
 
 void kw__consumer_part_release(kw__consumer_part *p)
@@ -850,7 +850,7 @@ static void close_drop(void *arg)
 
 int kw__consumer_post_close(kw_consumer *c)
 {
-    int rc = kw__loop_post(c->client->loop, close_run, close_drop, c);
+    int rc = kw__loop_post(kw__consumer_loop(c), close_run, close_drop, c);
     if (rc == 0)
         c->refs++;
     return rc;

@@ -180,6 +180,16 @@ struct kw_consumer {
     uint64_t poll_seq;
 };
 
+/* What the consumer uses of the client, in one place (the client's layout is its own). */
+static inline kw_loop *kw__consumer_loop(const kw_consumer *c)
+{
+    return c->client->loop;
+}
+static inline kw_cluster *kw__consumer_cluster(const kw_consumer *c)
+{
+    return c->client->cluster;
+}
+
 /* ---- consumer_fetch.c: the loop side ---- */
 
 /* Any thread, mu held: ask the loop to (re)start fetching (one task per burst). */
