@@ -164,10 +164,13 @@ static void on_conn_state(kw_conn *c, int state, int err, const char *detail, vo
         b->failures++;
         b->next_try_ns = now_ns(cl) + backoff_ns(cl, b->failures - 1);
         kw__conn_free(c);
-        /* A lost connection may mean a leader moved: refresh before the next routed send. */
+        /* A lost connection may mean a leader moved: refresh before the next routed send.  Calls
+         * never sent (node_id -1) may be waiting for this very connection: they refresh too, or
+         * they would wait for a stopped leader until their deadline. */
         cl->md_next_ns = 0;
         for (call *k = cl->calls; k; k = k->next)
-            if (k->kind == CALL_PARTITION && k->node_id == b->node_id && k->state == CS_WAIT)
+            if (k->kind == CALL_PARTITION && (k->node_id == b->node_id || k->node_id < 0) &&
+                k->state == CS_WAIT)
                 k->md_want = cl->md_seq_sent + 1;
         /* Every connection shares the credentials and the TLS setup, so an authentication or
          * certificate failure would only repeat until the deadline: say it to the waiting calls

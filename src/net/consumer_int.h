@@ -1,0 +1,252 @@
+/* What the consumer's files share: the consumer, its partitions, the fetch slots and the queued responses. */
+#ifndef KW_NET_CONSUMER_INT_H
+#define KW_NET_CONSUMER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kwal/consumer.h"
+#include "net/client_int.h"
+#include "proto/batch.h"
+#include "proto/msg_data.h"
+
+/*
+ * Who owns what.  `mu` guards every field marked (mu): the loop thread
+ * (fetch pipeline, consumer_fetch.c) and the poll thread (consumer.c)
+ * both reach them.  Fields marked (poll) belong to the poll thread alone;
+ * fields marked (loop) to the loop thread alone.
+ *
+ * Lifetime.  Every fetch or ListOffsets in flight and every posted kick task
+ * holds one reference (refs, mu).  kw_consumer_destroy marks the consumer
+ * closing and frees it at once when refs is 0; else the last answer does.
+ * A partition that is unassigned while requests for it are out is kept
+ * (removed set) until they answer.
+ */
+
+/* Read buffers kept for reuse (each about fetch_bytes). */
+#define KW__CONSUMER_SPARES 2
+
+typedef struct kw__consumer_aborted {
+    int64_t producer_id;
+    int64_t first_offset;
+} kw__consumer_aborted;
+
+/* A compressed batch the loop inflated ahead (its records section, in the chunk's inflated). */
+typedef struct kw__consumer_inflated {
+    int64_t base_offset;
+    size_t start, len;
+} kw__consumer_inflated;
+
+/*
+ * One Fetch response's whole batches, as the poll thread decodes them.
+ * When the poll thread is behind (answers wait in its queue), the loop
+ * thread checks the CRCs and inflates the compressed batches of the next
+ * answer before filing it, so the two threads decompress side by side.
+ */
+typedef struct kw__consumer_chunk {
+    struct kw__consumer_chunk *next;
+    uint8_t *mem;   /* what to free: the taken read buffer (buf lies inside) or a copy (= buf) */
+    size_t mem_cap; /* the taken buffer's size (0 for a copy): it can be a spare again */
+    const uint8_t *buf;
+    size_t len;
+    int64_t skip_below; /* records below this were delivered from an earlier chunk */
+    int64_t end;        /* the offset after this chunk's last whole batch */
+    kw__consumer_aborted *aborted;
+    size_t naborted;
+    kw_wr inflated; /* records sections of the compressed batches, inflated by the loop */
+    kw__consumer_inflated *table; /* by offset; NULL when the loop inflated nothing */
+    size_t ntable;
+    bool crc_checked; /* the loop checked every whole batch's CRC */
+} kw__consumer_chunk;
+
+enum kw__consumer_state {
+    KW__CONSUMER_RESOLVE = 0, /* needs ListOffsets for start */
+    KW__CONSUMER_RESOLVING,   /* ListOffsets out */
+    KW__CONSUMER_FETCHING,
+    KW__CONSUMER_STOPPED, /* an error was reported: waits for seek */
+};
+
+typedef struct kw__consumer_part kw__consumer_part;
+
+/* A Fetch (or ListOffsets) in flight or answered and not yet filed in order. */
+typedef struct kw__consumer_slot {
+    struct kw__consumer_slot *next; /* the partition's slots, by offset */
+    kw__consumer_part *p;
+    uint64_t gen; /* the partition's generation when sent: a seek makes the answer stale */
+    int64_t offset;
+    bool list; /* a ListOffsets for p->start, not a Fetch */
+    bool done;
+    kw__consumer_chunk *chunk; /* the answer (NULL: it had no whole batch) */
+    int64_t end;               /* done: the offset after the answer's last whole batch */
+    union {
+        struct {
+            kw_fetch_req_partition fp;
+            kw_fetch_req_topic ft;
+            kw_fetch_req req;
+        } f;
+        struct {
+            kw_list_offsets_req_partition lp;
+            kw_list_offsets_req_topic lt;
+            kw_list_offsets_req req;
+            int spec_timestamp; /* -2 earliest, -1 latest, else a timestamp */
+            int64_t timestamp;
+        } l;
+    } u;
+} kw__consumer_slot;
+
+struct kw__consumer_part {
+    kw__consumer_part *next; /* the consumer's partitions (mu) */
+    kw_consumer *c;
+    char *topic;
+    int32_t partition;
+
+    /* (mu) */
+    uint64_t gen;
+    int state; /* enum kw__consumer_state */
+    kw_consumer_start start; /* what RESOLVE asks ListOffsets for */
+    bool removed;
+    bool paused;
+    kw__consumer_slot *slots; /* in flight or answered, by offset */
+    unsigned in_flight;
+    int64_t frontier; /* the next offset no queued chunk covers */
+    kw__consumer_chunk *qhead, *qtail;
+    unsigned qlen;
+    atomic_uint backlog; /* qlen, for the loop to read before it takes mu (a hint) */
+    int64_t bound; /* the high watermark (read_committed: last stable offset) last seen; -1 */
+    double bytes_per_offset; /* 0 until a response had records */
+    double batch_bytes;
+    unsigned retries; /* passing failures in a row, for the backoff */
+    uint64_t retry_at_ns;
+    int64_t known_position; /* the resolved start until poll delivers (poll reads it): -1 */
+
+    /* (poll) */
+    kw__consumer_chunk *cur;  /* the chunk being decoded */
+    kw_batch_iter bit;
+    kw_record_iter rit;
+    kw_batch batch;
+    bool in_batch;
+    /* A compressed batch left half-delivered by a poll: its inflated records live here (moved
+     * out of the poll's scratch pool, which the next poll reuses). */
+    kw_wr held;
+    size_t inflated_next; /* the next entry of cur->table */
+    size_t batch_scratch;   /* the pool index of the last scratch this partition took ... */
+    uint64_t scratch_poll;  /* ... in this poll (c->poll_seq) */
+    int64_t position; /* the next offset to deliver, -1 unknown */
+    kw__consumer_aborted *aborted; /* aborted transactions not yet ended by their marker */
+    size_t naborted, capaborted;
+};
+
+/* A stopped partition's report, queued for poll (mu). */
+typedef struct kw__consumer_event {
+    struct kw__consumer_event *next;
+    kw__consumer_part *p;
+    uint64_t gen;
+    kw_consumer_error e;
+} kw__consumer_event;
+
+struct kw_consumer {
+    kw_client *client;
+    kw_consumer_options o;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* signalled when a chunk or an event is queued */
+    /* (mu) */
+    kw__consumer_part *parts;   /* assigned */
+    kw__consumer_part *zombies; /* unassigned with requests still out: freed when they answer */
+    kw__consumer_event *ehead, **etail;
+    unsigned refs;
+    bool closing;
+    bool kick_posted;
+    /* Decoded chunks' buffers, for the connections to read the next answers into: mapped
+     * memory instead of fresh pages to fault in for every answer. */
+    uint8_t *spare[KW__CONSUMER_SPARES];
+    size_t spare_cap[KW__CONSUMER_SPARES];
+    kw_loop_timer retry_timer; /* (loop) */
+
+    /* (poll) */
+    kw__consumer_part *rr; /* where the next poll starts taking records */
+    kw__consumer_chunk *retired; /* chunks decoded by the last poll: freed at the next */
+    kw_consumer_record *recs;
+    size_t nrecs, caprecs;
+    kw_header *hdrs;
+    size_t nhdrs, caphdrs;
+    kw__consumer_event *delivered; /* events handed out by the last poll */
+    kw_consumer_error *errs;
+    size_t caperrs;
+    kw_wr *scratch; /* one per compressed batch decoded by the last poll */
+    size_t nscratch, usedscratch;
+    uint64_t poll_seq;
+};
+
+/* What the consumer uses of the client, in one place (the client's layout is its own). */
+static inline kw_loop *kw__consumer_loop(const kw_consumer *c)
+{
+    return c->client->loop;
+}
+static inline kw_cluster *kw__consumer_cluster(const kw_consumer *c)
+{
+    return c->client->cluster;
+}
+
+/* ---- consumer_fetch.c: the loop side ---- */
+
+/* Any thread, mu held: ask the loop to (re)start fetching (one task per burst). */
+void kw__consumer_kick(kw_consumer *c);
+/* mu held: drops a partition's slots' answers and queued chunks and bumps its generation. */
+void kw__consumer_part_reset(kw__consumer_part *p);
+/* Releases mu; frees the consumer instead when it is closing and nothing refers to it (true). */
+bool kw__consumer_unlock(kw_consumer *c);
+/* mu held: unlinks an unassigned partition (from zombies) and frees it (nothing in flight for it). */
+void kw__consumer_part_release(kw__consumer_part *p);
+/* Once, from kw_consumer_new. */
+void kw__consumer_init_timer(kw_consumer *c);
+/* mu held: stops p with an error for poll to report (what was queued for it is dropped). */
+void kw__consumer_fail(kw__consumer_part *p, int64_t offset, int err, const char *detail);
+/* The poll thread, from kw_consumer_destroy (mu held): posts the task that disarms the retry timer. */
+int kw__consumer_post_close(kw_consumer *c);
+void kw__consumer_chunk_free(kw_consumer *c, kw__consumer_chunk *ch);
+/* Logs through the consumer's callback. */
+void kw__consumer_log(kw_consumer *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- consumer_records.c: decoding on the poll thread (pure: no locks, no I/O) ---- */
+
+/*
+ * The record sink decoding fills: one call per record to hand out.  Return 0
+ * to go on, 1 to stop after this record (poll is full), or a negative error.
+ */
+typedef struct kw__consumer_decoder {
+    bool read_committed;
+    bool verify_crc;
+    /* the aborted transactions seen so far and not yet closed by their marker (grown by decode) */
+    kw__consumer_aborted **aborted;
+    size_t *naborted, *capaborted;
+    /* one scratch per compressed batch: returns a fresh (len 0) writer, or NULL (no memory) */
+    kw_wr *(*scratch)(void *arg);
+    void *scratch_arg;
+    /* May be NULL.  For a compressed batch: 1 with *plain set to the batch with its records
+     * already inflated (codec bits cleared), or 0 to inflate it here. */
+    int (*inflated)(void *arg, const kw_batch *b, kw_batch *plain);
+    void *inflated_arg;
+    int (*emit)(void *arg, const kw_batch *b, const kw_record *r);
+    void *emit_arg;
+    char errstr[KW_BATCH_ERRSTR_LEN + 64];
+} kw__consumer_decoder;
+
+/* Adds a response's aborted transactions to the decoder's list (duplicates once).  0 or KW_ENOMEM. */
+int kw__consumer_take_aborted(kw__consumer_decoder *d, const kw__consumer_aborted *a, size_t n);
+
+/*
+ * Decodes records from the batch iterator (and the record iterator of a
+ * batch already begun, *in_batch) onward, calling emit for each record at or
+ * above *position, which it advances past every batch it walks (control and
+ * aborted batches included).  Returns 1 when emit said it is full (the
+ * iterators keep their place, possibly inside a batch), 0 at the end of the
+ * chunk, or a negative error with d->errstr saying what was wrong.
+ */
+int kw__consumer_decode(kw__consumer_decoder *d, kw_batch_iter *bit, kw_record_iter *rit,
+                        kw_batch *batch, bool *in_batch, int64_t *position);
+
+#endif /* KW_NET_CONSUMER_INT_H */
