@@ -460,8 +460,7 @@ KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_res
     kw_client *cl = c->client;
     bool driving = false;
     if (cl->host_driven) {
-        int expect = 0;
-        if (!atomic_compare_exchange_strong(&cl->in_loop, &expect, 1))
+        if (!kw__client_enter_loop(cl))
             return KW_EDEADLK;
         driving = true;
     }
@@ -520,7 +519,7 @@ KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_res
         wait_ready(c, deadline, driving);
     }
     if (driving)
-        atomic_store(&cl->in_loop, 0);
+        kw__client_leave_loop(cl);
 
     if (nerr > c->caperrs) {
         kw_consumer_error *v = realloc(c->errs, nerr * sizeof(*v));

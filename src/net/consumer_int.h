@@ -183,11 +183,11 @@ struct kw_consumer {
 /* What the consumer uses of the client, in one place (the client's layout is its own). */
 static inline kw_loop *kw__consumer_loop(const kw_consumer *c)
 {
-    return c->client->loop;
+    return kw__client_loop(c->client);
 }
 static inline kw_cluster *kw__consumer_cluster(const kw_consumer *c)
 {
-    return c->client->cluster;
+    return kw__client_cluster(c->client);
 }
 
 /* ---- consumer_fetch.c: the loop side ---- */
