@@ -1,5 +1,6 @@
 /* The WAL pruner: heartbeats in the store, a timer thread, rounds of ListOffsets + DeleteRecords */
 #include "meta/pruner.h"
+#include "net/log.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -56,14 +57,10 @@ static void plog(kw_meta_pruner *p, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void plog(kw_meta_pruner *p, int level, const char *fmt, ...)
 {
-    if (!p->o.log)
-        return;
-    char msg[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    kw__vlog(p->o.log, p->o.log_arg, level, fmt, ap);
     va_end(ap);
-    p->o.log(p->o.log_arg, level, msg);
 }
 
 static bool topic_ok(const char *t)

@@ -9,6 +9,7 @@
 
 #include "proto/kerr.h"
 #include "proto/msg_data.h"
+#include "net/log.h"
 
 /*
  * Design: every unfinished call sits on one list with a small state machine
@@ -79,14 +80,10 @@ static void conn_log(kw_cluster *cl, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void conn_log(kw_cluster *cl, int level, const char *fmt, ...)
 {
-    if (!cl->opt.conn.log)
-        return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    kw__vlog(cl->opt.conn.log, cl->opt.conn.log_arg, level, fmt, ap);
     va_end(ap);
-    cl->opt.conn.log(cl->opt.conn.log_arg, level, msg);
 }
 
 /* ---------------------------------------------------------------- cache */

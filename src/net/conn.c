@@ -19,6 +19,7 @@
 #include "net/conn_int.h"
 #include "proto/msg_core.h"
 #include "proto/msg_data.h"
+#include "net/log.h"
 
 #define DEFAULT_CONNECT_MS 10000u
 #define DEFAULT_IN_FLIGHT 64u
@@ -31,14 +32,10 @@
 
 void kw__conn_log(kw_conn *c, int level, const char *fmt, ...)
 {
-    if (!c->log)
-        return;
-    char msg[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    kw__vlog(c->log, c->log_arg, level, fmt, ap);
     va_end(ap);
-    c->log(c->log_arg, level, msg);
 }
 
 /* strerror with a lower-case first letter, to read well after a colon. */

@@ -8,6 +8,7 @@
 #include "net/conn.h"
 #include "net/consumer_int.h"
 #include "proto/kerr.h"
+#include "net/log.h"
 
 /*
  * Every function here runs on the loop thread with c->mu held, except the
@@ -31,14 +32,10 @@ enum { BACKOFF_MS = 100, BACKOFF_MAX_MS = 2000 };
 
 void kw__consumer_log(kw_consumer *c, int level, const char *fmt, ...)
 {
-    if (!c->o.log)
-        return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    kw__vlog(c->o.log, c->o.log_arg, level, fmt, ap);
     va_end(ap);
-    c->o.log(c->o.log_arg, level, msg);
 }
 
 void kw__consumer_chunk_free(kw_consumer *c, kw__consumer_chunk *ch)

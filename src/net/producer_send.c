@@ -9,6 +9,7 @@
 #include "proto/kerr.h"
 #include "proto/msg.h"
 #include "proto/schema.h"
+#include "net/log.h"
 
 /*
  * Idempotence, as the WAL's kafka provider does it: one producer id and epoch
@@ -27,14 +28,10 @@
 
 void kw__producer_log(kw_producer *p, int level, const char *fmt, ...)
 {
-    if (!p->log)
-        return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    kw__vlog(p->log, p->log_arg, level, fmt, ap);
     va_end(ap);
-    p->log(p->log_arg, level, msg);
 }
 
 /* ---------------------------------------------------------------- in-flight limit */

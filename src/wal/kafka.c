@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "wal/kafka_int.h"
+#include "net/log.h"
 
 /*
  * The life of an append (kafka provider):
@@ -38,14 +39,10 @@ uint64_t kw__wal_kafka_deadline(uint32_t ms)
 
 void kw__wal_kafka_log(kw_wal_kafka *k, int level, const char *fmt, ...)
 {
-    if (!k->o.log)
-        return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    kw__vlog(k->o.log, k->o.log_arg, level, fmt, ap);
     va_end(ap);
-    k->o.log(k->o.log_arg, level, msg);
 }
 
 /* ---------------------------------------------------------------- waiting */

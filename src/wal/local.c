@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "wal/local_int.h"
+#include "net/log.h"
 
 /* Region table: open addressing keyed by region id. ------------------------ */
 
@@ -65,14 +66,10 @@ region_ent *kw__wal_local_region_get(region_map *m, uint64_t region)
 
 void kw__wal_local_log(kw_wal_local *l, int level, const char *fmt, ...)
 {
-    if (!l->log)
-        return;
-    char msg[640];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    kw__vlog(l->log, l->log_arg, level, fmt, ap);
     va_end(ap);
-    l->log(l->log_arg, level, msg);
 }
 
 void kw__wal_local_seg_name(char out[NAME_LEN], uint64_t first_id)
