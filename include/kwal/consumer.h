@@ -133,7 +133,10 @@ enum kw_consumer_offset_reset {
 /* Zero means default for every field. */
 typedef struct kw_consumer_options {
     int isolation;        /* enum kw_consumer_isolation: READ_UNCOMMITTED */
-    uint32_t fetches;     /* 4: Fetch requests in flight per partition (and responses queued) */
+    /* 1: Fetch requests in flight per partition (and responses queued).  One already overlaps
+     * the next fetch with decoding; more pay off when the broker is far away (round trips),
+     * and cost CPU and memory next to it (answers inflated ahead, guessed offsets). */
+    uint32_t fetches;
     uint32_t fetch_bytes; /* 4 MiB: max bytes of one Fetch (per partition and per request); a first
                            * batch larger than this still comes whole */
     uint32_t max_wait_ms; /* 500: how long the broker may hold a Fetch that has no data yet */

@@ -8,7 +8,7 @@
 #include "net/consumer_int.h"
 
 enum {
-    DEFAULT_FETCHES = 4,
+    DEFAULT_FETCHES = 1,
     DEFAULT_FETCH_BYTES = 4 << 20,
     DEFAULT_MAX_WAIT_MS = 500,
     DEFAULT_MAX_POLL_RECORDS = 10000,
