@@ -212,11 +212,16 @@ void kw__wal_record_key_for_part(kw_wal_record_key *k, int format, uint64_t regi
  * WAL handle, a test): no state is shared between owners, so two handles or
  * two copies of kwal in one process never meet.  Any number of threads may
  * compress with one compressor at once; up to KW_WAL_COMPRESSOR_IDLE states
- * (16 KiB each) are kept between calls.
+ * (16 KiB each) are kept between calls, each in a slot of its own cache line
+ * so that threads on different CPUs, which look at different slots first,
+ * do not pass one line back and forth.
  */
 #define KW_WAL_COMPRESSOR_IDLE 8
 typedef struct kw__wal_compressor {
-    void *_Atomic idle[KW_WAL_COMPRESSOR_IDLE]; /* LZ4_stream_t, or NULL when taken or none made */
+    struct {
+        void *_Atomic state; /* an LZ4_stream_t, or NULL when taken or none made */
+        char pad[64 - sizeof(void *)];
+    } idle[KW_WAL_COMPRESSOR_IDLE];
 } kw__wal_compressor;
 
 void kw__wal_compressor_init(kw__wal_compressor *c);

@@ -1,5 +1,6 @@
 /* WAL per-entry compression: one LZ4 block per entry, made on the write path and undone on replay. */
 #include <lz4.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "record.h"
@@ -11,16 +12,26 @@ _Static_assert(KW_WAL_COMPRESS_MAX_INPUT == LZ4_MAX_INPUT_SIZE,
  * A state is taken for one call and given back: a kept state is taken by
  * swapping NULL into its slot and given back by a compare-and-swap into an
  * empty one, so no two threads ever hold the same state and no lock is
- * needed.  Taking an idle state lets a fast reset make each block independent without
- * clearing the 16 KiB table each time (which would cost more than
- * compressing 1 KiB); only when every slot is empty (more threads compressing
- * at once than there are slots) is a new state made, and one given back to
- * full slots is freed.
+ * needed.  The search starts at the slot of the CPU the thread runs on, so
+ * appenders on different CPUs mostly keep to their own slot (and cache
+ * line).  Taking a kept state lets a fast reset make each block independent
+ * without clearing the 16 KiB table each time (which would cost more than
+ * compressing 1 KiB); only when every slot is empty (more threads
+ * compressing at once than there are slots) is a new state made, and one
+ * given back to full slots is freed.
  */
+static size_t first_slot(void)
+{
+    int cpu = sched_getcpu();
+    return cpu > 0 ? (size_t)cpu : 0;
+}
+
 static LZ4_stream_t *compressor_take(kw__wal_compressor *c)
 {
+    size_t first = first_slot();
     for (size_t i = 0; i < KW_WAL_COMPRESSOR_IDLE; i++) {
-        void *st = atomic_exchange_explicit(&c->idle[i], NULL, memory_order_acquire);
+        size_t at = (first + i) % KW_WAL_COMPRESSOR_IDLE;
+        void *st = atomic_exchange_explicit(&c->idle[at].state, NULL, memory_order_acquire);
         if (st) {
             LZ4_resetStream_fast(st);
             return st;
@@ -31,9 +42,11 @@ static LZ4_stream_t *compressor_take(kw__wal_compressor *c)
 
 static void compressor_give_back(kw__wal_compressor *c, LZ4_stream_t *st)
 {
+    size_t first = first_slot();
     for (size_t i = 0; i < KW_WAL_COMPRESSOR_IDLE; i++) {
+        size_t at = (first + i) % KW_WAL_COMPRESSOR_IDLE;
         void *empty = NULL;
-        if (atomic_compare_exchange_strong_explicit(&c->idle[i], &empty, (void *)st,
+        if (atomic_compare_exchange_strong_explicit(&c->idle[at].state, &empty, (void *)st,
                                                     memory_order_release, memory_order_relaxed))
             return;
     }
@@ -43,14 +56,14 @@ static void compressor_give_back(kw__wal_compressor *c, LZ4_stream_t *st)
 void kw__wal_compressor_init(kw__wal_compressor *c)
 {
     for (size_t i = 0; i < KW_WAL_COMPRESSOR_IDLE; i++)
-        atomic_init(&c->idle[i], NULL);
+        atomic_init(&c->idle[i].state, NULL);
 }
 
 void kw__wal_compressor_free(kw__wal_compressor *c)
 {
     for (size_t i = 0; i < KW_WAL_COMPRESSOR_IDLE; i++) {
-        LZ4_freeStream(atomic_load_explicit(&c->idle[i], memory_order_acquire));
-        atomic_store_explicit(&c->idle[i], NULL, memory_order_relaxed);
+        LZ4_freeStream(atomic_load_explicit(&c->idle[i].state, memory_order_acquire));
+        atomic_store_explicit(&c->idle[i].state, NULL, memory_order_relaxed);
     }
 }
 
