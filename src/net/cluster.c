@@ -560,7 +560,7 @@ void kw__cl_call_answered(call *k, int version, const uint8_t *frame, size_t len
     kw_cluster *cl = k->cl;
     k->state = CS_WAIT;
     kw_cluster_result res = {.version = version, .node_id = k->node_id, .frame = frame,
-                             .frame_len = len, .resp = resp};
+                             .frame_len = len, .conn = frame ? k->conn : NULL, .resp = resp};
     if (k->kind == CALL_PARTITION) {
         int16_t e = partition_error(k, resp);
         if (e && kw__kerr_retriable(e) && now_ns(cl) < k->deadline_ns) {
@@ -649,6 +649,7 @@ void kw__cl_call_send(call *k, broker *b, int32_t epoch)
     }
     k->attempts++;
     k->node_id = b->node_id;
+    k->conn = b->conn;
     k->state = CS_SENT;
     rc = kw__conn_send(b->conn, k->api_key, ver, req, k->deadline_ns, on_call_response, k);
     if (rc == 0 && k->api_key == KW_API_PRODUCE)

@@ -51,7 +51,8 @@ const char *kw__cluster_errstr(const kw_cluster *cl);
  * or an encoding / version error from kw__conn_send.  resp is the decoded
  * response (the api's kw_*_resp struct) when one arrived, else NULL; it, frame
  * and detail are valid only during the callback.  node_id is the broker that
- * answered (-1 none).
+ * answered (-1 none), conn the connection the frame arrived on (NULL when no
+ * frame), for kw__conn_take_frame during the callback.
  */
 typedef struct kw_cluster_result {
     int err;
@@ -61,6 +62,7 @@ typedef struct kw_cluster_result {
     const void *resp;
     const uint8_t *frame;
     size_t frame_len;
+    kw_conn *conn;
     const char *detail;
     unsigned attempts;
 } kw_cluster_result;

@@ -203,6 +203,7 @@ static void send_group(broker *b, call **calls, size_t n)
     for (size_t i = 0; i < g->n; i++) {
         g->calls[i]->attempts++;
         g->calls[i]->node_id = b->node_id;
+        g->calls[i]->conn = b->conn;
         g->calls[i]->state = CS_SENT;
     }
     if (g->n > 1) {

@@ -61,6 +61,7 @@ typedef struct call {
     uint64_t md_want;       /* wait for the Metadata response with this sequence number */
     unsigned attempts, refreshes, retries;
     int32_t node_id;     /* the broker of the request in flight */
+    kw_conn *conn;       /* CS_SENT: the connection it went out on (read only while it answers) */
     int32_t epoch;       /* CS_PENDING: the leader epoch to build with */
     broker *pend_broker; /* CS_PENDING: whose pend list holds it */
     int16_t last_kerr;

@@ -338,25 +338,13 @@ static void on_deadline(kw_loop_timer *t, void *arg)
 
 /* ---- reading ---- */
 
-/*
- * The frame a response callback is running for, on this thread: lets the
- * callback take the read buffer holding it (kw__conn_take_frame) instead of
- * copying the frame out.
- */
-static __thread struct {
-    kw_conn *c;
-    const uint8_t *frame;
-    size_t len;
-    bool taken;
-} dispatching;
-
-uint8_t *kw__conn_take_frame(const uint8_t *frame, uint8_t *spare, size_t spare_cap, size_t *cap)
+uint8_t *kw__conn_take_frame(kw_conn *c, const uint8_t *frame, uint8_t *spare, size_t spare_cap,
+                             size_t *cap)
 {
-    kw_conn *c = dispatching.c;
-    if (!c || !frame || frame != dispatching.frame || dispatching.taken)
+    if (!c || !frame || frame != c->dispatch_frame || c->dispatch_taken)
         return NULL;
     /* What was read past this frame (the start of the next ones) stays with the connection. */
-    size_t end = (size_t)(frame - c->rbuf) + dispatching.len;
+    size_t end = (size_t)(frame - c->rbuf) + c->dispatch_len;
     size_t tail = c->rlen - end;
     size_t need = tail + READ_CHUNK;
     uint8_t *nb = spare && spare_cap >= need ? spare : malloc(need);
@@ -371,7 +359,7 @@ uint8_t *kw__conn_take_frame(const uint8_t *frame, uint8_t *spare, size_t spare_
     c->rcap = nb == spare ? spare_cap : need;
     c->rlen = tail;
     c->keep_rbuf = nb == spare;
-    dispatching.taken = true;
+    c->dispatch_taken = true;
     return old;
 }
 
@@ -396,15 +384,13 @@ static bool dispatch_frame(kw_conn *c, const uint8_t *frame, size_t len)
         return false;
     }
     req_detach(c, r);
-    dispatching.c = c;
-    dispatching.frame = frame;
-    dispatching.len = len;
-    dispatching.taken = false;
+    c->dispatch_frame = frame;
+    c->dispatch_len = len;
+    c->dispatch_taken = false;
     c->keep_rbuf = false; /* a spare has served its purpose once a frame is in it */
     r->cb(0, frame, len, r->version, r->arg);
-    bool taken = dispatching.taken;
-    dispatching.c = NULL;
-    dispatching.frame = NULL;
+    bool taken = c->dispatch_taken;
+    c->dispatch_frame = NULL;
     req_free(r);
     /* The reader's caller (on_io) writes what moved up once the reads are done. */
     kw__conn_move_waiting(c);

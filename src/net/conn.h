@@ -119,13 +119,14 @@ uint64_t kw__conn_write_waits(const kw_conn *c);
 
 /*
  * Called from a kw_conn_response_fn (or a callback it makes synchronously) on
- * the loop thread, with the frame it was given: takes the connection's read
- * buffer that holds the frame, so the caller can keep the frame's bytes
- * without copying them.  Returns the buffer's start (the frame lies inside
- * it; the caller frees the buffer with free, or hands it back as a spare)
- * and its size in *cap, or NULL when the frame is not the one being
- * dispatched, was taken already, or memory for the connection's new buffer
- * is short (then copy instead).
+ * the loop thread, with the connection and the frame it was given (a cluster
+ * call's result names both): takes c's read buffer that holds the frame, so
+ * the caller can keep the frame's bytes without copying them.  Returns the
+ * buffer's start (the frame lies inside it; the caller frees the buffer with
+ * free, or hands it back as a spare) and its size in *cap, or NULL when the
+ * frame is not the one c is dispatching (c NULL, another connection's, no
+ * callback running), was taken already, or memory for the connection's new
+ * buffer is short (then copy instead).
  *
  * spare (may be NULL): a buffer of spare_cap bytes, typically one taken
  * earlier, for the connection to read into next instead of a fresh one (a
@@ -134,7 +135,8 @@ uint64_t kw__conn_write_waits(const kw_conn *c);
  * success the connection owns spare (it uses it, or frees it when it is too
  * small); on NULL the caller still does.
  */
-uint8_t *kw__conn_take_frame(const uint8_t *frame, uint8_t *spare, size_t spare_cap, size_t *cap);
+uint8_t *kw__conn_take_frame(kw_conn *c, const uint8_t *frame, uint8_t *spare, size_t spare_cap,
+                             size_t *cap);
 
 /* Decodes a response frame handed to a kw_conn_response_fn (a thin kw__response_decode). */
 int kw__conn_decode(const uint8_t *frame, size_t len, int api_key, int version, kw_arena *a,

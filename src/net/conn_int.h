@@ -102,6 +102,16 @@ struct kw_conn {
     uint8_t *rbuf;
     size_t rlen, rcap;
     bool keep_rbuf; /* rbuf is a spare handed in by kw__conn_take_frame: kept until a frame comes */
+    /*
+     * The frame a response callback is running for (NULL between callbacks):
+     * lets the callback take the read buffer holding it (kw__conn_take_frame)
+     * instead of copying the frame out.  Per connection, not per thread, so
+     * two sessions in one process (or a callback that runs another
+     * connection's loop) never see each other's frame.
+     */
+    const uint8_t *dispatch_frame;
+    size_t dispatch_len;
+    bool dispatch_taken;
 
     unsigned busy; /* nesting depth of loop entry points: free waits until it is 0 */
     bool free_pending;

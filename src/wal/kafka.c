@@ -174,7 +174,7 @@ static int kafka_set_region_topic(void *p, uint64_t region_id, const char *topic
  * runs on as many cores as there are appenders, and the copy is the
  * compressor's output rather than an extra memcpy).
  */
-static kentry *entry_new(const kw_wal_kafka *k, const void *data, size_t len)
+static kentry *entry_new(kw_wal_kafka *k, const void *data, size_t len)
 {
     bool compress = k->o.record_format == KW_WAL_FORMAT_KWAL &&
                     k->o.compression == KW_WAL_COMPRESSION_LZ4 && len >= 64;
@@ -186,7 +186,7 @@ static kentry *entry_new(const kw_wal_kafka *k, const void *data, size_t len)
      */
     uint8_t small[8192];
     if (bound && bound <= sizeof(small)) {
-        size_t n = kw__wal_compress(data, len, small, bound);
+        size_t n = kw__wal_compress(&k->lz4, data, len, small, bound);
         size_t stored = n ? n : len;
         kentry *e = malloc(sizeof(*e) + (stored ? stored : 1));
         if (!e)
@@ -206,7 +206,7 @@ static kentry *entry_new(const kw_wal_kafka *k, const void *data, size_t len)
     memset(e, 0, sizeof(*e));
     e->data = (uint8_t *)(e + 1);
     e->raw_len = len;
-    size_t n = bound ? kw__wal_compress(data, len, e->data, cap) : 0;
+    size_t n = bound ? kw__wal_compress(&k->lz4, data, len, e->data, cap) : 0;
     if (n) {
         e->codec = KW_WAL_CODEC_LZ4;
         e->len = n;
@@ -352,6 +352,7 @@ static void kafka_free(kw_wal_kafka *k)
     }
     free(k->regions);
     free(k->default_topic);
+    kw__wal_compressor_free(&k->lz4);
     pthread_mutex_destroy(&k->mu);
     pthread_cond_destroy(&k->cond);
     free(k);
@@ -370,6 +371,7 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
         return KW_ENOMEM;
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cond, NULL);
+    kw__wal_compressor_init(&k->lz4);
     k->o = *o;
     k->o.kafka = (kw_client_options){0}; /* the client keeps its own copies */
     k->default_topic = strdup(o->topic && *o->topic ? o->topic : DEFAULT_TOPIC);

@@ -120,6 +120,7 @@ struct kw_wal_kafka {
     kw_loop *loop;   /* the client's */
     kw_cluster *cl;  /* the client's */
     unsigned calls_out; /* loop thread: Produce and InitProducerId calls of ours not answered */
+    kw__wal_compressor lz4; /* appending threads compress entries in its states (no lock) */
     bool stopping;      /* loop thread: closing, send nothing new */
 
     pthread_mutex_t mu; /* guards the queues, the region map, counters, buffered bytes */

@@ -247,7 +247,8 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
             pthread_mutex_unlock(&r->mu);
         }
         if (c && inside &&
-            (c->mem = kw__conn_take_frame(res->frame, spare, spare_cap, &c->mem_cap)) != NULL) {
+            (c->mem = kw__conn_take_frame(res->conn, res->frame, spare, spare_cap,
+                                          &c->mem_cap)) != NULL) {
             c->buf = rp;
             spare = NULL;
         } else if (c && (c->mem = malloc(it.pos)) != NULL) {

@@ -4,6 +4,7 @@
 #ifndef KW_WAL_RECORD_H
 #define KW_WAL_RECORD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -207,13 +208,36 @@ void kw__wal_record_key_for_part(kw_wal_record_key *k, int format, uint64_t regi
                                  const kw_wal_part *p, uint32_t nparts, size_t entry_len);
 
 /*
- * Compresses an entry of len bytes for kwal's format: into out (cap at least
- * kw__wal_compress_bound(len)) as one LZ4 block.  Returns the compressed
- * length, or 0 when compressing does not save at least 1/16 of the bytes (or
- * the entry is under 64 bytes): the caller then stores it raw.  Thread-safe;
- * each thread keeps its own LZ4 state (freed when the thread exits).
+ * The LZ4 states kw__wal_compress works in, owned by whoever compresses (a
+ * WAL handle, a test): no state is shared between owners, so two handles or
+ * two copies of kwal in one process never meet.  Any number of threads may
+ * compress with one compressor at once; up to KW_WAL_COMPRESSOR_IDLE states
+ * (16 KiB each) are kept between calls, each in a slot of its own cache line
+ * so that threads on different CPUs, which look at different slots first,
+ * do not pass one line back and forth.
  */
-size_t kw__wal_compress(const uint8_t *data, size_t len, uint8_t *out, size_t cap);
+#define KW_WAL_COMPRESSOR_IDLE 8
+typedef struct kw__wal_compressor {
+    struct {
+        void *_Atomic state; /* an LZ4_stream_t, or NULL when taken or none made */
+        char pad[64 - sizeof(void *)];
+    } idle[KW_WAL_COMPRESSOR_IDLE];
+} kw__wal_compressor;
+
+void kw__wal_compressor_init(kw__wal_compressor *c);
+/* Frees the kept states; no kw__wal_compress with c may be running.  c can be used again. */
+void kw__wal_compressor_free(kw__wal_compressor *c);
+
+/*
+ * Compresses an entry of len bytes for kwal's format: into out (cap at least
+ * kw__wal_compress_bound(len)) as one LZ4 block, in a state of c.  Returns
+ * the compressed length, or 0 when compressing does not save at least 1/16 of
+ * the bytes (or the entry is under 64 bytes, or no memory for a state): the
+ * caller then stores it raw.  Thread-safe; the block depends only on the
+ * bytes, never on which state or thread made it.
+ */
+size_t kw__wal_compress(kw__wal_compressor *c, const uint8_t *data, size_t len, uint8_t *out,
+                        size_t cap);
 size_t kw__wal_compress_bound(size_t len);
 
 /* The largest entry one LZ4 block holds, either way (LZ4_MAX_INPUT_SIZE). */

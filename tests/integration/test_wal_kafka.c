@@ -639,15 +639,18 @@ START_TEST(connection_cuts_never_duplicate_or_lose_acknowledged_entries)
     if (ok == N) {
         int64_t parts = 0, end = -1;
         uint8_t *z = malloc(kw__wal_compress_bound(5000));
+        kw__wal_compressor lz4;
+        kw__wal_compressor_init(&lz4);
         for (int i = 0; i < N; i++) {
             /* a compressible entry is split after compressing: count its stored bytes */
             size_t len = entry_len(i) % 5000, max = 2048 - 256;
             uint8_t *b = entry_bytes(a[i].region, i, len);
-            size_t stored = kw__wal_compress(b, len, z, kw__wal_compress_bound(5000));
+            size_t stored = kw__wal_compress(&lz4, b, len, z, kw__wal_compress_bound(5000));
             free(b);
             len = stored ? stored : len;
             parts += len <= max ? 1 : (int64_t)((len + max - 1) / max);
         }
+        kw__wal_compressor_free(&lz4);
         free(z);
         ck_assert_int_eq(kt_list_offset(&admin, topic, kt_version(&admin, KW_API_LIST_OFFSETS), -1,
                                         &end),
@@ -699,7 +702,10 @@ static int64_t stored_parts(uint64_t region, int seq, size_t len, size_t max_par
     uint8_t *b = entry_bytes(region, seq, len);
     size_t cap = kw__wal_compress_bound(len ? len : 1);
     uint8_t *z = malloc(cap);
-    size_t stored = len >= 64 ? kw__wal_compress(b, len, z, cap) : 0;
+    kw__wal_compressor lz4;
+    kw__wal_compressor_init(&lz4);
+    size_t stored = len >= 64 ? kw__wal_compress(&lz4, b, len, z, cap) : 0;
+    kw__wal_compressor_free(&lz4);
     free(b);
     free(z);
     len = stored ? stored : len;

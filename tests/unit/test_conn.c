@@ -492,12 +492,13 @@ END_TEST
 
 /* Takes the read buffer for the first response; the later ones must still arrive intact. */
 typedef struct taker {
+    kw_conn *conn, *other; /* the connection answering; another one, idle */
     int calls;
     uint8_t *mem[3];
     const uint8_t *frame[3];
     size_t len[3];
     int version;
-    bool second_take_refused, wrong_frame_refused;
+    bool second_take_refused, wrong_frame_refused, other_conn_refused, no_conn_refused;
     size_t cap0;
 } taker;
 
@@ -511,10 +512,12 @@ static void take_first(int err, const uint8_t *frame, size_t len, int version, v
     t->len[i] = len;
     if (i == 0) {
         size_t cap = 0;
-        t->wrong_frame_refused = kw__conn_take_frame(frame + 1, NULL, 0, &cap) == NULL;
-        t->mem[0] = kw__conn_take_frame(frame, NULL, 0, &cap);
+        t->wrong_frame_refused = kw__conn_take_frame(t->conn, frame + 1, NULL, 0, &cap) == NULL;
+        t->other_conn_refused = kw__conn_take_frame(t->other, frame, NULL, 0, &cap) == NULL;
+        t->no_conn_refused = kw__conn_take_frame(NULL, frame, NULL, 0, &cap) == NULL;
+        t->mem[0] = kw__conn_take_frame(t->conn, frame, NULL, 0, &cap);
         t->cap0 = cap;
-        t->second_take_refused = kw__conn_take_frame(frame, NULL, 0, &cap) == NULL;
+        t->second_take_refused = kw__conn_take_frame(t->conn, frame, NULL, 0, &cap) == NULL;
     } else {
         t->mem[i] = malloc(len); /* the others are copied, as a caller without taking would */
         memcpy(t->mem[i], frame, len);
@@ -531,10 +534,17 @@ START_TEST(a_callback_takes_the_read_buffer_and_later_frames_survive)
     kw_conn_options o = {0};
     kw_conn *c = connect_fake(&f, &w, &o);
     ck_assert_msg(w.ready == 1, "%s", w.detail);
+    /* a second connection on the same loop and thread: the frame is c's alone */
+    fake f2 = {.api_versions_max = -1, .metadata_mode = MD_ANSWER};
+    fake_start(&f2);
+    watch w2 = {0};
+    kw_conn_options o2 = {0};
+    kw_conn *c2 = connect_fake(&f2, &w2, &o2);
+    ck_assert_msg(w2.ready == 1, "%s", w2.detail);
     kw_metadata_req req;
     kw__schema_init(kw__api(KW_API_METADATA)->req, 12, &req);
     req.topics.n = 0;
-    taker t = {0};
+    taker t = {.conn = c, .other = c2};
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(kw__conn_send(c, KW_API_METADATA, -1, &req,
                                        (now_ms() + 3000) * 1000000u, take_first, &t),
@@ -544,6 +554,8 @@ START_TEST(a_callback_takes_the_read_buffer_and_later_frames_survive)
         kw__loop_run_once(loop, 10);
     ck_assert_int_eq(t.calls, 3);
     ck_assert(t.wrong_frame_refused);
+    ck_assert(t.other_conn_refused);
+    ck_assert(t.no_conn_refused);
     ck_assert(t.second_take_refused);
     ck_assert_ptr_nonnull(t.mem[0]);
     /* the taken frame lies inside the buffer and still decodes after the connection moved on */
@@ -563,7 +575,7 @@ START_TEST(a_callback_takes_the_read_buffer_and_later_frames_survive)
     }
     /* outside a callback nothing can be taken */
     size_t cap;
-    ck_assert_ptr_null(kw__conn_take_frame(t.frame[1], NULL, 0, &cap));
+    ck_assert_ptr_null(kw__conn_take_frame(c, t.frame[1], NULL, 0, &cap));
     /* the connection still works */
     res r = {0};
     f.metadata_mode = MD_ANSWER;
@@ -572,11 +584,14 @@ START_TEST(a_callback_takes_the_read_buffer_and_later_frames_survive)
     ck_assert_int_eq(r.err, 0);
     kw__conn_free(c);
     fake_stop(&f);
+    kw__conn_free(c2);
+    fake_stop(&f2);
 }
 END_TEST
 
 /* Each response is taken with a spare handed in; the next response must land in that spare. */
 typedef struct spare_taker {
+    kw_conn *conn;
     int calls;
     uint8_t *spare[3]; /* handed in at call i */
     size_t spare_cap[3];
@@ -594,7 +609,7 @@ static void take_with_spare(int err, const uint8_t *frame, size_t len, int versi
     t->frame[i] = frame;
     t->len[i] = len;
     size_t cap = 0;
-    t->mem[i] = kw__conn_take_frame(frame, t->spare[i], t->spare_cap[i], &cap);
+    t->mem[i] = kw__conn_take_frame(t->conn, frame, t->spare[i], t->spare_cap[i], &cap);
 }
 
 START_TEST(a_spare_handed_back_receives_the_next_response_even_after_idling)
@@ -605,7 +620,7 @@ START_TEST(a_spare_handed_back_receives_the_next_response_even_after_idling)
     kw_conn_options o = {0};
     kw_conn *c = connect_fake(&f, &w, &o);
     ck_assert_msg(w.ready == 1, "%s", w.detail);
-    spare_taker t = {0};
+    spare_taker t = {.conn = c};
     /* call 0: a 1 MiB spare, far above what an idle connection keeps (4 x 64 KiB) */
     t.spare_cap[0] = 1u << 20;
     t.spare[0] = malloc(t.spare_cap[0]);

@@ -2,6 +2,7 @@
  */
 #include <check.h>
 #include <lz4.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,29 +130,104 @@ START_TEST(compress_shrinks_text_and_declines_noise_and_tiny_entries)
 {
     uint8_t in[4096], out[8192], back[4096];
     fill(in, sizeof(in), true, 42);
+    kw__wal_compressor lz4;
+    kw__wal_compressor_init(&lz4);
     ck_assert_uint_ge(kw__wal_compress_bound(sizeof(in)), sizeof(in));
-    size_t n = kw__wal_compress(in, sizeof(in), out, sizeof(out));
+    size_t n = kw__wal_compress(&lz4, in, sizeof(in), out, sizeof(out));
     ck_assert_uint_gt(n, 0);
     ck_assert_uint_lt(n, sizeof(in) / 2);
     ck_assert_int_eq(LZ4_decompress_safe((const char *)out, (char *)back, (int)n, sizeof(back)),
                      (int)sizeof(in));
     ck_assert_mem_eq(back, in, sizeof(in));
-    /* the same thread again: the reused state must not leak the previous entry in (independent) */
+    /* again: the reused state must not leak the previous entry in (independent) */
     uint8_t in2[1024];
     fill(in2, sizeof(in2), true, 43);
-    size_t n2 = kw__wal_compress(in2, sizeof(in2), out, sizeof(out));
+    size_t n2 = kw__wal_compress(&lz4, in2, sizeof(in2), out, sizeof(out));
     ck_assert_uint_gt(n2, 0);
     ck_assert_int_eq(LZ4_decompress_safe((const char *)out, (char *)back, (int)n2, sizeof(in2)),
                      (int)sizeof(in2));
     ck_assert_mem_eq(back, in2, sizeof(in2));
     /* noise does not shrink by 1/16: stored raw */
     fill(in, sizeof(in), false, 7);
-    ck_assert_uint_eq(kw__wal_compress(in, sizeof(in), out, sizeof(out)), 0);
+    ck_assert_uint_eq(kw__wal_compress(&lz4, in, sizeof(in), out, sizeof(out)), 0);
     /* under 64 bytes is not worth a codec */
     memset(in, 'a', 63);
-    ck_assert_uint_eq(kw__wal_compress(in, 63, out, sizeof(out)), 0);
+    ck_assert_uint_eq(kw__wal_compress(&lz4, in, 63, out, sizeof(out)), 0);
     memset(in, 'a', 64);
-    ck_assert_uint_gt(kw__wal_compress(in, 64, out, sizeof(out)), 0);
+    ck_assert_uint_gt(kw__wal_compress(&lz4, in, 64, out, sizeof(out)), 0);
+    kw__wal_compressor_free(&lz4);
+}
+END_TEST
+
+/*
+ * Entries of several sizes, compressed by more threads than a compressor
+ * keeps states for, with two compressors at once (two WAL handles): every
+ * block must be byte for byte the one a fresh compressor makes, whichever
+ * state (new, reused, reused after another thread's entry) made it.
+ */
+#define SHARED_INPUTS 24
+#define SHARED_THREADS 12
+#define SHARED_ROUNDS 200
+
+typedef struct shared_compress {
+    kw__wal_compressor *lz4[2];
+    const uint8_t (*in)[9000];
+    const size_t *len;
+    const uint8_t (*want)[9100];
+    const size_t *want_len;
+    unsigned seed;
+    int mismatches;
+} shared_compress;
+
+static void *compress_many(void *arg)
+{
+    shared_compress *t = arg;
+    uint8_t out[9100];
+    for (unsigned r = 0; r < SHARED_ROUNDS; r++) {
+        unsigned i = (t->seed * 7 + r * 13) % SHARED_INPUTS;
+        kw__wal_compressor *c = t->lz4[(t->seed + r) % 2];
+        size_t n = kw__wal_compress(c, t->in[i], t->len[i], out, sizeof(out));
+        if (n != t->want_len[i] || (n && memcmp(out, t->want[i], n) != 0))
+            t->mismatches++;
+    }
+    return NULL;
+}
+
+START_TEST(compressors_shared_by_many_threads_make_the_same_blocks_as_fresh_ones)
+{
+    static uint8_t in[SHARED_INPUTS][9000], want[SHARED_INPUTS][9100];
+    size_t len[SHARED_INPUTS], want_len[SHARED_INPUTS];
+    for (unsigned i = 0; i < SHARED_INPUTS; i++) {
+        len[i] = 64 + (size_t)i * 373;
+        fill(in[i], len[i], i % 5 != 4, 100 + i); /* every fifth is noise: stored raw */
+        kw__wal_compressor fresh;
+        kw__wal_compressor_init(&fresh);
+        want_len[i] = kw__wal_compress(&fresh, in[i], len[i], want[i], sizeof(want[i]));
+        kw__wal_compressor_free(&fresh);
+        ck_assert_uint_eq(want_len[i] == 0, i % 5 == 4);
+    }
+    kw__wal_compressor lz4[2];
+    kw__wal_compressor_init(&lz4[0]);
+    kw__wal_compressor_init(&lz4[1]);
+    pthread_t th[SHARED_THREADS];
+    shared_compress t[SHARED_THREADS];
+    for (unsigned i = 0; i < SHARED_THREADS; i++) {
+        t[i] = (shared_compress){.lz4 = {&lz4[0], &lz4[1]}, .in = in, .len = len, .want = want,
+                                 .want_len = want_len, .seed = i};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, compress_many, &t[i]), 0);
+    }
+    for (unsigned i = 0; i < SHARED_THREADS; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        ck_assert_int_eq(t[i].mismatches, 0);
+    }
+    /* at most KW_WAL_COMPRESSOR_IDLE states are kept, and freeing twice is harmless */
+    unsigned kept = 0;
+    for (unsigned i = 0; i < KW_WAL_COMPRESSOR_IDLE; i++)
+        kept += atomic_load(&lz4[0].idle[i].state) != NULL;
+    ck_assert_uint_ge(kept, 1);
+    kw__wal_compressor_free(&lz4[0]);
+    kw__wal_compressor_free(&lz4[0]);
+    kw__wal_compressor_free(&lz4[1]);
 }
 END_TEST
 
@@ -201,7 +277,10 @@ START_TEST(a_compressed_full_record_comes_back_decompressed)
 {
     uint8_t raw[1024], z[1200];
     fill(raw, sizeof(raw), true, 1);
-    size_t n = kw__wal_compress(raw, sizeof(raw), z, sizeof(z));
+    kw__wal_compressor lz4;
+    kw__wal_compressor_init(&lz4);
+    size_t n = kw__wal_compress(&lz4, raw, sizeof(raw), z, sizeof(z));
+    kw__wal_compressor_free(&lz4);
     ck_assert_uint_gt(n, 0);
     kw_wal_record_asm a;
     kw__wal_record_asm_init(&a, NULL);
@@ -234,7 +313,10 @@ START_TEST(a_compressed_split_entry_is_decompressed_at_its_last_part)
 {
     uint8_t raw[20000], z[21000];
     fill(raw, sizeof(raw), true, 2);
-    size_t n = kw__wal_compress(raw, sizeof(raw), z, sizeof(z));
+    kw__wal_compressor lz4;
+    kw__wal_compressor_init(&lz4);
+    size_t n = kw__wal_compress(&lz4, raw, sizeof(raw), z, sizeof(z));
+    kw__wal_compressor_free(&lz4);
     ck_assert_uint_gt(n, 300);
     /* the stored (compressed) bytes are what is split, in three parts */
     size_t cut1 = n / 3, cut2 = 2 * n / 3;
@@ -264,7 +346,10 @@ START_TEST(a_compressed_entry_that_does_not_decompress_is_a_bad_record)
 {
     uint8_t raw[2048], z[2200];
     fill(raw, sizeof(raw), true, 3);
-    size_t n = kw__wal_compress(raw, sizeof(raw), z, sizeof(z));
+    kw__wal_compressor lz4;
+    kw__wal_compressor_init(&lz4);
+    size_t n = kw__wal_compress(&lz4, raw, sizeof(raw), z, sizeof(z));
+    kw__wal_compressor_free(&lz4);
     ck_assert_uint_gt(n, 0);
     kw_wal_record_asm a;
     kw__wal_record_asm_init(&a, NULL);
@@ -314,6 +399,7 @@ int main(void)
     tcase_add_test(tc, version_2_keys_match_the_layout_by_hand);
     tcase_add_test(tc, bad_version_2_keys_are_refused_with_a_reason);
     tcase_add_test(tc, compress_shrinks_text_and_declines_noise_and_tiny_entries);
+    tcase_add_test(tc, compressors_shared_by_many_threads_make_the_same_blocks_as_fresh_ones);
     tcase_add_test(tc, a_compressed_full_record_comes_back_decompressed);
     tcase_add_test(tc, a_compressed_split_entry_is_decompressed_at_its_last_part);
     tcase_add_test(tc, a_compressed_entry_that_does_not_decompress_is_a_bad_record);
