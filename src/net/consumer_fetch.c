@@ -556,8 +556,8 @@ static int take_chunk(kw__consumer_slot *s, const kw_cluster_result *res,
     while (sp < KW__CONSUMER_SPARES - 1 && !c->spare[sp])
         sp++;
     uint8_t *spare = inside ? c->spare[sp] : NULL;
-    if (inside && (ch->mem = kw__conn_take_frame(res->frame, spare, c->spare_cap[sp],
-                                                 &ch->mem_cap)) != NULL) {
+    if (inside && (ch->mem = kw__conn_take_frame(res->conn, res->frame, spare,
+                                                 c->spare_cap[sp], &ch->mem_cap)) != NULL) {
         if (spare) {
             c->spare[sp] = NULL; /* the connection owns it now */
             c->spare_cap[sp] = 0;
