@@ -26,8 +26,8 @@ extern "C" {
  * called from a delivery callback or any other callback of the client (the
  * client's I/O thread, or inside kw_client_run_once) they return KW_EDEADLK
  * at once and do nothing.  In host-driven client mode they run the loop
- * themselves until done, so call them from the thread that drives the loop,
- * outside kw_client_run_once.
+ * themselves until done while no other thread runs it, and otherwise wait
+ * for the thread that does (as the client's blocking calls do).
  *
  * Callbacks run on the client's I/O thread (own-thread mode) or inside
  * kw_client_run_once / kw_producer_flush / kw_producer_destroy (host-driven

@@ -318,53 +318,47 @@ static bool room_for(const kw_producer *p, uint64_t bytes)
     return p->buffered + bytes <= p->buffer_bytes;
 }
 
-static bool until_locked(kw_producer *p, kw__producer_until_fn *until, uint64_t arg)
-{
-    pthread_mutex_lock(&p->mu);
-    bool done = until(p, arg);
-    pthread_mutex_unlock(&p->mu);
-    return done;
-}
-
 /*
  * Blocks until until(p, arg) holds or the deadline (CLOCK_MONOTONIC ns,
- * UINT64_MAX: none) passes: 0 or KW_ETIMEDOUT.  Own-thread mode: sleeps on
- * p->cv, which deliveries signal while p->waiters is not 0.  Host-driven
- * mode: runs the client's loop on this thread (KW_EDEADLK if some thread is
- * in it already).  The caller checked that this thread may block.
+ * UINT64_MAX: none) passes: 0 or KW_ETIMEDOUT.  Sleeps on p->cv, which
+ * deliveries signal while p->waiters is not 0.  Host-driven mode: when no
+ * thread runs the client's loop this one does (deliveries then run here);
+ * while another thread runs it, this one sleeps as in own-thread mode but
+ * looks again every 10 ms, since the driver may stop before we are done.
+ * The caller checked that this thread may block.
  */
 static int wait_until(kw_producer *p, kw__producer_until_fn *until, uint64_t arg, uint64_t deadline)
 {
     kw_client *c = p->c;
     int rc = 0;
-    if (c->host_driven) {
-        if (!kw__client_enter_loop(c))
-            return KW_EDEADLK;
-        while (!until_locked(p, until, arg)) {
-            uint64_t now = kw__producer_now_ns();
-            if (now >= deadline) {
-                rc = KW_ETIMEDOUT;
-                break;
-            }
-            uint64_t ms = (deadline - now) / 1000000u;
-            kw__loop_run_once(p->loop, ms > 100 ? 100 : (int)ms);
-        }
-        kw__client_leave_loop(c);
-        return rc;
-    }
     pthread_mutex_lock(&p->mu);
     p->waiters++;
     while (!until(p, arg)) {
-        if (deadline == UINT64_MAX) {
-            pthread_cond_wait(&p->cv, &p->mu);
-            continue;
-        }
-        struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
-        if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != 0 && !until(p, arg) &&
-            kw__producer_now_ns() >= deadline) {
+        uint64_t now = kw__producer_now_ns();
+        if (now >= deadline) {
             rc = KW_ETIMEDOUT;
             break;
         }
+        uint64_t wake = deadline;
+        if (c->host_driven) {
+            pthread_mutex_unlock(&p->mu); /* deliveries run inside the loop and take p->mu */
+            bool drove = kw__client_enter_loop(c);
+            if (drove) {
+                uint64_t ms = (deadline - now) / 1000000u;
+                kw__loop_run_once(p->loop, ms > 100 ? 100 : (int)ms);
+                kw__client_leave_loop(c);
+            }
+            pthread_mutex_lock(&p->mu);
+            if (drove)
+                continue;
+            if (wake - now > 10000000u)
+                wake = now + 10000000u;
+        } else if (deadline == UINT64_MAX) {
+            pthread_cond_wait(&p->cv, &p->mu);
+            continue;
+        }
+        struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
+        pthread_cond_timedwait(&p->cv, &p->mu, &ts);
     }
     p->waiters--;
     pthread_mutex_unlock(&p->mu);
@@ -454,12 +448,10 @@ KW_API int kw_producer_destroy(kw_producer *p)
     while (!is_stopped(p)) {
         if (kw__loop_post(p->loop, stop_task, NULL, p) != 0)
             break; /* the loop is gone (the client was destroyed first): nothing will call */
-        if (c->host_driven) {
-            if (!kw__client_enter_loop(c))
-                return KW_EDEADLK;
+        if (c->host_driven && kw__client_enter_loop(c)) {
             kw__loop_run_once(p->loop, 10);
             kw__client_leave_loop(c);
-        } else {
+        } else { /* the I/O thread, or another thread driving the loop, runs stop_task */
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_nsec += 10000000;

@@ -886,6 +886,61 @@ START_TEST(host_driven_client_runs_the_producer_inside_flush)
 }
 END_TEST
 
+typedef struct driver {
+    kw_client *c;
+    atomic_bool stop;
+    atomic_int rounds;
+} driver;
+
+/* The host's loop thread: runs the client until told to stop. */
+static void *drive(void *arg)
+{
+    driver *d = arg;
+    while (!atomic_load(&d->stop)) {
+        int rc = kw_client_run_once(d->c, 20);
+        ck_assert_int_ge(rc, 0);
+        atomic_fetch_add(&d->rounds, 1);
+    }
+    return NULL;
+}
+
+/* A host drives the loop on its own thread; another thread's flush waits for it (no KW_EDEADLK). */
+START_TEST(flush_from_another_thread_waits_for_the_hosts_loop_thread)
+{
+    kw_client *c = open_client(bootstrap(), true);
+    char topic[128];
+    topic_name(topic, sizeof(topic), "driver");
+    create_topic(c, topic, 1, NULL);
+    kw_producer *p = open_producer(c, (kw_producer_options){.linger_ms = 50});
+    driver d = {.c = c};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, drive, &d), 0);
+    while (atomic_load(&d.rounds) < 3)
+        usleep(1000);
+    enum { N = 500 };
+    book *bk = book_new(N);
+    ticket tk[N];
+    for (int i = 0; i < N; i++) {
+        tk[i] = (ticket){bk, i};
+        kw_producer_record r = {.topic = topic, .partition = 0, .value = "v", .value_len = 1};
+        send_ok(p, &r, &tk[i]);
+    }
+    ck_assert_int_eq(kw_producer_flush(p, 20000), 0);
+    ck_assert_int_eq(book_count(bk), N);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(bk->d[i].err, 0);
+        ck_assert_int_eq(bk->tag[i], i);
+        ck_assert_int_eq(bk->d[i].offset, i);
+    }
+    ck_assert_int_eq(kw_producer_destroy(p), 0); /* also while the host's thread drives */
+    atomic_store(&d.stop, true);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    book_free(bk);
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     if (!bootstrap() || !*bootstrap()) {
@@ -907,6 +962,7 @@ int main(void)
     tcase_add_test(tc, unknown_topic_fails_at_the_delivery_timeout_naming_it);
     tcase_add_test(tc, keys_land_on_the_java_partition_and_callbacks_may_not_block);
     tcase_add_test(tc, host_driven_client_runs_the_producer_inside_flush);
+    tcase_add_test(tc, flush_from_another_thread_waits_for_the_hosts_loop_thread);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
