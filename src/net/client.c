@@ -10,22 +10,15 @@
 
 /* ---------------------------------------------------------------- shared helpers */
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t kw__client_deadline(const kw_client *c, uint32_t timeout_ms)
 {
-    return mono_ns() + (uint64_t)(timeout_ms ? timeout_ms : c->request_timeout_ms) * 1000000u;
+    return kw__clock_now_ns() + (uint64_t)(timeout_ms ? timeout_ms : c->request_timeout_ms) * 1000000u;
 }
 
 /* What is left of a deadline in ms, for the timeout fields requests carry (at least 1). */
 static int32_t ms_left(uint64_t deadline_ns)
 {
-    uint64_t now = mono_ns();
+    uint64_t now = kw__clock_now_ns();
     if (deadline_ns <= now + 1000000u)
         return 1;
     uint64_t ms = (deadline_ns - now) / 1000000u;

@@ -15,13 +15,6 @@ enum {
     MAX_FETCHES = 64,
 };
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int new_fail(char *errbuf, size_t errlen, const char *why)
 {
     if (errbuf && errlen)
@@ -426,7 +419,7 @@ static bool ready(const kw_consumer *c)
 /* Waits until something is ready or deadline (0: do not wait); host-driven clients run the loop. */
 static void wait_ready(kw_consumer *c, uint64_t deadline, bool driving)
 {
-    uint64_t now = mono_ns();
+    uint64_t now = kw__clock_now_ns();
     if (deadline <= now)
         return;
     uint64_t left_ms = (deadline - now + 999999) / 1000000;
@@ -464,7 +457,7 @@ KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_res
             return KW_EDEADLK;
         driving = true;
     }
-    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : kw__clock_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
     /* What the last poll handed out goes now. */
     pthread_mutex_lock(&c->mu);
@@ -514,7 +507,7 @@ KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_res
         }
         if (c->nrecs > 0 || nerr > 0)
             break;
-        if (timeout_ms == 0 || mono_ns() >= deadline)
+        if (timeout_ms == 0 || kw__clock_now_ns() >= deadline)
             break;
         wait_ready(c, deadline, driving);
     }

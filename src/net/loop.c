@@ -91,7 +91,7 @@ static int fail_errno(kw_loop *loop, int code, const char *what)
     return code;
 }
 
-static uint64_t clock_now_ns(void)
+uint64_t kw__clock_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -110,7 +110,7 @@ uint64_t kw__loop_now_ms(const kw_loop *loop)
 
 uint64_t kw__loop_update_time(kw_loop *loop)
 {
-    loop->now_ns = clock_now_ns();
+    loop->now_ns = kw__clock_now_ns();
     return loop->now_ns;
 }
 
@@ -552,7 +552,7 @@ int kw__loop_timeout_ms(kw_loop *loop)
     if (!loop->heap_len)
         return -1;
     /* Read the clock afresh: the host may have been busy since the last round. */
-    return ms_until(loop->heap[0]->deadline_ns, clock_now_ns());
+    return ms_until(loop->heap[0]->deadline_ns, kw__clock_now_ns());
 }
 
 static void *io_thread_main(void *p)

@@ -93,6 +93,8 @@ int kw__loop_post(kw_loop *loop, kw_loop_task_fn *run, kw_loop_drop_fn *drop, vo
 
 /* The loop's notion of now, cached at each iteration so reading it is free. */
 uint64_t kw__loop_now_ns(const kw_loop *loop);
+/* CLOCK_MONOTONIC read now (any thread), for deadlines outside the loop. */
+uint64_t kw__clock_now_ns(void);
 uint64_t kw__loop_now_ms(const kw_loop *loop);
 /* Reads CLOCK_MONOTONIC into the cache and returns it. */
 uint64_t kw__loop_update_time(kw_loop *loop);

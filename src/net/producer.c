@@ -110,7 +110,7 @@ KW_API int kw_producer_new(kw_producer **out, kw_client *client, const kw_produc
     p->producer_epoch = -1;
     p->pid_state = KW__PID_NEED;
     /* seeded per producer from the clock and its address: no shared generator */
-    p->rng = kw__producer_now_ns() ^ (uint64_t)(uintptr_t)p ^ 0x9E3779B97F4A7C15ull;
+    p->rng = kw__clock_now_ns() ^ (uint64_t)(uintptr_t)p ^ 0x9E3779B97F4A7C15ull;
     if (!p->rng)
         p->rng = 1;
     uint64_t pool = p->buffer_bytes / p->batch_bytes;
@@ -175,7 +175,7 @@ static int pending_add(kw_producer *p, kw__producer_topic *t, const kw_producer_
     e->cb = cb;
     e->arg = arg;
     e->bytes = cost;
-    e->deadline_ns = kw__producer_now_ns() + p->delivery_timeout_ns;
+    e->deadline_ns = kw__clock_now_ns() + p->delivery_timeout_ns;
     if (!e->rec.timestamp_ms) { /* the send time, not the time the metadata came */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -334,7 +334,7 @@ static int wait_until(kw_producer *p, kw__producer_until_fn *until, uint64_t arg
     pthread_mutex_lock(&p->mu);
     p->waiters++;
     while (!until(p, arg)) {
-        uint64_t now = kw__producer_now_ns();
+        uint64_t now = kw__clock_now_ns();
         if (now >= deadline) {
             rc = KW_ETIMEDOUT;
             break;
@@ -367,7 +367,7 @@ static int wait_until(kw_producer *p, kw__producer_until_fn *until, uint64_t arg
 
 static uint64_t deadline_of(int timeout_ms)
 {
-    return timeout_ms < 0 ? UINT64_MAX : kw__producer_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    return timeout_ms < 0 ? UINT64_MAX : kw__clock_now_ns() + (uint64_t)timeout_ms * 1000000u;
 }
 
 /* Waits for every record sent so far (blocking allowed: checked by the caller). */
@@ -452,13 +452,8 @@ KW_API int kw_producer_destroy(kw_producer *p)
             kw__loop_run_once(p->loop, 10);
             kw__client_leave_loop(c);
         } else { /* the I/O thread, or another thread driving the loop, runs stop_task */
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += 10000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            uint64_t wake = kw__clock_now_ns() + 10000000u;
+            struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
             pthread_mutex_lock(&p->mu);
             if (!p->stopped)
                 pthread_cond_timedwait(&p->cv, &p->mu, &ts);

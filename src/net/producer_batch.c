@@ -7,13 +7,6 @@
 
 #include "net/producer_int.h"
 
-uint64_t kw__producer_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -148,7 +141,7 @@ static kw__producer_batch *batch_open(kw_producer *p, kw__producer_partition *pt
         kw__producer_batch_free(b);
         return NULL;
     }
-    uint64_t now = kw__producer_now_ns();
+    uint64_t now = kw__clock_now_ns();
     b->opened_ns = now;
     b->deadline_ns = now + p->delivery_timeout_ns;
     return b;

@@ -188,8 +188,6 @@ void kw__producer_kick(kw_producer *p);
 void kw__producer_batch_free(kw__producer_batch *b);
 /* Lock held: frees b, keeping its buffer for a later batch when the pool has room. */
 void kw__producer_batch_recycle(kw_producer *p, kw__producer_batch *b);
-/* Any thread: CLOCK_MONOTONIC ns. */
-uint64_t kw__producer_now_ns(void);
 /* Formats p->last_error (lock held) and returns err. */
 int kw__producer_fail(kw_producer *p, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

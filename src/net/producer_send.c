@@ -128,7 +128,7 @@ static void stamp(kw__producer_batch *b, int64_t pid, int16_t epoch, int32_t seq
 
 static uint32_t ms_until(uint64_t deadline_ns)
 {
-    uint64_t now = kw__producer_now_ns();
+    uint64_t now = kw__clock_now_ns();
     if (deadline_ns <= now)
         return 1;
     uint64_t ms = (deadline_ns - now) / 1000000u;
@@ -246,7 +246,7 @@ static void produce_done(const kw_cluster_result *res, void *arg)
         b->state = KW__PB_ACKED; /* written by an earlier attempt; its offset is not known */
         pt->acked_next_seq = b->base_seq + b->builder.count;
     } else if (p->idempotent && res->kerr == KW_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER &&
-               b->deadline_ns > kw__producer_now_ns()) {
+               b->deadline_ns > kw__clock_now_ns()) {
         /*
          * Not written.  If an earlier batch is unsettled, or the broker's next
          * sequence (as far as acks tell) is not this batch's, a retry overtook
@@ -342,7 +342,7 @@ static void init_done(const kw_cluster_result *res, void *arg)
                      kerr ? kw__kerr_name(kerr)
                           : (res->detail && *res->detail ? res->detail : kw_strerror(res->err)));
     p->pid_state = KW__PID_NEED;
-    p->pid_retry_ns = kw__producer_now_ns() + 200000000ull;
+    p->pid_retry_ns = kw__clock_now_ns() + 200000000ull;
     kw__producer_run(p);
 }
 
@@ -357,7 +357,7 @@ static void start_bump(kw_producer *p)
     init_call *in = calloc(1, sizeof(*in));
     if (!in) {
         p->pid_state = KW__PID_NEED;
-        p->pid_retry_ns = kw__producer_now_ns() + 200000000ull;
+        p->pid_retry_ns = kw__clock_now_ns() + 200000000ull;
         return;
     }
     in->p = p;
@@ -365,10 +365,10 @@ static void start_bump(kw_producer *p)
     uint64_t timeout_ns =
         p->delivery_timeout_ns < 30000000000ull ? p->delivery_timeout_ns : 30000000000ull;
     if (kw__cluster_send_any(p->cl, KW_API_INIT_PRODUCER_ID, build_init, in,
-                             kw__producer_now_ns() + timeout_ns, init_done, in) != 0) {
+                             kw__clock_now_ns() + timeout_ns, init_done, in) != 0) {
         free(in);
         p->pid_state = KW__PID_NEED;
-        p->pid_retry_ns = kw__producer_now_ns() + 200000000ull;
+        p->pid_retry_ns = kw__clock_now_ns() + 200000000ull;
         return;
     }
     p->loop_calls++;
@@ -489,7 +489,7 @@ static void topic_done(const kw_cluster_result *res, void *arg)
     } else {
         t->state = KW__PT_UNKNOWN;
         t->kerr = res->err == 0 ? (kerr ? kerr : KW_KERR_UNKNOWN_TOPIC_OR_PARTITION) : 0;
-        t->retry_at_ns = kw__producer_now_ns() + 500000000ull;
+        t->retry_at_ns = kw__clock_now_ns() + 500000000ull;
         if (res->err)
             kw__producer_log(p, KW_LOG_DEBUG, "metadata for %s: %s", t->name,
                              res->detail ? res->detail : kw_strerror(res->err));
@@ -539,7 +539,7 @@ void kw__producer_run(kw_producer *p)
         kw__cluster_coalesce_produce(p->cl);
         p->coalescing = true;
     }
-    uint64_t now = kw__producer_now_ns();
+    uint64_t now = kw__clock_now_ns();
     uint64_t next = UINT64_MAX;
     kw__producer_pending *expired = NULL, **expp = &expired;
     bool sendable = !p->idempotent || p->pid_state == KW__PID_READY;
