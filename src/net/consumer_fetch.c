@@ -402,7 +402,6 @@ static void advance(kw__consumer_part *p)
         kw__consumer_chunk *ch = s->chunk;
         if (ch && s->end > p->frontier) {
             ch->skip_below = p->frontier;
-            ch->end = s->end;
             if (p->qtail)
                 p->qtail->next = ch;
             else

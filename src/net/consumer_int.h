@@ -52,7 +52,6 @@ typedef struct kw__consumer_chunk {
     const uint8_t *buf;
     size_t len;
     int64_t skip_below; /* records below this were delivered from an earlier chunk */
-    int64_t end;        /* the offset after this chunk's last whole batch */
     kw__consumer_aborted *aborted;
     size_t naborted;
     kw_wr inflated; /* records sections of the compressed batches, inflated by the loop */
@@ -90,7 +89,6 @@ typedef struct kw__consumer_slot {
             kw_list_offsets_req_partition lp;
             kw_list_offsets_req_topic lt;
             kw_list_offsets_req req;
-            int spec_timestamp; /* -2 earliest, -1 latest, else a timestamp */
             int64_t timestamp;
         } l;
     } u;

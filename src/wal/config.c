@@ -75,7 +75,7 @@ struct keydef {
 #define AT(field) offsetof(kw__wal_config, field)
 
 static key_check_fn check_provider, check_endpoints, check_selector, check_prefix_key,
-    check_nonempty, check_topic_key, check_format, check_compression, check_max_in_flight,
+    check_nonempty, check_topic_key, check_format, check_compression,
     check_sasl_table, check_tls_table, check_unused, check_mechanism, check_krb_service,
     check_server_name;
 
@@ -125,8 +125,7 @@ static const keydef wal_keys[] = {
      INT64_MAX, " bytes", NULL},
     {"append_fail_fast", K_BOOL, W_APPEND_FAIL_FAST, ST_BOOL, AT(wal.append_fail_fast), 0, 0, "",
      NULL},
-    {"max_in_flight", K_INT, W_MAX_IN_FLIGHT, ST_U32, AT(wal.max_in_flight), 1, 1024, "",
-     check_max_in_flight},
+    {"max_in_flight", K_INT, W_MAX_IN_FLIGHT, ST_U32, AT(wal.max_in_flight), 1, 1024, "", NULL},
     {"no_idempotence", K_BOOL, W_NO_IDEMPOTENCE, ST_BOOL, AT(wal.no_idempotence), 0, 0, "", NULL},
     {"no_coalesce", K_BOOL, W_NO_COALESCE, ST_BOOL, AT(wal.no_coalesce), 0, 0, "", NULL},
     {"strict_records", K_BOOL, W_STRICT_RECORDS, ST_BOOL, AT(wal.strict_records), 0, 0, "", NULL},
@@ -705,12 +704,6 @@ static int check_compression(ctx *c, const kw__toml_entry *e, const keydef *k, c
 }
 
 /* Judged with no_idempotence at the end (check_whole): only the range here. */
-static int check_max_in_flight(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
-                               uint64_t num)
-{
-    return 0;
-}
-
 static int apply_table(ctx *c, const kw__toml_entry *e, const keydef *keys, const char *name,
                        const char *where);
 

@@ -32,9 +32,7 @@
 
 uint64_t kw__wal_kafka_deadline(uint32_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000ull;
+    return kw__clock_now_ns() + (uint64_t)ms * 1000000ull;
 }
 
 void kw__wal_kafka_log(kw_wal_kafka *k, int level, const char *fmt, ...)
@@ -284,10 +282,8 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
     bool post = !t->kicked;
     t->kicked = true;
     pthread_mutex_unlock(&k->mu);
-    if (post && (rc = kw__loop_post(k->loop, kw__wal_kafka_kick_run, NULL, t)) != 0) {
-        /* the loop is gone: only possible while closing, which fails the queue */
-        return 0;
-    }
+    if (post) /* a failure means the loop is gone: only while closing, which fails the queue */
+        (void)kw__loop_post(k->loop, kw__wal_kafka_kick_run, NULL, t);
     return 0;
 }
 
@@ -488,10 +484,7 @@ static void kafka_close(void *p)
     k->closing = true;
     pthread_cond_broadcast(&k->cond);
     while (k->pending > 0) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        uint64_t n = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-        if (n >= until)
+        if (kw__clock_now_ns() >= until)
             break;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -504,9 +497,8 @@ static void kafka_close(void *p)
             break; /* documented as not allowed; do not hang */
     }
     pthread_mutex_unlock(&k->mu);
-    if (kw__client_run(k->client, stop_run, k) != 0) {
-        /* the client is being destroyed under us: its calls are failed already */
-    }
+    /* An error means the client is being destroyed under us: its calls are failed already. */
+    (void)kw__client_run(k->client, stop_run, k);
     if (k->own_client) {
         /* Destroying our client fails what is out (produce_done settles it), then the rest. */
         kw_client_destroy(k->client);

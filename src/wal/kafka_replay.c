@@ -453,9 +453,7 @@ int kw__wal_kafka_replay_open(void *p, const kw_wal_region_set *set, unsigned fl
                                     .nregions = set->n,
                                     .strict = k->o.strict_records};
     kw__wal_record_asm_init(&r->as, &ao);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    r->started_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    r->started_ns = kw__clock_now_ns();
     /* One topic serves the replay: every region must write to it. */
     pthread_mutex_lock(&k->mu);
     ktopic *t = kw__wal_kafka_region_topic(k, set->ids[0]);
