@@ -342,12 +342,8 @@ static int wait_until(kw_producer *p, kw__producer_until_fn *until, uint64_t arg
         uint64_t wake = deadline;
         if (c->host_driven) {
             pthread_mutex_unlock(&p->mu); /* deliveries run inside the loop and take p->mu */
-            bool drove = kw__client_enter_loop(c);
-            if (drove) {
-                uint64_t ms = (deadline - now) / 1000000u;
-                kw__loop_run_once(p->loop, ms > 100 ? 100 : (int)ms);
-                kw__client_leave_loop(c);
-            }
+            uint64_t ms = (deadline - now) / 1000000u;
+            bool drove = kw__client_drive(c, ms > 100 ? 100 : (int)ms) == 1;
             pthread_mutex_lock(&p->mu);
             if (drove)
                 continue;
@@ -448,10 +444,8 @@ KW_API int kw_producer_destroy(kw_producer *p)
     while (!is_stopped(p)) {
         if (kw__loop_post(p->loop, stop_task, NULL, p) != 0)
             break; /* the loop is gone (the client was destroyed first): nothing will call */
-        if (c->host_driven && kw__client_enter_loop(c)) {
-            kw__loop_run_once(p->loop, 10);
-            kw__client_leave_loop(c);
-        } else { /* the I/O thread, or another thread driving the loop, runs stop_task */
+        /* Drive the loop here, or let the I/O thread (or the host's) run stop_task. */
+        if (kw__client_drive(c, 10) != 1) {
             uint64_t wake = kw__clock_now_ns() + 10000000u;
             struct timespec ts = {(time_t)(wake / 1000000000u), (long)(wake % 1000000000u)};
             pthread_mutex_lock(&p->mu);
