@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "net/producer_int.h"
-#include "proto/crc32c.h"
 #include "proto/kerr.h"
 #include "proto/msg.h"
 #include "proto/schema.h"
@@ -116,13 +115,7 @@ static void batch_fail(kw__producer_batch *b, int err, int16_t kerr, const char 
 /* Writes producer id, epoch and base sequence into a finished batch (the CRC covers them). */
 static void stamp(kw__producer_batch *b, int64_t pid, int16_t epoch, int32_t seq)
 {
-    uint8_t *h = b->buf.buf;
-    size_t len = b->buf.len;
-    kw_store_be64(h + KW_BATCH_OFF_PRODUCER_ID, (uint64_t)pid);
-    kw_store_be16(h + KW_BATCH_OFF_PRODUCER_EPOCH, (uint16_t)epoch);
-    kw_store_be32(h + KW_BATCH_OFF_BASE_SEQUENCE, (uint32_t)seq);
-    kw_store_be32(h + KW_BATCH_OFF_CRC,
-                  kw__crc32c(0, h + KW_BATCH_OFF_ATTRIBUTES, len - KW_BATCH_OFF_ATTRIBUTES));
+    kw__batch_set_producer(b->buf.buf, b->buf.len, pid, epoch, seq);
     b->base_seq = seq;
 }
 

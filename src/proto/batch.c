@@ -195,6 +195,16 @@ void kw__batch_abort(kw_batch_builder *b)
         b->out->len = b->start;
 }
 
+void kw__batch_set_producer(uint8_t *batch, size_t len, int64_t producer_id, int16_t epoch,
+                            int32_t base_sequence)
+{
+    kw_store_be64(batch + KW_BATCH_OFF_PRODUCER_ID, (uint64_t)producer_id);
+    kw_store_be16(batch + KW_BATCH_OFF_PRODUCER_EPOCH, (uint16_t)epoch);
+    kw_store_be32(batch + KW_BATCH_OFF_BASE_SEQUENCE, (uint32_t)base_sequence);
+    kw_store_be32(batch + KW_BATCH_OFF_CRC, kw__crc32c(0, batch + KW_BATCH_OFF_ATTRIBUTES,
+                                                       len - KW_BATCH_OFF_ATTRIBUTES));
+}
+
 int kw__batch_finish(kw_batch_builder *b)
 {
     kw_wr *w = b->out;

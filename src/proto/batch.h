@@ -110,6 +110,15 @@ int kw__batch_finish(kw_batch_builder *b);
 /* Drops the batch: out->len goes back to where begin found it. */
 void kw__batch_abort(kw_batch_builder *b);
 
+/*
+ * Rewrites a finished batch's producer id, epoch and base sequence and its
+ * CRC, in place: how an idempotent producer renumbers a batch it resends
+ * after an epoch bump.  batch is one whole batch of len bytes (at least the
+ * header).
+ */
+void kw__batch_set_producer(uint8_t *batch, size_t len, int64_t producer_id, int16_t epoch,
+                            int32_t base_sequence);
+
 /* ---------------------------------------------------------------- batches */
 
 /* One batch header as read; `records` points at the (possibly compressed) records section. */

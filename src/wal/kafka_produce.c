@@ -4,7 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "proto/crc32c.h"
 #include "proto/kerr.h"
 #include "proto/msg_group.h"
 #include "wal/kafka_int.h"
@@ -226,12 +225,7 @@ void kw__wal_kafka_send_batch(kbatch *b)
 /* Rewrites a held batch's producer epoch and base sequence (the CRC covers them). */
 void kw__wal_kafka_renumber(kbatch *b, int64_t pid, int16_t epoch, int32_t seq)
 {
-    uint8_t *p = b->buf.buf;
-    kw_store_be64(p + KW_BATCH_OFF_PRODUCER_ID, (uint64_t)pid);
-    kw_store_be16(p + KW_BATCH_OFF_PRODUCER_EPOCH, (uint16_t)epoch);
-    kw_store_be32(p + KW_BATCH_OFF_BASE_SEQUENCE, (uint32_t)seq);
-    kw_store_be32(p + KW_BATCH_OFF_CRC, kw__crc32c(0, p + KW_BATCH_OFF_ATTRIBUTES,
-                                                   b->buf.len - KW_BATCH_OFF_ATTRIBUTES));
+    kw__batch_set_producer(b->buf.buf, b->buf.len, pid, epoch, seq);
     b->base_seq = seq;
 }
 
