@@ -154,7 +154,7 @@ static void on_conn_state(kw_conn *c, int state, int err, const char *detail, vo
         step_waiting(cl); /* now, so the calls that waited go out oldest first (see above) */
         return;
     } else {
-        conn_log(cl, KW_CONN_LOG_INFO, "cluster: connection to %s (node %d) closed: %s",
+        conn_log(cl, KW_LOG_INFO, "cluster: connection to %s (node %d) closed: %s",
                  kw__conn_peer(c), b->node_id, detail ? detail : "");
         snprintf(cl->errstr, sizeof(cl->errstr), "%s", detail ? detail : "");
         b->conn = NULL;
@@ -968,7 +968,7 @@ int kw__cluster_new(kw_cluster **out, kw_loop *loop, const kw_cluster_options *o
     int rc = parse_bootstrap(cl, opt->bootstrap);
     if (rc) {
         if (opt->conn.log)
-            opt->conn.log(opt->conn.log_arg, KW_CONN_LOG_ERROR, cl->errstr);
+            opt->conn.log(opt->conn.log_arg, KW_LOG_ERROR, cl->errstr);
         kw__cluster_free(cl);
         return rc;
     }

@@ -186,7 +186,7 @@ void kw__conn_fail(kw_conn *c, int conn_err, int req_err, const char *fmt, ...)
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     memcpy(c->errstr, text, sizeof(text));
-    kw__conn_log(c, KW_CONN_LOG_ERROR, "%s", c->errstr);
+    kw__conn_log(c, KW_LOG_ERROR, "%s", c->errstr);
     shut(c, conn_err, req_err, true);
 }
 
@@ -530,7 +530,7 @@ static void connected(kw_conn *c)
         return;
     }
     if (kw__tls_ctx_insecure(c->tls_ctx))
-        kw__conn_log(c, KW_CONN_LOG_WARN,
+        kw__conn_log(c, KW_LOG_WARN,
                      "TLS certificate verification is OFF for %s: anyone on the path can read and "
                      "change this connection",
                      c->peer);
@@ -550,7 +550,7 @@ static void connect_failed(kw_conn *c, int e)
     char eb[128];
     snprintf(c->errstr, sizeof(c->errstr), "connect %s: %s", c->addr_text,
              kw__conn_errno_text(e, eb, sizeof(eb)));
-    kw__conn_log(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
+    kw__conn_log(c, KW_LOG_DEBUG, "%s", c->errstr);
     close_socket(c);
     try_next_address(c);
 }
@@ -652,7 +652,7 @@ static void on_phase_timer(kw_loop_timer *t, void *arg)
     } else if (c->phase == PH_CONNECTING) {
         snprintf(c->errstr, sizeof(c->errstr), "connect %s: timed out after %u ms",
                  c->addr_text, c->connect_ms);
-        kw__conn_log(c, KW_CONN_LOG_DEBUG, "%s", c->errstr);
+        kw__conn_log(c, KW_LOG_DEBUG, "%s", c->errstr);
         close_socket(c);
         if (c->ai_next) {
             try_next_address(c);
@@ -738,7 +738,7 @@ int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt)
         sc.server_host = c->host; /* GSSAPI's ticket is for SERVICE/this host */
         int rc = kw__sasl_init(&c->sasl, &sc);
         if (rc) {
-            kw__conn_log(c, KW_CONN_LOG_ERROR, "%s", kw__sasl_errstr(&c->sasl));
+            kw__conn_log(c, KW_LOG_ERROR, "%s", kw__sasl_errstr(&c->sasl));
             c->phase = PH_CLOSED;
             really_free(c);
             return rc == KW_ENOMEM ? rc : KW_ECONFIG;

@@ -20,9 +20,6 @@
  */
 typedef struct kw_conn kw_conn;
 
-enum kw_conn_log_level { KW_CONN_LOG_ERROR, KW_CONN_LOG_WARN, KW_CONN_LOG_INFO, KW_CONN_LOG_DEBUG };
-typedef void kw_conn_log_fn(void *arg, int level, const char *msg);
-
 enum kw_conn_state {
     KW_CONN_READY = 1,  /* connected, versions negotiated, authenticated: err is 0 */
     KW_CONN_CLOSED = 2, /* for good: err and detail say why (KW_ECLOSED after kw__conn_close) */
@@ -61,7 +58,7 @@ typedef struct kw_conn_options {
     uint32_t max_frame_size;     /* 104857600: a larger response closes the connection */
     kw_conn_state_fn *on_state;
     void *state_arg;
-    kw_conn_log_fn *log;
+    kw_log_fn *log; /* levels KW_LOG_* */
     void *log_arg;
     /* Tests: when > 0, treat every SASL session as lasting at most this many ms (KIP-368). */
     uint32_t sasl_session_cap_ms;

@@ -118,7 +118,7 @@ struct kw_conn {
     uint64_t rng;
     kw_conn_state_fn *on_state;
     void *state_arg;
-    kw_conn_log_fn *log;
+    kw_log_fn *log; /* levels KW_LOG_* */
     void *log_arg;
     char errstr[512];
 };

@@ -9,7 +9,7 @@ static void become_ready(kw_conn *c)
 {
     c->phase = PH_READY;
     kw__loop_timer_stop(&c->phase_timer);
-    kw__conn_log(c, KW_CONN_LOG_DEBUG, "connected to %s (%s)", c->peer, c->addr_text);
+    kw__conn_log(c, KW_LOG_DEBUG, "connected to %s (%s)", c->peer, c->addr_text);
     if (c->on_state)
         c->on_state(c, KW_CONN_READY, 0, NULL, c->state_arg);
     kw__conn_pump(c);
@@ -89,7 +89,7 @@ static void sasl_done(kw_conn *c, int64_t lifetime_ms)
     if (c->reauthing) {
         c->reauthing = false;
         c->reauth_count++;
-        kw__conn_log(c, KW_CONN_LOG_DEBUG, "re-authenticated with %s", c->peer);
+        kw__conn_log(c, KW_LOG_DEBUG, "re-authenticated with %s", c->peer);
         kw__conn_pump(c);
     } else {
         become_ready(c);
@@ -135,7 +135,7 @@ void kw__conn_on_reauth_timer(kw_loop_timer *t, void *arg)
     if (c->phase == PH_READY && !c->reauthing) {
         /* Queued requests wait (kw__conn_pump stops) so none is sent between the SASL messages. */
         c->reauthing = true;
-        kw__conn_log(c, KW_CONN_LOG_DEBUG, "re-authenticating with %s", c->peer);
+        kw__conn_log(c, KW_LOG_DEBUG, "re-authenticating with %s", c->peer);
         send_sasl_handshake(c);
     }
     kw__conn_leave(c);

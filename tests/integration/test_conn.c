@@ -40,7 +40,7 @@ static void on_state(kw_conn *c, int state, int err, const char *detail, void *a
 static void on_log(void *arg, int level, const char *msg)
 {
     watch *w = arg;
-    if (level == KW_CONN_LOG_WARN) {
+    if (level == KW_LOG_WARN) {
         w->warnings++;
         snprintf(w->warning, sizeof(w->warning), "%s", msg);
     }
