@@ -781,8 +781,8 @@ static void step_waiting(kw_cluster *cl)
 }
 
 static int call_new(kw_cluster *cl, int kind, int api_key, const char *topic, int32_t partition,
-                    kw_cluster_build_fn *build, void *build_arg, uint64_t deadline_ns,
-                    kw_cluster_done_fn *done, void *done_arg)
+                    bool coalesce, kw_cluster_build_fn *build, void *build_arg,
+                    uint64_t deadline_ns, kw_cluster_done_fn *done, void *done_arg)
 {
     if (!cl || !done || cl->closing)
         return KW_EINVAL;
@@ -822,6 +822,7 @@ static int call_new(kw_cluster *cl, int kind, int api_key, const char *topic, in
     k->state = CS_WAIT;
     k->api_key = api_key;
     k->partition = partition;
+    k->coalesce = coalesce;
     k->build = build;
     k->build_arg = build_arg;
     k->done = done;
@@ -849,8 +850,8 @@ int kw__cluster_send_partition(kw_cluster *cl, int api_key, const char *topic, i
     if (api_key != KW_API_PRODUCE && api_key != KW_API_FETCH && api_key != KW_API_LIST_OFFSETS &&
         api_key != KW_API_DELETE_RECORDS)
         return KW_EINVAL;
-    return call_new(cl, CALL_PARTITION, api_key, topic, partition, build, build_arg, deadline_ns,
-                    done, done_arg);
+    return call_new(cl, CALL_PARTITION, api_key, topic, partition, false, build, build_arg,
+                    deadline_ns, done, done_arg);
 }
 
 int kw__cluster_send_produce_coalesced(kw_cluster *cl, const char *topic, int32_t partition,
@@ -858,11 +859,10 @@ int kw__cluster_send_produce_coalesced(kw_cluster *cl, const char *topic, int32_
                                        uint64_t deadline_ns, kw_cluster_done_fn *done,
                                        void *done_arg)
 {
-    int rc = kw__cluster_send_partition(cl, KW_API_PRODUCE, topic, partition, build, build_arg,
-                                        deadline_ns, done, done_arg);
-    if (rc == 0) /* call_new put it last, and its first step is on a later round */
-        cl->calls_tail->coalesce = true;
-    return rc;
+    if (!topic || !*topic || partition < 0 || !build)
+        return KW_EINVAL;
+    return call_new(cl, CALL_PARTITION, KW_API_PRODUCE, topic, partition, true, build, build_arg,
+                    deadline_ns, done, done_arg);
 }
 
 int kw__cluster_send_any(kw_cluster *cl, int api_key, kw_cluster_build_fn *build, void *build_arg,
@@ -870,15 +870,15 @@ int kw__cluster_send_any(kw_cluster *cl, int api_key, kw_cluster_build_fn *build
 {
     if (!build || !kw__api(api_key))
         return KW_EINVAL;
-    return call_new(cl, CALL_ANY, api_key, NULL, -1, build, build_arg, deadline_ns, done,
+    return call_new(cl, CALL_ANY, api_key, NULL, -1, false, build, build_arg, deadline_ns, done,
                     done_arg);
 }
 
 int kw__cluster_refresh(kw_cluster *cl, const char *topic, uint64_t deadline_ns,
                         kw_cluster_done_fn *done, void *done_arg)
 {
-    return call_new(cl, CALL_REFRESH, KW_API_METADATA, topic, -1, NULL, NULL, deadline_ns, done,
-                    done_arg);
+    return call_new(cl, CALL_REFRESH, KW_API_METADATA, topic, -1, false, NULL, NULL, deadline_ns,
+                    done, done_arg);
 }
 
 /* ---------------------------------------------------------------- life cycle */
