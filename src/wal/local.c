@@ -881,7 +881,7 @@ size_t kw__wal_local_segments(kw_wal_local *l, uint64_t *ids, size_t max)
     return n;
 }
 
-size_t kw__wal_local_regions(kw_wal_local *l, kw_wal_local_region_info *out, size_t max)
+size_t kw__wal_local_regions(kw_wal_local *l, kw_wal_region_info *out, size_t max)
 {
     size_t n = 0;
     pthread_mutex_lock(&l->mu);
@@ -890,7 +890,7 @@ size_t kw__wal_local_regions(kw_wal_local *l, kw_wal_local_region_info *out, siz
         if (!e->used)
             continue;
         if (n < max)
-            out[n] = (kw_wal_local_region_info){e->region, e->latest, e->mark};
+            out[n] = (kw_wal_region_info){e->region, e->latest, e->mark};
         n++;
     }
     pthread_mutex_unlock(&l->mu);

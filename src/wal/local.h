@@ -114,15 +114,12 @@ void kw__wal_local_stats(kw_wal_local *l, kw_wal_stats *out);
 /* First entry id of each segment, oldest first: up to max written to ids, the count returned. */
 size_t kw__wal_local_segments(kw_wal_local *l, uint64_t *ids, size_t max);
 
-/* A region the log holds an entry or an obsolete mark of (for `kwal wal info`). */
-typedef struct kw_wal_local_region_info {
-    uint64_t region;
-    uint64_t latest; /* last durable entry id; 0 when only a mark is left */
-    uint64_t mark;   /* ids <= mark are obsolete; 0 = never marked */
-} kw_wal_local_region_info;
-
-/* Every region known to the handle, in no order: up to max written to out, the count returned. */
-size_t kw__wal_local_regions(kw_wal_local *l, kw_wal_local_region_info *out, size_t max);
+/*
+ * Every region the log holds an entry or an obsolete mark of, in no order
+ * (latest_entry_id 0 when only a mark is left): up to max written to out,
+ * the count returned.
+ */
+size_t kw__wal_local_regions(kw_wal_local *l, kw_wal_region_info *out, size_t max);
 
 /*
  * Replays region's entries with id >= from_entry_id up to the last id durable

@@ -98,18 +98,7 @@ static void local_replay_close(void *r)
 
 static size_t local_regions(void *p, kw_wal_region_info *out, size_t cap)
 {
-    /* The local list has its own struct (the same three numbers): copy through it. */
-    size_t total = kw__wal_local_regions(p, NULL, 0);
-    if (!out || cap == 0)
-        return total;
-    kw_wal_local_region_info *all = malloc((total ? total : 1) * sizeof(*all));
-    if (!all)
-        return 0;
-    size_t n = kw__wal_local_regions(p, all, total);
-    for (size_t i = 0; i < n && i < cap; i++)
-        out[i] = (kw_wal_region_info){all[i].region, all[i].latest, all[i].mark};
-    free(all);
-    return n;
+    return kw__wal_local_regions(p, out, out ? cap : 0);
 }
 static kw_client *local_client(const void *p)
 {
