@@ -16,7 +16,7 @@ uint64_t kw__client_deadline(const kw_client *c, uint32_t timeout_ms)
 }
 
 /* What is left of a deadline in ms, for the timeout fields requests carry (at least 1). */
-static int32_t ms_left(uint64_t deadline_ns)
+int32_t kw__client_ms_left(uint64_t deadline_ns)
 {
     uint64_t now = kw__clock_now_ns();
     if (deadline_ns <= now + 1000000u)
@@ -356,7 +356,7 @@ static int produce_build(void *arg, int version, int32_t epoch, const void **req
     k->t.partition_data.n = 1;
     k->req.transactional_id = KW_STR_NULL;
     k->req.acks = k->acks;
-    k->req.timeout_ms = ms_left(k->base.deadline_ns);
+    k->req.timeout_ms = kw__client_ms_left(k->base.deadline_ns);
     k->req.topic_data.v = &k->t;
     k->req.topic_data.n = 1;
     *req = &k->req;
@@ -691,7 +691,7 @@ static int list_offsets_build(void *arg, int version, int32_t epoch, const void 
     k->req.isolation_level = k->isolation;
     k->req.topics.v = &k->t;
     k->req.topics.n = 1;
-    k->req.timeout_ms = ms_left(k->base.deadline_ns);
+    k->req.timeout_ms = kw__client_ms_left(k->base.deadline_ns);
     *req = &k->req;
     return 0;
 }
@@ -830,7 +830,7 @@ static int delete_records_build(void *arg, int version, int32_t epoch, const voi
     k->t.partitions.n = 1;
     k->req.topics.v = &k->t;
     k->req.topics.n = 1;
-    k->req.timeout_ms = ms_left(k->base.deadline_ns);
+    k->req.timeout_ms = kw__client_ms_left(k->base.deadline_ns);
     *req = &k->req;
     return 0;
 }

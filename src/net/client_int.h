@@ -78,6 +78,8 @@ bool kw__client_enter_loop(kw_client *c);
 void kw__client_leave_loop(kw_client *c);
 /* Absolute CLOCK_MONOTONIC deadline for a call's timeout (0 = the client's default). */
 uint64_t kw__client_deadline(const kw_client *c, uint32_t timeout_ms);
+/* What is left of a deadline in ms, for the timeout a request carries: 1 to INT32_MAX. */
+int32_t kw__client_ms_left(uint64_t deadline_ns);
 /* Any thread: queue k for the loop thread.  0, or KW_ECLOSED / KW_ENOMEM (the caller keeps k). */
 int kw__client_submit(kw_client *c, kw_call *k);
 /*

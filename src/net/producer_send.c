@@ -119,15 +119,6 @@ static void stamp(kw__producer_batch *b, int64_t pid, int16_t epoch, int32_t seq
     b->base_seq = seq;
 }
 
-static uint32_t ms_until(uint64_t deadline_ns)
-{
-    uint64_t now = kw__clock_now_ns();
-    if (deadline_ns <= now)
-        return 1;
-    uint64_t ms = (deadline_ns - now) / 1000000u;
-    return ms > INT32_MAX ? INT32_MAX : (ms ? (uint32_t)ms : 1);
-}
-
 static int build_produce(void *arg, int version, int32_t leader_epoch, const void **req)
 {
     kw__producer_batch *b = arg;
@@ -139,7 +130,7 @@ static int build_produce(void *arg, int version, int32_t leader_epoch, const voi
     b->rt.partition_data.v = &b->rp;
     b->rt.partition_data.n = 1;
     b->req.transactional_id = KW_STR_NULL;
-    b->req.timeout_ms = (int32_t)ms_until(b->deadline_ns);
+    b->req.timeout_ms = kw__client_ms_left(b->deadline_ns);
     b->req.topic_data.v = &b->rt;
     b->req.topic_data.n = 1;
     *req = &b->req;
