@@ -75,28 +75,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size -= 2;
     if (size < naborted * 16)
         return 0;
-    kw__consumer_aborted list[15];
+    kw__aborted_set list = {0};
     for (size_t i = 0; i < naborted; i++)
-        list[i] = (kw__consumer_aborted){be64(data + 16 * i), be64(data + 16 * i + 8)};
+        if (kw__aborted_add(&list, be64(data + 16 * i), be64(data + 16 * i + 8)))
+            abort();
     data += naborted * 16;
     size -= naborted * 16;
 
     sink s = {.last = -1, .per_poll = flags >> 2};
     for (int i = 0; i < 64; i++)
         kw__wr_init(&s.pool[i]);
-    kw__consumer_aborted *aborted = NULL;
-    size_t na = 0, cap = 0;
+    kw__aborted_set aborted = {0};
     kw__consumer_decoder d = {.read_committed = flags & 1,
                               .aborted = &aborted,
-                              .naborted = &na,
-                              .capaborted = &cap,
                               .scratch = scratch,
                               .scratch_arg = &s,
                               .emit = emit,
                               .emit_arg = &s};
-    if (kw__consumer_take_aborted(&d, list, naborted) != 0)
+    if (kw__aborted_merge(&aborted, &list) != 0)
         abort();
-    if (kw__consumer_take_aborted(&d, list, naborted) != 0 || na > naborted)
+    if (kw__aborted_merge(&aborted, &list) != 0 || aborted.n > naborted)
         abort(); /* taking the same list twice adds nothing */
     kw_batch_iter bit;
     kw_record_iter rit;
@@ -112,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } while (rc == 1);
     if (rc < 0 && d.errstr[0] == 0)
         abort(); /* every error says why */
-    free(aborted);
+    kw__aborted_free(&aborted);
+    kw__aborted_free(&list);
     for (int i = 0; i < 64; i++)
         kw__wr_free(&s.pool[i]);
     return 0;

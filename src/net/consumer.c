@@ -111,7 +111,7 @@ static void part_restart(kw_consumer *c, kw__consumer_part *p, kw_consumer_start
         p->cur = NULL;
     }
     p->in_batch = false;
-    p->naborted = 0;
+    p->aborted.n = 0;
     p->position = -1;
     p->bound = -1;
     p->start = start;
@@ -355,8 +355,6 @@ static int drain_part(kw_consumer *c, kw__consumer_part *p)
     kw__consumer_decoder d = {
         .read_committed = c->o.isolation == KW_CONSUMER_READ_COMMITTED,
         .aborted = &p->aborted,
-        .naborted = &p->naborted,
-        .capaborted = &p->capaborted,
         .scratch = take_scratch,
         .scratch_arg = &x,
         .inflated = take_inflated,
@@ -374,7 +372,7 @@ static int drain_part(kw_consumer *c, kw__consumer_part *p)
             pthread_mutex_unlock(&c->mu);
             if (!got)
                 return 0;
-            if (kw__consumer_take_aborted(&d, p->cur->aborted, p->cur->naborted) != 0) {
+            if (kw__aborted_merge(&p->aborted, &p->cur->aborted) != 0) {
                 snprintf(d.errstr, sizeof(d.errstr), "no memory for the aborted transactions");
                 x.err = KW_ENOMEM;
             }

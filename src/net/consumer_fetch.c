@@ -50,7 +50,7 @@ void kw__consumer_chunk_free(kw_consumer *c, kw__consumer_chunk *ch)
             ch->mem = NULL;
         }
     free(ch->mem);
-    free(ch->aborted);
+    kw__aborted_free(&ch->aborted);
     kw__wr_free(&ch->inflated);
     free(ch->table);
     free(ch);
@@ -72,7 +72,7 @@ static void part_free(kw__consumer_part *p)
     }
     kw__consumer_chunk_free(c, p->cur);
     kw__wr_free(&p->held);
-    free(p->aborted);
+    kw__aborted_free(&p->aborted);
     free(p->topic);
     free(p);
 }
@@ -569,15 +569,10 @@ static int take_chunk(kw__consumer_slot *s, const kw_cluster_result *res,
         goto nomem;
     }
     ch->len = whole;
-    if (fp->aborted_transactions.n > 0) {
-        ch->aborted = calloc((size_t)fp->aborted_transactions.n, sizeof(*ch->aborted));
-        if (!ch->aborted)
+    for (int32_t i = 0; i < fp->aborted_transactions.n; i++)
+        if (kw__aborted_add(&ch->aborted, fp->aborted_transactions.v[i].producer_id,
+                            fp->aborted_transactions.v[i].first_offset) != 0)
             goto nomem;
-        for (int32_t i = 0; i < fp->aborted_transactions.n; i++)
-            ch->aborted[i] = (kw__consumer_aborted){fp->aborted_transactions.v[i].producer_id,
-                                                    fp->aborted_transactions.v[i].first_offset};
-        ch->naborted = (size_t)fp->aborted_transactions.n;
-    }
     /* The table lists this answer's batches from its start: the same ones, whole or not. */
     ch->inflated = pre->w;
     ch->table = pre->table;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "kwal/consumer.h"
+#include "net/aborted.h"
 #include "net/client_int.h"
 #include "proto/batch.h"
 #include "proto/msg_data.h"
@@ -28,10 +29,6 @@
 /* Read buffers kept for reuse (each about fetch_bytes). */
 #define KW__CONSUMER_SPARES 2
 
-typedef struct kw__consumer_aborted {
-    int64_t producer_id;
-    int64_t first_offset;
-} kw__consumer_aborted;
 
 /* A compressed batch the loop inflated ahead (its records section, in the chunk's inflated). */
 typedef struct kw__consumer_inflated {
@@ -52,8 +49,7 @@ typedef struct kw__consumer_chunk {
     const uint8_t *buf;
     size_t len;
     int64_t skip_below; /* records below this were delivered from an earlier chunk */
-    kw__consumer_aborted *aborted;
-    size_t naborted;
+    kw__aborted_set aborted; /* the transactions this answer listed as aborted */
     kw_wr inflated; /* records sections of the compressed batches, inflated by the loop */
     kw__consumer_inflated *table; /* by offset; NULL when the loop inflated nothing */
     size_t ntable;
@@ -132,8 +128,7 @@ struct kw__consumer_part {
     size_t batch_scratch;   /* the pool index of the last scratch this partition took ... */
     uint64_t scratch_poll;  /* ... in this poll (c->poll_seq) */
     int64_t position; /* the next offset to deliver, -1 unknown */
-    kw__consumer_aborted *aborted; /* aborted transactions not yet ended by their marker */
-    size_t naborted, capaborted;
+    kw__aborted_set aborted; /* aborted transactions not yet ended by their marker */
 };
 
 /* A stopped partition's report, queued for poll (mu). */
@@ -218,9 +213,8 @@ void kw__consumer_log(kw_consumer *c, int level, const char *fmt, ...)
 typedef struct kw__consumer_decoder {
     bool read_committed;
     bool verify_crc;
-    /* the aborted transactions seen so far and not yet closed by their marker (grown by decode) */
-    kw__consumer_aborted **aborted;
-    size_t *naborted, *capaborted;
+    /* the aborted transactions seen so far and not yet closed by their marker */
+    kw__aborted_set *aborted;
     /* one scratch per compressed batch: returns a fresh (len 0) writer, or NULL (no memory) */
     kw_wr *(*scratch)(void *arg);
     void *scratch_arg;
@@ -232,9 +226,6 @@ typedef struct kw__consumer_decoder {
     void *emit_arg;
     char errstr[KW_BATCH_ERRSTR_LEN + 64];
 } kw__consumer_decoder;
-
-/* Adds a response's aborted transactions to the decoder's list (duplicates once).  0 or KW_ENOMEM. */
-int kw__consumer_take_aborted(kw__consumer_decoder *d, const kw__consumer_aborted *a, size_t n);
 
 /*
  * Decodes records from the batch iterator (and the record iterator of a

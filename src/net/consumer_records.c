@@ -7,46 +7,11 @@
 #include "net/consumer_int.h"
 
 /*
- * read_committed.  A Fetch response lists the aborted transactions that
- * overlap it: (producer id, first offset).  A transactional batch of a
- * listed producer at or after that first offset belongs to the aborted
- * transaction and is dropped, until that producer's ABORT marker (a control
- * batch) ends it; then the entry goes, so the producer's next transaction
- * is read again.  Control batches themselves never reach the caller (their
- * offsets are stepped over).  The broker stops a read_committed response at
- * the last stable offset, so records of open transactions never arrive.
+ * read_committed: aborted transactions are dropped as net/aborted.h says.
+ * Control batches themselves never reach the caller (their offsets are
+ * stepped over).  The broker stops a read_committed response at the last
+ * stable offset, so records of open transactions never arrive.
  */
-
-int kw__consumer_take_aborted(kw__consumer_decoder *d, const kw__consumer_aborted *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < *d->naborted && !seen; j++)
-            seen = (*d->aborted)[j].producer_id == a[i].producer_id &&
-                   (*d->aborted)[j].first_offset == a[i].first_offset;
-        if (seen)
-            continue;
-        if (*d->naborted == *d->capaborted) {
-            size_t cap = *d->capaborted ? *d->capaborted * 2 : 8;
-            kw__consumer_aborted *v = realloc(*d->aborted, cap * sizeof(*v));
-            if (!v)
-                return KW_ENOMEM;
-            *d->aborted = v;
-            *d->capaborted = cap;
-        }
-        (*d->aborted)[(*d->naborted)++] = a[i];
-    }
-    return 0;
-}
-
-static bool batch_aborted(const kw__consumer_decoder *d, const kw_batch *b)
-{
-    for (size_t i = 0; i < *d->naborted; i++)
-        if ((*d->aborted)[i].producer_id == b->producer_id &&
-            (*d->aborted)[i].first_offset <= kw__batch_last_offset(b))
-            return true;
-    return false;
-}
 
 /* A control batch: an ABORT marker ends its producer's aborted transactions that began before it. */
 static int control_batch(kw__consumer_decoder *d, const kw_batch *b)
@@ -68,14 +33,8 @@ static int control_batch(kw__consumer_decoder *d, const kw_batch *b)
                  "control batch at offset %" PRId64 " has no valid marker record", b->base_offset);
         return KW_EMALFORMED;
     }
-    if (type != KW_CONTROL_ABORT)
-        return 0;
-    for (size_t i = 0; i < *d->naborted;)
-        if ((*d->aborted)[i].producer_id == b->producer_id &&
-            (*d->aborted)[i].first_offset <= b->base_offset)
-            (*d->aborted)[i] = (*d->aborted)[--*d->naborted];
-        else
-            i++;
+    if (type == KW_CONTROL_ABORT)
+        kw__aborted_end(d->aborted, b);
     return 0;
 }
 
@@ -121,7 +80,7 @@ int kw__consumer_decode(kw__consumer_decoder *d, kw_batch_iter *bit, kw_record_i
             *position = next;
             continue;
         }
-        if (d->read_committed && kw__batch_is_transactional(batch) && batch_aborted(d, batch)) {
+        if (d->read_committed && kw__batch_is_transactional(batch) && kw__aborted_covers(d->aborted, batch)) {
             *position = next;
             continue;
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/aborted.h"
 #include "net/conn.h"
 #include "proto/kerr.h"
 #include "wal/kafka_int.h"
@@ -26,11 +27,6 @@
 #define QUEUE_MAX 2
 #define FOLLOW_WAIT_MS 500
 
-typedef struct kaborted {
-    int64_t producer_id;
-    int64_t first_offset;
-} kaborted;
-
 /* One fetch response's records: the connection's read buffer taken over (or a copy). */
 typedef struct kchunk {
     struct kchunk *next;
@@ -38,8 +34,7 @@ typedef struct kchunk {
     size_t mem_cap; /* the taken buffer's size (0 for a copy): it goes back as the next spare */
     const uint8_t *buf;
     size_t len;
-    kaborted *aborted;
-    size_t naborted;
+    kw__aborted_set aborted; /* the transactions this response listed as aborted */
 } kchunk;
 
 typedef struct kreplay {
@@ -88,8 +83,7 @@ typedef struct kreplay {
     kw_wr scratch;
     kw_wal_record_asm as;
     bool finished;
-    kaborted *aborted;
-    size_t naborted, capaborted;
+    kw__aborted_set aborted; /* aborted transactions not yet ended by their marker */
     kw_wal_replay_stats stats;
     uint64_t started_ns;
 } kreplay;
@@ -115,7 +109,7 @@ static void chunk_free(kchunk *c)
     if (!c)
         return;
     free(c->mem);
-    free(c->aborted);
+    kw__aborted_free(&c->aborted);
     free(c);
 }
 
@@ -130,7 +124,7 @@ static void replay_free(kreplay *r)
     free(r->spare);
     kw__wr_free(&r->scratch);
     kw__wal_record_asm_free(&r->as);
-    free(r->aborted);
+    kw__aborted_free(&r->aborted);
     free(r->topic);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cond);
@@ -256,16 +250,11 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
             c->buf = c->mem;
         }
         free(spare); /* not taken: the connection did not get it */
-        if (c && p->aborted_transactions.n > 0) {
-            c->aborted = calloc((size_t)p->aborted_transactions.n, sizeof(*c->aborted));
-            if (c->aborted) {
-                for (int32_t i = 0; i < p->aborted_transactions.n; i++)
-                    c->aborted[i] = (kaborted){p->aborted_transactions.v[i].producer_id,
-                                               p->aborted_transactions.v[i].first_offset};
-                c->naborted = (size_t)p->aborted_transactions.n;
-            }
-        }
-        if (!c || !c->mem || (p->aborted_transactions.n > 0 && !c->aborted)) {
+        bool listed = true;
+        for (int32_t i = 0; c && i < p->aborted_transactions.n && listed; i++)
+            listed = kw__aborted_add(&c->aborted, p->aborted_transactions.v[i].producer_id,
+                                     p->aborted_transactions.v[i].first_offset) == 0;
+        if (!c || !c->mem || !listed) {
             chunk_free(c);
             set_err(r, KW_ENOMEM, "replay: out of memory for a %zu-byte fetch", len);
             return;
@@ -527,49 +516,6 @@ static void report(kreplay *r, const kw_wal_record_event *ev)
     }
 }
 
-/* Aborted transactions: a transactional batch of a producer listed as aborted from an
- * offset at or below it is skipped, until that producer's ABORT marker. */
-static bool aborted_batch(kreplay *r, const kw_batch *b)
-{
-    for (size_t i = 0; i < r->naborted; i++)
-        if (r->aborted[i].producer_id == b->producer_id &&
-            r->aborted[i].first_offset <= kw__batch_last_offset(b))
-            return true;
-    return false;
-}
-
-static void abort_marker(kreplay *r, const kw_batch *b)
-{
-    for (size_t i = 0; i < r->naborted;)
-        if (r->aborted[i].producer_id == b->producer_id &&
-            r->aborted[i].first_offset <= b->base_offset)
-            r->aborted[i] = r->aborted[--r->naborted];
-        else
-            i++;
-}
-
-static int take_aborted(kreplay *r, const kchunk *c)
-{
-    for (size_t i = 0; i < c->naborted; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < r->naborted && !seen; j++)
-            seen = r->aborted[j].producer_id == c->aborted[i].producer_id &&
-                   r->aborted[j].first_offset == c->aborted[i].first_offset;
-        if (seen)
-            continue;
-        if (r->naborted == r->capaborted) {
-            size_t cap = r->capaborted ? r->capaborted * 2 : 8;
-            kaborted *a = realloc(r->aborted, cap * sizeof(*a));
-            if (!a)
-                return KW_ENOMEM;
-            r->aborted = a;
-            r->capaborted = cap;
-        }
-        r->aborted[r->naborted++] = c->aborted[i];
-    }
-    return 0;
-}
-
 /* Waits for the next chunk: 1 with r->cur set, 0 at the end, or an error. */
 static int next_chunk(kreplay *r, int timeout_ms)
 {
@@ -618,7 +564,7 @@ static int next_chunk(kreplay *r, int timeout_ms)
     if (wake)
         kw__loop_post(r->k->loop, resume_run, NULL, r);
     if (rc == 1) {
-        if (take_aborted(r, r->cur) != 0)
+        if (kw__aborted_merge(&r->aborted, &r->cur->aborted) != 0)
             return KW_ENOMEM;
         kw__batch_iter_init(&r->bit, r->cur->buf, r->cur->len, KW_BATCH_VERIFY_CRC);
         r->in_chunk = true;
@@ -712,10 +658,11 @@ int kw__wal_kafka_replay_next(void *p, uint64_t *region_id, uint64_t *entry_id,
                 continue;
             }
             if (kw__batch_is_control(&r->batch)) {
-                abort_marker(r, &r->batch);
+                kw__aborted_end(&r->aborted, &r->batch);
                 continue;
             }
-            if (kw__batch_is_transactional(&r->batch) && aborted_batch(r, &r->batch))
+            if (kw__batch_is_transactional(&r->batch) &&
+                kw__aborted_covers(&r->aborted, &r->batch))
                 continue;
             rc = kw__record_iter_init(&r->rit, &r->batch, &r->scratch, 0, r->from);
             if (rc < 0) {
