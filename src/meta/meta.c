@@ -113,14 +113,10 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
     if (rc == 0 && opts->client) {
         m->client = opts->client;
     } else if (rc == 0) {
+        /* The host's connection settings win over the file's ([wal] already maps onto the
+         * client's options: one vocabulary). */
         kw_client_options co;
-        if (opts->kafka.bootstrap) { /* the host's connection settings win over the file's */
-            co = opts->kafka;
-            if (!co.client_id)
-                co.client_id = "kwal-meta";
-        } else {
-            kw__meta_client_options(&m->cfg, &co);
-        }
+        kw__meta_client_options(opts->kafka.bootstrap ? &opts->kafka : &m->cfg.wal.kafka, &co);
         co.log = client_log;
         co.log_arg = m;
         char cerr[512];

@@ -730,10 +730,9 @@ int kw__meta_topics_prepare(kw_client *c, const kw__wal_config *cfg, kw_meta_top
     return rc;
 }
 
-void kw__meta_client_options(const kw__wal_config *cfg, kw_client_options *o)
+void kw__meta_client_options(const kw_client_options *from, kw_client_options *o)
 {
-    /* The config maps [wal] onto the client's options already (one vocabulary). */
-    *o = cfg->wal.kafka;
+    *o = *from;
     if (!o->client_id)
         o->client_id = "kwal-meta";
 }

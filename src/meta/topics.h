@@ -48,11 +48,9 @@
 /* max.message.bytes for cfg, as above. */
 int64_t kw__meta_topics_max_message_bytes(const kw__wal_config *cfg);
 
-/*
- * The client options a [wal] section describes: its brokers, SASL ([wal.sasl]) and TLS
- * ([wal.tls]; the table alone means TLS with the system CAs).  Strings point into cfg.
- */
-void kw__meta_client_options(const kw__wal_config *cfg, kw_client_options *o);
+/* The options of a client the metasrv side makes: from's, with client id "kwal-meta" unless set.
+ * Strings point where from's do. */
+void kw__meta_client_options(const kw_client_options *from, kw_client_options *o);
 
 /* "{prefix}_{index}" into buf: 0, or KW_ETOOBIG when it does not fit (or passes 249 characters). */
 int kw__meta_topic_name(const char *prefix, uint32_t index, char *buf, size_t cap);
