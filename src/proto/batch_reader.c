@@ -64,8 +64,8 @@ int kw_batch_reader_set(kw_batch_reader *r, const void *bytes, size_t len, int64
     r->records_started = false;
     r->err = 0;
     r->errstr[0] = 0;
-    kw__batch_iter_init(&r->batches, NULL, 0, 0);
     if (!bytes && len > 0) {
+        kw__batch_iter_init(&r->batches, NULL, 0, 0); /* remaining() reads 0 */
         snprintf(r->errstr, sizeof r->errstr, "NULL bytes with a length of %zu", len);
         return KW_EINVAL;
     }
