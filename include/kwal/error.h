@@ -44,7 +44,9 @@ extern "C" {
     X(AGAIN, -20, "resource temporarily unavailable")                                \
     X(CORRUPT, -21, "stored data is corrupt")                                        \
     X(FULL, -22, "buffer full")                                                      \
-    X(DEADLK, -23, "blocking call from a thread that must not block (a callback)")
+    X(DEADLK, -23, "blocking call from a thread that must not block (a callback)")     \
+    X(FENCED, -24, "fenced: a newer producer or member took over (fatal for this handle)") \
+    X(DATALOSS, -25, "records missing: offsets the log should hold were skipped")
 
 enum kw_errno {
     KW_OK = 0,
