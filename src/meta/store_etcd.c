@@ -694,7 +694,7 @@ int kw__meta_store_etcd_open(const kw_meta_store_etcd_options *opt, kw_meta_stor
     pthread_mutex_init(&e->mu, NULL);
     e->timeout_ms = opt->timeout_ms ? opt->timeout_ms : 5000;
     bool oom = false;
-    bool tls = opt->ca_file || opt->cert_file;
+    bool tls = opt->use_tls || opt->ca_file || opt->cert_file;
     e->endpoints = calloc(opt->endpoint_count, sizeof(*e->endpoints));
     if (!e->endpoints)
         return open_fail(e, KW_ENOMEM, err, err_cap, "%s", "out of memory");

@@ -24,7 +24,9 @@ typedef struct kw_meta_store_etcd_options {
     /* Prepended to every key (GreptimeDB's store_key_prefix); range and results see the keys
      * without it.  "" or NULL: none. */
     const char *key_prefix;
-    /* TLS (https:// endpoints, or any endpoint once ca_file or cert_file is set). */
+    /* TLS: https:// endpoints, or every endpoint without a scheme when use_tls, ca_file or
+     * cert_file is set (without ca_file the system's CA store verifies etcd). */
+    int use_tls;
     const char *ca_file;
     const char *cert_file; /* client certificate: both cert and key, or neither */
     const char *key_file;
