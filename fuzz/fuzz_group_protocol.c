@@ -51,10 +51,6 @@ static void run_assignors(const kw__group_subscription *s)
         kw__member_assignment out[2];
         char detail[KW_GROUP_DETAIL_MAX];
         int err = a->assign(&in, &arena, out, detail, sizeof(detail));
-        if (err == KW_EUNSUPPORTED) {
-            kw__arena_reset(&arena);
-            continue;
-        }
         if (err)
             abort();
         for (size_t m = 0; m < 2; m++) {
