@@ -235,30 +235,40 @@ static bool gives_up_before(const sticky *s, size_t donor, uint32_t a, uint32_t 
     return a > b;
 }
 
-/* One direct move away from member a, if some subscriber has two fewer; returns whether it moved. */
-static bool move_one_from(sticky *s, size_t a, int64_t *target)
+typedef struct donor_order {
+    const sticky *s;
+    size_t donor;
+} donor_order;
+
+static int give_up_cmp(const void *x, const void *y, void *arg)
 {
-    kw__assign_context *c = s->c;
-    /* the best receiver per topic a holds, found once per move */
-    int64_t best_p = -1, best_to = -1;
-    for (uint32_t i = 0; i < s->counts[a]; i++) {
-        uint32_t p = s->lists[a][i], t = c->partition_topic[p];
-        if (target[t] == -2)
-            target[t] = least_loaded(s, t, (int64_t)a);
-        int64_t to = target[t];
+    const donor_order *d = arg;
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a == b ? 0 : gives_up_before(d->s, d->donor, a, b) ? -1 : 1;
+}
+
+/*
+ * Direct moves away from member a, to subscribers with at least two fewer
+ * partitions, in the order a gives them up.  One pass suffices: a only
+ * loses partitions and the others only gain, so a move refused once stays
+ * refused.  Returns whether anything moved; scratch holds counts[a] entries.
+ */
+static bool move_from(sticky *s, size_t a, uint32_t *scratch)
+{
+    uint32_t n = s->counts[a];
+    memcpy(scratch, s->lists[a], n * sizeof(*scratch));
+    donor_order d = {s, a};
+    qsort_r(scratch, n, sizeof(*scratch), give_up_cmp, &d);
+    bool moved = false;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t p = scratch[i];
+        int64_t to = least_loaded(s, s->c->partition_topic[p], (int64_t)a);
         if (to < 0 || s->counts[to] + 2 > s->counts[a])
             continue;
-        if (best_p < 0 || gives_up_before(s, a, p, (uint32_t)best_p)) {
-            best_p = p;
-            best_to = to;
-        }
+        move(s, p, (size_t)to);
+        moved = true;
     }
-    for (uint32_t i = 0; i < s->counts[a]; i++)
-        target[c->partition_topic[s->lists[a][i]]] = -2; /* counts change with the move */
-    if (best_p < 0)
-        return false;
-    move(s, (uint32_t)best_p, (size_t)best_to);
-    return true;
+    return moved;
 }
 
 static int by_count_desc(const void *x, const void *y, void *arg)
@@ -274,25 +284,22 @@ static int by_count_desc(const void *x, const void *y, void *arg)
 static int balance_direct(sticky *s)
 {
     kw__assign_context *c = s->c;
-    int64_t *target = malloc((c->topic_count ? c->topic_count : 1) * sizeof(*target));
+    uint32_t *scratch = malloc((c->partition_count ? c->partition_count : 1) * sizeof(*scratch));
     size_t *donors = malloc((c->member_count ? c->member_count : 1) * sizeof(*donors));
-    if (!target || !donors) {
-        free(target);
+    if (!scratch || !donors) {
+        free(scratch);
         free(donors);
         return KW_ENOMEM;
     }
-    for (size_t t = 0; t < c->topic_count; t++)
-        target[t] = -2; /* not computed */
     bool moved = true;
     while (moved) {
         moved = false;
         memcpy(donors, c->order, c->member_count * sizeof(*donors));
         qsort_r(donors, c->member_count, sizeof(*donors), by_count_desc, s);
         for (size_t i = 0; i < c->member_count; i++)
-            while (move_one_from(s, donors[i], target))
-                moved = true;
+            moved = move_from(s, donors[i], scratch) || moved;
     }
-    free(target);
+    free(scratch);
     free(donors);
     return 0;
 }

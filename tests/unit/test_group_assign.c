@@ -680,6 +680,7 @@ int main(void)
     tcase_add_test(tc, an_empty_group_and_unsubscribed_topics_assign_nothing);
     suite_add_tcase(s, tc);
     tc = tcase_create("cooperative-sticky");
+    tcase_set_timeout(tc, 100); /* the randomized walk takes seconds under sanitizers */
     tcase_add_test(tc, sticky_three_members_three_single_partition_topics_get_one_each);
     tcase_add_test(tc, sticky_a_member_leaving_moves_only_its_partitions_at_once);
     tcase_add_test(tc, sticky_a_member_joining_takes_from_the_fullest_revoked_first_then_assigned);
