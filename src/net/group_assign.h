@@ -107,15 +107,20 @@ int kw__assign_roundrobin(const kw__assign_input *in, kw_arena *arena, kw__membe
  * while keeping the same rules):
  *  - every partition of a subscribed topic goes to exactly one subscriber,
  *    unless it is held back by the cooperative rule below;
- *  - balanced: moving a partition along any chain of subscribers cannot
- *    lower the spread further; in particular members with the same
- *    subscription end with counts that differ by at most one (counting the
- *    held-back partitions with the member they are meant for);
+ *  - balanced: no chain of moves (each partition to a subscriber of its
+ *    topic) could make the counts more even, so the counts are as even as
+ *    the subscriptions allow; members with the same subscription end with
+ *    counts that differ by at most one (counting the held-back partitions
+ *    with the member they are meant for).  Groups with members x known
+ *    topics above 2^24 get only direct moves, which still keep that
+ *    within-one rule;
  *  - sticky: a partition stays with its previous owner unless balance needs
- *    it elsewhere.  The previous owner is the member that lists it in
- *    owned_partitions with the highest generation; a member with a lower
- *    generation lost its claim; members claiming it with the same highest
- *    generation each may keep it (the first in member order does);
+ *    it elsewhere; a member that must give some up gives up first the ones
+ *    it did not own, then its highest-numbered ones.  The previous owner is
+ *    the member that lists it in owned_partitions with the highest
+ *    generation (kw__group_subscription_generation); a lower generation's
+ *    claim is void; of several claims with the same highest generation the
+ *    first member in member order keeps it;
  *  - cooperative: a partition whose previous owner is still in the group
  *    and claims it is never given to another member in the same round: it
  *    is left out of every assignment (the owner revokes it and rejoins) and

@@ -25,6 +25,16 @@
  * Kafka promises later versions only append fields, and Java members read
  * them that way.  Within versions 0-3 trailing bytes are an error.
  *
+ * What a member sends, as a Java 4.x member does: one JoinGroup protocol per
+ * assignor it accepts (most preferred first), each with a v3 subscription of
+ * its topics (sorted), owned_partitions = what it holds now (empty under the
+ * EAGER protocol, where it gave everything up before joining),
+ * generation_id = the generation of its last successful SyncGroup (-1 none)
+ * and rack_id; user_data is null except for cooperative-sticky, where it is
+ * kw__group_sticky_user_data(that generation) (leaders before v2 read it
+ * there).  A leader answers every member in SyncGroup, an empty assignment
+ * included: Java members refuse a SyncGroup answer shorter than 2 bytes.
+ *
  * Decoded strings and bytes point into the decoded buffer (not copied, not
  * NUL-terminated); arrays are allocated from the caller's arena.  So the
  * result lives as long as both the buffer and the arena.
