@@ -376,7 +376,7 @@ static int balance_chains(sticky *s)
     for (size_t m = 1; m < c->member_count && same; m++)
         same = c->subscribed_count[m] == c->subscribed_count[0] &&
                memcmp(c->subscribed[m], c->subscribed[0], c->subscribed_count[0] * sizeof(uint32_t)) == 0;
-    if (same)
+    if (same || c->partition_count == 0)
         return 0; /* direct moves already leave counts within one of each other */
     if (c->topic_count && c->member_count > ((size_t)1 << 24) / c->topic_count)
         return 0; /* too large to index; direct moves already balanced equal subscriptions */

@@ -450,6 +450,26 @@ START_TEST(sticky_chains_balance_different_subscriptions)
 }
 END_TEST
 
+START_TEST(sticky_handles_empty_groups_and_topics_without_partitions)
+{
+    group *g = group_new();
+    ck_assert_int_eq(run(g, "cooperative-sticky"), 0);
+    add_topic(g, "empty", 0);
+    size_t a = add_member(g, "a", NULL, "empty");
+    size_t b = add_member(g, "b", NULL, "missing");
+    add_owned(g, a, "empty", 0); /* a partition the topic no longer has */
+    add_owned(g, b, "gone", 3);  /* a topic deleted since */
+    ck_assert_int_eq(run(g, "cooperative-sticky"), 0);
+    ck_assert_assigned(g, a, "");
+    ck_assert_assigned(g, b, "");
+    add_topic(g, "t", 2);
+    size_t c = add_member(g, "c", NULL, "t");
+    ck_assert_int_eq(run(g, "cooperative-sticky"), 0);
+    ck_assert_assigned(g, c, "t:0,1");
+    group_free(g);
+}
+END_TEST
+
 /* ---- cooperative-sticky over many random groups ---- */
 
 #define SIM_SLOTS 10
@@ -688,6 +708,7 @@ int main(void)
     tcase_add_test(tc, sticky_a_tie_goes_to_the_first_claimer_and_nobody_else);
     tcase_add_test(tc, sticky_a_partition_of_an_unsubscribed_topic_is_revoked_first);
     tcase_add_test(tc, sticky_chains_balance_different_subscriptions);
+    tcase_add_test(tc, sticky_handles_empty_groups_and_topics_without_partitions);
     tcase_add_test(tc, sticky_random_groups_keep_every_rule);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
