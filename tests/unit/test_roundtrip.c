@@ -106,6 +106,15 @@ static void fill_struct(kw_arena *a, const kw_schema *s, int ver, void *obj, int
 static void fill_field(kw_arena *a, const kw_field *f, int ver, void *p, int depth)
 {
     bool nullable = HAS(f->nullv, ver);
+    if (f->type == KW_T_STRUCT && f->nullv) { /* a nullable struct is a pointer (schema.h) */
+        void *sp = NULL;
+        if (!nullable || rnd() % 4 != 0) {
+            sp = kw__arena_alloc(a, f->sub->size);
+            fill_struct(a, f->sub, ver, sp, depth + 1);
+        }
+        *(void **)p = sp;
+        return;
+    }
     if (f->type == KW_T_STRUCT) {
         fill_struct(a, f->sub, ver, p, depth + 1);
         return;
@@ -173,7 +182,11 @@ static bool same_struct(const kw_schema *s, int ver, const void *x, const void *
             continue;
         const char *px = (const char *)x + f->off, *py = (const char *)y + f->off;
         bool ok = true;
-        if (f->type == KW_T_STRUCT) {
+        if (f->type == KW_T_STRUCT && f->nullv) {
+            const void *sx = *(const void *const *)px, *sy = *(const void *const *)py;
+            ok = (sx == NULL) == (sy == NULL) &&
+                 (!sx || same_struct(f->sub, ver, sx, sy, path, plen));
+        } else if (f->type == KW_T_STRUCT) {
             ok = same_struct(f->sub, ver, px, py, path, plen);
         } else if (f->type == KW_T_ARRAY) {
             const kw_array *a = (const void *)px, *b = (const void *)py;
