@@ -2,6 +2,7 @@
 #ifndef KW_PROTO_MSG_H
 #define KW_PROTO_MSG_H
 
+#include "api_release.h"
 #include "schema.h"
 
 /* The APIs kwal speaks, by Kafka API key. */
@@ -36,6 +37,7 @@ enum kw_api_key {
     KW_API_CONSUMER_GROUP_DESCRIBE = 69,
     KW_API_KEY_MAX = 69
 };
+_Static_assert(KW_API_KEY_MAX < KW_API_RELEASE_KEYS, "the release table must cover every API key");
 
 /* The API with this key, or NULL when kwal does not speak it. */
 const kw_api *kw__api(int key);
@@ -100,12 +102,14 @@ int kw__response_decode(const uint8_t *frame, size_t len, const kw_api *api, int
 
 /*
  * The version chosen per API key after ApiVersions: -1 when the broker does
- * not offer the API or no version is common to both sides.
+ * not offer the API or no version is common to both sides (and the release
+ * cap, when there is one).
  */
 typedef struct kw_versions {
     int16_t v[KW_API_KEY_MAX + 1];
     int16_t broker_min[KW_API_KEY_MAX + 1];
     int16_t broker_max[KW_API_KEY_MAX + 1];
+    const kw_api_release *release; /* the cap (const table data), NULL for none */
 } kw_versions;
 
 /* One (api key, min, max) the broker reported. */
@@ -117,6 +121,14 @@ typedef struct kw_api_range {
 
 /* Picks the highest common version for each API kwal speaks. */
 void kw__versions_pick(kw_versions *out, const kw_api_range *ranges, size_t n);
+
+/*
+ * The same, but no version newer than release has (kw_client_options'
+ * api_version_max): min(broker max, kwal max, release max).  An API the
+ * release lacks gets no version.  release NULL: no cap.
+ */
+void kw__versions_pick_capped(kw_versions *out, const kw_api_range *ranges, size_t n,
+                              const kw_api_release *release);
 
 /*
  * The version to use for key, or a negative error with a message in errbuf
