@@ -4,1213 +4,187 @@
 /* [api key] = newest stable version + 1 in that release; 0 (absent) = the release lacks the API. */
 const kw_api_release kw__api_release_table[] = {
     {"3.0", "3.0.2", {
-        [0] = 10, /* PRODUCE */
-        [1] = 13, /* FETCH */
-        [2] = 8, /* LIST_OFFSETS */
-        [3] = 12, /* METADATA */
-        [4] = 6, /* LEADER_AND_ISR */
-        [5] = 4, /* STOP_REPLICA */
-        [6] = 8, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 9, /* OFFSET_COMMIT */
-        [9] = 9, /* OFFSET_FETCH */
-        [10] = 5, /* FIND_COORDINATOR */
-        [11] = 8, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 5, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 5, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 4, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 5, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 4, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 4, /* ADD_OFFSETS_TO_TXN */
-        [26] = 4, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 4, /* TXN_OFFSET_COMMIT */
-        [29] = 3, /* DESCRIBE_ACLS */
-        [30] = 3, /* CREATE_ACLS */
-        [31] = 3, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 3, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 3, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 3, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 1, /* VOTE */
-        [53] = 1, /* BEGIN_QUORUM_EPOCH */
-        [54] = 1, /* END_QUORUM_EPOCH */
-        [55] = 1, /* DESCRIBE_QUORUM */
-        [56] = 1, /* ALTER_ISR */
-        [57] = 1, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 1, /* FETCH_SNAPSHOT */
-        [60] = 1, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 1, /* BROKER_REGISTRATION */
-        [63] = 1, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 1, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
+        [0] = 10, [1] = 13, [2] = 8, [3] = 12, [4] = 6, [5] = 4, [6] = 8, [7] = 4,
+        [8] = 9, [9] = 9, [10] = 5, [11] = 8, [12] = 5, [13] = 5, [14] = 6, [15] = 6,
+        [16] = 5, [17] = 2, [18] = 4, [19] = 8, [20] = 7, [21] = 3, [22] = 5, [23] = 5,
+        [24] = 4, [25] = 4, [26] = 4, [27] = 2, [28] = 4, [29] = 3, [30] = 3, [31] = 3,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 3, [36] = 3, [37] = 4, [38] = 3, [39] = 3,
+        [40] = 3, [41] = 3, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 1, [53] = 1, [54] = 1, [55] = 1,
+        [56] = 1, [57] = 1, [58] = 1, [59] = 1, [60] = 1, [61] = 1, [62] = 1, [63] = 1,
+        [64] = 1, [65] = 1, [66] = 1, [67] = 1,
     }},
     {"3.1", "3.1.2", {
-        [0] = 10, /* PRODUCE */
-        [1] = 14, /* FETCH */
-        [2] = 8, /* LIST_OFFSETS */
-        [3] = 13, /* METADATA */
-        [4] = 6, /* LEADER_AND_ISR */
-        [5] = 4, /* STOP_REPLICA */
-        [6] = 8, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 9, /* OFFSET_COMMIT */
-        [9] = 9, /* OFFSET_FETCH */
-        [10] = 5, /* FIND_COORDINATOR */
-        [11] = 8, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 5, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 5, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 4, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 5, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 4, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 4, /* ADD_OFFSETS_TO_TXN */
-        [26] = 4, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 4, /* TXN_OFFSET_COMMIT */
-        [29] = 3, /* DESCRIBE_ACLS */
-        [30] = 3, /* CREATE_ACLS */
-        [31] = 3, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 3, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 3, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 3, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 1, /* VOTE */
-        [53] = 1, /* BEGIN_QUORUM_EPOCH */
-        [54] = 1, /* END_QUORUM_EPOCH */
-        [55] = 1, /* DESCRIBE_QUORUM */
-        [56] = 1, /* ALTER_ISR */
-        [57] = 1, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 1, /* FETCH_SNAPSHOT */
-        [60] = 1, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 1, /* BROKER_REGISTRATION */
-        [63] = 1, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 1, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
+        [0] = 10, [1] = 14, [2] = 8, [3] = 13, [4] = 6, [5] = 4, [6] = 8, [7] = 4,
+        [8] = 9, [9] = 9, [10] = 5, [11] = 8, [12] = 5, [13] = 5, [14] = 6, [15] = 6,
+        [16] = 5, [17] = 2, [18] = 4, [19] = 8, [20] = 7, [21] = 3, [22] = 5, [23] = 5,
+        [24] = 4, [25] = 4, [26] = 4, [27] = 2, [28] = 4, [29] = 3, [30] = 3, [31] = 3,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 3, [36] = 3, [37] = 4, [38] = 3, [39] = 3,
+        [40] = 3, [41] = 3, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 1, [53] = 1, [54] = 1, [55] = 1,
+        [56] = 1, [57] = 1, [58] = 1, [59] = 1, [60] = 1, [61] = 1, [62] = 1, [63] = 1,
+        [64] = 1, [65] = 1, [66] = 1, [67] = 1,
     }},
     {"3.2", "3.2.3", {
-        [0] = 10, /* PRODUCE */
-        [1] = 14, /* FETCH */
-        [2] = 8, /* LIST_OFFSETS */
-        [3] = 13, /* METADATA */
-        [4] = 7, /* LEADER_AND_ISR */
-        [5] = 4, /* STOP_REPLICA */
-        [6] = 8, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 9, /* OFFSET_COMMIT */
-        [9] = 9, /* OFFSET_FETCH */
-        [10] = 5, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 5, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 4, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 5, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 4, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 4, /* ADD_OFFSETS_TO_TXN */
-        [26] = 4, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 4, /* TXN_OFFSET_COMMIT */
-        [29] = 3, /* DESCRIBE_ACLS */
-        [30] = 3, /* CREATE_ACLS */
-        [31] = 3, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 4, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 3, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 3, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 1, /* VOTE */
-        [53] = 1, /* BEGIN_QUORUM_EPOCH */
-        [54] = 1, /* END_QUORUM_EPOCH */
-        [55] = 1, /* DESCRIBE_QUORUM */
-        [56] = 2, /* ALTER_PARTITION */
-        [57] = 1, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 1, /* FETCH_SNAPSHOT */
-        [60] = 1, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 1, /* BROKER_REGISTRATION */
-        [63] = 1, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 1, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
+        [0] = 10, [1] = 14, [2] = 8, [3] = 13, [4] = 7, [5] = 4, [6] = 8, [7] = 4,
+        [8] = 9, [9] = 9, [10] = 5, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 6,
+        [16] = 5, [17] = 2, [18] = 4, [19] = 8, [20] = 7, [21] = 3, [22] = 5, [23] = 5,
+        [24] = 4, [25] = 4, [26] = 4, [27] = 2, [28] = 4, [29] = 3, [30] = 3, [31] = 3,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 4, [36] = 3, [37] = 4, [38] = 3, [39] = 3,
+        [40] = 3, [41] = 3, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 1, [53] = 1, [54] = 1, [55] = 1,
+        [56] = 2, [57] = 1, [58] = 1, [59] = 1, [60] = 1, [61] = 1, [62] = 1, [63] = 1,
+        [64] = 1, [65] = 1, [66] = 1, [67] = 1,
     }},
     {"3.3", "3.3.2", {
-        [0] = 10, /* PRODUCE */
-        [1] = 14, /* FETCH */
-        [2] = 8, /* LIST_OFFSETS */
-        [3] = 13, /* METADATA */
-        [4] = 7, /* LEADER_AND_ISR */
-        [5] = 4, /* STOP_REPLICA */
-        [6] = 8, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 9, /* OFFSET_COMMIT */
-        [9] = 9, /* OFFSET_FETCH */
-        [10] = 5, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 5, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 4, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 5, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 4, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 4, /* ADD_OFFSETS_TO_TXN */
-        [26] = 4, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 4, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 1, /* VOTE */
-        [53] = 1, /* BEGIN_QUORUM_EPOCH */
-        [54] = 1, /* END_QUORUM_EPOCH */
-        [55] = 2, /* DESCRIBE_QUORUM */
-        [56] = 3, /* ALTER_PARTITION */
-        [57] = 2, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 1, /* FETCH_SNAPSHOT */
-        [60] = 1, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 1, /* BROKER_REGISTRATION */
-        [63] = 1, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 1, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
+        [0] = 10, [1] = 14, [2] = 8, [3] = 13, [4] = 7, [5] = 4, [6] = 8, [7] = 4,
+        [8] = 9, [9] = 9, [10] = 5, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 6,
+        [16] = 5, [17] = 2, [18] = 4, [19] = 8, [20] = 7, [21] = 3, [22] = 5, [23] = 5,
+        [24] = 4, [25] = 4, [26] = 4, [27] = 2, [28] = 4, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 1, [53] = 1, [54] = 1, [55] = 2,
+        [56] = 3, [57] = 2, [58] = 1, [59] = 1, [60] = 1, [61] = 1, [62] = 1, [63] = 1,
+        [64] = 1, [65] = 1, [66] = 1, [67] = 1,
     }},
     {"3.4", "3.4.1", {
-        [0] = 10, /* PRODUCE */
-        [1] = 14, /* FETCH */
-        [2] = 8, /* LIST_OFFSETS */
-        [3] = 13, /* METADATA */
-        [4] = 8, /* LEADER_AND_ISR */
-        [5] = 5, /* STOP_REPLICA */
-        [6] = 9, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 9, /* OFFSET_COMMIT */
-        [9] = 9, /* OFFSET_FETCH */
-        [10] = 5, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 5, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 4, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 5, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 4, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 4, /* ADD_OFFSETS_TO_TXN */
-        [26] = 4, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 4, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 1, /* VOTE */
-        [53] = 1, /* BEGIN_QUORUM_EPOCH */
-        [54] = 1, /* END_QUORUM_EPOCH */
-        [55] = 2, /* DESCRIBE_QUORUM */
-        [56] = 3, /* ALTER_PARTITION */
-        [57] = 2, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 1, /* FETCH_SNAPSHOT */
-        [60] = 1, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 2, /* BROKER_REGISTRATION */
-        [63] = 1, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 1, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
+        [0] = 10, [1] = 14, [2] = 8, [3] = 13, [4] = 8, [5] = 5, [6] = 9, [7] = 4,
+        [8] = 9, [9] = 9, [10] = 5, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 6,
+        [16] = 5, [17] = 2, [18] = 4, [19] = 8, [20] = 7, [21] = 3, [22] = 5, [23] = 5,
+        [24] = 4, [25] = 4, [26] = 4, [27] = 2, [28] = 4, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 1, [53] = 1, [54] = 1, [55] = 2,
+        [56] = 3, [57] = 2, [58] = 1, [59] = 1, [60] = 1, [61] = 1, [62] = 2, [63] = 1,
+        [64] = 1, [65] = 1, [66] = 1, [67] = 1,
     }},
     {"3.5", "3.5.2", {
-        [0] = 10, /* PRODUCE */
-        [1] = 16, /* FETCH */
-        [2] = 9, /* LIST_OFFSETS */
-        [3] = 13, /* METADATA */
-        [4] = 8, /* LEADER_AND_ISR */
-        [5] = 5, /* STOP_REPLICA */
-        [6] = 9, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 9, /* OFFSET_COMMIT */
-        [9] = 9, /* OFFSET_FETCH */
-        [10] = 5, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 5, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 4, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 5, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 4, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 4, /* ADD_OFFSETS_TO_TXN */
-        [26] = 4, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 4, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 1, /* VOTE */
-        [53] = 1, /* BEGIN_QUORUM_EPOCH */
-        [54] = 1, /* END_QUORUM_EPOCH */
-        [55] = 2, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 2, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 1, /* FETCH_SNAPSHOT */
-        [60] = 1, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 2, /* BROKER_REGISTRATION */
-        [63] = 1, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 1, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 0, /* CONSUMER_GROUP_HEARTBEAT */
+        [0] = 10, [1] = 16, [2] = 9, [3] = 13, [4] = 8, [5] = 5, [6] = 9, [7] = 4,
+        [8] = 9, [9] = 9, [10] = 5, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 6,
+        [16] = 5, [17] = 2, [18] = 4, [19] = 8, [20] = 7, [21] = 3, [22] = 5, [23] = 5,
+        [24] = 4, [25] = 4, [26] = 4, [27] = 2, [28] = 4, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 1, [53] = 1, [54] = 1, [55] = 2,
+        [56] = 4, [57] = 2, [58] = 1, [59] = 1, [60] = 1, [61] = 1, [62] = 2, [63] = 1,
+        [64] = 1, [65] = 1, [66] = 1, [67] = 1, [68] = 0,
     }},
     {"3.6", "3.6.2", {
-        [0] = 10, /* PRODUCE */
-        [1] = 16, /* FETCH */
-        [2] = 9, /* LIST_OFFSETS */
-        [3] = 13, /* METADATA */
-        [4] = 8, /* LEADER_AND_ISR */
-        [5] = 5, /* STOP_REPLICA */
-        [6] = 9, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 9, /* OFFSET_COMMIT */
-        [9] = 9, /* OFFSET_FETCH */
-        [10] = 5, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 5, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 4, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 5, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 5, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 4, /* ADD_OFFSETS_TO_TXN */
-        [26] = 4, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 4, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 1, /* VOTE */
-        [53] = 1, /* BEGIN_QUORUM_EPOCH */
-        [54] = 1, /* END_QUORUM_EPOCH */
-        [55] = 2, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 2, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 1, /* FETCH_SNAPSHOT */
-        [60] = 1, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 2, /* BROKER_REGISTRATION */
-        [63] = 1, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 1, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 0, /* CONSUMER_GROUP_HEARTBEAT */
+        [0] = 10, [1] = 16, [2] = 9, [3] = 13, [4] = 8, [5] = 5, [6] = 9, [7] = 4,
+        [8] = 9, [9] = 9, [10] = 5, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 6,
+        [16] = 5, [17] = 2, [18] = 4, [19] = 8, [20] = 7, [21] = 3, [22] = 5, [23] = 5,
+        [24] = 5, [25] = 4, [26] = 4, [27] = 2, [28] = 4, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 1, [53] = 1, [54] = 1, [55] = 2,
+        [56] = 4, [57] = 2, [58] = 1, [59] = 1, [60] = 1, [61] = 1, [62] = 2, [63] = 1,
+        [64] = 1, [65] = 1, [66] = 1, [67] = 1, [68] = 0,
     }},
     {"3.7", "3.7.2", {
-        [0] = 11, /* PRODUCE */
-        [1] = 17, /* FETCH */
-        [2] = 9, /* LIST_OFFSETS */
-        [3] = 13, /* METADATA */
-        [4] = 8, /* LEADER_AND_ISR */
-        [5] = 5, /* STOP_REPLICA */
-        [6] = 9, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 10, /* OFFSET_COMMIT */
-        [9] = 10, /* OFFSET_FETCH */
-        [10] = 5, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 5, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 4, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 5, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 5, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 4, /* ADD_OFFSETS_TO_TXN */
-        [26] = 4, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 4, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 1, /* VOTE */
-        [53] = 1, /* BEGIN_QUORUM_EPOCH */
-        [54] = 1, /* END_QUORUM_EPOCH */
-        [55] = 2, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 2, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 1, /* FETCH_SNAPSHOT */
-        [60] = 2, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 4, /* BROKER_REGISTRATION */
-        [63] = 2, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 1, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 1, /* CONSUMER_GROUP_HEARTBEAT */
-        [69] = 0, /* CONSUMER_GROUP_DESCRIBE */
-        [70] = 1, /* CONTROLLER_REGISTRATION */
-        [71] = 1, /* GET_TELEMETRY_SUBSCRIPTIONS */
-        [72] = 1, /* PUSH_TELEMETRY */
-        [73] = 1, /* ASSIGN_REPLICAS_TO_DIRS */
-        [74] = 1, /* LIST_CLIENT_METRICS_RESOURCES */
+        [0] = 11, [1] = 17, [2] = 9, [3] = 13, [4] = 8, [5] = 5, [6] = 9, [7] = 4,
+        [8] = 10, [9] = 10, [10] = 5, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 6,
+        [16] = 5, [17] = 2, [18] = 4, [19] = 8, [20] = 7, [21] = 3, [22] = 5, [23] = 5,
+        [24] = 5, [25] = 4, [26] = 4, [27] = 2, [28] = 4, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 1, [53] = 1, [54] = 1, [55] = 2,
+        [56] = 4, [57] = 2, [58] = 1, [59] = 1, [60] = 2, [61] = 1, [62] = 4, [63] = 2,
+        [64] = 1, [65] = 1, [66] = 1, [67] = 1, [68] = 1, [69] = 0, [70] = 1, [71] = 1,
+        [72] = 1, [73] = 1, [74] = 1,
     }},
     {"3.8", "3.8.1", {
-        [0] = 12, /* PRODUCE */
-        [1] = 17, /* FETCH */
-        [2] = 9, /* LIST_OFFSETS */
-        [3] = 13, /* METADATA */
-        [4] = 8, /* LEADER_AND_ISR */
-        [5] = 5, /* STOP_REPLICA */
-        [6] = 9, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 10, /* OFFSET_COMMIT */
-        [9] = 10, /* OFFSET_FETCH */
-        [10] = 6, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 6, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 4, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 6, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 6, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 5, /* ADD_OFFSETS_TO_TXN */
-        [26] = 5, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 5, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 1, /* VOTE */
-        [53] = 1, /* BEGIN_QUORUM_EPOCH */
-        [54] = 1, /* END_QUORUM_EPOCH */
-        [55] = 2, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 2, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 1, /* FETCH_SNAPSHOT */
-        [60] = 2, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 4, /* BROKER_REGISTRATION */
-        [63] = 2, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 2, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 1, /* CONSUMER_GROUP_HEARTBEAT */
-        [69] = 1, /* CONSUMER_GROUP_DESCRIBE */
-        [70] = 1, /* CONTROLLER_REGISTRATION */
-        [71] = 1, /* GET_TELEMETRY_SUBSCRIPTIONS */
-        [72] = 1, /* PUSH_TELEMETRY */
-        [73] = 1, /* ASSIGN_REPLICAS_TO_DIRS */
-        [74] = 1, /* LIST_CLIENT_METRICS_RESOURCES */
-        [75] = 1, /* DESCRIBE_TOPIC_PARTITIONS */
+        [0] = 12, [1] = 17, [2] = 9, [3] = 13, [4] = 8, [5] = 5, [6] = 9, [7] = 4,
+        [8] = 10, [9] = 10, [10] = 6, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 6,
+        [16] = 6, [17] = 2, [18] = 4, [19] = 8, [20] = 7, [21] = 3, [22] = 6, [23] = 5,
+        [24] = 6, [25] = 5, [26] = 5, [27] = 2, [28] = 5, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 1, [53] = 1, [54] = 1, [55] = 2,
+        [56] = 4, [57] = 2, [58] = 1, [59] = 1, [60] = 2, [61] = 1, [62] = 4, [63] = 2,
+        [64] = 1, [65] = 1, [66] = 2, [67] = 1, [68] = 1, [69] = 1, [70] = 1, [71] = 1,
+        [72] = 1, [73] = 1, [74] = 1, [75] = 1,
     }},
     {"3.9", "3.9.2", {
-        [0] = 12, /* PRODUCE */
-        [1] = 18, /* FETCH */
-        [2] = 10, /* LIST_OFFSETS */
-        [3] = 13, /* METADATA */
-        [4] = 8, /* LEADER_AND_ISR */
-        [5] = 5, /* STOP_REPLICA */
-        [6] = 9, /* UPDATE_METADATA */
-        [7] = 4, /* CONTROLLED_SHUTDOWN */
-        [8] = 10, /* OFFSET_COMMIT */
-        [9] = 10, /* OFFSET_FETCH */
-        [10] = 7, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 6, /* DESCRIBE_GROUPS */
-        [16] = 6, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 5, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 6, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 6, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 5, /* ADD_OFFSETS_TO_TXN */
-        [26] = 5, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 5, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 2, /* VOTE */
-        [53] = 2, /* BEGIN_QUORUM_EPOCH */
-        [54] = 2, /* END_QUORUM_EPOCH */
-        [55] = 3, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 2, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 2, /* FETCH_SNAPSHOT */
-        [60] = 2, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 5, /* BROKER_REGISTRATION */
-        [63] = 2, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 2, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 1, /* CONSUMER_GROUP_HEARTBEAT */
-        [69] = 1, /* CONSUMER_GROUP_DESCRIBE */
-        [70] = 1, /* CONTROLLER_REGISTRATION */
-        [71] = 1, /* GET_TELEMETRY_SUBSCRIPTIONS */
-        [72] = 1, /* PUSH_TELEMETRY */
-        [73] = 1, /* ASSIGN_REPLICAS_TO_DIRS */
-        [74] = 1, /* LIST_CLIENT_METRICS_RESOURCES */
-        [75] = 1, /* DESCRIBE_TOPIC_PARTITIONS */
-        [76] = 0, /* SHARE_GROUP_HEARTBEAT */
-        [77] = 0, /* SHARE_GROUP_DESCRIBE */
-        [78] = 0, /* SHARE_FETCH */
-        [79] = 0, /* SHARE_ACKNOWLEDGE */
-        [80] = 1, /* ADD_RAFT_VOTER */
-        [81] = 1, /* REMOVE_RAFT_VOTER */
-        [82] = 1, /* UPDATE_RAFT_VOTER */
-        [83] = 0, /* INITIALIZE_SHARE_GROUP_STATE */
-        [84] = 0, /* READ_SHARE_GROUP_STATE */
-        [85] = 0, /* WRITE_SHARE_GROUP_STATE */
-        [86] = 0, /* DELETE_SHARE_GROUP_STATE */
-        [87] = 0, /* READ_SHARE_GROUP_STATE_SUMMARY */
+        [0] = 12, [1] = 18, [2] = 10, [3] = 13, [4] = 8, [5] = 5, [6] = 9, [7] = 4,
+        [8] = 10, [9] = 10, [10] = 7, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 6,
+        [16] = 6, [17] = 2, [18] = 5, [19] = 8, [20] = 7, [21] = 3, [22] = 6, [23] = 5,
+        [24] = 6, [25] = 5, [26] = 5, [27] = 2, [28] = 5, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 2, [53] = 2, [54] = 2, [55] = 3,
+        [56] = 4, [57] = 2, [58] = 1, [59] = 2, [60] = 2, [61] = 1, [62] = 5, [63] = 2,
+        [64] = 1, [65] = 1, [66] = 2, [67] = 1, [68] = 1, [69] = 1, [70] = 1, [71] = 1,
+        [72] = 1, [73] = 1, [74] = 1, [75] = 1, [76] = 0, [77] = 0, [78] = 0, [79] = 0,
+        [80] = 1, [81] = 1, [82] = 1, [83] = 0, [84] = 0, [85] = 0, [86] = 0, [87] = 0,
     }},
     {"4.0", "4.0.2", {
-        [0] = 13, /* PRODUCE */
-        [1] = 18, /* FETCH */
-        [2] = 11, /* LIST_OFFSETS */
-        [3] = 14, /* METADATA */
-        [4] = 0, /* LEADER_AND_ISR */
-        [5] = 0, /* STOP_REPLICA */
-        [6] = 0, /* UPDATE_METADATA */
-        [7] = 0, /* CONTROLLED_SHUTDOWN */
-        [8] = 10, /* OFFSET_COMMIT */
-        [9] = 10, /* OFFSET_FETCH */
-        [10] = 7, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 7, /* DESCRIBE_GROUPS */
-        [16] = 6, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 5, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 6, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 6, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 5, /* ADD_OFFSETS_TO_TXN */
-        [26] = 6, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 6, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 1, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 3, /* VOTE */
-        [53] = 2, /* BEGIN_QUORUM_EPOCH */
-        [54] = 2, /* END_QUORUM_EPOCH */
-        [55] = 3, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 3, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 2, /* FETCH_SNAPSHOT */
-        [60] = 3, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 5, /* BROKER_REGISTRATION */
-        [63] = 2, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 2, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 2, /* CONSUMER_GROUP_HEARTBEAT */
-        [69] = 2, /* CONSUMER_GROUP_DESCRIBE */
-        [70] = 1, /* CONTROLLER_REGISTRATION */
-        [71] = 1, /* GET_TELEMETRY_SUBSCRIPTIONS */
-        [72] = 1, /* PUSH_TELEMETRY */
-        [73] = 1, /* ASSIGN_REPLICAS_TO_DIRS */
-        [74] = 1, /* LIST_CLIENT_METRICS_RESOURCES */
-        [75] = 1, /* DESCRIBE_TOPIC_PARTITIONS */
-        [76] = 0, /* SHARE_GROUP_HEARTBEAT */
-        [77] = 0, /* SHARE_GROUP_DESCRIBE */
-        [78] = 0, /* SHARE_FETCH */
-        [79] = 0, /* SHARE_ACKNOWLEDGE */
-        [80] = 1, /* ADD_RAFT_VOTER */
-        [81] = 1, /* REMOVE_RAFT_VOTER */
-        [82] = 1, /* UPDATE_RAFT_VOTER */
-        [83] = 0, /* INITIALIZE_SHARE_GROUP_STATE */
-        [84] = 0, /* READ_SHARE_GROUP_STATE */
-        [85] = 0, /* WRITE_SHARE_GROUP_STATE */
-        [86] = 0, /* DELETE_SHARE_GROUP_STATE */
-        [87] = 0, /* READ_SHARE_GROUP_STATE_SUMMARY */
+        [0] = 13, [1] = 18, [2] = 11, [3] = 14, [4] = 0, [5] = 0, [6] = 0, [7] = 0,
+        [8] = 10, [9] = 10, [10] = 7, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 7,
+        [16] = 6, [17] = 2, [18] = 5, [19] = 8, [20] = 7, [21] = 3, [22] = 6, [23] = 5,
+        [24] = 6, [25] = 5, [26] = 6, [27] = 2, [28] = 6, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 1, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 3, [53] = 2, [54] = 2, [55] = 3,
+        [56] = 4, [57] = 3, [58] = 1, [59] = 2, [60] = 3, [61] = 1, [62] = 5, [63] = 2,
+        [64] = 1, [65] = 1, [66] = 2, [67] = 1, [68] = 2, [69] = 2, [70] = 1, [71] = 1,
+        [72] = 1, [73] = 1, [74] = 1, [75] = 1, [76] = 0, [77] = 0, [78] = 0, [79] = 0,
+        [80] = 1, [81] = 1, [82] = 1, [83] = 0, [84] = 0, [85] = 0, [86] = 0, [87] = 0,
     }},
     {"4.1", "4.1.2", {
-        [0] = 14, /* PRODUCE */
-        [1] = 19, /* FETCH */
-        [2] = 11, /* LIST_OFFSETS */
-        [3] = 14, /* METADATA */
-        [4] = 0, /* LEADER_AND_ISR */
-        [5] = 0, /* STOP_REPLICA */
-        [6] = 0, /* UPDATE_METADATA */
-        [7] = 0, /* CONTROLLED_SHUTDOWN */
-        [8] = 10, /* OFFSET_COMMIT */
-        [9] = 10, /* OFFSET_FETCH */
-        [10] = 7, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 7, /* DESCRIBE_GROUPS */
-        [16] = 6, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 5, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 6, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 6, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 5, /* ADD_OFFSETS_TO_TXN */
-        [26] = 6, /* END_TXN */
-        [27] = 2, /* WRITE_TXN_MARKERS */
-        [28] = 6, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 2, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 3, /* VOTE */
-        [53] = 2, /* BEGIN_QUORUM_EPOCH */
-        [54] = 2, /* END_QUORUM_EPOCH */
-        [55] = 3, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 3, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 2, /* FETCH_SNAPSHOT */
-        [60] = 3, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 5, /* BROKER_REGISTRATION */
-        [63] = 2, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 3, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 2, /* CONSUMER_GROUP_HEARTBEAT */
-        [69] = 2, /* CONSUMER_GROUP_DESCRIBE */
-        [70] = 1, /* CONTROLLER_REGISTRATION */
-        [71] = 1, /* GET_TELEMETRY_SUBSCRIPTIONS */
-        [72] = 1, /* PUSH_TELEMETRY */
-        [73] = 1, /* ASSIGN_REPLICAS_TO_DIRS */
-        [74] = 2, /* LIST_CONFIG_RESOURCES */
-        [75] = 1, /* DESCRIBE_TOPIC_PARTITIONS */
-        [76] = 2, /* SHARE_GROUP_HEARTBEAT */
-        [77] = 2, /* SHARE_GROUP_DESCRIBE */
-        [78] = 2, /* SHARE_FETCH */
-        [79] = 2, /* SHARE_ACKNOWLEDGE */
-        [80] = 1, /* ADD_RAFT_VOTER */
-        [81] = 1, /* REMOVE_RAFT_VOTER */
-        [82] = 1, /* UPDATE_RAFT_VOTER */
-        [83] = 1, /* INITIALIZE_SHARE_GROUP_STATE */
-        [84] = 1, /* READ_SHARE_GROUP_STATE */
-        [85] = 1, /* WRITE_SHARE_GROUP_STATE */
-        [86] = 1, /* DELETE_SHARE_GROUP_STATE */
-        [87] = 1, /* READ_SHARE_GROUP_STATE_SUMMARY */
-        [88] = 0, /* STREAMS_GROUP_HEARTBEAT */
-        [89] = 0, /* STREAMS_GROUP_DESCRIBE */
-        [90] = 1, /* DESCRIBE_SHARE_GROUP_OFFSETS */
-        [91] = 1, /* ALTER_SHARE_GROUP_OFFSETS */
-        [92] = 1, /* DELETE_SHARE_GROUP_OFFSETS */
+        [0] = 14, [1] = 19, [2] = 11, [3] = 14, [4] = 0, [5] = 0, [6] = 0, [7] = 0,
+        [8] = 10, [9] = 10, [10] = 7, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 7,
+        [16] = 6, [17] = 2, [18] = 5, [19] = 8, [20] = 7, [21] = 3, [22] = 6, [23] = 5,
+        [24] = 6, [25] = 5, [26] = 6, [27] = 2, [28] = 6, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 2, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 3, [53] = 2, [54] = 2, [55] = 3,
+        [56] = 4, [57] = 3, [58] = 1, [59] = 2, [60] = 3, [61] = 1, [62] = 5, [63] = 2,
+        [64] = 1, [65] = 1, [66] = 3, [67] = 1, [68] = 2, [69] = 2, [70] = 1, [71] = 1,
+        [72] = 1, [73] = 1, [74] = 2, [75] = 1, [76] = 2, [77] = 2, [78] = 2, [79] = 2,
+        [80] = 1, [81] = 1, [82] = 1, [83] = 1, [84] = 1, [85] = 1, [86] = 1, [87] = 1,
+        [88] = 0, [89] = 0, [90] = 1, [91] = 1, [92] = 1,
     }},
     {"4.2", "4.2.2", {
-        [0] = 14, /* PRODUCE */
-        [1] = 19, /* FETCH */
-        [2] = 12, /* LIST_OFFSETS */
-        [3] = 14, /* METADATA */
-        [4] = 0, /* LEADER_AND_ISR */
-        [5] = 0, /* STOP_REPLICA */
-        [6] = 0, /* UPDATE_METADATA */
-        [7] = 0, /* CONTROLLED_SHUTDOWN */
-        [8] = 11, /* OFFSET_COMMIT */
-        [9] = 11, /* OFFSET_FETCH */
-        [10] = 7, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 7, /* DESCRIBE_GROUPS */
-        [16] = 6, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 5, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 6, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 6, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 5, /* ADD_OFFSETS_TO_TXN */
-        [26] = 6, /* END_TXN */
-        [27] = 3, /* WRITE_TXN_MARKERS */
-        [28] = 6, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 5, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 2, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 3, /* VOTE */
-        [53] = 2, /* BEGIN_QUORUM_EPOCH */
-        [54] = 2, /* END_QUORUM_EPOCH */
-        [55] = 3, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 3, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 2, /* FETCH_SNAPSHOT */
-        [60] = 3, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 5, /* BROKER_REGISTRATION */
-        [63] = 2, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 3, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 2, /* CONSUMER_GROUP_HEARTBEAT */
-        [69] = 2, /* CONSUMER_GROUP_DESCRIBE */
-        [70] = 1, /* CONTROLLER_REGISTRATION */
-        [71] = 1, /* GET_TELEMETRY_SUBSCRIPTIONS */
-        [72] = 1, /* PUSH_TELEMETRY */
-        [73] = 1, /* ASSIGN_REPLICAS_TO_DIRS */
-        [74] = 2, /* LIST_CONFIG_RESOURCES */
-        [75] = 1, /* DESCRIBE_TOPIC_PARTITIONS */
-        [76] = 2, /* SHARE_GROUP_HEARTBEAT */
-        [77] = 2, /* SHARE_GROUP_DESCRIBE */
-        [78] = 3, /* SHARE_FETCH */
-        [79] = 3, /* SHARE_ACKNOWLEDGE */
-        [80] = 2, /* ADD_RAFT_VOTER */
-        [81] = 1, /* REMOVE_RAFT_VOTER */
-        [82] = 1, /* UPDATE_RAFT_VOTER */
-        [83] = 1, /* INITIALIZE_SHARE_GROUP_STATE */
-        [84] = 1, /* READ_SHARE_GROUP_STATE */
-        [85] = 2, /* WRITE_SHARE_GROUP_STATE */
-        [86] = 1, /* DELETE_SHARE_GROUP_STATE */
-        [87] = 2, /* READ_SHARE_GROUP_STATE_SUMMARY */
-        [88] = 1, /* STREAMS_GROUP_HEARTBEAT */
-        [89] = 1, /* STREAMS_GROUP_DESCRIBE */
-        [90] = 2, /* DESCRIBE_SHARE_GROUP_OFFSETS */
-        [91] = 1, /* ALTER_SHARE_GROUP_OFFSETS */
-        [92] = 1, /* DELETE_SHARE_GROUP_OFFSETS */
+        [0] = 14, [1] = 19, [2] = 12, [3] = 14, [4] = 0, [5] = 0, [6] = 0, [7] = 0,
+        [8] = 11, [9] = 11, [10] = 7, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 7,
+        [16] = 6, [17] = 2, [18] = 5, [19] = 8, [20] = 7, [21] = 3, [22] = 6, [23] = 5,
+        [24] = 6, [25] = 5, [26] = 6, [27] = 3, [28] = 6, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 5, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 2, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 3, [53] = 2, [54] = 2, [55] = 3,
+        [56] = 4, [57] = 3, [58] = 1, [59] = 2, [60] = 3, [61] = 1, [62] = 5, [63] = 2,
+        [64] = 1, [65] = 1, [66] = 3, [67] = 1, [68] = 2, [69] = 2, [70] = 1, [71] = 1,
+        [72] = 1, [73] = 1, [74] = 2, [75] = 1, [76] = 2, [77] = 2, [78] = 3, [79] = 3,
+        [80] = 2, [81] = 1, [82] = 1, [83] = 1, [84] = 1, [85] = 2, [86] = 1, [87] = 2,
+        [88] = 1, [89] = 1, [90] = 2, [91] = 1, [92] = 1,
     }},
     {"4.3", "4.3.2", {
-        [0] = 14, /* PRODUCE */
-        [1] = 19, /* FETCH */
-        [2] = 12, /* LIST_OFFSETS */
-        [3] = 14, /* METADATA */
-        [4] = 0, /* LEADER_AND_ISR */
-        [5] = 0, /* STOP_REPLICA */
-        [6] = 0, /* UPDATE_METADATA */
-        [7] = 0, /* CONTROLLED_SHUTDOWN */
-        [8] = 11, /* OFFSET_COMMIT */
-        [9] = 11, /* OFFSET_FETCH */
-        [10] = 7, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 7, /* DESCRIBE_GROUPS */
-        [16] = 6, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 5, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 6, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 6, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 5, /* ADD_OFFSETS_TO_TXN */
-        [26] = 6, /* END_TXN */
-        [27] = 3, /* WRITE_TXN_MARKERS */
-        [28] = 6, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 6, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 3, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 2, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 3, /* VOTE */
-        [53] = 2, /* BEGIN_QUORUM_EPOCH */
-        [54] = 2, /* END_QUORUM_EPOCH */
-        [55] = 3, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 3, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 2, /* FETCH_SNAPSHOT */
-        [60] = 3, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 5, /* BROKER_REGISTRATION */
-        [63] = 3, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 3, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 2, /* CONSUMER_GROUP_HEARTBEAT */
-        [69] = 2, /* CONSUMER_GROUP_DESCRIBE */
-        [70] = 1, /* CONTROLLER_REGISTRATION */
-        [71] = 1, /* GET_TELEMETRY_SUBSCRIPTIONS */
-        [72] = 1, /* PUSH_TELEMETRY */
-        [73] = 1, /* ASSIGN_REPLICAS_TO_DIRS */
-        [74] = 2, /* LIST_CONFIG_RESOURCES */
-        [75] = 1, /* DESCRIBE_TOPIC_PARTITIONS */
-        [76] = 2, /* SHARE_GROUP_HEARTBEAT */
-        [77] = 2, /* SHARE_GROUP_DESCRIBE */
-        [78] = 3, /* SHARE_FETCH */
-        [79] = 3, /* SHARE_ACKNOWLEDGE */
-        [80] = 2, /* ADD_RAFT_VOTER */
-        [81] = 1, /* REMOVE_RAFT_VOTER */
-        [82] = 1, /* UPDATE_RAFT_VOTER */
-        [83] = 1, /* INITIALIZE_SHARE_GROUP_STATE */
-        [84] = 1, /* READ_SHARE_GROUP_STATE */
-        [85] = 2, /* WRITE_SHARE_GROUP_STATE */
-        [86] = 1, /* DELETE_SHARE_GROUP_STATE */
-        [87] = 2, /* READ_SHARE_GROUP_STATE_SUMMARY */
-        [88] = 1, /* STREAMS_GROUP_HEARTBEAT */
-        [89] = 1, /* STREAMS_GROUP_DESCRIBE */
-        [90] = 2, /* DESCRIBE_SHARE_GROUP_OFFSETS */
-        [91] = 1, /* ALTER_SHARE_GROUP_OFFSETS */
-        [92] = 1, /* DELETE_SHARE_GROUP_OFFSETS */
+        [0] = 14, [1] = 19, [2] = 12, [3] = 14, [4] = 0, [5] = 0, [6] = 0, [7] = 0,
+        [8] = 11, [9] = 11, [10] = 7, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 7,
+        [16] = 6, [17] = 2, [18] = 5, [19] = 8, [20] = 7, [21] = 3, [22] = 6, [23] = 5,
+        [24] = 6, [25] = 5, [26] = 6, [27] = 3, [28] = 6, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 6, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 3, [43] = 3, [44] = 2, [45] = 2, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 3, [53] = 2, [54] = 2, [55] = 3,
+        [56] = 4, [57] = 3, [58] = 1, [59] = 2, [60] = 3, [61] = 1, [62] = 5, [63] = 3,
+        [64] = 1, [65] = 1, [66] = 3, [67] = 1, [68] = 2, [69] = 2, [70] = 1, [71] = 1,
+        [72] = 1, [73] = 1, [74] = 2, [75] = 1, [76] = 2, [77] = 2, [78] = 3, [79] = 3,
+        [80] = 2, [81] = 1, [82] = 1, [83] = 1, [84] = 1, [85] = 2, [86] = 1, [87] = 2,
+        [88] = 1, [89] = 1, [90] = 2, [91] = 1, [92] = 1,
     }},
     {"4.4", "4.4.0", {
-        [0] = 14, /* PRODUCE */
-        [1] = 19, /* FETCH */
-        [2] = 12, /* LIST_OFFSETS */
-        [3] = 14, /* METADATA */
-        [4] = 0, /* LEADER_AND_ISR */
-        [5] = 0, /* STOP_REPLICA */
-        [6] = 0, /* UPDATE_METADATA */
-        [7] = 0, /* CONTROLLED_SHUTDOWN */
-        [8] = 11, /* OFFSET_COMMIT */
-        [9] = 11, /* OFFSET_FETCH */
-        [10] = 7, /* FIND_COORDINATOR */
-        [11] = 10, /* JOIN_GROUP */
-        [12] = 5, /* HEARTBEAT */
-        [13] = 6, /* LEAVE_GROUP */
-        [14] = 6, /* SYNC_GROUP */
-        [15] = 7, /* DESCRIBE_GROUPS */
-        [16] = 6, /* LIST_GROUPS */
-        [17] = 2, /* SASL_HANDSHAKE */
-        [18] = 6, /* API_VERSIONS */
-        [19] = 8, /* CREATE_TOPICS */
-        [20] = 7, /* DELETE_TOPICS */
-        [21] = 3, /* DELETE_RECORDS */
-        [22] = 6, /* INIT_PRODUCER_ID */
-        [23] = 5, /* OFFSET_FOR_LEADER_EPOCH */
-        [24] = 6, /* ADD_PARTITIONS_TO_TXN */
-        [25] = 5, /* ADD_OFFSETS_TO_TXN */
-        [26] = 6, /* END_TXN */
-        [27] = 3, /* WRITE_TXN_MARKERS */
-        [28] = 7, /* TXN_OFFSET_COMMIT */
-        [29] = 4, /* DESCRIBE_ACLS */
-        [30] = 4, /* CREATE_ACLS */
-        [31] = 4, /* DELETE_ACLS */
-        [32] = 5, /* DESCRIBE_CONFIGS */
-        [33] = 3, /* ALTER_CONFIGS */
-        [34] = 3, /* ALTER_REPLICA_LOG_DIRS */
-        [35] = 6, /* DESCRIBE_LOG_DIRS */
-        [36] = 3, /* SASL_AUTHENTICATE */
-        [37] = 4, /* CREATE_PARTITIONS */
-        [38] = 4, /* CREATE_DELEGATION_TOKEN */
-        [39] = 3, /* RENEW_DELEGATION_TOKEN */
-        [40] = 3, /* EXPIRE_DELEGATION_TOKEN */
-        [41] = 4, /* DESCRIBE_DELEGATION_TOKEN */
-        [42] = 4, /* DELETE_GROUPS */
-        [43] = 3, /* ELECT_LEADERS */
-        [44] = 2, /* INCREMENTAL_ALTER_CONFIGS */
-        [45] = 2, /* ALTER_PARTITION_REASSIGNMENTS */
-        [46] = 1, /* LIST_PARTITION_REASSIGNMENTS */
-        [47] = 1, /* OFFSET_DELETE */
-        [48] = 2, /* DESCRIBE_CLIENT_QUOTAS */
-        [49] = 2, /* ALTER_CLIENT_QUOTAS */
-        [50] = 1, /* DESCRIBE_USER_SCRAM_CREDENTIALS */
-        [51] = 1, /* ALTER_USER_SCRAM_CREDENTIALS */
-        [52] = 3, /* VOTE */
-        [53] = 2, /* BEGIN_QUORUM_EPOCH */
-        [54] = 2, /* END_QUORUM_EPOCH */
-        [55] = 3, /* DESCRIBE_QUORUM */
-        [56] = 4, /* ALTER_PARTITION */
-        [57] = 3, /* UPDATE_FEATURES */
-        [58] = 1, /* ENVELOPE */
-        [59] = 2, /* FETCH_SNAPSHOT */
-        [60] = 3, /* DESCRIBE_CLUSTER */
-        [61] = 1, /* DESCRIBE_PRODUCERS */
-        [62] = 5, /* BROKER_REGISTRATION */
-        [63] = 3, /* BROKER_HEARTBEAT */
-        [64] = 1, /* UNREGISTER_BROKER */
-        [65] = 1, /* DESCRIBE_TRANSACTIONS */
-        [66] = 3, /* LIST_TRANSACTIONS */
-        [67] = 1, /* ALLOCATE_PRODUCER_IDS */
-        [68] = 2, /* CONSUMER_GROUP_HEARTBEAT */
-        [69] = 2, /* CONSUMER_GROUP_DESCRIBE */
-        [70] = 1, /* CONTROLLER_REGISTRATION */
-        [71] = 1, /* GET_TELEMETRY_SUBSCRIPTIONS */
-        [72] = 1, /* PUSH_TELEMETRY */
-        [73] = 1, /* ASSIGN_REPLICAS_TO_DIRS */
-        [74] = 2, /* LIST_CONFIG_RESOURCES */
-        [75] = 1, /* DESCRIBE_TOPIC_PARTITIONS */
-        [76] = 2, /* SHARE_GROUP_HEARTBEAT */
-        [77] = 2, /* SHARE_GROUP_DESCRIBE */
-        [78] = 3, /* SHARE_FETCH */
-        [79] = 3, /* SHARE_ACKNOWLEDGE */
-        [80] = 2, /* ADD_RAFT_VOTER */
-        [81] = 1, /* REMOVE_RAFT_VOTER */
-        [82] = 1, /* UPDATE_RAFT_VOTER */
-        [83] = 1, /* INITIALIZE_SHARE_GROUP_STATE */
-        [84] = 1, /* READ_SHARE_GROUP_STATE */
-        [85] = 2, /* WRITE_SHARE_GROUP_STATE */
-        [86] = 1, /* DELETE_SHARE_GROUP_STATE */
-        [87] = 2, /* READ_SHARE_GROUP_STATE_SUMMARY */
-        [88] = 2, /* STREAMS_GROUP_HEARTBEAT */
-        [89] = 2, /* STREAMS_GROUP_DESCRIBE */
-        [90] = 2, /* DESCRIBE_SHARE_GROUP_OFFSETS */
-        [91] = 1, /* ALTER_SHARE_GROUP_OFFSETS */
-        [92] = 1, /* DELETE_SHARE_GROUP_OFFSETS */
-        [93] = 1, /* STREAMS_GROUP_TOPOLOGY_DESCRIPTION_UPDATE */
-        [94] = 1, /* UNREGISTER_CONTROLLER */
+        [0] = 14, [1] = 19, [2] = 12, [3] = 14, [4] = 0, [5] = 0, [6] = 0, [7] = 0,
+        [8] = 11, [9] = 11, [10] = 7, [11] = 10, [12] = 5, [13] = 6, [14] = 6, [15] = 7,
+        [16] = 6, [17] = 2, [18] = 6, [19] = 8, [20] = 7, [21] = 3, [22] = 6, [23] = 5,
+        [24] = 6, [25] = 5, [26] = 6, [27] = 3, [28] = 7, [29] = 4, [30] = 4, [31] = 4,
+        [32] = 5, [33] = 3, [34] = 3, [35] = 6, [36] = 3, [37] = 4, [38] = 4, [39] = 3,
+        [40] = 3, [41] = 4, [42] = 4, [43] = 3, [44] = 2, [45] = 2, [46] = 1, [47] = 1,
+        [48] = 2, [49] = 2, [50] = 1, [51] = 1, [52] = 3, [53] = 2, [54] = 2, [55] = 3,
+        [56] = 4, [57] = 3, [58] = 1, [59] = 2, [60] = 3, [61] = 1, [62] = 5, [63] = 3,
+        [64] = 1, [65] = 1, [66] = 3, [67] = 1, [68] = 2, [69] = 2, [70] = 1, [71] = 1,
+        [72] = 1, [73] = 1, [74] = 2, [75] = 1, [76] = 2, [77] = 2, [78] = 3, [79] = 3,
+        [80] = 2, [81] = 1, [82] = 1, [83] = 1, [84] = 1, [85] = 2, [86] = 1, [87] = 2,
+        [88] = 2, [89] = 2, [90] = 2, [91] = 1, [92] = 1, [93] = 1, [94] = 1,
     }},
 };
 const size_t kw__api_release_count = sizeof(kw__api_release_table) / sizeof(kw__api_release_table[0]);
