@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "kafka_io.h"
+#include "proto/msg_admin.h"
 #include "proto/msg_data.h"
 #include "proto/msg_group.h"
 #include "proto/msg_group2.h"
@@ -25,8 +26,32 @@ static void setup(void)
     ck_assert_int_eq(kt_create_topic(&conn, topic, 1), 0);
 }
 
+/* DeleteTopics of the test's topic (a courtesy to the shared broker: the result is not checked). */
+static void delete_topic(kt_conn *k, const char *name)
+{
+    int ver = kt_version(k, KW_API_DELETE_TOPICS);
+    kw_delete_topics_req req;
+    kw__schema_init(kw__api(KW_API_DELETE_TOPICS)->req, ver, &req);
+    kw_str n = kw_str_c(name);
+    kw_delete_topics_req_topic t = {.name = n};
+    if (ver >= 6) {
+        req.topics.v = &t;
+        req.topics.n = 1;
+    } else {
+        req.topic_names.v = &n;
+        req.topic_names.n = 1;
+    }
+    req.timeout_ms = 10000;
+    kw_arena a;
+    kw__arena_init(&a, 0);
+    kw_delete_topics_resp resp;
+    (void)kt_call(k, KW_API_DELETE_TOPICS, ver, &req, &a, &resp);
+    kw__arena_reset(&a);
+}
+
 static void teardown(void)
 {
+    delete_topic(&conn, topic);
     kt_close(&conn);
 }
 

@@ -100,10 +100,38 @@ static void setup(void)
     kt_close(&k);
 }
 
+/* DeleteTopics of the test's topic (a courtesy to the shared broker: the result is not checked). */
+static void delete_topic(kt_conn *k, const char *name)
+{
+    int ver = kt_version(k, KW_API_DELETE_TOPICS);
+    kw_delete_topics_req req;
+    kw__schema_init(kw__api(KW_API_DELETE_TOPICS)->req, ver, &req);
+    kw_str n = kw_str_c(name);
+    kw_delete_topics_req_topic t = {.name = n};
+    if (ver >= 6) {
+        req.topics.v = &t;
+        req.topics.n = 1;
+    } else {
+        req.topic_names.v = &n;
+        req.topic_names.n = 1;
+    }
+    req.timeout_ms = 10000;
+    kw_arena a;
+    kw__arena_init(&a, 0);
+    kw_delete_topics_resp resp;
+    (void)kt_call(k, KW_API_DELETE_TOPICS, ver, &req, &a, &resp);
+    kw__arena_reset(&a);
+}
+
 static void teardown(void)
 {
     kw__loop_free(loop);
     loop = NULL;
+    kt_conn k;
+    if (kt_connect(&k, kt_bootstrap()) == 0) {
+        delete_topic(&k, topic);
+        kt_close(&k);
+    }
 }
 
 START_TEST(capped_versions_are_the_release_versions)
