@@ -328,7 +328,8 @@ START_TEST(capped_connection_produces_fetches_and_commits)
 }
 END_TEST
 
-/* The public client with api_version_max: its connections say the capped versions, and data flows. */
+/* The public client with api_version_max: its connections say the capped versions; produce, fetch
+ * and committed offsets work. */
 typedef struct logs {
     pthread_mutex_t mu;
     char capped[512];
@@ -373,6 +374,28 @@ START_TEST(capped_public_client_round_trips_a_batch)
     ck_assert_mem_eq(fr.records + 16, b.buf + 16, b.len - 16);
     kw_client_fetch_result_free(&fr);
     kw__wr_free(&b);
+
+    /* committed offsets through the coordinator, capped (OffsetCommit and OffsetFetch v9) */
+    char group[160];
+    snprintf(group, sizeof(group), "%s-pubgroup", topic);
+    kw_client_committed off = {.topic = topic,
+                               .partition = 0,
+                               .offset = pr.base_offset + 1,
+                               .leader_epoch = -1,
+                               .metadata = "capped"};
+    kw_client_offset_commit_args ca = {.group = group, .offsets = &off, .count = 1};
+    kw_client_offsets_result or;
+    ck_assert_msg(kw_client_offset_commit(c, &ca, &or) == 0 && or.err == 0, "%s", or.detail);
+    ck_assert_uint_eq(or.count, 1);
+    ck_assert_int_eq(or.offsets[0].kerr, 0);
+    kw_client_offsets_result_free(&or);
+    kw_client_committed want = {.topic = topic, .partition = 0};
+    kw_client_offset_fetch_args oa = {.group = group, .partitions = &want, .count = 1};
+    ck_assert_msg(kw_client_offset_fetch(c, &oa, &or) == 0 && or.err == 0, "%s", or.detail);
+    ck_assert_uint_eq(or.count, 1);
+    ck_assert_int_eq(or.offsets[0].offset, pr.base_offset + 1);
+    ck_assert_str_eq(or.offsets[0].metadata, "capped");
+    kw_client_offsets_result_free(&or);
     kw_client_destroy(c);
     ck_assert_msg(strstr(l.capped, "capped at Kafka 3.9's: Produce v11, Fetch v12, Metadata v12"),
                   "log: %s", l.capped);
