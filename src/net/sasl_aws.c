@@ -151,8 +151,9 @@ int kw__sasl_aws_first(struct kw_sasl_aws *a, uint8_t **msg, size_t *len, char *
         region = from_host;
     if (!region)
         region = a->env_region;
+    /* KW_ESASL, not KW_EINVAL: every connection would fail alike, so waiting calls fail now. */
     if (!region)
-        return say(err, errlen, KW_EINVAL,
+        return say(err, errlen, KW_ESASL,
                    "no AWS region: %.128s is not an MSK broker name (...kafka.REGION."
                    "amazonaws.com), so set the region option (sasl.aws.region) or AWS_REGION",
                    a->host);

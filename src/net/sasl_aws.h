@@ -23,8 +23,8 @@ int kw__sasl_aws_new(struct kw_sasl_aws **out, const kw_sasl_config *cfg, char *
  * Gets the credentials (static, or from the callback), picks the region and
  * signs the payload dated now.  *msg is malloc'd (wipe before free: it holds
  * the session token); *who gets the access key id for messages.  0, or a
- * KW_E code with err saying why (KW_EINVAL: no region, a bad credential
- * field; whatever the callback returned).
+ * KW_E code with err saying why (KW_ESASL: no region; KW_EINVAL: a bad
+ * credential field; whatever the callback returned).
  */
 int kw__sasl_aws_first(struct kw_sasl_aws *a, uint8_t **msg, size_t *len, char *who,
                        size_t wholen, char *err, size_t errlen);
