@@ -11,6 +11,7 @@
 #include "net/conn.h"
 #include "net/loop.h"
 #include "proto/batch.h"
+#include "proto/msg_data.h"
 
 /* `tests/kafka/broker env` exports these with the single node's AWSIAM listener. */
 static const char *bs, *region, *key_id, *secret, *s_key_id, *s_secret, *s_token;
@@ -292,6 +293,80 @@ START_TEST(wrong_action_is_refused)
 }
 END_TEST
 
+/* The clock counts its calls: one per signed payload. */
+static int64_t counting_clock(void *ctx)
+{
+    (*(int *)ctx)++;
+    return (int64_t)time(NULL);
+}
+
+static void on_metadata(int err, const uint8_t *frame, size_t len, int version, void *arg)
+{
+    (void)frame;
+    (void)len;
+    (void)version;
+    *(int *)arg = err ? err : 1;
+}
+
+START_TEST(reauthentication_signs_a_fresh_payload_each_time)
+{
+    /* KIP-368 with the session capped by the client (1.5 s): every re-authentication signs anew,
+     * and requests keep flowing across them. */
+    kw_loop *loop;
+    ck_assert_int_eq(kw__loop_new(&loop), 0);
+    char host[128];
+    snprintf(host, sizeof(host), "%s", bs);
+    char *colon = strrchr(host, ':');
+    *colon = '\0';
+    int signed_count = 0;
+    kw_sasl_config s = {
+        .mechanism = "AWS_MSK_IAM",
+        .aws_access_key_id = s_key_id,
+        .aws_secret_access_key = s_secret,
+        .aws_session_token = s_token,
+        .aws_region = region,
+        .aws_clock = counting_clock,
+        .aws_clock_ctx = &signed_count,
+    };
+    watch w = {0};
+    kw_conn_options o = {.host = host, .port = (uint16_t)atoi(colon + 1), .sasl = &s,
+                         .connect_timeout_ms = 5000, .on_state = on_state, .state_arg = &w,
+                         .sasl_session_cap_ms = 1500};
+    kw_conn *c;
+    ck_assert_int_eq(kw__conn_new(&c, loop, &o), 0);
+    uint64_t end = now_ms() + 15000;
+    int sent = 0;
+    while (now_ms() < end && (kw__conn_reauth_count(c) < 2 || sent < 3)) {
+        if (!w.ready) {
+            ck_assert_msg(!w.closed, "closed: %s", w.detail);
+            ck_assert_int_ge(kw__loop_run_once(loop, 20), 0);
+            continue;
+        }
+        kw_metadata_req req;
+        int ver = kw__conn_versions(c)->v[KW_API_METADATA];
+        kw__schema_init(kw__api(KW_API_METADATA)->req, ver, &req);
+        req.topics.v = NULL;
+        req.topics.n = 0;
+        int done = 0;
+        ck_assert_int_eq(kw__conn_send(c, KW_API_METADATA, -1, &req,
+                                       (now_ms() + 5000) * 1000000u, on_metadata, &done),
+                         0);
+        while (!done && now_ms() < end)
+            ck_assert_int_ge(kw__loop_run_once(loop, 20), 0);
+        ck_assert_msg(done == 1, "request %d: %s (%s)", sent, kw_err_name(done),
+                      kw__conn_errstr(c));
+        sent++;
+        usleep(100000);
+    }
+    ck_assert_msg(kw__conn_reauth_count(c) >= 2, "re-authenticated %u times",
+                  kw__conn_reauth_count(c));
+    ck_assert_int_ge(signed_count, 3); /* the first authentication and each re-authentication */
+    ck_assert_int_eq(w.closed, 0);
+    kw__conn_free(c);
+    kw__loop_free(loop);
+}
+END_TEST
+
 int main(void)
 {
     bs = getenv("KWAL_BOOTSTRAP_AWS");
@@ -321,6 +396,7 @@ int main(void)
     tcase_add_test(tc, expired_signature_is_refused);
     tcase_add_test(tc, future_date_is_refused);
     tcase_add_test(tc, wrong_action_is_refused);
+    tcase_add_test(tc, reauthentication_signs_a_fresh_payload_each_time);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -4,7 +4,9 @@
 // tests/kafka/broker against the broker's jars and put on its classpath; `security.providers=AwsMskIam$ProviderCreator`
 // registers SaslServerFactory.AWS_MSK_IAM, and the listener's
 // `sasl.server.callback.handler.class=AwsMskIam$ServerCallbacks` reads the JAAS options:
-//   region="us-east-1" host="127.0.0.1" keys="AKID:SECRET[:SESSION_TOKEN],..."
+//   region="us-east-1" host="127.0.0.1" keys="AKID:SECRET[:SESSION_TOKEN],..." [session_ms="900000"]
+// session_ms is the session lifetime the broker announces (CREDENTIAL.LIFETIME.MS): with it the broker accepts
+// KIP-368 re-authentication even without connections.max.reauth.ms, as MSK's sessions expire too.
 // The server accepts one client message, the JSON document aws-msk-iam-auth (and franz-go, and kwal) send:
 // version 2020_10_22, action kafka-cluster:Connect, x-amz-* fields signed over the presigned-style request
 //   GET /?Action=...&X-Amz-Algorithm=...&X-Amz-Credential=...&X-Amz-Date=...&X-Amz-Expires=...
@@ -156,6 +158,7 @@ public final class AwsMskIam {
     // Reads the listener's JAAS options; the SaslServer asks it for the cluster's settings.
     public static final class ServerCallbacks implements AuthenticateCallbackHandler {
         String region, host;
+        long sessionMs = 900_000;
         final Map<String, Key> keys = new HashMap<>();
 
         @Override
@@ -164,6 +167,8 @@ public final class AwsMskIam {
                 Map<String, ?> o = e.getOptions();
                 region = (String) o.get("region");
                 host = (String) o.get("host");
+                String sm = (String) o.get("session_ms");
+                if (sm != null) sessionMs = Long.parseLong(sm);
                 String ks = (String) o.get("keys");
                 if (ks != null) {
                     for (String k : ks.split(",")) {
@@ -189,6 +194,7 @@ public final class AwsMskIam {
         final ServerCallbacks cfg;
         String authzId;
         boolean done;
+        long expiresMs;
 
         Server(ServerCallbacks cfg) { this.cfg = cfg; }
 
@@ -268,6 +274,7 @@ public final class AwsMskIam {
                 throw new SaslAuthenticationException("AWS_MSK_IAM: the signature does not match (wrong secret access key for " + scope[0] + "?)");
             authzId = scope[0];
             done = true;
+            expiresMs = System.currentTimeMillis() + cfg.sessionMs;
             ObjectNode r = new ObjectMapper().createObjectNode();
             r.put("version", VERSION);
             r.put("request-id", UUID.randomUUID().toString());
@@ -290,7 +297,10 @@ public final class AwsMskIam {
         public byte[] wrap(byte[] b, int off, int len) { throw new IllegalStateException("no security layer"); }
 
         @Override
-        public Object getNegotiatedProperty(String name) { return null; }
+        public Object getNegotiatedProperty(String name) {
+            // Kafka's SaslInternalConfigs.CREDENTIAL_LIFETIME_MS_SASL_NEGOTIATED_PROPERTY_KEY: when the session ends.
+            return done && "CREDENTIAL.LIFETIME.MS".equals(name) ? (Object) expiresMs : null;
+        }
 
         @Override
         public void dispose() {}
