@@ -62,12 +62,12 @@ typedef struct kw_sasl_extension {
  * half-way).  access_key_id and secret_access_key are required,
  * session_token and user_agent optional (NULL).
  */
-typedef struct kw_sasl_aws_creds {
+typedef struct kw_sasl_aws_credentials {
     char *access_key_id;
     char *secret_access_key;
     char *session_token;
     char *user_agent;
-} kw_sasl_aws_creds;
+} kw_sasl_aws_credentials;
 
 /*
  * An AWS_MSK_IAM credential source (a file read anew, an HTTP call): fills
@@ -75,7 +75,7 @@ typedef struct kw_sasl_aws_creds {
  * code with err saying why (NUL-terminated, at most errlen bytes).  Called
  * on the loop thread at each authentication and re-authentication.
  */
-typedef int (*kw_sasl_aws_creds_fn)(void *ctx, kw_sasl_aws_creds *out, char *err,
+typedef int (*kw_sasl_aws_credentials_fn)(void *ctx, kw_sasl_aws_credentials *out, char *err,
                                     size_t errlen);
 
 /* Everything is copied by kw__sasl_init; zero means "default" or "unused". */
@@ -104,7 +104,7 @@ typedef struct kw_sasl_config {
     const char *kerberos_service_name;
     const char *server_host;
     /* AWS_MSK_IAM (sasl_aws.c): exactly one credential source, static keys (access key id and
-     * secret, session token optional) or aws_creds_cb.  The region: aws_region, else the one in
+     * secret, session token optional) or aws_credentials_cb.  The region: aws_region, else the one in
      * server_host when it is an MSK broker name, else aws_env_region (AWS_REGION as
      * kw_client_new read it: the loop never calls getenv).  aws_user_agent NULL: "kwal/VERSION". */
     const char *aws_access_key_id;
@@ -113,8 +113,8 @@ typedef struct kw_sasl_config {
     const char *aws_user_agent;
     const char *aws_region;
     const char *aws_env_region;
-    kw_sasl_aws_creds_fn aws_creds_cb;
-    void *aws_creds_ctx;
+    kw_sasl_aws_credentials_fn aws_credentials_cb;
+    void *aws_credentials_ctx;
     /* Tests only: the clock the payload is dated with (Unix seconds; NULL: the real one) and the
      * action signed (NULL: kafka-cluster:Connect), to see a broker refuse old dates and actions. */
     int64_t (*aws_clock)(void *ctx);

@@ -16,8 +16,8 @@
 
 struct kw_sasl_aws {
     char *access_key_id, *secret_access_key, *session_token, *user_agent;
-    kw_sasl_aws_creds_fn creds_cb;
-    void *creds_ctx;
+    kw_sasl_aws_credentials_fn credentials_cb;
+    void *credentials_ctx;
     char *region;     /* the configured one, NULL: from the host or the environment */
     char *env_region; /* AWS_REGION as kw_client_new saw it */
     char *host;       /* the broker's host name (no port) */
@@ -77,11 +77,11 @@ int kw__sasl_aws_new(struct kw_sasl_aws **out, const kw_sasl_config *cfg, char *
 {
     *out = NULL;
     bool statics = cfg->aws_access_key_id || cfg->aws_secret_access_key || cfg->aws_session_token;
-    if (statics && cfg->aws_creds_cb)
+    if (statics && cfg->aws_credentials_cb)
         return say(err, errlen, KW_EINVAL,
                    "SASL AWS_MSK_IAM: configure static keys (access key id, secret access key) "
                    "or one credential source, not both");
-    if (!cfg->aws_creds_cb) {
+    if (!cfg->aws_credentials_cb) {
         if (!cfg->aws_access_key_id || !cfg->aws_access_key_id[0])
             return say(err, errlen, KW_EINVAL,
                        "SASL AWS_MSK_IAM: the AWS access key id is missing "
@@ -113,8 +113,8 @@ int kw__sasl_aws_new(struct kw_sasl_aws **out, const kw_sasl_config *cfg, char *
         a->env_region = dup_opt(cfg->aws_env_region, &oom);
     a->host = dup_opt(cfg->server_host, &oom);
     a->action = dup_opt(cfg->aws_action, &oom);
-    a->creds_cb = cfg->aws_creds_cb;
-    a->creds_ctx = cfg->aws_creds_ctx;
+    a->credentials_cb = cfg->aws_credentials_cb;
+    a->credentials_ctx = cfg->aws_credentials_ctx;
     a->clock = cfg->aws_clock;
     a->clock_ctx = cfg->aws_clock_ctx;
     if (oom) {
@@ -125,7 +125,7 @@ int kw__sasl_aws_new(struct kw_sasl_aws **out, const kw_sasl_config *cfg, char *
     return 0;
 }
 
-static void creds_free(kw_sasl_aws_creds *c)
+static void credentials_free(kw_sasl_aws_credentials *c)
 {
     wipe_str(c->access_key_id);
     wipe_str(c->secret_access_key);
@@ -161,7 +161,7 @@ int kw__sasl_aws_first(struct kw_sasl_aws *a, uint8_t **msg, size_t *len, char *
         return say(err, errlen, KW_EINVAL,
                    "the AWS region \"%.64s\" (from AWS_REGION) is not a region name", region);
 
-    kw_sasl_aws_creds got = {0};
+    kw_sasl_aws_credentials got = {0};
     kw_msk_iam_args args = {
         .access_key_id = a->access_key_id,
         .secret_access_key = a->secret_access_key,
@@ -172,11 +172,11 @@ int kw__sasl_aws_first(struct kw_sasl_aws *a, uint8_t **msg, size_t *len, char *
         .now_s = a->clock ? a->clock(a->clock_ctx) : (int64_t)time(NULL),
         .action = a->action,
     };
-    if (a->creds_cb) {
+    if (a->credentials_cb) {
         char why[512] = "";
-        int rc = a->creds_cb(a->creds_ctx, &got, why, sizeof(why));
+        int rc = a->credentials_cb(a->credentials_ctx, &got, why, sizeof(why));
         if (rc) {
-            creds_free(&got);
+            credentials_free(&got);
             if (rc > 0 || rc < KW_EDATALOSS)
                 rc = KW_EINVAL; /* not a kwal code: the source is broken, say so plainly */
             return say(err, errlen, rc, "the AWS credential source failed: %s",
@@ -184,7 +184,7 @@ int kw__sasl_aws_first(struct kw_sasl_aws *a, uint8_t **msg, size_t *len, char *
         }
         if (!got.access_key_id || !got.access_key_id[0] || !got.secret_access_key ||
             !got.secret_access_key[0]) {
-            creds_free(&got);
+            credentials_free(&got);
             return say(err, errlen, KW_EINVAL,
                        "the AWS credential source gave no %s",
                        !got.access_key_id ? "access key id" : "secret access key");
@@ -200,7 +200,7 @@ int kw__sasl_aws_first(struct kw_sasl_aws *a, uint8_t **msg, size_t *len, char *
     char *doc;
     size_t n;
     int rc = kw__msk_iam_payload(&args, &doc, &n, err, errlen);
-    creds_free(&got);
+    credentials_free(&got);
     if (rc)
         return rc;
     *msg = (uint8_t *)doc;

@@ -61,11 +61,11 @@ int kw__sigv4_signing_key(const char *secret, const char *date8, const char *reg
     return rc;
 }
 
-int kw__sigv4_signature(const uint8_t key[KW_SIGV4_KEY_LEN], const char *sts, size_t len,
+int kw__sigv4_signature(const uint8_t key[KW_SIGV4_KEY_LEN], const char *to_sign, size_t len,
                         char hex[KW_SIGV4_HEX_LEN + 1])
 {
     uint8_t mac[KW_SIGV4_KEY_LEN];
-    int rc = hmac(key, KW_SIGV4_KEY_LEN, sts, len, mac);
+    int rc = hmac(key, KW_SIGV4_KEY_LEN, to_sign, len, mac);
     if (rc)
         return rc;
     to_hex(mac, sizeof(mac), hex);
@@ -104,13 +104,13 @@ bool kw__sigv4_name_ok(const char *s)
 }
 
 /* A growing NUL-terminated string; on allocation failure it stays failed (oom) and the text is wiped. */
-typedef struct sb {
+typedef struct kw__sigv4_text {
     char *p;
     size_t len, cap;
     bool oom;
-} sb;
+} kw__sigv4_text;
 
-static void sb_put(sb *b, const char *s, size_t n)
+static void text_put(kw__sigv4_text *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
@@ -137,12 +137,12 @@ static void sb_put(sb *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-static void sb_str(sb *b, const char *s)
+static void text_append(kw__sigv4_text *b, const char *s)
 {
-    sb_put(b, s, strlen(s));
+    text_put(b, s, strlen(s));
 }
 
-static void sb_free(sb *b)
+static void text_free(kw__sigv4_text *b)
 {
     if (b->p) {
         OPENSSL_cleanse(b->p, b->cap);
@@ -152,39 +152,39 @@ static void sb_free(sb *b)
 }
 
 /* SigV4's URI encoding: RFC 3986 unreserved characters as they are, every other byte %XX (upper case). */
-static void sb_uri(sb *b, const char *s)
+static void text_append_encoded(kw__sigv4_text *b, const char *s)
 {
     static const char digits[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         unsigned char c = *p;
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
-            sb_put(b, (const char *)p, 1);
+            text_put(b, (const char *)p, 1);
         } else {
             char e[3] = {'%', digits[c >> 4], digits[c & 15]};
-            sb_put(b, e, 3);
+            text_put(b, e, 3);
         }
     }
 }
 
-typedef struct enc_param {
+typedef struct kw__sigv4_encoded {
     char *name, *value;
-} enc_param;
+} kw__sigv4_encoded;
 
 static int cmp_param(const void *a, const void *b)
 {
-    const enc_param *x = a, *y = b;
+    const kw__sigv4_encoded *x = a, *y = b;
     int c = strcmp(x->name, y->name);
     return c ? c : strcmp(x->value, y->value);
 }
 
 static char *uri_dup(const char *s)
 {
-    sb b = {0};
-    sb_uri(&b, s);
-    sb_put(&b, "", 0);
+    kw__sigv4_text b = {0};
+    text_append_encoded(&b, s);
+    text_put(&b, "", 0);
     if (b.oom) {
-        sb_free(&b);
+        text_free(&b);
         return NULL;
     }
     return b.p;
@@ -199,9 +199,9 @@ static void wipe_free_str(char *s)
 }
 
 /* name=value&... with both sides encoded, sorted by encoded name (then value), as SigV4 wants. */
-static int canonical_query(sb *b, const kw_sigv4_param *params, size_t n)
+static int canonical_query(kw__sigv4_text *b, const kw_sigv4_param *params, size_t n)
 {
-    enc_param *e = calloc(n ? n : 1, sizeof(*e));
+    kw__sigv4_encoded *e = calloc(n ? n : 1, sizeof(*e));
     if (!e)
         return KW_ENOMEM;
     int rc = 0;
@@ -219,10 +219,10 @@ static int canonical_query(sb *b, const kw_sigv4_param *params, size_t n)
         qsort(e, n, sizeof(*e), cmp_param);
         for (size_t i = 0; i < n; i++) {
             if (i)
-                sb_put(b, "&", 1);
-            sb_str(b, e[i].name);
-            sb_put(b, "=", 1);
-            sb_str(b, e[i].value);
+                text_put(b, "&", 1);
+            text_append(b, e[i].name);
+            text_put(b, "=", 1);
+            text_append(b, e[i].value);
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -246,55 +246,55 @@ int kw__sigv4_presign_sign(const kw_sigv4_presign *p, char sig[KW_SIGV4_HEX_LEN 
      * Canonical request (the presigned form has no X-Amz-Signature in it):
      *   GET \n URI \n QUERY \n host:HOST \n \n host \n PAYLOAD-HASH
      */
-    sb cr = {0};
-    sb_str(&cr, "GET\n");
-    sb_str(&cr, p->path ? p->path : "/");
-    sb_put(&cr, "\n", 1);
-    int rc = canonical_query(&cr, p->params, p->param_count);
+    kw__sigv4_text canonical = {0};
+    text_append(&canonical, "GET\n");
+    text_append(&canonical, p->path ? p->path : "/");
+    text_put(&canonical, "\n", 1);
+    int rc = canonical_query(&canonical, p->params, p->param_count);
     if (rc) {
-        sb_free(&cr);
+        text_free(&canonical);
         return rc;
     }
-    sb_str(&cr, "\nhost:");
-    sb_str(&cr, p->host);
-    sb_str(&cr, "\n\nhost\n");
-    sb_str(&cr, p->payload_hash ? p->payload_hash : KW_SIGV4_EMPTY_SHA256);
-    if (cr.oom) {
-        sb_free(&cr);
+    text_append(&canonical, "\nhost:");
+    text_append(&canonical, p->host);
+    text_append(&canonical, "\n\nhost\n");
+    text_append(&canonical, p->payload_hash ? p->payload_hash : KW_SIGV4_EMPTY_SHA256);
+    if (canonical.oom) {
+        text_free(&canonical);
         return KW_ENOMEM;
     }
-    char cr_hash[KW_SIGV4_HEX_LEN + 1];
-    rc = kw__sigv4_sha256_hex(cr.p, cr.len, cr_hash);
+    char canonical_hash[KW_SIGV4_HEX_LEN + 1];
+    rc = kw__sigv4_sha256_hex(canonical.p, canonical.len, canonical_hash);
 
     /* String to sign: algorithm \n date-time \n scope \n hex(SHA-256(canonical request)) */
     char date8[9];
     memcpy(date8, p->amz_date, 8);
     date8[8] = '\0';
-    sb sts = {0};
-    sb_str(&sts, "AWS4-HMAC-SHA256\n");
-    sb_str(&sts, p->amz_date);
-    sb_put(&sts, "\n", 1);
-    sb_str(&sts, date8);
-    sb_put(&sts, "/", 1);
-    sb_str(&sts, p->region);
-    sb_put(&sts, "/", 1);
-    sb_str(&sts, p->service);
-    sb_str(&sts, "/aws4_request\n");
-    sb_str(&sts, cr_hash);
-    if (!rc && sts.oom)
+    kw__sigv4_text to_sign = {0};
+    text_append(&to_sign, "AWS4-HMAC-SHA256\n");
+    text_append(&to_sign, p->amz_date);
+    text_put(&to_sign, "\n", 1);
+    text_append(&to_sign, date8);
+    text_put(&to_sign, "/", 1);
+    text_append(&to_sign, p->region);
+    text_put(&to_sign, "/", 1);
+    text_append(&to_sign, p->service);
+    text_append(&to_sign, "/aws4_request\n");
+    text_append(&to_sign, canonical_hash);
+    if (!rc && to_sign.oom)
         rc = KW_ENOMEM;
     uint8_t key[KW_SIGV4_KEY_LEN];
     if (!rc)
         rc = kw__sigv4_signing_key(p->secret_key, date8, p->region, p->service, key);
     if (!rc)
-        rc = kw__sigv4_signature(key, sts.p, sts.len, sig);
+        rc = kw__sigv4_signature(key, to_sign.p, to_sign.len, sig);
     OPENSSL_cleanse(key, sizeof(key));
-    sb_free(&sts);
+    text_free(&to_sign);
     if (!rc && canonical_request) {
-        *canonical_request = cr.p; /* handed over, not freed */
-        cr.p = NULL;
+        *canonical_request = canonical.p; /* handed over, not freed */
+        canonical.p = NULL;
     }
-    sb_free(&cr);
+    text_free(&canonical);
     return rc;
 }
 
@@ -375,21 +375,21 @@ int kw__msk_iam_payload(const kw_msk_iam_args *a, char **out, size_t *outlen, ch
     if (kw__sigv4_amz_date(a->now_s, date))
         return bad(err, errlen, "the time %lld cannot be written as an AWS date",
                    (long long)a->now_s);
-    sb cred = {0};
-    sb_str(&cred, a->access_key_id);
-    sb_put(&cred, "/", 1);
-    sb_put(&cred, date, 8);
-    sb_put(&cred, "/", 1);
-    sb_str(&cred, a->region);
-    sb_str(&cred, "/" KW_MSK_IAM_SERVICE "/aws4_request");
-    if (cred.oom) {
-        sb_free(&cred);
+    kw__sigv4_text credential = {0};
+    text_append(&credential, a->access_key_id);
+    text_put(&credential, "/", 1);
+    text_put(&credential, date, 8);
+    text_put(&credential, "/", 1);
+    text_append(&credential, a->region);
+    text_append(&credential, "/" KW_MSK_IAM_SERVICE "/aws4_request");
+    if (credential.oom) {
+        text_free(&credential);
         return KW_ENOMEM;
     }
     kw_sigv4_param params[] = {
         {"Action", action},
         {"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
-        {"X-Amz-Credential", cred.p},
+        {"X-Amz-Credential", credential.p},
         {"X-Amz-Date", date},
         {"X-Amz-Expires", KW_MSK_IAM_EXPIRES},
         {"X-Amz-SignedHeaders", "host"},
@@ -407,7 +407,7 @@ int kw__msk_iam_payload(const kw_msk_iam_args *a, char **out, size_t *outlen, ch
     char sig[KW_SIGV4_HEX_LEN + 1];
     int rc = kw__sigv4_presign_sign(&p, sig, NULL);
     if (rc) {
-        sb_free(&cred);
+        text_free(&credential);
         return rc;
     }
 
@@ -429,7 +429,7 @@ int kw__msk_iam_payload(const kw_msk_iam_args *a, char **out, size_t *outlen, ch
     if (!rc)
         rc = add(o, "x-amz-algorithm", "AWS4-HMAC-SHA256");
     if (!rc)
-        rc = add(o, "x-amz-credential", cred.p);
+        rc = add(o, "x-amz-credential", credential.p);
     if (!rc)
         rc = add(o, "x-amz-date", date);
     if (!rc)
@@ -442,7 +442,7 @@ int kw__msk_iam_payload(const kw_msk_iam_args *a, char **out, size_t *outlen, ch
         rc = add(o, "x-amz-security-token", a->session_token);
     char *doc = rc ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
-    sb_free(&cred);
+    text_free(&credential);
     if (!doc)
         return KW_ENOMEM;
     *out = doc;

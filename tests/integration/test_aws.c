@@ -310,7 +310,7 @@ static void on_metadata(int err, const uint8_t *frame, size_t len, int version, 
 
 /* A credential source (what the file and HTTP sources plug into), counting its calls.  The pair
  * stays the same: Kafka refuses a re-authentication as another principal. */
-static int session_pair(void *ctx, kw_sasl_aws_creds *out, char *err, size_t errlen)
+static int session_pair(void *ctx, kw_sasl_aws_credentials *out, char *err, size_t errlen)
 {
     (*(int *)ctx)++;
     (void)err;
@@ -335,8 +335,8 @@ START_TEST(reauthentication_signs_a_fresh_payload_each_time)
     int signed_count = 0, asked = 0;
     kw_sasl_config s = {
         .mechanism = "AWS_MSK_IAM",
-        .aws_creds_cb = session_pair,
-        .aws_creds_ctx = &asked,
+        .aws_credentials_cb = session_pair,
+        .aws_credentials_ctx = &asked,
         .aws_region = region,
         .aws_clock = counting_clock,
         .aws_clock_ctx = &signed_count,

@@ -395,7 +395,7 @@ START_TEST(mechanism_region_sources)
 }
 END_TEST
 
-static int test_creds(void *arg, kw_sasl_aws_creds *out, char *err, size_t errlen);
+static int test_credentials(void *arg, kw_sasl_aws_credentials *out, char *err, size_t errlen);
 
 START_TEST(mechanism_config_errors)
 {
@@ -420,21 +420,21 @@ START_TEST(mechanism_config_errors)
     kw__sasl_free(&s);
 
     cfg = msk_config(&now);
-    cfg.aws_creds_cb = test_creds;
+    cfg.aws_credentials_cb = test_credentials;
     ck_assert_int_eq(kw__sasl_init(&s, &cfg), KW_EINVAL);
     ck_assert_ptr_nonnull(strstr(kw__sasl_errstr(&s), "not both"));
     kw__sasl_free(&s);
 }
 END_TEST
 
-typedef struct creds_ctx {
+typedef struct credentials_ctx {
     int calls;
     int fail;
-} creds_ctx;
+} credentials_ctx;
 
-static int test_creds(void *arg, kw_sasl_aws_creds *out, char *err, size_t errlen)
+static int test_credentials(void *arg, kw_sasl_aws_credentials *out, char *err, size_t errlen)
 {
-    creds_ctx *c = arg;
+    credentials_ctx *c = arg;
     c->calls++;
     if (c->fail) {
         snprintf(err, errlen, "credentials file /x: no \"SecretKey\"");
@@ -453,12 +453,12 @@ static int test_creds(void *arg, kw_sasl_aws_creds *out, char *err, size_t errle
 START_TEST(mechanism_asks_the_credential_source_each_time)
 {
     int64_t now = T_EXAMPLE;
-    creds_ctx cc = {0};
+    credentials_ctx cc = {0};
     kw_sasl_config cfg = {
         .mechanism = "AWS_MSK_IAM",
         .server_host = MSK_HOST,
-        .aws_creds_cb = test_creds,
-        .aws_creds_ctx = &cc,
+        .aws_credentials_cb = test_credentials,
+        .aws_credentials_ctx = &cc,
         .aws_clock = fixed_clock,
         .aws_clock_ctx = &now,
     };
