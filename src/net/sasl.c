@@ -1,4 +1,4 @@
-/* SASL client mechanisms: PLAIN, OAUTHBEARER here; SCRAM in scram.c, GSSAPI in sasl_gssapi.c, AWS_MSK_IAM in sasl_aws.c. */
+/* SASL client mechanisms: PLAIN, OAUTHBEARER here; SCRAM, GSSAPI and AWS_MSK_IAM in their own files. */
 #include "net/sasl.h"
 
 #include <errno.h>
@@ -409,7 +409,7 @@ static int keep_out(kw_sasl *s, const uint8_t *msg, size_t n)
     return 0;
 }
 
-/* AWS_MSK_IAM: the signed payload; the access key it was signed with names the "user" in messages. */
+/* AWS_MSK_IAM: the signed payload; its access key names the "user" in the messages. */
 static int aws_first(kw_sasl *s)
 {
     char who[KW_SIGV4_NAME_MAX + 1] = "", why[512] = "";

@@ -104,8 +104,8 @@ typedef struct kw_sasl_config {
     const char *kerberos_service_name;
     const char *server_host;
     /* AWS_MSK_IAM (sasl_aws.c): exactly one credential source, static keys (access key id and
-     * secret, session token optional) or aws_credentials_cb.  The region: aws_region, else the one in
-     * server_host when it is an MSK broker name, else aws_env_region (AWS_REGION as
+     * secret, session token optional) or aws_credentials_cb.  The region: aws_region, else the
+     * one in server_host when it is an MSK broker name, else aws_env_region (AWS_REGION as
      * kw_client_new read it: the loop never calls getenv).  aws_user_agent NULL: "kwal/VERSION". */
     const char *aws_access_key_id;
     const char *aws_secret_access_key;

@@ -15,7 +15,7 @@
  */
 struct kw_sasl_aws;
 
-/* Checks and copies the AWS_MSK_IAM part of cfg.  0, or KW_EINVAL (err says which field), KW_ENOMEM. */
+/* Checks and copies the AWS_MSK_IAM part of cfg.  0, KW_EINVAL (err names the field), KW_ENOMEM. */
 int kw__sasl_aws_new(struct kw_sasl_aws **out, const kw_sasl_config *cfg, char *err,
                      size_t errlen);
 

@@ -103,7 +103,7 @@ bool kw__sigv4_name_ok(const char *s)
     return true;
 }
 
-/* A growing NUL-terminated string; on allocation failure it stays failed (oom) and the text is wiped. */
+/* A growing NUL-terminated string; once an allocation fails it stays failed (oom), text wiped. */
 typedef struct kw__sigv4_text {
     char *p;
     size_t len, cap;
@@ -151,7 +151,7 @@ static void text_free(kw__sigv4_text *b)
     memset(b, 0, sizeof(*b));
 }
 
-/* SigV4's URI encoding: RFC 3986 unreserved characters as they are, every other byte %XX (upper case). */
+/* SigV4's URI encoding: RFC 3986 unreserved characters as they are, any other byte %XX (upper). */
 static void text_append_encoded(kw__sigv4_text *b, const char *s)
 {
     static const char digits[] = "0123456789ABCDEF";
@@ -298,7 +298,8 @@ int kw__sigv4_presign_sign(const kw_sigv4_presign *p, char sig[KW_SIGV4_HEX_LEN 
     return rc;
 }
 
-static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bad(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {

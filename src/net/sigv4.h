@@ -26,7 +26,8 @@
 /* The hex SHA-256 of the empty string: the payload hash of a request without a body. */
 #define KW_SIGV4_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-/* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date8), region), service), "aws4_request"). 0 or KW_EINVAL/KW_ENOMEM. */
+/* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date8), region), service), "aws4_request").
+ * 0, or KW_EINVAL (a NULL argument), KW_ENOMEM. */
 int kw__sigv4_signing_key(const char *secret, const char *date8, const char *region,
                           const char *service, uint8_t key[KW_SIGV4_KEY_LEN]);
 

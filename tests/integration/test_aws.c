@@ -68,7 +68,7 @@ static uint8_t *make_batch(const char *prefix, int n, size_t *len)
     return w.buf;
 }
 
-/* Create a topic, produce n records, fetch them back byte for byte, delete the topic: all over AWS_MSK_IAM. */
+/* Creates a topic, produces n records, fetches them back, deletes the topic: all over AWS_MSK_IAM. */
 static void round_trip(kw_client *c, const char *what, int n)
 {
     static atomic_int seq;
@@ -138,7 +138,7 @@ START_TEST(region_from_the_environment)
 }
 END_TEST
 
-/* A refusal: KW_ESASL at once (not at the deadline), the detail naming the key and the broker's reason. */
+/* A refusal: KW_ESASL at once (not at the deadline), the detail naming the key and the reason. */
 static void expect_refused(const kw_client_options *o, const char *reason)
 {
     kw_client *c = open_client(o);
@@ -223,7 +223,7 @@ static int64_t skewed_clock(void *ctx)
     return (int64_t)time(NULL) + *(int64_t *)ctx;
 }
 
-/* Connects with the good keys, the clock skewed by skew_s and the given action; returns how it ended. */
+/* Connects with the good keys, the clock skewed by skew_s, the given action; says how it ended. */
 static watch connect_with(int64_t skew_s, const char *action)
 {
     kw_loop *loop;
@@ -391,8 +391,9 @@ int main(void)
     s_secret = getenv("KWAL_AWS_SESSION_SECRET_ACCESS_KEY");
     s_token = getenv("KWAL_AWS_SESSION_TOKEN");
     if (!bs || !*bs || !region || !key_id || !secret || !s_key_id || !s_secret || !s_token) {
-        fprintf(stderr, "aws: skipped: KWAL_BOOTSTRAP_AWS and KWAL_AWS_* are not set (eval \"$(tests/kafka/broker env)\" "
-                        "with a broker that has the AWSIAM listener)\n");
+        fprintf(stderr, "aws: skipped: KWAL_BOOTSTRAP_AWS and KWAL_AWS_* are not set (eval "
+                        "\"$(tests/kafka/broker env)\" with a broker that has the AWSIAM "
+                        "listener)\n");
         return 77;
     }
     Suite *s = suite_create("aws-broker");

@@ -72,7 +72,8 @@ START_TEST(signature_matches_aws_example)
 
     uint8_t key[KW_SIGV4_KEY_LEN];
     ck_assert_int_eq(kw__sigv4_signing_key(IAM_SECRET, "20150830", "us-east-1", "iam", key), 0);
-    ck_assert_int_eq(kw__sigv4_signature(key, IAM_STRING_TO_SIGN, strlen(IAM_STRING_TO_SIGN), h), 0);
+    ck_assert_int_eq(
+        kw__sigv4_signature(key, IAM_STRING_TO_SIGN, strlen(IAM_STRING_TO_SIGN), h), 0);
     ck_assert_str_eq(h, IAM_SIGNATURE);
 }
 END_TEST
@@ -276,7 +277,8 @@ START_TEST(server_response_parsing)
         {"{\"version\":\"2099_01_01\",\"request-id\":\"x\"}", "2099_01_01"},
         {"{\"version\":\"2020_10_22\"}", "\"request-id\""},
         {"{\"version\":\"2020_10_22\",\"request-id\":7}", "\"request-id\""},
-        {"{\"version\":\"2020_10_22\",\"version\":\"2020_10_22\",\"request-id\":\"x\"}", "not JSON"},
+        {"{\"version\":\"2020_10_22\",\"version\":\"2020_10_22\",\"request-id\":\"x\"}",
+         "not JSON"},
         {"{\"version\":\"2020_10_22\",\"request-id\":\"x\"} trailing", "not JSON"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
