@@ -68,7 +68,7 @@ static uint8_t *make_batch(const char *prefix, int n, size_t *len)
     return w.buf;
 }
 
-/* Creates a topic, produces n records, fetches them back, deletes the topic: all over AWS_MSK_IAM. */
+/* Creates a topic, produces n records, fetches them back, deletes it: all over AWS_MSK_IAM. */
 static void round_trip(kw_client *c, const char *what, int n)
 {
     static atomic_int seq;
