@@ -94,7 +94,8 @@ typedef struct kw_client_options {
     const char *client_id;   /* "kwal" */
     int security;            /* enum kw_client_security: KW_CLIENT_PLAINTEXT */
 
-    /* SASL (KW_CLIENT_SASL_*): "PLAIN", "SCRAM-SHA-256/512", "OAUTHBEARER", "GSSAPI", "AWS_MSK_IAM". */
+    /* SASL (KW_CLIENT_SASL_*): "PLAIN", "SCRAM-SHA-256/512", "OAUTHBEARER", "GSSAPI",
+     * "AWS_MSK_IAM". */
     const char *sasl_mechanism; /* "PLAIN" */
     const char *sasl_username;
     const char *sasl_password;
