@@ -62,7 +62,11 @@ typedef struct kw_meta_options {
     /*
      * The metadata store's directory (created if missing).  NULL: a handle
      * for the topic calls only (kw_meta_prepare_topics, kw_meta_topics);
-     * the region and pruning calls then return KW_EINVAL.
+     * the region and pruning calls then return KW_EINVAL.  When the config
+     * file says backend = "etcd_store" (with store_addrs, store_key_prefix,
+     * [backend_tls], [backend_auth]: GreptimeDB's metasrv keys, beside [wal]),
+     * the store is in etcd, shared by every metasrv and datanode that names
+     * the same etcd and prefix, and store_dir is not used.
      */
     const char *store_dir;
     bool no_prune_timer;     /* run no timer rounds whatever auto_prune_interval says */

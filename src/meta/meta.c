@@ -11,6 +11,7 @@
 #include "meta/allocator.h"
 #include "meta/pruner.h"
 #include "meta/store.h"
+#include "meta/store_config.h"
 #include "meta/topics.h"
 #include "wal/config.h"
 
@@ -126,14 +127,20 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
             snprintf(err, sizeof(err), "client for %s: %s", co.bootstrap ? co.bootstrap : "?",
                      cerr);
     }
-    bool topics_only = !opts->store_dir;
+    /* The store: etcd when the file says backend = "etcd_store" (store_dir is then not used),
+     * else the file store in store_dir; neither: a handle for the topic calls only. */
+    kw__meta_store_config sc = {0};
+    if (rc == 0)
+        rc = kw__meta_store_config_load(opts->config_path, &sc, err, sizeof(err));
+    bool topics_only = rc == 0 && sc.backend == KW_META_BACKEND_FILE && !opts->store_dir;
     if (rc == 0 && !topics_only) {
-        kw_meta_store_file_options so = {.dir = opts->store_dir};
         char serr[512];
-        rc = kw__meta_store_file_open(&so, &m->store, serr, sizeof(serr));
+        rc = kw__meta_store_config_open(&sc, opts->store_dir, &m->store, serr, sizeof(serr));
         if (rc)
-            snprintf(err, sizeof(err), "metadata store %s: %s", opts->store_dir, serr);
+            snprintf(err, sizeof(err), "metadata store %s: %s",
+                     sc.backend == KW_META_BACKEND_ETCD ? "(etcd)" : opts->store_dir, serr);
     }
+    kw__meta_store_config_free(&sc);
     if (rc == 0 && !topics_only) {
         kw_meta_alloc_options ao = {
             .store = m->store,
