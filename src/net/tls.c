@@ -22,12 +22,15 @@ struct kw_tls_ctx {
     SSL_CTX *ssl_ctx;
     bool insecure;
     bool no_hostname_check;
+    /* The configured version floor and suites, for a handshake refusal's detail ("" if none). */
+    char offer[300];
 };
 
 struct kw_tls {
     SSL *ssl;
     char where[300];
     char name[256];
+    char offer[300];
     char errstr[1024];
 };
 
@@ -219,6 +222,12 @@ int kw__tls_ctx_new(kw_tls_ctx **out, const kw_tls_config *cfg, char *err, size_
         free(c);
         return KW_ETLS;
     }
+    if (cfg->min_version || cfg->cipher_suites)
+        snprintf(c->offer, sizeof(c->offer), "%s%.40s%s%s%.200s", cfg->min_version ? "ssl.min.version=" : "",
+                 cfg->min_version ? cfg->min_version : "",
+                 cfg->min_version && cfg->cipher_suites ? ", " : "",
+                 cfg->cipher_suites ? "ssl.cipher.suites=" : "",
+                 cfg->cipher_suites ? cfg->cipher_suites : "");
     int rc = apply_versions(c->ssl_ctx, cfg, err, errlen);
     if (rc) {
         SSL_CTX_free(c->ssl_ctx);
@@ -341,6 +350,7 @@ int kw__tls_new(kw_tls **out, kw_tls_ctx *ctx, int fd, const char *server_name, 
         return KW_ENOMEM;
     snprintf(t->where, sizeof(t->where), "%s", where);
     snprintf(t->name, sizeof(t->name), "%s", server_name);
+    memcpy(t->offer, ctx->offer, sizeof(t->offer));
     char why[256];
     ERR_clear_error();
     t->ssl = SSL_new(ctx->ssl_ctx);
@@ -424,8 +434,20 @@ static int map_result(kw_tls *t, int ret, unsigned *want, const char *what)
         snprintf(t->errstr, sizeof(t->errstr), "TLS: certificate verify failed for %s: %s",
                  t->where, X509_verify_cert_error_string(vr));
     } else {
-        snprintf(t->errstr, sizeof(t->errstr), "TLS %s %s failed: %s", what, t->where,
-                 openssl_reason(why, sizeof(why), "protocol error"));
+        /* A refusal over versions or suites: say which ones were offered, if they were chosen. */
+        int reason = ERR_GET_REASON(ERR_peek_last_error());
+        bool offer = t->offer[0] && (reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE ||
+                                     reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+                                     reason == SSL_R_TLSV1_ALERT_INSUFFICIENT_SECURITY ||
+                                     reason == SSL_R_NO_CIPHERS_AVAILABLE ||
+                                     reason == SSL_R_UNSUPPORTED_PROTOCOL ||
+                                     reason == SSL_R_WRONG_CIPHER_RETURNED);
+        snprintf(t->errstr, sizeof(t->errstr), "TLS %s %s failed: %s%s%s%s", what, t->where,
+                 openssl_reason(why, sizeof(why), "protocol error"),
+                 offer ? " (the broker accepts none of the TLS versions and cipher suites "
+                         "offered: "
+                       : "",
+                 offer ? t->offer : "", offer ? ")" : "");
     }
     return KW_ETLS;
 }
