@@ -19,6 +19,9 @@
  *
  * The keys are Kafka's: security.protocol, sasl.mechanism (also librdkafka's
  * sasl.mechanisms), sasl.username, sasl.password, sasl.oauthbearer.token,
+ * sasl.oauthbearer.file (JSON document), sasl.oauthbearer.http.socket,
+ * sasl.aws.file, sasl.aws.http.socket, sasl.http.socket.timeout.ms,
+ * ssl.min.version (TLSv1.2, TLSv1.3), ssl.cipher.suites,
  * ssl.ca.location, ssl.certificate.location, ssl.key.location,
  * ssl.endpoint.identification.algorithm (https, or none/"" to skip the host
  * name check), client.id, request.timeout.ms.
@@ -27,7 +30,8 @@ int cli_props_set(kw_client_options *o, const char *kv, char *err, size_t errlen
 
 /*
  * Checks that the properties fit together once all are in: a SASL protocol
- * needs a mechanism and its credentials, credentials need a SASL protocol,
+ * needs a mechanism and its credentials (OAUTHBEARER and AWS_MSK_IAM exactly
+ * one credential source each), credentials need a SASL protocol,
  * ssl.* needs an SSL protocol, a certificate needs its key.  Returns 0 or -1
  * with err saying what is missing.
  */
