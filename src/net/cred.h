@@ -34,6 +34,19 @@
  * result back through an eventfd watched by the loop.  Either way the done
  * callback runs later on the loop thread, never inside kw__cred_fetch.
  *
+ * How a mechanism uses it (OAUTHBEARER does; AWS_MSK_IAM plugs in the same
+ * way).  kw_client_new makes one source per client from oauth_file /
+ * oauth_http_socket or aws_file / aws_http_socket and puts it in
+ * kw_sasl_config.cred; kw__sasl_init keeps it in kw_sasl.cred.  Before every
+ * exchange (first and KIP-368) the connection (conn_setup.c begin_sasl)
+ * calls kw__cred_fetch; its callback hands the document to
+ * kw__sasl_set_cred (kw_sasl.fetched) and sends SaslHandshake; the
+ * mechanism's first-message builder, called from kw__sasl_start, reads
+ * kw_sasl.fetched (access_key, secret_key, session_token, user_agent for
+ * AWS) and kw__sasl_start wipes it afterwards.  A failed fetch fails the
+ * connection with KW_ESASL through kw__sasl_cred_failed.  Nothing here is
+ * mechanism-specific beyond the document kind.
+ *
  * Teardown.  The owner calls kw__cred_source_close before kw__loop_free (the
  * loop stops watching the source; running HTTP calls are told to stop at
  * once; workers never touch the loop itself, only the source's eventfd) and

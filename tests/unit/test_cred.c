@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../cred_http_server.h"
+#include "kwal/client.h"
 #include "net/cred.h"
 #include "net/loop.h"
 #include "net/sasl.h"
@@ -507,6 +508,68 @@ START_TEST(http_request_abandoned_midway)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- kw_client_new's checks */
+
+static int client_new(kw_client_options o, char *err)
+{
+    o.bootstrap = "127.0.0.1:1"; /* nothing connects before the first call */
+    if (!o.security)
+        o.security = KW_CLIENT_SASL_PLAINTEXT;
+    kw_client *c = (kw_client *)1;
+    int rc = kw_client_new(&c, &o, err, 512);
+    if (rc == 0)
+        kw_client_destroy(c);
+    else
+        ck_assert_ptr_null(c);
+    return rc;
+}
+
+START_TEST(client_options_take_exactly_one_source)
+{
+    char err[512];
+    kw_client_options o = {.sasl_mechanism = "OAUTHBEARER", .oauth_file = "/run/oauth.json"};
+    ck_assert_msg(client_new(o, err) == 0, "%s", err);
+    o.oauth_http_socket = "/run/cred.sock";
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_str_eq(err, "SASL: oauth_file and oauth_http_socket are both set: OAUTHBEARER takes "
+                          "exactly one credential source");
+    o = (kw_client_options){.sasl_mechanism = "OAUTHBEARER", .oauth_token = "t",
+                            .oauth_http_socket = "/run/cred.sock", .sasl_http_timeout_ms = 100};
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "oauth_token and oauth_http_socket are both set"), "%s", err);
+    o = (kw_client_options){.sasl_mechanism = "OAUTHBEARER", .oauth_token_file = "/t",
+                            .oauth_file = "/run/oauth.json"};
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "oauth_token_file and oauth_file are both set"), "%s", err);
+    o = (kw_client_options){.sasl_mechanism = "AWS_MSK_IAM", .aws_file = "/a.json",
+                            .aws_http_socket = "/a.sock"};
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "aws_file and aws_http_socket are both set"), "%s", err);
+    o = (kw_client_options){.sasl_mechanism = "PLAIN", .sasl_username = "u",
+                            .sasl_password = "p", .oauth_file = "/run/oauth.json"};
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_str_eq(err, "SASL: oauth_file goes with sasl_mechanism OAUTHBEARER, not PLAIN");
+    o = (kw_client_options){.sasl_mechanism = "OAUTHBEARER", .aws_http_socket = "/a.sock"};
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "aws_http_socket goes with sasl_mechanism AWS_MSK_IAM"), "%s", err);
+    o = (kw_client_options){.sasl_mechanism = "OAUTHBEARER", .oauth_http_socket = ""};
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "HTTP socket path is empty"), "%s", err);
+    o = (kw_client_options){.sasl_mechanism = "OAUTHBEARER"};
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "exactly one"), "%s", err);
+    /* TLS options are checked at kw_client_new too */
+    o = (kw_client_options){.security = KW_CLIENT_SSL, .tls_insecure_skip_verify = true,
+                            .tls_min_version = "TLSv1.0"};
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "\"TLSv1.0\""), "%s", err);
+    o = (kw_client_options){.security = KW_CLIENT_SSL, .tls_insecure_skip_verify = true,
+                            .tls_cipher_suites = "TLS_AES_128_GCM_SHA256:BOGUS"};
+    ck_assert_int_eq(client_new(o, err), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "\"BOGUS\""), "%s", err);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cred");
@@ -524,6 +587,7 @@ static Suite *suite(void)
     tcase_add_test(src, source_options_are_checked);
     tcase_add_test(src, http_source_answers_and_failures);
     tcase_add_test(src, http_request_abandoned_midway);
+    tcase_add_test(src, client_options_take_exactly_one_source);
     suite_add_tcase(s, src);
     return s;
 }
