@@ -32,7 +32,20 @@
  */
 
 #define DEFAULT_TXN_TIMEOUT_MS 60000u
-#define RETRY_BACKOFF_MS 20u
+/*
+ * CONCURRENT_TRANSACTIONS right after an EndTxn means the coordinator is
+ * still writing the last transaction's markers, usually a few ms: ask again
+ * after 2 ms, doubling up to 20 ms (the Java client waits 20 ms each time).
+ */
+#define RETRY_FIRST_MS 2u
+#define RETRY_MAX_MS 20u
+
+static uint64_t retry_delay(unsigned *tries)
+{
+    uint64_t ms = RETRY_FIRST_MS << (*tries < 4 ? *tries : 4);
+    (*tries)++;
+    return ms < RETRY_MAX_MS ? ms : RETRY_MAX_MS;
+}
 #define COORDINATOR_TIMEOUT_NS 30000000000ull
 
 enum op_kind { OP_INIT, OP_COMMIT, OP_ABORT, OP_OFFSETS };
@@ -53,6 +66,7 @@ struct kw__producer_txn_op {
     bool waiting_adds;  /* OP_COMMIT / OP_ABORT: an AddPartitionsToTxn is still out */
     kw_loop_timer timer;
     bool timer_ready;
+    unsigned tries; /* retries so far (the backoff grows) */
     kw_init_producer_id_req init;
     kw_end_txn_req end;
 };
@@ -224,6 +238,7 @@ typedef struct add_call {
     uint64_t deadline_ns;
     kw_loop_timer timer;
     bool timer_ready;
+    unsigned tries; /* retries so far (the backoff grows) */
 } add_call;
 
 static void add_call_free(add_call *a)
@@ -380,6 +395,8 @@ static void add_done(const kw_cluster_result *res, void *arg)
         add_finish(a, res->err, res->kerr, res->detail, NULL);
         return;
     }
+    kw__producer_log(p, KW_LOG_DEBUG, "AddPartitionsToTxn v%d (%zu partitions): %s", res->version,
+                     a->nparts, res->kerr ? kw__kerr_name(res->kerr) : "ok");
     if (coordinator_retriable(res->kerr) && kw__clock_now_ns() < a->deadline_ns) {
         /* CONCURRENT_TRANSACTIONS: the last transaction's markers are still being written */
         if (!a->timer_ready) {
@@ -387,7 +404,7 @@ static void add_done(const kw_cluster_result *res, void *arg)
             a->timer_ready = true;
         }
         p->loop_calls++;
-        kw__loop_timer_start(&a->timer, RETRY_BACKOFF_MS);
+        kw__loop_timer_start(&a->timer, retry_delay(&a->tries));
         return;
     }
     add_finish(a, 0, 0, NULL, res->resp);
@@ -504,7 +521,7 @@ static void op_retry(kw__producer_txn_op *op)
         op->timer_ready = true;
     }
     p->loop_calls++;
-    kw__loop_timer_start(&op->timer, RETRY_BACKOFF_MS);
+    kw__loop_timer_start(&op->timer, retry_delay(&op->tries));
 }
 
 /* Loop: the coordinator's error kerr for op; fencing and fatal errors end the producer. */
@@ -621,6 +638,8 @@ static void end_done(const kw_cluster_result *res, void *arg)
     p->loop_calls--;
     const kw_end_txn_resp *r = res->resp;
     const char *what = op->kind == OP_COMMIT ? "EndTxn (commit)" : "EndTxn (abort)";
+    kw__producer_log(p, KW_LOG_DEBUG, "%s v%d: %s", what, res->version,
+                     res->err ? kw_strerror(res->err) : res->kerr ? kw__kerr_name(res->kerr) : "ok");
     if (res->err) {
         /* the outcome is unknown: the state stays, and the caller may call again */
         op_complete(op, res->err, res->kerr, "%s for transactional id %s: %s", what, p->txn_id,
