@@ -8,6 +8,7 @@
 #include "net/coord.h"
 #include "net/producer_id.h"
 #include "net/producer_int.h"
+#include "net/producer_txn.h"
 #include "proto/kerr.h"
 #include "proto/msg.h"
 
@@ -48,28 +49,8 @@ static uint64_t retry_delay(unsigned *tries)
 }
 #define COORDINATOR_TIMEOUT_NS 30000000000ull
 
-enum op_kind { OP_INIT, OP_COMMIT, OP_ABORT, OP_OFFSETS };
-
 static const char *const op_names[] = {"init_transactions", "commit_transaction",
                                        "abort_transaction", "send_offsets_to_transaction"};
-
-struct kw__producer_txn_op {
-    kw_producer *p;
-    int kind;
-    uint64_t deadline_ns;
-    bool done; /* lock: the loop finished; rc, kerr, detail hold the outcome */
-    int rc;
-    int16_t kerr;
-    char detail[320];
-    /* loop */
-    bool bump;          /* OP_ABORT: InitProducerId with the current id after EndTxn */
-    bool waiting_adds;  /* OP_COMMIT / OP_ABORT: an AddPartitionsToTxn is still out */
-    kw_loop_timer timer;
-    bool timer_ready;
-    unsigned tries; /* retries so far (the backoff grows) */
-    kw_init_producer_id_req init;
-    kw_end_txn_req end;
-};
 
 /* ---------------------------------------------------------------- classification */
 
@@ -86,7 +67,7 @@ static bool coordinator_fatal(int16_t kerr)
 }
 
 /* Worth asking again: the coordinator is busy finishing the last transaction, or in motion. */
-static bool coordinator_retriable(int16_t kerr)
+bool kw__producer_txn_retriable(int16_t kerr)
 {
     return kerr == KW_KERR_CONCURRENT_TRANSACTIONS || kerr == KW_KERR_REQUEST_TIMED_OUT ||
            kerr == KW_KERR_COORDINATOR_LOAD_IN_PROGRESS ||
@@ -397,7 +378,7 @@ static void add_done(const kw_cluster_result *res, void *arg)
     }
     kw__producer_log(p, KW_LOG_DEBUG, "AddPartitionsToTxn v%d (%zu partitions): %s", res->version,
                      a->nparts, res->kerr ? kw__kerr_name(res->kerr) : "ok");
-    if (coordinator_retriable(res->kerr) && kw__clock_now_ns() < a->deadline_ns) {
+    if (kw__producer_txn_retriable(res->kerr) && kw__clock_now_ns() < a->deadline_ns) {
         /* CONCURRENT_TRANSACTIONS: the last transaction's markers are still being written */
         if (!a->timer_ready) {
             kw__loop_timer_init(p->loop, &a->timer, add_retry, a);
@@ -471,9 +452,8 @@ void kw__producer_txn_add(kw_producer *p)
 static void op_send(kw__producer_txn_op *op);
 
 /* Loop: the op is over; the waiting caller collects it. */
-static void op_complete(kw__producer_txn_op *op, int rc, int16_t kerr, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void op_complete(kw__producer_txn_op *op, int rc, int16_t kerr, const char *fmt, ...)
+void kw__producer_txn_op_complete(kw__producer_txn_op *op, int rc, int16_t kerr,
+                                  const char *fmt, ...)
 {
     kw_producer *p = op->p;
     if (op->timer_ready)
@@ -513,7 +493,7 @@ static void op_retry_timer(kw_loop_timer *timer, void *arg)
     op_send(op);
 }
 
-static void op_retry(kw__producer_txn_op *op)
+void kw__producer_txn_op_retry(kw__producer_txn_op *op)
 {
     kw_producer *p = op->p;
     if (!op->timer_ready) {
@@ -525,7 +505,7 @@ static void op_retry(kw__producer_txn_op *op)
 }
 
 /* Loop: the coordinator's error kerr for op; fencing and fatal errors end the producer. */
-static void op_fail_kerr(kw__producer_txn_op *op, const char *what, int16_t kerr)
+void kw__producer_txn_op_fail(kw__producer_txn_op *op, const char *what, int16_t kerr)
 {
     kw_producer *p = op->p;
     char why[320];
@@ -550,7 +530,7 @@ static void op_fail_kerr(kw__producer_txn_op *op, const char *what, int16_t kerr
         set_abortable(p, rc, kerr, why);
     }
     pthread_mutex_unlock(&p->mu);
-    op_complete(op, rc, kerr, "%s", why);
+    kw__producer_txn_op_complete(op, rc, kerr, "%s", why);
 }
 
 static int16_t init_kerr(const void *resp, int version)
@@ -584,16 +564,16 @@ static void init_done(const kw_cluster_result *res, void *arg)
             p->txn_state = KW__TXN_UNINIT;
             pthread_mutex_unlock(&p->mu);
         }
-        op_complete(op, res->err, res->kerr, "InitProducerId for transactional id %s: %s",
+        kw__producer_txn_op_complete(op, res->err, res->kerr, "InitProducerId for transactional id %s: %s",
                     p->txn_id, res->detail && *res->detail ? res->detail : kw_strerror(res->err));
         return;
     }
     if (res->kerr) {
-        if (coordinator_retriable(res->kerr) && kw__clock_now_ns() < op->deadline_ns) {
-            op_retry(op); /* CONCURRENT_TRANSACTIONS: the id's last transaction is ending */
+        if (kw__producer_txn_retriable(res->kerr) && kw__clock_now_ns() < op->deadline_ns) {
+            kw__producer_txn_op_retry(op); /* CONCURRENT_TRANSACTIONS: the id's last transaction is ending */
             return;
         }
-        op_fail_kerr(op, "InitProducerId", res->kerr);
+        kw__producer_txn_op_fail(op, "InitProducerId", res->kerr);
         return;
     }
     p->producer_id = r->producer_id;
@@ -608,7 +588,7 @@ static void init_done(const kw_cluster_result *res, void *arg)
     if (p->txn_state != KW__TXN_FATAL)
         p->txn_state = KW__TXN_READY;
     pthread_mutex_unlock(&p->mu);
-    op_complete(op, 0, 0, "%s", "");
+    kw__producer_txn_op_complete(op, 0, 0, "%s", "");
 }
 
 static int16_t end_kerr(const void *resp, int version)
@@ -642,16 +622,16 @@ static void end_done(const kw_cluster_result *res, void *arg)
                      res->err ? kw_strerror(res->err) : res->kerr ? kw__kerr_name(res->kerr) : "ok");
     if (res->err) {
         /* the outcome is unknown: the state stays, and the caller may call again */
-        op_complete(op, res->err, res->kerr, "%s for transactional id %s: %s", what, p->txn_id,
+        kw__producer_txn_op_complete(op, res->err, res->kerr, "%s for transactional id %s: %s", what, p->txn_id,
                     res->detail && *res->detail ? res->detail : kw_strerror(res->err));
         return;
     }
     if (res->kerr) {
-        if (coordinator_retriable(res->kerr) && kw__clock_now_ns() < op->deadline_ns) {
-            op_retry(op);
+        if (kw__producer_txn_retriable(res->kerr) && kw__clock_now_ns() < op->deadline_ns) {
+            kw__producer_txn_op_retry(op);
             return;
         }
-        op_fail_kerr(op, what, res->kerr);
+        kw__producer_txn_op_fail(op, what, res->kerr);
         return;
     }
     /* KIP-890 (EndTxn v5): the coordinator bumped the epoch; sequences start over under it */
@@ -673,7 +653,7 @@ static void end_done(const kw_cluster_result *res, void *arg)
     if (p->txn_state != KW__TXN_FATAL)
         p->txn_state = KW__TXN_READY;
     pthread_mutex_unlock(&p->mu);
-    op_complete(op, 0, 0, "%s", "");
+    kw__producer_txn_op_complete(op, 0, 0, "%s", "");
 }
 
 /* Loop: sends the op's next request. */
@@ -705,18 +685,17 @@ static void op_send(kw__producer_txn_op *op)
             if (p->txn_state != KW__TXN_FATAL)
                 p->txn_state = KW__TXN_READY;
             pthread_mutex_unlock(&p->mu);
-            op_complete(op, 0, 0, "%s", "");
+            kw__producer_txn_op_complete(op, 0, 0, "%s", "");
             return;
         }
         rc = kw__coord_send(p->cl, KW_COORDINATOR_TRANSACTION, p->txn_id, KW_API_END_TXN,
                             build_end, op, end_kerr, deadline, end_done, op);
     } else {
-        op_complete(op, KW_EUNSUPPORTED, 0, "%s",
-                    "send_offsets_to_transaction: not supported by this build");
+        kw__producer_txn_offsets_send(op);
         return;
     }
     if (rc) {
-        op_complete(op, rc, 0, "%s: %s", op_names[op->kind], kw_strerror(rc));
+        kw__producer_txn_op_complete(op, rc, 0, "%s: %s", op_names[op->kind], kw_strerror(rc));
         return;
     }
     p->loop_calls++;
@@ -752,7 +731,15 @@ static bool op_finished(const kw_producer *p, uint64_t arg)
  * timed out, else a new one.  Lock held on entry, released on return.
  * Returns its rc (last_error has the detail) or KW_ETIMEDOUT (the op goes on).
  */
-static int op_run(kw_producer *p, int kind, int timeout_ms)
+static void op_free(kw__producer_txn_op *op)
+{
+    if (op) {
+        kw__producer_txn_offsets_free(op);
+        free(op);
+    }
+}
+
+static int op_run(kw_producer *p, int kind, int timeout_ms, const kw_producer_txn_offsets *offsets)
 {
     kw__producer_txn_op *op = p->txn_op_pending;
     if (op && op->kind != kind) {
@@ -762,7 +749,7 @@ static int op_run(kw_producer *p, int kind, int timeout_ms)
             pthread_mutex_unlock(&p->mu);
             return rc;
         }
-        free(op); /* a finished op nobody came back for */
+        op_free(op); /* a finished op nobody came back for */
         op = p->txn_op_pending = NULL;
     }
     if (!op) {
@@ -773,6 +760,16 @@ static int op_run(kw_producer *p, int kind, int timeout_ms)
         }
         op->p = p;
         op->kind = kind;
+        if (offsets) {
+            char why[256];
+            int rc = kw__producer_txn_offsets_copy(op, offsets, why, sizeof(why));
+            if (rc) {
+                rc = kw__producer_fail(p, rc, "%s: %s", op_names[kind], why);
+                pthread_mutex_unlock(&p->mu);
+                op_free(op);
+                return rc;
+            }
+        }
         op->deadline_ns = kw__producer_deadline(timeout_ms);
         if (op->deadline_ns == UINT64_MAX) /* no limit: the coordinator calls still end */
             op->deadline_ns = kw__clock_now_ns() + p->delivery_timeout_ns;
@@ -782,7 +779,7 @@ static int op_run(kw_producer *p, int kind, int timeout_ms)
             pthread_mutex_lock(&p->mu);
             p->txn_op_pending = NULL;
             pthread_mutex_unlock(&p->mu);
-            free(op);
+            op_free(op);
             return KW_ECLOSED;
         }
     } else {
@@ -802,7 +799,7 @@ static int op_run(kw_producer *p, int kind, int timeout_ms)
         kw__producer_fail(p, rc, "%s", op->detail);
     p->txn_op_pending = NULL;
     pthread_mutex_unlock(&p->mu);
-    free(op);
+    op_free(op);
     return rc;
 }
 
@@ -840,7 +837,7 @@ KW_API int kw_producer_init_transactions(kw_producer *p, int timeout_ms)
         return rc;
     }
     p->txn_state = KW__TXN_INITIALIZING;
-    return op_run(p, OP_INIT, timeout_ms);
+    return op_run(p, OP_INIT, timeout_ms, NULL);
 }
 
 KW_API int kw_producer_begin_transaction(kw_producer *p)
@@ -898,7 +895,7 @@ KW_API int kw_producer_commit_transaction(kw_producer *p, int timeout_ms)
             timeout_ms = deadline > now ? (int)((deadline - now) / 1000000u) : 0;
         }
     }
-    return op_run(p, OP_COMMIT, timeout_ms);
+    return op_run(p, OP_COMMIT, timeout_ms, NULL);
 }
 
 KW_API int kw_producer_abort_transaction(kw_producer *p, int timeout_ms)
@@ -937,27 +934,32 @@ KW_API int kw_producer_abort_transaction(kw_producer *p, int timeout_ms)
             timeout_ms = deadline > now ? (int)((deadline - now) / 1000000u) : 0;
         }
     }
-    return op_run(p, OP_ABORT, timeout_ms);
+    return op_run(p, OP_ABORT, timeout_ms, NULL);
 }
 
 KW_API int kw_producer_send_offsets_to_transaction(kw_producer *p,
                                                    const kw_producer_txn_offsets *offsets,
                                                    int timeout_ms)
 {
-    (void)offsets;
-    (void)timeout_ms;
     int rc = enter(p, op_names[OP_OFFSETS]);
     if (rc)
         return rc;
-    rc = kw__producer_fail(p, KW_EUNSUPPORTED,
-                           "send_offsets_to_transaction: AddOffsetsToTxn and TxnOffsetCommit "
-                           "are not in this build's codec yet");
-    pthread_mutex_unlock(&p->mu);
-    return rc;
+    bool resume = p->txn_op_pending && p->txn_op_pending->kind == OP_OFFSETS;
+    if (!resume && p->txn_state != KW__TXN_IN) {
+        rc = state_error(p, op_names[OP_OFFSETS]);
+        pthread_mutex_unlock(&p->mu);
+        return rc;
+    }
+    if (!offsets) {
+        rc = kw__producer_fail(p, KW_EINVAL, "send_offsets_to_transaction: offsets is NULL");
+        pthread_mutex_unlock(&p->mu);
+        return rc;
+    }
+    return op_run(p, OP_OFFSETS, timeout_ms, offsets);
 }
 
 void kw__producer_txn_free(kw_producer *p)
 {
-    free(p->txn_op_pending); /* destroy waited: no loop call refers to it */
+    op_free(p->txn_op_pending); /* destroy waited: no loop call refers to it */
     free(p->txn_id);
 }

@@ -441,6 +441,91 @@ START_TEST(interleaved_transactions_and_the_last_stable_offset)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- offsets in a transaction */
+
+/* The group's committed offset of topic/0 (require_stable: waits out pending ones), -1 none. */
+static int64_t committed_offset(kw_client *c, const char *group, const char *topic)
+{
+    kw_client_committed want = {.topic = topic, .partition = 0};
+    kw_client_offset_fetch_args a = {.group = group, .partitions = &want, .count = 1,
+                                     .require_stable = true, .timeout_ms = 30000};
+    kw_client_offsets_result r;
+    int rc = kw_client_offset_fetch(c, &a, &r);
+    ASSERT_OK(rc, r.detail);
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert_int_eq(r.offsets[0].kerr, 0);
+    int64_t off = r.offsets[0].offset;
+    kw_client_offsets_result_free(&r);
+    return off;
+}
+
+START_TEST(offsets_sent_to_a_transaction_are_committed_only_with_it)
+{
+    kw_client *c = open_client();
+    char topic[128], txn[128], group[128];
+    unique(topic, sizeof(topic), "off");
+    unique(txn, sizeof(txn), "off");
+    unique(group, sizeof(group), "off-group");
+    create_topic(c, topic, 1, NULL, 0);
+    kw_producer *p = open_txn_producer(c, txn);
+    ASSERT_OK(kw_producer_init_transactions(p, 30000), "init");
+    outcome o = {0};
+
+    /* aborted: the offset never shows */
+    kw_client_committed at = {.topic = topic, .partition = 0, .offset = 42, .leader_epoch = -1};
+    kw_producer_txn_offsets off = {.group = group, .offsets = &at, .count = 1};
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin");
+    send_values(p, topic, "a", 0, 1, &o);
+    ASSERT_OK(kw_producer_send_offsets_to_transaction(p, &off, 30000), "send offsets");
+    ASSERT_OK(kw_producer_abort_transaction(p, 30000), "abort");
+    ck_assert_int_eq(committed_offset(c, group, topic), -1);
+
+    /* committed: it does, with the metadata */
+    at.offset = 7;
+    at.metadata = "txn-meta";
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin 2");
+    send_values(p, topic, "c", 0, 1, &o);
+    ASSERT_OK(kw_producer_send_offsets_to_transaction(p, &off, 30000), "send offsets 2");
+    ASSERT_OK(kw_producer_commit_transaction(p, 30000), "commit");
+    ck_assert_int_eq(committed_offset(c, group, topic), 7);
+
+    /* offsets alone (no record) commit too */
+    at.offset = 9;
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin 3");
+    ASSERT_OK(kw_producer_send_offsets_to_transaction(p, &off, 30000), "send offsets 3");
+    ASSERT_OK(kw_producer_commit_transaction(p, 30000), "commit 3");
+    ck_assert_int_eq(committed_offset(c, group, topic), 9);
+
+    /* a member the group does not know: the transaction is abortable, the producer goes on */
+    kw_producer_txn_offsets stale = {.group = group, .member_id = "no-such-member",
+                                     .generation = 5, .offsets = &at, .count = 1};
+    at.offset = 11;
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin 4");
+    int rc = kw_producer_send_offsets_to_transaction(p, &stale, 30000);
+    ck_assert_int_eq(rc, KW_EBROKER);
+    last_error_is(p, "TxnOffsetCommit for group");
+    ck_assert_int_eq(kw_producer_commit_transaction(p, 30000), KW_EBROKER);
+    last_error_is(p, "abort it");
+    ASSERT_OK(kw_producer_abort_transaction(p, 30000), "abort 4");
+    ck_assert_int_eq(committed_offset(c, group, topic), 9);
+
+    /* bad arguments */
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin 5");
+    kw_producer_txn_offsets none = {.group = group};
+    ck_assert_int_eq(kw_producer_send_offsets_to_transaction(p, &none, 1000), KW_EINVAL);
+    last_error_is(p, "no offsets");
+    ck_assert_int_eq(kw_producer_send_offsets_to_transaction(p, NULL, 1000), KW_EINVAL);
+    ASSERT_OK(kw_producer_abort_transaction(p, 30000), "abort 5");
+    ck_assert_int_eq(kw_producer_send_offsets_to_transaction(p, &off, 1000), KW_EINVAL);
+    last_error_is(p, "no transaction is open");
+
+    ck_assert_int_eq(atomic_load(&o.failed), 0);
+    ASSERT_OK(kw_producer_destroy(p), "destroy");
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- LogAppendTime */
 
 START_TEST(log_append_time_topic_reports_the_brokers_time)
@@ -512,6 +597,7 @@ int main(void)
     tcase_add_test(tc, a_second_producer_with_the_same_id_fences_the_first);
     tcase_add_test(tc, interleaved_transactions_and_the_last_stable_offset);
     tcase_add_test(tc, log_append_time_topic_reports_the_brokers_time);
+    tcase_add_test(tc, offsets_sent_to_a_transaction_are_committed_only_with_it);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
