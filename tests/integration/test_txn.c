@@ -450,7 +450,16 @@ static int64_t committed_offset(kw_client *c, const char *group, const char *top
     kw_client_offset_fetch_args a = {.group = group, .partitions = &want, .count = 1,
                                      .require_stable = true, .timeout_ms = 30000};
     kw_client_offsets_result r;
-    int rc = kw_client_offset_fetch(c, &a, &r);
+    int rc;
+    /* UNSTABLE_OFFSET_COMMIT: the markers of the transaction that just ended are being
+     * written; the offsets are settled right after (the Java consumer retries as well) */
+    for (int i = 0;; i++) {
+        rc = kw_client_offset_fetch(c, &a, &r);
+        if (rc != KW_EBROKER || r.kerr != KW_KERR_UNSTABLE_OFFSET_COMMIT || i == 100)
+            break;
+        kw_client_offsets_result_free(&r);
+        usleep(50000);
+    }
     ASSERT_OK(rc, r.detail);
     ck_assert_uint_eq(r.count, 1);
     ck_assert_int_eq(r.offsets[0].kerr, 0);
@@ -521,6 +530,128 @@ START_TEST(offsets_sent_to_a_transaction_are_committed_only_with_it)
 
     ck_assert_int_eq(atomic_load(&o.failed), 0);
     ASSERT_OK(kw_producer_destroy(p), "destroy");
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- Java interop */
+
+/*
+ * Compiles tests/integration/java/NAME.java into a temporary directory
+ * (returned in dir); false, with a message, when java, javac or the jars
+ * are missing (the case then passes without checking: a skip).
+ */
+static bool java_compile(const char *name, char *dir, size_t len)
+{
+    const char *src = getenv("KWAL_JAVA_TXN_DIR");
+    const char *lib = getenv("KWAL_KAFKA_LIB");
+    if (!src || !*src || !lib || !*lib || system("command -v javac >/dev/null 2>&1") != 0 ||
+        system("command -v java >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "Java interop: java, javac, KWAL_KAFKA_LIB or KWAL_JAVA_TXN_DIR missing: "
+                        "skipped\n");
+        return false;
+    }
+    snprintf(dir, len, "/tmp/kwal-txn-java-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "javac -d '%s' -cp '%s/*' '%s/%s.java' >&2", dir, lib, src, name);
+    int st = system(cmd);
+    ck_assert_msg(st == 0, "javac failed (%d): %s", st, cmd);
+    return true;
+}
+
+static void java_clean(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+START_TEST(java_producers_aborted_transaction_is_invisible_to_kwal_read_committed)
+{
+    char dir[64];
+    if (!java_compile("TxnWriter", dir, sizeof(dir)))
+        return;
+    kw_client *c = open_client();
+    char topic[128];
+    unique(topic, sizeof(topic), "jw");
+    create_topic(c, topic, 1, NULL, 0);
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "java -cp '%s:%s/*' TxnWriter '%s' '%s' >&2 2>/dev/null", dir,
+             getenv("KWAL_KAFKA_LIB"), bootstrap(), topic);
+    int st = system(cmd);
+    ck_assert_msg(st == 0, "the Java transaction writer failed (%d): %s", st, cmd);
+    java_clean(dir);
+    readback rb;
+    read_all(c, topic, KW_CONSUMER_READ_COMMITTED, 5, 3000, &rb);
+    expect_values(&rb, "committed-0 committed-1 committed-2 committed-3 committed-4",
+                  "kwal read_committed of Java's transactions");
+    readback_free(&rb);
+    read_all(c, topic, KW_CONSUMER_READ_UNCOMMITTED, 8, 3000, &rb);
+    expect_values(&rb,
+                  "committed-0 committed-1 committed-2 aborted-0 aborted-1 aborted-2 "
+                  "committed-3 committed-4",
+                  "kwal read_uncommitted of Java's transactions");
+    readback_free(&rb);
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
+/* Runs TxnReader on topic with isolation; its output (values, one per line) joined by spaces. */
+static void java_read(const char *dir, const char *topic, const char *isolation, char *out,
+                      size_t len)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "java -cp '%s:%s/*' TxnReader '%s' '%s' %s 500 2>/dev/null", dir,
+             getenv("KWAL_KAFKA_LIB"), bootstrap(), topic, isolation);
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    out[0] = 0;
+    char line[256];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (*out)
+            strncat(out, " ", len - strlen(out) - 1);
+        strncat(out, line, len - strlen(out) - 1);
+    }
+    int st = pclose(f);
+    ck_assert_msg(st == 0, "TxnReader failed (%d): %s", st, cmd);
+}
+
+START_TEST(kwal_transactions_as_the_java_consumer_reads_them)
+{
+    char dir[64];
+    if (!java_compile("TxnReader", dir, sizeof(dir)))
+        return;
+    kw_client *c = open_client();
+    char topic[128], txn[128];
+    unique(topic, sizeof(topic), "jr");
+    unique(txn, sizeof(txn), "jr");
+    create_topic(c, topic, 1, NULL, 0);
+    kw_producer *p = open_txn_producer(c, txn);
+    ASSERT_OK(kw_producer_init_transactions(p, 30000), "init");
+    outcome o = {0};
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin");
+    send_values(p, topic, "kc", 0, 3, &o);
+    ASSERT_OK(kw_producer_commit_transaction(p, 30000), "commit");
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin 2");
+    send_values(p, topic, "ka", 0, 2, &o);
+    ASSERT_OK(kw_producer_flush(p, 30000), "flush");
+    ASSERT_OK(kw_producer_abort_transaction(p, 30000), "abort");
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin 3");
+    send_values(p, topic, "kc", 3, 1, &o);
+    ASSERT_OK(kw_producer_commit_transaction(p, 30000), "commit 2");
+    ck_assert_int_eq(atomic_load(&o.failed), 0);
+    char got[1024];
+    java_read(dir, topic, "read_committed", got, sizeof(got));
+    ck_assert_str_eq(got, "kc-0 kc-1 kc-2 kc-3");
+    java_read(dir, topic, "read_uncommitted", got, sizeof(got));
+    ck_assert_str_eq(got, "kc-0 kc-1 kc-2 ka-0 ka-1 kc-3");
+    java_clean(dir);
+    kw_producer_destroy(p);
     delete_topic(c, topic);
     kw_client_destroy(c);
 }
@@ -598,6 +729,8 @@ int main(void)
     tcase_add_test(tc, interleaved_transactions_and_the_last_stable_offset);
     tcase_add_test(tc, log_append_time_topic_reports_the_brokers_time);
     tcase_add_test(tc, offsets_sent_to_a_transaction_are_committed_only_with_it);
+    tcase_add_test(tc, java_producers_aborted_transaction_is_invisible_to_kwal_read_committed);
+    tcase_add_test(tc, kwal_transactions_as_the_java_consumer_reads_them);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
