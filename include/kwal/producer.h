@@ -84,8 +84,9 @@ typedef struct kw_producer_options {
     /* A transactional producer (see "Transactions" below): its transactional id, copied.
      * NULL: not transactional.  Needs acks ALL and idempotence DEFAULT or ON. */
     const char *transactional_id;
-    /* The longest a transaction may stay open before the coordinator aborts it (and bumps the
-     * producer's epoch, which fences this producer): 60000 ms. */
+    /* The longest a transaction may stay open before the coordinator aborts it: 60000 ms.  The
+     * abort bumps the producer's epoch, so the producer is done (its next calls fail fatally:
+     * KW_EFENCED, or KW_EBROKER with INVALID_TXN_STATE from the commit). */
     uint32_t transaction_timeout_ms;
 } kw_producer_options;
 
@@ -222,10 +223,18 @@ KW_API int32_t kw_producer_partition(const void *key, size_t key_len, int32_t pa
  * be made again (a commit or abort that timed out resumes where it was).
  * On a producer without transactional_id they return KW_EINVAL.
  *
- * Protocol.  AddPartitionsToTxn adds the partitions of a transaction's
- * batches (all partitions new in one round in one request) before they are
- * sent; EndTxn v5 (Kafka 4, KIP-890) answers with a bumped epoch, which the
- * producer takes (and starts its sequences over).
+ * Protocol.  A partition joins the transaction with its first record:
+ * AddPartitionsToTxn (the partitions new in one loop round in one request,
+ * at v3 at most: v4+ is the brokers' own form) runs while the records
+ * linger, and the partition's batches wait for it.  Produce goes at the
+ * version negotiated (v12 on Kafka 4, where the broker's implicit add of an
+ * added partition changes nothing).  EndTxn v5 (Kafka 4, KIP-890) bumps the
+ * epoch at every commit or abort and answers with it: the producer takes it
+ * and starts its sequences over.  A CONCURRENT_TRANSACTIONS answer (the last
+ * transaction's markers are still being written) is asked again after 2 ms,
+ * doubling to 20 ms.  Not done: skipping AddPartitionsToTxn on brokers with
+ * transaction.version 2 (the Java client does; kwal's connections do not
+ * keep the finalized features it needs to know that).
  */
 
 /*

@@ -458,20 +458,23 @@ void kw__producer_txn_op_complete(kw__producer_txn_op *op, int rc, int16_t kerr,
     kw_producer *p = op->p;
     if (op->timer_ready)
         kw__loop_timer_stop(&op->timer);
-    p->txn_op = NULL; /* the loop is done with op: the caller frees it */
+    p->txn_op = NULL;
+    char detail[sizeof(op->detail)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    if (rc)
+        kw__producer_log(p, KW_LOG_WARN, "%s: %s", op_names[op->kind], detail);
+    /* once done is set the caller may free op at any moment: nothing touches it after */
     pthread_mutex_lock(&p->mu);
     op->rc = rc;
     op->kerr = kerr;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(op->detail, sizeof(op->detail), fmt, ap);
-    va_end(ap);
+    memcpy(op->detail, detail, sizeof(detail));
     op->done = true;
     if (p->waiters)
         pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    if (rc)
-        kw__producer_log(p, KW_LOG_WARN, "%s: %s", op_names[op->kind], op->detail);
 }
 
 /* Loop: the transaction is over; every partition leaves it. */
@@ -510,11 +513,14 @@ void kw__producer_txn_op_fail(kw__producer_txn_op *op, const char *what, int16_t
     kw_producer *p = op->p;
     char why[320];
     int rc = KW_EBROKER;
+    const char *hint = "";
+    if (kw__producer_txn_fencing(kerr) && kerr != KW_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        hint = " (a newer producer with this transactional id fenced this one)";
+    else if (kerr == KW_KERR_INVALID_TXN_STATE)
+        hint = " (the coordinator ended the transaction already: it outlived "
+               "transaction_timeout_ms, or a newer producer took the id over)";
     snprintf(why, sizeof(why), "%s for transactional id %s: %s%s", what, p->txn_id,
-             kw__kerr_name(kerr),
-             kw__producer_txn_fencing(kerr) && kerr != KW_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-                 ? " (a newer producer with this transactional id fenced this one)"
-                 : "");
+             kw__kerr_name(kerr), hint);
     pthread_mutex_lock(&p->mu);
     if (kw__producer_txn_fencing(kerr)) {
         rc = KW_EFENCED;

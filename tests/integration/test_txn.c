@@ -657,6 +657,93 @@ START_TEST(kwal_transactions_as_the_java_consumer_reads_them)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- timeouts and host-driven */
+
+START_TEST(a_transaction_past_its_timeout_is_aborted_and_the_producer_is_done)
+{
+    kw_client *c = open_client();
+    char topic[128], txn[128];
+    unique(topic, sizeof(topic), "tmo");
+    unique(txn, sizeof(txn), "tmo");
+    create_topic(c, topic, 1, NULL, 0);
+    kw_producer_options po = {.transactional_id = txn, .transaction_timeout_ms = 1000,
+                              .linger_ms = 1};
+    kw_producer *p = NULL;
+    ASSERT_OK(kw_producer_new(&p, c, &po, NULL, 0), "new");
+    ASSERT_OK(kw_producer_init_transactions(p, 30000), "init");
+    outcome o = {0};
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin");
+    send_values(p, topic, "late", 0, 2, &o);
+    ASSERT_OK(kw_producer_flush(p, 30000), "flush");
+    /* the coordinator looks for timed-out transactions every 10 s (Kafka's default) */
+    int rc = 0;
+    for (int i = 0; i < 60; i++) {
+        sleep(1);
+        int64_t lso = -1;
+        kw_client_list_offsets_args la = {.topic = topic, .spec = KW_CLIENT_OFFSET_LATEST,
+                                          .isolation = KW_CLIENT_READ_COMMITTED,
+                                          .timeout_ms = 30000};
+        kw_client_list_offsets_result lr;
+        ASSERT_OK(kw_client_list_offsets(c, &la, &lr), lr.detail);
+        lso = lr.offset;
+        if (lso > 0)
+            break; /* the abort marker is written: the LSO moved past the records */
+    }
+    rc = kw_producer_commit_transaction(p, 30000);
+    char why[512];
+    kw_producer_last_error(p, why, sizeof(why));
+    /* the coordinator aborted it and bumped the epoch (Kafka 4): the commit is refused, fatally */
+    ck_assert_msg(rc == KW_EFENCED || rc == KW_EBROKER, "commit after the timeout: %s: %s",
+                  kw_err_name(rc), why);
+    if (rc == KW_EBROKER)
+        last_error_is(p, "outlived transaction_timeout_ms");
+    ck_assert_int_eq(send_value(p, topic, 0, "late", 2, &o), rc);
+    ck_assert_int_eq(kw_producer_abort_transaction(p, 1000), rc);
+    ck_assert_int_eq(kw_producer_begin_transaction(p), rc);
+    readback rb;
+    read_all(c, topic, KW_CONSUMER_READ_COMMITTED, 0, 1000, &rb);
+    ck_assert_uint_eq(rb.n, 0);
+    readback_free(&rb);
+    kw_producer_destroy(p);
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
+START_TEST(transactions_on_a_host_driven_client)
+{
+    kw_client_options co = {.bootstrap = bootstrap(), .connect_timeout_ms = 5000,
+                            .host_driven = true};
+    kw_client *c = NULL;
+    char err[256];
+    ASSERT_OK(kw_client_new(&c, &co, err, sizeof(err)), err);
+    char topic[128], txn[128];
+    unique(topic, sizeof(topic), "host");
+    unique(txn, sizeof(txn), "host");
+    create_topic(c, topic, 1, NULL, 0);
+    kw_producer *p = open_txn_producer(c, txn);
+    /* nobody runs the loop but the blocking calls themselves */
+    ASSERT_OK(kw_producer_init_transactions(p, 30000), "init");
+    outcome o = {0};
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin");
+    send_values(p, topic, "h", 0, 3, &o);
+    ASSERT_OK(kw_producer_commit_transaction(p, 30000), "commit");
+    ck_assert_int_eq(atomic_load(&o.calls), 3);
+    ASSERT_OK(kw_producer_begin_transaction(p), "begin 2");
+    send_values(p, topic, "x", 0, 1, &o);
+    ASSERT_OK(kw_producer_abort_transaction(p, 30000), "abort");
+    ASSERT_OK(kw_producer_destroy(p), "destroy");
+    kw_client *reader = open_client();
+    readback rb;
+    read_all(reader, topic, KW_CONSUMER_READ_COMMITTED, 3, 2000, &rb);
+    expect_values(&rb, "h-0 h-1 h-2", "host-driven transactions");
+    readback_free(&rb);
+    delete_topic(reader, topic);
+    kw_client_destroy(reader);
+    kw_client_destroy(c);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- LogAppendTime */
 
 START_TEST(log_append_time_topic_reports_the_brokers_time)
@@ -731,6 +818,8 @@ int main(void)
     tcase_add_test(tc, offsets_sent_to_a_transaction_are_committed_only_with_it);
     tcase_add_test(tc, java_producers_aborted_transaction_is_invisible_to_kwal_read_committed);
     tcase_add_test(tc, kwal_transactions_as_the_java_consumer_reads_them);
+    tcase_add_test(tc, a_transaction_past_its_timeout_is_aborted_and_the_producer_is_done);
+    tcase_add_test(tc, transactions_on_a_host_driven_client);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
