@@ -239,6 +239,11 @@ static void on_api_versions(int err, const uint8_t *frame, size_t len, int ver, 
         ranges[n].max_version = resp.api_keys.v[i].max_version;
     }
     kw__versions_pick_capped(&c->versions, ranges, n, c->api_release);
+    /* AddPartitionsToTxn v4+ is the brokers' batched form (authorized by CLUSTER_ACTION,
+     * skipping the transactional id's WRITE check): a client speaks v3 at most */
+    int16_t *add = &c->versions.v[KW_API_ADD_PARTITIONS_TO_TXN];
+    if (*add > 3)
+        *add = c->versions.broker_min[KW_API_ADD_PARTITIONS_TO_TXN] <= 3 ? 3 : -1;
     kw__arena_reset(&a);
     if (c->has_sasl)
         begin_sasl(c);
