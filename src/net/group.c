@@ -169,6 +169,7 @@ static void group_free(kw_group *g)
     free(g->protocol_name);
     free(g->leader_id);
     free(g->leave_member_id);
+    kw__group_watch_free(g);
     for (size_t i = 0; i < g->nrevoking; i++)
         free((char *)g->revoking[i].topic);
     free(g->revoking);

@@ -665,6 +665,8 @@ static void tick(kw_loop_timer *t, void *arg)
         }
         if (g->state == KW__GROUP_STABLE)
             kw__group_fetch_starts(g);
+        if (g->state == KW__GROUP_STABLE && g->leader && !g->watch_out && now >= g->next_watch_ns)
+            kw__group_watch(g);
     }
     if (g->state == KW__GROUP_IDLE && g->rejoin_asked && now >= g->backoff_until_ns)
         kw__group_join(g);

@@ -129,6 +129,13 @@ struct kw_group {
     size_t nmembers;
     int16_t min_sub_version;
     unsigned refresh_out;
+    /* The leader's view of the subscribed topics at its last assignment: a partition count that
+     * changes (a topic created or grown) starts a rebalance, as Java's leader does. */
+    char **watch_topics;
+    int32_t *watch_counts;
+    size_t nwatch;
+    unsigned watch_out;
+    uint64_t next_watch_ns;
     /* The request being built (JoinGroup / SyncGroup / Heartbeat / LeaveGroup). */
     kw_wr *proto_meta; /* one encoded subscription per assignor */
     kw_join_group_req_protocol *protos;
@@ -211,6 +218,11 @@ void kw__group_fetch_starts(kw_group *g);
 void kw__group_leave(kw_group *g, bool finish_close);
 /* group_join.c: JoinGroup (with the subscription), then the leader's assignment and SyncGroup. */
 void kw__group_join(kw_group *g);
+/* The leader, every few seconds while stable: refreshes the subscribed topics' metadata and
+ * rejoins when a partition count differs from the last assignment's. */
+void kw__group_watch(kw_group *g);
+/* Frees the leader's watch list. */
+void kw__group_watch_free(kw_group *g);
 
 /* Loop thread, once: starts joining. */
 void kw__group_start(kw_group *g);

@@ -11,6 +11,8 @@
 
 /* A JoinGroup or SyncGroup may be held for the rebalance timeout: its deadline is this much later. */
 enum { JOIN_MARGIN_MS = 5000 };
+/* How often the leader looks for partition count changes of the subscribed topics. */
+enum { WATCH_MS = 5000 };
 
 /* ---------------------------------------------------------------- JoinGroup */
 
@@ -378,7 +380,17 @@ static void assign_members(kw_group *g)
                       g->members[i].member_id.ptr);
     }
     kw__arena_reset(&arena);
-    for (size_t i = 0; i < nt; i++)
+    kw__group_watch_free(g);
+    g->watch_counts = calloc(nt ? nt : 1, sizeof(*g->watch_counts));
+    if (g->watch_counts) {
+        g->watch_topics = names; /* taken */
+        for (size_t i = 0; i < nt; i++)
+            g->watch_counts[i] = topics[i].partitions;
+        g->nwatch = nt;
+        names = NULL;
+        g->next_watch_ns = kw__group_now_ns(g) + (uint64_t)WATCH_MS * 1000000u;
+    }
+    for (size_t i = 0; names && i < nt; i++)
         free(names[i]);
     free(names);
     free(topics);
@@ -552,3 +564,54 @@ static void sync(kw_group *g, bool leader_assigns)
     }
 }
 
+
+/* ---------------------------------------------------------------- the leader's metadata watch */
+
+void kw__group_watch_free(kw_group *g)
+{
+    for (size_t i = 0; g->watch_topics && i < g->nwatch; i++)
+        free(g->watch_topics[i]);
+    free(g->watch_topics);
+    free(g->watch_counts);
+    g->watch_topics = NULL;
+    g->watch_counts = NULL;
+    g->nwatch = 0;
+}
+
+static void watch_done(const kw_cluster_result *res, void *arg)
+{
+    (void)res;
+    kw__group_req *r = arg;
+    kw_group *g = r->g;
+    /* Every refresh of the round answers (each has a deadline), so watch_out gets back to 0. */
+    if (g->watch_out && --g->watch_out == 0 && kw__group_req_current(r) &&
+        g->state == KW__GROUP_STABLE && g->leader) {
+        for (size_t i = 0; i < g->nwatch; i++) {
+            int32_t n = kw__cluster_partition_count(kw__group_cluster(g), g->watch_topics[i], NULL);
+            if (n > 0 && n != g->watch_counts[i]) {
+                char why[300];
+                snprintf(why, sizeof(why), "topic %s has %d partitions, the assignment had %d",
+                         g->watch_topics[i], (int)n, (int)g->watch_counts[i]);
+                kw__group_rejoin(g, why);
+                break;
+            }
+        }
+    }
+    kw__group_req_free(r);
+}
+
+void kw__group_watch(kw_group *g)
+{
+    g->next_watch_ns = kw__group_now_ns(g) + (uint64_t)WATCH_MS * 1000000u;
+    uint64_t deadline = kw__client_deadline(g->client, g->timeout_ms);
+    g->watch_out = 0;
+    for (size_t i = 0; i < g->nwatch; i++) {
+        kw__group_req *r = kw__group_req_new(g);
+        if (!r)
+            break;
+        if (kw__cluster_refresh(kw__group_cluster(g), g->watch_topics[i], deadline, watch_done, r))
+            kw__group_req_free(r);
+        else
+            g->watch_out++;
+    }
+}

@@ -186,7 +186,7 @@ typedef struct member_opts {
     const char *const *topics;
     size_t ntopics;
     const char *instance;
-    uint32_t session_ms, commit_ms;
+    uint32_t session_ms, commit_ms, max_poll_ms;
     bool host_driven;
     bool eager;
 } member_opts;
@@ -206,7 +206,7 @@ static void member_start(member *m, const member_opts *mo)
         .topic_count = mo->ntopics,
         .session_timeout_ms = mo->session_ms ? mo->session_ms : 10000,
         .heartbeat_interval_ms = 500,
-        .max_poll_interval_ms = 60000,
+        .max_poll_interval_ms = mo->max_poll_ms ? mo->max_poll_ms : 60000,
         .group_instance_id = mo->instance,
         .auto_commit_interval_ms = mo->commit_ms ? mo->commit_ms : 500,
         .consumer = m->k,
@@ -580,6 +580,80 @@ START_TEST(a_paused_member_loses_its_partitions)
 }
 END_TEST
 
+/* A member whose host stops polling leaves after max_poll_interval_ms (long before its session ends). */
+START_TEST(a_member_that_stops_polling_leaves)
+{
+    kw_client *admin = open_client(false);
+    char topics[2][128], group[128], names[2][160];
+    const char *tv[2];
+    for (int i = 0; i < 2; i++) {
+        unique(topics[i], sizeof(topics[i]), "maxpoll");
+        make_topic(admin, topics[i], 1);
+        tv[i] = topics[i];
+        tp_name(names[i], topics[i], 0);
+    }
+    unique(group, sizeof(group), "maxpoll");
+    member a, b;
+    member_opts moa = {.group = group, .topics = tv, .ntopics = 2, .session_ms = 30000,
+                       .max_poll_ms = 3000};
+    member_opts mob = moa;
+    mob.max_poll_ms = 0;
+    member_start(&a, &moa);
+    member_start(&b, &mob);
+    member *all[] = {&a, &b};
+    int one[] = {1, 1};
+    settle(all, 2, one, names, 2, 60000);
+    atomic_store(&a.paused, true); /* its client's loop runs on: heartbeats go on */
+    uint64_t t0 = now_ms();
+    while (owned_count(&b) != 2) {
+        ck_assert_msg(now_ms() - t0 < 20000, "b did not get a's partition");
+        sleep_ms(50);
+    }
+    uint64_t took = now_ms() - t0;
+    fprintf(stderr, "a member that stopped polling left after %llu ms\n", (unsigned long long)took);
+    ck_assert_uint_lt(took, 15000); /* max_poll_interval_ms, not the 30 s session */
+    ck_assert_int_ge(a.lost, 1);
+    atomic_store(&a.paused, false); /* it polls again: it joins again */
+    settle(all, 2, one, names, 2, 60000);
+    member_stop(&a, true);
+    member_stop(&b, true);
+    drop_topics(admin, topics, 2);
+    kw_client_destroy(admin);
+}
+END_TEST
+
+/* The leader notices a subscribed topic growing and the new partition gets an owner. */
+START_TEST(a_grown_topic_is_reassigned)
+{
+    kw_client *admin = open_client(false);
+    char topics[1][128], group[128], names[2][160];
+    unique(topics[0], sizeof(topics[0]), "grow");
+    make_topic(admin, topics[0], 1);
+    const char *tv[] = {topics[0]};
+    tp_name(names[0], topics[0], 0);
+    tp_name(names[1], topics[0], 1);
+    unique(group, sizeof(group), "grow");
+    member a;
+    member_opts mo = {.group = group, .topics = tv, .ntopics = 1};
+    member_start(&a, &mo);
+    member *all[] = {&a};
+    int one[] = {1};
+    settle(all, 1, one, names, 1, 60000);
+    kw_client_create_partitions_args cp = {.topic = topics[0], .total_count = 2};
+    kw_client_topics_result r;
+    ck_assert_int_eq(kw_client_create_partitions(admin, &cp, &r), 0);
+    kw_client_topics_result_free(&r);
+    uint64_t t0 = now_ms();
+    int two[] = {2};
+    settle(all, 1, two, names, 2, 30000);
+    fprintf(stderr, "the new partition was assigned after %llu ms\n",
+            (unsigned long long)(now_ms() - t0));
+    member_stop(&a, true);
+    drop_topics(admin, topics, 1);
+    kw_client_destroy(admin);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- Java interop */
 
 static char java_dir[256];
@@ -802,6 +876,8 @@ int main(void)
         {"commit", auto_commit_and_commit_on_revoke_land},
         {"heartbeat", heartbeats_keep_the_member_in},
         {"pause", a_paused_member_loses_its_partitions},
+        {"maxpoll", a_member_that_stops_polling_leaves},
+        {"grow", a_grown_topic_is_reassigned},
         {"java", java_consumer_and_kwal_members_share_a_group},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
