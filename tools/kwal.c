@@ -20,6 +20,7 @@ static const char usage_text[] =
     "commands:\n"
     "  produce   -t TOPIC [-p PARTITION] [-z none|lz4] [-k KEY]    one record per stdin line\n"
     "  consume   -t TOPIC [-p PARTITION] [-o beginning|end|OFFSET] [-e] [-c COUNT] [-f FORMAT]\n"
+    "  consume   -G GROUP -t TOPIC [-t TOPIC ...]                  as a consumer-group member\n"
     "  topics    list | create | delete | describe                  manage topics\n"
     "  offsets   -t TOPIC                                           start and end offset of each "
     "partition\n"
