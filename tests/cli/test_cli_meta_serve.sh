@@ -69,6 +69,17 @@ if wait_for "$work/b.out" "^following: a$" 10; then ok; else bad "b does not fol
 out=$("$kwal" meta status -c "$cfg" 2>&1) || true
 if grep -q "^leader: a$" <<<"$out"; then ok; else bad "status does not name a: $out"; fi
 
+# One prunes: with rounds every second, the follower skips every round and the leader skips none.
+sleep 2.5
+if grep -q "round skipped: this metasrv does not lead" "$work/b.err" &&
+   ! grep -q "round skipped: this metasrv does not lead" "$work/a.err" &&
+   grep -qE "pruner: round done: [0-9]+ topics, [0-9]+ pruned, 0 skipped" "$work/a.err"; then
+  ok
+else
+  bad "rounds: the leader should run them and the follower skip them"
+  grep -h "round" "$work/a.err" "$work/b.err" | head -5 >&2
+fi
+
 # SIGKILL the leader: b takes over once a's lease lapses (2 s), not before.
 t0=$(now_ms)
 kill -KILL "$pid_a"
