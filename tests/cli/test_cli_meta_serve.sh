@@ -10,7 +10,9 @@ fi
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -TERM "$p" 2>/dev/null || true; done
+  sleep 0.3 # TERM: the leader resigns instead of leaving a lease to lapse into the next test
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   "$kwal" -b "$KWAL_BOOTSTRAP" topics delete -t "${prefix}_0" -t "${prefix}_1" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
