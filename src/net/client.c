@@ -628,7 +628,8 @@ static fetch_call *fetch_new(kw_client *c, const kw_client_fetch_args *a, int *r
 {
     *rc = KW_EINVAL;
     if (!c || !a || !a->topic || !*a->topic || a->partition < 0 || a->offset < 0 ||
-        a->max_bytes < 0 || a->max_wait_ms < 0 || a->min_bytes < 0 ||
+        a->max_bytes < 0 || a->max_bytes > (int32_t)KW__MAX_FETCH_BYTES || a->max_wait_ms < 0 ||
+        a->min_bytes < 0 ||
         (a->isolation != KW_CLIENT_READ_UNCOMMITTED && a->isolation != KW_CLIENT_READ_COMMITTED))
         return NULL;
     size_t tl = strlen(a->topic) + 1;
@@ -687,7 +688,12 @@ KW_API int kw_client_fetch(kw_client *c, const kw_client_fetch_args *a,
             return out->err;
         free(k);
     }
-    status_fill(&out->err, &out->kerr, out->detail, rc, NULL);
+    status_fill(&out->err, &out->kerr, out->detail, rc,
+                rc == KW_EINVAL && a && a->max_bytes > (int32_t)KW__MAX_FETCH_BYTES
+                    ? "max_bytes must be at most 67108864 (64 MiB): an answer holds max_bytes "
+                      "plus a first batch larger than it, within the client's 100 MiB response "
+                      "limit"
+                    : NULL);
     return rc;
 }
 

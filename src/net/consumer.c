@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/conn.h"
 #include "net/consumer_int.h"
 
 enum {
@@ -39,8 +40,11 @@ KW_API int kw_consumer_new(kw_consumer **out, kw_client *client, const kw_consum
         return new_fail(errbuf, errlen, "offset_reset must be RESET_ERROR, EARLIEST or LATEST");
     if (o.fetches > MAX_FETCHES)
         return new_fail(errbuf, errlen, "fetches must be at most 64");
-    if (o.fetch_bytes > INT32_MAX)
-        return new_fail(errbuf, errlen, "fetch_bytes must fit in an int32 (at most 2147483647)");
+    if (o.fetch_bytes > KW__MAX_FETCH_BYTES)
+        return new_fail(errbuf, errlen,
+                        "fetch_bytes must be at most 67108864 (64 MiB): an answer holds the budget "
+                        "plus a first batch larger than it, within the client's 100 MiB response "
+                        "limit");
     if (o.max_wait_ms > INT32_MAX)
         return new_fail(errbuf, errlen, "max_wait_ms must fit in an int32");
     if (!o.fetches)

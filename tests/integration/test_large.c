@@ -312,6 +312,57 @@ START_TEST(a_16mb_wal_entry_in_one_16mb_batch_replays_whole)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- limits that must agree */
+
+START_TEST(limits_past_what_a_response_can_hold_are_refused_naming_the_limit)
+{
+    kw_client *c = open_client();
+    char err[512];
+    kw_consumer *k = NULL;
+    kw_consumer_options co = {.fetch_bytes = (64u << 20) + 1};
+    ck_assert_int_eq(kw_consumer_new(&k, c, &co, err, sizeof(err)), KW_EINVAL);
+    ck_assert_msg(strstr(err, "fetch_bytes must be at most 67108864"), "%s", err);
+    co.fetch_bytes = 64u << 20;
+    ck_assert_int_eq(kw_consumer_new(&k, c, &co, err, sizeof(err)), 0);
+    kw_consumer_destroy(k);
+
+    kw_producer *p = NULL;
+    kw_producer_options po = {.batch_bytes = (32u << 20) + 1};
+    ck_assert_int_eq(kw_producer_new(&p, c, &po, err, sizeof(err)), KW_EINVAL);
+    ck_assert_msg(strstr(err, "batch_bytes 33554433 is outside 1024 .. 33554432"), "%s", err);
+
+    kw_client_fetch_args fa = {.topic = "t", .max_bytes = (64 << 20) + 1};
+    kw_client_fetch_result fr;
+    ck_assert_int_eq(kw_client_fetch(c, &fa, &fr), KW_EINVAL);
+    ck_assert_msg(strstr(fr.detail, "max_bytes must be at most 67108864"), "%s", fr.detail);
+
+    kw_wal_options wo = {.provider = KW_WAL_PROVIDER_KAFKA, .client = c,
+                         .max_batch_bytes = (32u << 20) + 1};
+    kw_wal *w = NULL;
+    ck_assert_int_eq(kw_wal_open(&w, &wo, err, sizeof(err)), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "max_batch_bytes: 33554433 is over 33554432"), "%s", err);
+    wo = (kw_wal_options){.provider = KW_WAL_PROVIDER_KAFKA, .client = c,
+                          .fetch_max_bytes = (64u << 20) + 1};
+    ck_assert_int_eq(kw_wal_open(&w, &wo, err, sizeof(err)), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "fetch_max_bytes: 67108865 is over 67108864"), "%s", err);
+
+    /* An entry replay could not reassemble is refused at append. */
+    char topic[128];
+    topic_name(topic, sizeof(topic), "walcap");
+    wo = (kw_wal_options){.provider = KW_WAL_PROVIDER_KAFKA, .client = c, .topic = topic};
+    ck_assert_msg(kw_wal_open(&w, &wo, err, sizeof(err)) == 0, "%s", err);
+    size_t huge = (64u << 20) + 1;
+    uint8_t *big = calloc(1, huge);
+    uint64_t id;
+    ck_assert_int_eq(kw_wal_append_sync(w, 1, big, huge, &id), KW_ETOOBIG);
+    ck_assert_msg(strstr(kw_wal_errstr(w), "an entry of 67108865 bytes is larger than the 67108864"),
+                  "%s", kw_wal_errstr(w));
+    free(big);
+    kw_wal_close(w);
+    kw_client_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     if (!bootstrap()) {
@@ -325,6 +376,7 @@ int main(void)
     tcase_add_test(tc, a_record_over_the_topics_limit_fails_naming_its_size_and_the_limit);
     tcase_add_test(tc, a_16mb_wal_entry_split_into_1mb_parts_replays_whole);
     tcase_add_test(tc, a_16mb_wal_entry_in_one_16mb_batch_replays_whole);
+    tcase_add_test(tc, limits_past_what_a_response_can_hold_are_refused_naming_the_limit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
