@@ -373,6 +373,8 @@ static int drain_part(kw_consumer *c, kw__consumer_part *p)
         if (!p->cur) {
             pthread_mutex_lock(&c->mu);
             bool got = take_chunk(c, p);
+            if (!got && p->state == KW__CONSUMER_LOSING && !p->qhead) /* all before it is out */
+                kw__consumer_report(p, p->loss_offset, KW_EDATALOSS, 0, "%s", p->loss_detail);
             pthread_mutex_unlock(&c->mu);
             if (!got)
                 return 0;
@@ -413,7 +415,8 @@ static bool ready(const kw_consumer *c)
     if (c->ehead)
         return true;
     for (const kw__consumer_part *p = c->parts; p; p = p->next)
-        if (!p->paused && !p->removed && p->state != KW__CONSUMER_STOPPED && p->qhead)
+        if (!p->paused && !p->removed &&
+            ((p->state != KW__CONSUMER_STOPPED && p->qhead) || p->state == KW__CONSUMER_LOSING))
             return true;
     return false;
 }
