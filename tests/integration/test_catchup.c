@@ -452,11 +452,22 @@ typedef struct mover {
     char dir[64];
 } mover;
 
-/* Once a quarter is read: the leadership goes from its node to another, no broker stopped. */
+/*
+ * Once a quarter is read, the leadership starts moving from its node to
+ * another (no broker stopped), in the background: reading goes on meanwhile,
+ * slowed down so that fetches are in flight at the old leader when it goes.
+ */
 static void move_leader(void *arg, int64_t next)
 {
     mover *m = arg;
-    if (m->moved || next < m->at)
+    if (m->moved) {
+        char done[128];
+        snprintf(done, sizeof(done), "%s/done", m->dir);
+        if (access(done, F_OK) != 0)
+            usleep(20 * 1000); /* still moving: keep the pipeline busy, not finished */
+        return;
+    }
+    if (next < m->at)
         return;
     m->moved = true;
     int32_t replicas[3];
@@ -478,12 +489,18 @@ static void move_leader(void *arg, int64_t next)
     fclose(f);
     fprintf(stderr, "moving the leadership of %s[0] from node %d to node %d at offset %" PRId64
                     "\n", m->topic, m->from, m->to, next);
-    ck_assert_int_eq(kafka_tool("org.apache.kafka.tools.reassign.ReassignPartitionsCommand "
-                                "--bootstrap-server %s --reassignment-json-file %s --execute",
-                                m->bs, path), 0);
-    ck_assert_int_eq(kafka_tool("org.apache.kafka.tools.LeaderElectionCommand --bootstrap-server "
-                                "%s --election-type PREFERRED --topic %s --partition 0",
-                                m->bs, m->topic), 0);
+    const char *lib = getenv("KWAL_KAFKA_LIB");
+    ck_assert_msg(lib && *lib, "KWAL_KAFKA_LIB is not set");
+    char cmd[4096];
+    const char *java = "java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp";
+    snprintf(cmd, sizeof(cmd),
+             "( %s '%s/*' org.apache.kafka.tools.reassign.ReassignPartitionsCommand "
+             "--bootstrap-server %s --reassignment-json-file %s --execute && "
+             "%s '%s/*' org.apache.kafka.tools.LeaderElectionCommand --bootstrap-server %s "
+             "--election-type PREFERRED --topic %s --partition 0 && touch %s/ok; "
+             "touch %s/done ) >&2 &",
+             java, lib, m->bs, path, java, lib, m->bs, m->topic, m->dir, m->dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 
 START_TEST(twelve_fetches_in_flight_lose_nothing_when_the_leader_moves)
@@ -492,18 +509,25 @@ START_TEST(twelve_fetches_in_flight_lose_nothing_when_the_leader_moves)
     kw_client *c = open_client(bs);
     char topic[128];
     topic_name(topic, sizeof(topic), "move");
-    create_topic(c, topic, 3, NULL, 0);
+    kw_client_config_entry cfg = {"max.message.bytes", "16000000"};
+    create_topic(c, topic, 3, &cfg, 1);
     enum { N = 100000 };
     produce_range(c, topic, N, BASE_TS);
     mover m = {.c = c, .bs = bs, .topic = topic, .at = N / 4};
     snprintf(m.dir, sizeof(m.dir), "/tmp/kwal-catchup-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(m.dir));
     /* Small budgets and a bounded poll keep the 12 fetches busy while the leader moves. */
-    kw_consumer_options o = {.fetches = 12, .fetch_bytes = 64 << 10, .max_poll_records = 500};
+    kw_consumer_options o = {.fetches = 12, .fetch_bytes = 64 << 10, .max_poll_records = 200};
     kw_consumer *k = open_consumer(c, &o);
     ASSERT_OK(kw_consumer_assign(k, topic, 0, kw_consumer_at_earliest()), "assign");
     read_all(k, 0, N, 180000, move_leader, &m);
     ck_assert(m.moved);
+    char marker[128];
+    snprintf(marker, sizeof(marker), "%s/done", m.dir);
+    for (uint64_t end = now_ms() + 60000; access(marker, F_OK) != 0 && now_ms() < end;)
+        usleep(100 * 1000);
+    snprintf(marker, sizeof(marker), "%s/ok", m.dir);
+    ck_assert_msg(access(marker, F_OK) == 0, "the reassignment or the election failed (stderr)");
     int32_t now = -1;
     uint64_t end = now_ms() + 30000;
     while ((now = leader_of(c, topic, NULL, NULL)) != m.to && now_ms() < end)
