@@ -556,17 +556,18 @@ int main(void)
         return 77;
     }
     Suite *s = suite_create("catchup");
-    TCase *tc = tcase_create("catchup");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, twelve_fetches_in_flight_deliver_every_record_once_in_order);
-    tcase_add_test(tc, compaction_gaps_pass_and_the_same_gap_without_compaction_is_data_loss);
-    TCase *tcl = tcase_create("cluster");
-    tcase_set_timeout(tcl, 360);
-    tcase_add_test(tcl, twelve_fetches_in_flight_lose_nothing_when_the_leader_moves);
-    if (cluster)
+    if (cluster) {
+        TCase *tcl = tcase_create("cluster");
+        tcase_set_timeout(tcl, 360);
+        tcase_add_test(tcl, twelve_fetches_in_flight_lose_nothing_when_the_leader_moves);
         suite_add_tcase(s, tcl);
-    else
+    } else {
+        TCase *tc = tcase_create("catchup");
+        tcase_set_timeout(tc, 300);
+        tcase_add_test(tc, twelve_fetches_in_flight_deliver_every_record_once_in_order);
+        tcase_add_test(tc, compaction_gaps_pass_and_the_same_gap_without_compaction_is_data_loss);
         suite_add_tcase(s, tc);
+    }
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
