@@ -76,6 +76,11 @@ head -c 3000000 /dev/urandom >"$TMP/c.bin"
 run 1 "$KWAL" -b "$B" produce -t "$T3" -p 0 -F "$TMP/c.bin"
 has_err "its largest record 3000000 bytes) for $T3/0 is over the limit; topic $T3's max.message.bytes is 2000000"
 ok "the limit named is the topic's own max.message.bytes"
+T5=$(topic seg --config segment.bytes=1048576 --config max.message.bytes=16000000)
+run 1 "$KWAL" -b "$B" produce -t "$T5" -p 0 -F "$TMP/c.bin"
+has_err "RECORD_LIST_TOO_LARGE: a batch of"
+has_err "its largest record 3000000 bytes) for $T5/0 is over the limit; topic $T5's segment.bytes is 1048576"
+ok "a batch over the topic's segment size: RECORD_LIST_TOO_LARGE naming segment.bytes"
 
 # ---------------------------------------------------------------------------------------------- kcat interop
 if ! command -v kcat >/dev/null; then
