@@ -1,5 +1,6 @@
 /* MESSAGE_TOO_LARGE and RECORD_LIST_TOO_LARGE explained: the batch's and its largest record's sizes against the topic's limit. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ static void measure(const uint8_t *buf, size_t len, size_t *records, size_t *lar
 
 void kw__too_large_format(char *out, size_t cap, const char *topic, int32_t partition, int16_t kerr,
                           size_t batch_len, size_t records, size_t largest, int64_t limit,
-                          const char *why_unknown)
+                          bool from_broker, const char *why_unknown)
 {
     const char *name = kerr == KW_KERR_RECORD_LIST_TOO_LARGE ? "RECORD_LIST_TOO_LARGE"
                                                              : "MESSAGE_TOO_LARGE";
@@ -67,7 +68,11 @@ void kw__too_large_format(char *out, size_t cap, const char *topic, int32_t part
         snprintf(rec, sizeof(rec), ", its largest record %zu bytes", largest);
     char lim[160];
     if (limit >= 0)
-        snprintf(lim, sizeof(lim), "topic %s's %s is %" PRId64, topic, key, limit);
+        snprintf(lim, sizeof(lim), "topic %s's %s is %" PRId64 "%s", topic, key, limit,
+                 !from_broker ? ""
+                 : kerr == KW_KERR_RECORD_LIST_TOO_LARGE
+                     ? " (the broker's log.segment.bytes: the topic sets none)"
+                     : " (the broker's message.max.bytes: the topic sets none)");
     else
         snprintf(lim, sizeof(lim), "topic %s's %s is not known (%s)", topic, key,
                  why_unknown && *why_unknown ? why_unknown : "not asked");
@@ -83,17 +88,20 @@ static void described(const kw_client_describe_configs_result *r, void *arg)
     const char *key =
         e->kerr == KW_KERR_RECORD_LIST_TOO_LARGE ? "segment.bytes" : "max.message.bytes";
     int64_t limit = -1;
+    bool from_broker = false;
     const char *why = r->err ? (*r->detail ? r->detail : kw_strerror(r->err)) : "not in the answer";
     for (size_t i = 0; r->err == 0 && i < r->config_count; i++)
         if (r->configs[i].name && strcmp(r->configs[i].name, key) == 0 && r->configs[i].value) {
             char *end;
             long long v = strtoll(r->configs[i].value, &end, 10);
-            if (end != r->configs[i].value && *end == '\0' && v >= 0)
+            if (end != r->configs[i].value && *end == '\0' && v >= 0) {
                 limit = v;
+                from_broker = r->configs[i].source != KW_CLIENT_CONFIG_TOPIC;
+            }
         }
     char detail[KW_CLIENT_DETAIL_MAX];
     kw__too_large_format(detail, sizeof(detail), e->topic, e->partition, e->kerr, e->batch_len,
-                         e->records, e->largest, limit, why);
+                         e->records, e->largest, limit, from_broker, why);
     e->done(e->arg, detail);
     free(e);
 }

@@ -2,6 +2,7 @@
 #ifndef KW_NET_TOO_LARGE_H
 #define KW_NET_TOO_LARGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,9 +25,10 @@ int kw__too_large_explain(kw_client *c, const char *topic, int32_t partition, in
                           const uint8_t *batch, size_t batch_len, kw__too_large_cb *done,
                           void *arg);
 
-/* The text itself: limit -1 when not known (why_unknown says why).  largest 0: not known. */
+/* The text itself: limit -1 when not known (why_unknown says why), from_broker when the topic
+ * sets none (the broker's setting applies).  largest 0: not known. */
 void kw__too_large_format(char *out, size_t cap, const char *topic, int32_t partition, int16_t kerr,
                           size_t batch_len, size_t records, size_t largest, int64_t limit,
-                          const char *why_unknown);
+                          bool from_broker, const char *why_unknown);
 
 #endif /* KW_NET_TOO_LARGE_H */
