@@ -127,6 +127,17 @@ typedef struct kw_client_options {
     uint32_t connect_timeout_ms; /* 10000: TCP connect, then again TLS + ApiVersions + SASL */
     uint32_t request_timeout_ms; /* 30000: the deadline of a call whose own timeout_ms is 0 */
     uint32_t max_in_flight;      /* 64: requests sent and unanswered per connection */
+    /*
+     * NULL or "": every API at the newest version both kwal and the broker speak.
+     * A Kafka release, "3.9" or "3.9.0" (the patch is ignored: patch releases
+     * never change API versions): no API newer than that release's client
+     * has, so kwal talks to a newer broker as that release would (an API the
+     * release lacks is then unavailable, KW_EVERSION).  kwal knows the
+     * releases 3.0 to 4.4 (src/proto/api_release_table.c, generated from
+     * their kafka-clients jars); another or a malformed string makes
+     * kw_client_new fail with KW_ECONFIG naming it.
+     */
+    const char *api_version_max;
 
     /* NULL: no logging.  Called on the loop thread (or the thread in kw_client_new / destroy). */
     kw_log_fn *log;
@@ -330,6 +341,84 @@ KW_API int kw_client_delete_records_async(kw_client *c, const kw_client_delete_r
                                           kw_client_delete_records_cb *cb, void *arg);
 KW_API int kw_client_delete_records(kw_client *c, const kw_client_delete_records_args *a,
                                     kw_client_delete_records_result *out);
+
+/* ---- committed offsets (a consumer group's, with or without membership) ---- */
+
+/*
+ * One partition's committed offset.  In commit arguments: what to store.  In
+ * a result: what the group coordinator holds (offset -1: nothing committed)
+ * and this partition's Kafka error (kerr, 0 ok).  Kafka stores whatever
+ * offset is committed; by the Java client's convention it is the next offset
+ * to read (last consumed + 1); Mimir commits the last consumed one.  Say which
+ * in your own docs; kwal does not add or subtract anything.
+ */
+typedef struct kw_client_committed {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int32_t leader_epoch; /* -1 unknown */
+    const char *metadata; /* NULL none */
+    int16_t kerr;         /* result only */
+} kw_client_committed;
+
+typedef struct kw_client_offset_commit_args {
+    const char *group;
+    /* NULL: commit without membership (generation -1, member ""), allowed while the group
+     * has no members using the classic protocol, as Mimir does.  Else a member's id and
+     * its generation (classic) or member epoch (KIP-848); a stale one is refused with
+     * ILLEGAL_GENERATION / STALE_MEMBER_EPOCH / UNKNOWN_MEMBER_ID in the partitions' kerr. */
+    const char *member_id;
+    int32_t generation;
+    const char *group_instance_id; /* static membership; NULL none */
+    const kw_client_committed *offsets;
+    size_t count;
+    uint32_t timeout_ms;
+} kw_client_offset_commit_args;
+
+typedef struct kw_client_offset_fetch_args {
+    const char *group;
+    /* The partitions to look up (topic and partition read; the rest ignored), or NULL:
+     * every partition the group has an offset for. */
+    const kw_client_committed *partitions;
+    size_t count;
+    /* Wait for offsets an open transaction is committing (UNSTABLE_OFFSET_COMMIT retried). */
+    bool require_stable;
+    uint32_t timeout_ms;
+} kw_client_offset_fetch_args;
+
+/*
+ * err 0: the coordinator answered and every partition's kerr is 0.
+ * KW_EBROKER: a group-level error (kerr), or some partition's (kerr is the
+ * first one; each entry has its own).  offsets is NULL on a failure before an
+ * answer.  Free with kw_client_offsets_result_free (safe on a zeroed result).
+ */
+typedef struct kw_client_offsets_result {
+    int err;
+    int16_t kerr;
+    char detail[KW_CLIENT_DETAIL_MAX];
+    kw_client_committed *offsets;
+    size_t count;
+} kw_client_offsets_result;
+
+/* Callback: the loop thread; r and its offsets are valid during the call only (freed after). */
+typedef void kw_client_offsets_cb(const kw_client_offsets_result *r, void *arg);
+
+/*
+ * OffsetCommit to the group's coordinator (found with FindCoordinator and
+ * found again when it moves).  Returns 0 and fills *out (which then needs
+ * kw_client_offsets_result_free), or an error before anything was sent.
+ * From a callback: KW_EDEADLK.
+ */
+KW_API int kw_client_offset_commit(kw_client *c, const kw_client_offset_commit_args *a,
+                                   kw_client_offsets_result *out);
+KW_API int kw_client_offset_commit_async(kw_client *c, const kw_client_offset_commit_args *a,
+                                         kw_client_offsets_cb *cb, void *arg);
+/* OffsetFetch from the group's coordinator; like kw_client_offset_commit. */
+KW_API int kw_client_offset_fetch(kw_client *c, const kw_client_offset_fetch_args *a,
+                                  kw_client_offsets_result *out);
+KW_API int kw_client_offset_fetch_async(kw_client *c, const kw_client_offset_fetch_args *a,
+                                        kw_client_offsets_cb *cb, void *arg);
+KW_API void kw_client_offsets_result_free(kw_client_offsets_result *r);
 
 /* ---- admin: per-topic outcomes ---- */
 

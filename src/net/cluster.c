@@ -1,6 +1,7 @@
 /* The cluster layer: bootstrap list, metadata cache, one connection per node id, routed calls with retries. */
 #include "net/cluster.h"
 #include "net/cluster_int.h"
+#include "net/coord.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 
 static void call_step(call *k);
 static void fail_waiting(kw_cluster *cl, int err, const char *detail);
+static void fail_node_waiting(kw_cluster *cl, int32_t node_id, int err);
 static void step_waiting(kw_cluster *cl);
 
 /* ---------------------------------------------------------------- helpers */
@@ -46,6 +48,18 @@ static void kick_at(kw_cluster *cl, uint64_t at)
 void kw__cl_kick(kw_cluster *cl)
 {
     kick_at(cl, 0);
+}
+
+static uint64_t backoff_ns(kw_cluster *cl, unsigned n);
+
+uint64_t kw__cl_now_ns(kw_cluster *cl)
+{
+    return now_ns(cl);
+}
+
+uint64_t kw__cl_backoff_ns(kw_cluster *cl, unsigned n)
+{
+    return backoff_ns(cl, n);
 }
 
 /* Exponential backoff with +-20% jitter, in ns. */
@@ -174,6 +188,8 @@ static void on_conn_state(kw_conn *c, int state, int err, const char *detail, vo
          * now, as the Java client does.  A later call tries again (after the backoff). */
         if (err == KW_ESASL || err == KW_ETLS)
             fail_waiting(cl, err, cl->errstr); /* detail died with the connection */
+        else
+            fail_node_waiting(cl, b->node_id, err);
     }
     kw__cl_kick(cl);
 }
@@ -445,6 +461,31 @@ static void fail_waiting(kw_cluster *cl, int err, const char *detail)
     }
 }
 
+/*
+ * The connection to node_id closed before it could carry the node calls waiting for it: end
+ * them (a node call never moves to another broker, and its caller, e.g. the coordinator
+ * lookup, is the one who knows where to go instead).
+ */
+static void fail_node_waiting(kw_cluster *cl, int32_t node_id, int err)
+{
+    if (node_id < 0)
+        return;
+    call *k = cl->calls, *last = cl->calls_tail;
+    while (k) {
+        call *next = k->next;
+        bool end = k == last;
+        if (k->kind == CALL_NODE && k->target == node_id && k->state == CS_WAIT &&
+            k->md_want <= cl->md_seq_done) {
+            snprintf(k->detail, sizeof(k->detail), "node %d: connection closed: %.300s", node_id,
+                     cl->errstr[0] ? cl->errstr : kw_strerror(err));
+            kw__cl_call_fail(k, err, 0);
+        }
+        if (end)
+            break;
+        k = next;
+    }
+}
+
 static void call_timer(kw_loop_timer *t, void *arg)
 {
     (void)t;
@@ -547,6 +588,10 @@ void kw__cl_call_conn_failed(call *k, int err)
     snprintf(k->detail, sizeof(k->detail), "node %d: %s", k->node_id, kw_strerror(err));
     if (now_ns(cl) >= k->deadline_ns) {
         call_timed_out(k);
+        return;
+    }
+    if (k->kind == CALL_NODE) { /* that broker only: its caller decides where to go next */
+        kw__cl_call_fail(k, err, 0);
         return;
     }
     /* The connection broke: it may or may not have reached the broker; look again. */
@@ -694,6 +739,33 @@ static void call_step(call *k)
         broker *b = any_ready(cl);
         if (b)
             kw__cl_call_send(k, b, -1);
+        return;
+    }
+    if (k->kind == CALL_NODE) {
+        broker *b = node_find(cl, k->target);
+        if (!b || !b->host) {
+            if (k->refreshes++ == 0) { /* a node the cache does not know yet: ask once */
+                k->md_want = cl->md_seq_sent + 1;
+                md_request(cl);
+                return;
+            }
+            snprintf(k->detail, sizeof(k->detail), "node %d is not in the cluster's metadata",
+                     k->target);
+            kw__cl_call_fail(k, KW_ENOTFOUND, 0);
+            return;
+        }
+        if (!b->conn || !kw__conn_ready(b->conn)) {
+            snprintf(k->detail, sizeof(k->detail), "waiting for a connection to node %d (%s:%u)",
+                     b->node_id, b->host, b->port);
+            int rc = broker_connect(cl, b);
+            if (rc) {
+                snprintf(k->detail, sizeof(k->detail), "connection to %s:%u: %s", b->host,
+                         b->port, kw_strerror(rc));
+                kw__cl_call_fail(k, rc, 0);
+            }
+            return; /* READY or CLOSED kicks us */
+        }
+        kw__cl_call_send(k, b, -1);
         return;
     }
     topic_info *t = topic_find(cl, k->topic, strlen(k->topic));
@@ -874,6 +946,19 @@ int kw__cluster_send_any(kw_cluster *cl, int api_key, kw_cluster_build_fn *build
                     done_arg);
 }
 
+int kw__cluster_send_node(kw_cluster *cl, int32_t node_id, int api_key,
+                          kw_cluster_build_fn *build, void *build_arg, uint64_t deadline_ns,
+                          kw_cluster_done_fn *done, void *done_arg)
+{
+    if (!build || !kw__api(api_key) || node_id < 0)
+        return KW_EINVAL;
+    int rc = call_new(cl, CALL_NODE, api_key, NULL, -1, false, build, build_arg, deadline_ns, done,
+                      done_arg);
+    if (rc == 0)
+        cl->calls_tail->target = node_id;
+    return rc;
+}
+
 int kw__cluster_refresh(kw_cluster *cl, const char *topic, uint64_t deadline_ns,
                         kw_cluster_done_fn *done, void *done_arg)
 {
@@ -995,6 +1080,7 @@ void kw__cluster_free(kw_cluster *cl)
         snprintf(k->detail, sizeof(k->detail), "the cluster was closed");
         kw__cl_call_fail(k, KW_ECLOSED, 0);
     }
+    kw__coord_close(cl); /* after the calls: their callbacks may end coordinator calls too */
     for (size_t i = 0; i < cl->ntopics; i++) {
         free(cl->topics[i].name);
         free(cl->topics[i].parts);

@@ -130,6 +130,18 @@ int kw__cluster_send_any(kw_cluster *cl, int api_key, kw_cluster_build_fn *build
                          uint64_t deadline_ns, kw_cluster_done_fn *done, void *done_arg);
 
 /*
+ * A request for one broker, node_id (a group or transaction coordinator).
+ * Connects to it as needed (a node the metadata cache does not know yet costs
+ * one refresh; still unknown ends the call with KW_ENOTFOUND).  No retry: a
+ * connection that fails before or under the request ends the call with its
+ * error, so the caller can find where to go instead (see net/coord.h).
+ * Kafka errors in the response are the caller's to read.
+ */
+int kw__cluster_send_node(kw_cluster *cl, int32_t node_id, int api_key,
+                          kw_cluster_build_fn *build, void *build_arg, uint64_t deadline_ns,
+                          kw_cluster_done_fn *done, void *done_arg);
+
+/*
  * Adds topic (may be NULL: brokers only) to the topics the cache follows and
  * completes after a Metadata response requested after this call has been
  * applied (res->resp is NULL; err 0, or KW_ETIMEDOUT).

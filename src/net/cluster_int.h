@@ -41,7 +41,7 @@ typedef struct topic_info {
     uint64_t retry_at_ns;
 } topic_info;
 
-enum call_kind { CALL_PARTITION, CALL_ANY, CALL_REFRESH };
+enum call_kind { CALL_PARTITION, CALL_ANY, CALL_REFRESH, CALL_NODE };
 /* CS_PENDING: coalesce_produce, in its leader's pend list until the round's flush. */
 enum call_state { CS_WAIT, CS_SENT, CS_PENDING };
 
@@ -61,6 +61,7 @@ typedef struct call {
     uint64_t md_want;       /* wait for the Metadata response with this sequence number */
     unsigned attempts, refreshes, retries;
     int32_t node_id;     /* the broker of the request in flight */
+    int32_t target;      /* CALL_NODE: the one broker it goes to */
     kw_conn *conn;       /* CS_SENT: the connection it went out on (read only while it answers) */
     int32_t epoch;       /* CS_PENDING: the leader epoch to build with */
     broker *pend_broker; /* CS_PENDING: whose pend list holds it */
@@ -98,10 +99,14 @@ struct kw_cluster {
     uint64_t rng;
     bool closing;
     char errstr[256];
+    struct kw_coord_state *coord; /* coord.c: known coordinators and calls in backoff (NULL none) */
 };
 
 /* cluster.c */
 void kw__cl_kick(kw_cluster *cl);
+uint64_t kw__cl_now_ns(kw_cluster *cl);
+/* The n-th (from 0) backoff wait of the cluster's options, with jitter, in ns. */
+uint64_t kw__cl_backoff_ns(kw_cluster *cl, unsigned n);
 void kw__cl_call_send(call *k, broker *b, int32_t epoch);
 void kw__cl_call_fail(call *k, int err, int16_t kerr);
 void kw__cl_call_retry(call *k, bool refresh);

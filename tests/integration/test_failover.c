@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "kwal/client.h"
+#include "net/client_int.h"
+#include "net/coord.h"
+#include "proto/msg_group.h"
 #include "kwal/wal.h"
 #include "proto/batch.h"
 
@@ -740,6 +743,75 @@ START_TEST(acked_records_survive_a_leader_crash)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- the group coordinator */
+
+typedef struct coord_probe {
+    kw_client *c;
+    const char *group;
+    int32_t node;
+} coord_probe;
+
+static int coord_probe_run(void *arg)
+{
+    coord_probe *p = arg;
+    p->node = kw__coord_cached(kw__client_cluster(p->c), KW_COORDINATOR_GROUP, p->group);
+    return 0;
+}
+
+static int32_t coordinator_of(kw_client *c, const char *group)
+{
+    coord_probe p = {.c = c, .group = group, .node = -1};
+    ck_assert_int_eq(kw__client_run(c, coord_probe_run, &p), 0);
+    return p.node;
+}
+
+static int commit_one(kw_client *c, const char *group, const char *topic, int64_t offset,
+                      char *detail, size_t len)
+{
+    kw_client_committed in = {.topic = topic, .partition = 0, .offset = offset, .leader_epoch = -1};
+    kw_client_offset_commit_args a = {.group = group, .offsets = &in, .count = 1,
+                                      .timeout_ms = 60000};
+    kw_client_offsets_result r;
+    int rc = kw_client_offset_commit(c, &a, &r);
+    snprintf(detail, len, "%s", r.detail);
+    kw_client_offsets_result_free(&r);
+    return rc;
+}
+
+/* Stopping the group coordinator's node moves the group; commits and fetches go on. */
+START_TEST(committed_offsets_survive_a_coordinator_stop)
+{
+    all_nodes_up();
+    kw_client *c = open_client();
+    char topic[128], group[128], detail[512];
+    topic_name(topic, sizeof(topic), "coord");
+    topic_name(group, sizeof(group), "group");
+    create_topic(c, topic, 1);
+    ASSERT_OK(commit_one(c, group, topic, 10, detail, sizeof(detail)), detail);
+    int32_t before = coordinator_of(c, group);
+    ck_assert_int_ge(before, 1);
+    ck_assert_int_eq(broker_cmd("stop-node %d", before), 0);
+    uint64_t t0 = now_ms();
+    ASSERT_OK(commit_one(c, group, topic, 20, detail, sizeof(detail)), detail);
+    uint64_t took = now_ms() - t0;
+    int32_t after = coordinator_of(c, group);
+    fprintf(stderr, "failover: group coordinator moved %d -> %d, commit took %llu ms\n", before,
+            after, (unsigned long long)took);
+    ck_assert_int_ge(after, 1);
+    ck_assert_int_ne(after, before);
+    kw_client_committed want = {.topic = topic, .partition = 0};
+    kw_client_offset_fetch_args fa = {.group = group, .partitions = &want, .count = 1,
+                                      .timeout_ms = 30000};
+    kw_client_offsets_result r;
+    ASSERT_OK(kw_client_offset_fetch(c, &fa, &r), r.detail);
+    ck_assert_int_eq(r.offsets[0].offset, 20);
+    kw_client_offsets_result_free(&r);
+    all_nodes_up();
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     if (!cluster_bootstrap()) {
@@ -754,8 +826,12 @@ int main(void)
     tcase_set_timeout(kill, 150);
     tcase_add_test(stop, acked_records_survive_a_leader_stop);
     tcase_add_test(kill, acked_records_survive_a_leader_crash);
+    TCase *coord = tcase_create("coordinator");
+    tcase_set_timeout(coord, 200);
+    tcase_add_test(coord, committed_offsets_survive_a_coordinator_stop);
     suite_add_tcase(s, stop);
     suite_add_tcase(s, kill);
+    suite_add_tcase(s, coord);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
