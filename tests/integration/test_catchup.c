@@ -24,7 +24,8 @@
  *     the records before the hole); seek by timestamp;
  *   cluster: 12 fetches in flight while the partition's leadership moves to
  *     another node (replicas reordered with kafka-reassign-partitions, then a
- *     preferred election: no broker is stopped, the cluster is shared).
+ *     preferred election: no broker is stopped, the cluster is shared); two
+ *     15,983,616-byte records with acks=all on three replicas.
  */
 
 static const char *bootstrap(void)
@@ -543,6 +544,61 @@ START_TEST(twelve_fetches_in_flight_lose_nothing_when_the_leader_moves)
 }
 END_TEST
 
+/* A Mimir-sized record with acks=all on three replicas: followers fetch it whole (the broker
+ * sends a first batch larger than replica.fetch.max.bytes, 1 MiB by default) and stay in sync. */
+START_TEST(a_16mb_record_replicates_to_three_nodes_and_reads_back)
+{
+    const char *bs = getenv("KWAL_BOOTSTRAP_CLUSTER");
+    kw_client *c = open_client(bs);
+    char topic[128];
+    topic_name(topic, sizeof(topic), "big3");
+    kw_client_config_entry cfg = {"max.message.bytes", "16000000"};
+    create_topic(c, topic, 3, &cfg, 1);
+    enum { BIG = 15983616 };
+    uint8_t *v = malloc(BIG);
+    for (size_t i = 0; i < BIG; i++)
+        v[i] = (uint8_t)(i * 2654435761u >> 11);
+    kw_producer_options po = {.batch_bytes = 16000000};
+    kw_producer *p = NULL;
+    char err[256];
+    ck_assert_msg(kw_producer_new(&p, c, &po, err, sizeof(err)) == 0, "%s", err);
+    sent st = {0};
+    for (int i = 0; i < 2; i++) {
+        kw_producer_record r = {.topic = topic, .partition = 0, .value = v, .value_len = BIG};
+        ASSERT_OK(kw_producer_send(p, &r, on_sent, &st), "send");
+    }
+    ck_assert_int_eq(kw_producer_flush(p, 60000), 0);
+    ck_assert_msg(atomic_load(&st.failed) == 0, "%s", st.detail);
+    ck_assert_int_eq(kw_producer_destroy(p), 0);
+    /* Every replica in sync after two acks=all writes. */
+    const char *names[] = {topic};
+    kw_client_metadata_args ma = {.topics = names, .topic_count = 1, .timeout_ms = 10000};
+    kw_client_metadata_result mr;
+    ASSERT_OK(kw_client_metadata(c, &ma, &mr), mr.detail);
+    ck_assert_uint_eq(mr.topics[0].partitions[0].isr_count, 3);
+    kw_client_metadata_result_free(&mr);
+    kw_consumer_options o = {.fetches = 12, .fetch_bytes = 1 << 20};
+    kw_consumer *k = open_consumer(c, &o);
+    ASSERT_OK(kw_consumer_assign(k, topic, 0, kw_consumer_at_earliest()), "assign");
+    int64_t next = 0;
+    for (uint64_t end = now_ms() + 60000; next < 2 && now_ms() < end;) {
+        kw_consumer_poll_result r;
+        ck_assert_int_eq(kw_consumer_poll(k, 200, &r), 0);
+        ck_assert_msg(r.error_count == 0, "%s", r.error_count ? r.errors[0].detail : "");
+        for (size_t i = 0; i < r.record_count; i++, next++) {
+            ck_assert_int_eq(r.records[i].offset, next);
+            ck_assert_uint_eq(r.records[i].value_len, BIG);
+            ck_assert(memcmp(r.records[i].value, v, BIG) == 0);
+        }
+    }
+    ck_assert_int_eq(next, 2);
+    kw_consumer_destroy(k);
+    free(v);
+    delete_topic(c, topic);
+    kw_client_destroy(c);
+}
+END_TEST
+
 int main(void)
 {
     const char *cases = getenv("CK_RUN_CASE");
@@ -560,6 +616,7 @@ int main(void)
         TCase *tcl = tcase_create("cluster");
         tcase_set_timeout(tcl, 360);
         tcase_add_test(tcl, twelve_fetches_in_flight_lose_nothing_when_the_leader_moves);
+        tcase_add_test(tcl, a_16mb_record_replicates_to_three_nodes_and_reads_back);
         suite_add_tcase(s, tcl);
     } else {
         TCase *tc = tcase_create("catchup");
