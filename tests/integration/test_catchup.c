@@ -395,6 +395,27 @@ START_TEST(compaction_gaps_pass_and_the_same_gap_without_compaction_is_data_loss
                                 "cleanup.policy=delete",
                                 bootstrap(), topic),
                      0);
+    /* The tool returns once the controller has the change; the broker applies it a moment
+     * later, and the consumer asks the broker. */
+    bool applied = false;
+    for (uint64_t until = now_ms() + 30000; !applied && now_ms() < until;) {
+        const char *key = "cleanup.policy";
+        kw_client_describe_configs_args da = {.resource = KW_CLIENT_RESOURCE_TOPIC, .name = topic,
+                                              .keys = &key, .key_count = 1};
+        kw_client_describe_configs_result dr;
+        ASSERT_OK(kw_client_describe_configs(c, &da, &dr), dr.detail);
+        for (size_t i = 0; i < dr.config_count; i++)
+            if (strcmp(dr.configs[i].name, key) == 0 && dr.configs[i].value &&
+                strcmp(dr.configs[i].value, "delete") == 0)
+                applied = true;
+        if (!applied && dr.config_count)
+            fprintf(stderr, "cleanup.policy: %s=%s (%zu configs)\n", dr.configs[0].name,
+                    dr.configs[0].value ? dr.configs[0].value : "(null)", dr.config_count);
+        kw_client_describe_configs_result_free(&dr);
+        if (!applied)
+            usleep(100 * 1000);
+    }
+    ck_assert_msg(applied, "the broker still says cleanup.policy is not delete after 30 s");
     /* The hole inside one answer (records 0..4, then 15..): 0..4 come, then the error. */
     e = read_until_error(c, topic, 0, &n, &last);
     ck_assert_int_eq(e.err, KW_EDATALOSS);
