@@ -28,7 +28,9 @@
  * (the answer before it ended early) a fetch for the hole goes out first.
  */
 
-enum { BACKOFF_MS = 100, BACKOFF_MAX_MS = 2000 };
+/* RANGE_RETRIES: OFFSET_OUT_OF_RANGE answers in a row, below the high watermark last seen,
+ * retried (with the backoff: about 3 s in all) before the offset reset policy applies. */
+enum { BACKOFF_MS = 100, BACKOFF_MAX_MS = 2000, RANGE_RETRIES = 5 };
 
 void kw__consumer_log(kw_consumer *c, int level, const char *fmt, ...)
 {
@@ -701,6 +703,18 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
         p->bound = s->offset;
         advance(p);
     } else if (res->err == KW_EBROKER && res->kerr == KW_KERR_OFFSET_OUT_OF_RANGE &&
+               s->offset < p->bound && !(fp && fp->log_start_offset > s->offset) &&
+               p->range_retries < RANGE_RETRIES) {
+        /*
+         * The last answer put this offset below its high watermark and nothing says the log
+         * start passed it: a broker that just took over the partition can answer so for a
+         * moment (seen while a preferred election moved the leader).  Try again before
+         * resetting or reporting, so neither happens for a passing state.
+         */
+        p->range_retries++;
+        retry_later(p, "fetch", res->err,
+                    "OFFSET_OUT_OF_RANGE below the high watermark last seen (a leader change?)");
+    } else if (res->err == KW_EBROKER && res->kerr == KW_KERR_OFFSET_OUT_OF_RANGE &&
                c->o.offset_reset != KW_CONSUMER_RESET_ERROR) {
         bool earliest = c->o.offset_reset == KW_CONSUMER_RESET_EARLIEST;
         kw__consumer_log(c, KW_LOG_WARN,
@@ -728,6 +742,7 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
                res->detail && *res->detail ? res->detail : kw_strerror(res->err));
     } else if (take_chunk(s, res, fp, &pre) == 0) {
         p->retries = 0;
+        p->range_retries = 0;
         int64_t bound = c->o.isolation == KW_CONSUMER_READ_COMMITTED && fp->last_stable_offset >= 0
                             ? fp->last_stable_offset
                             : fp->high_watermark;

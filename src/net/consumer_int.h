@@ -130,6 +130,7 @@ struct kw__consumer_part {
     double bytes_per_offset; /* 0 until a response had records */
     double batch_bytes;
     unsigned retries; /* passing failures in a row, for the backoff */
+    unsigned range_retries; /* OFFSET_OUT_OF_RANGE below the bound, in a row (a new leader) */
     uint64_t retry_at_ns;
     int64_t known_position; /* the resolved start until poll delivers (poll reads it): -1 */
     int64_t loss_offset; /* LOSING (or lose_after): the first missing offset */
