@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/conn.h"
 #include "wal/kafka_int.h"
 #include "net/log.h"
 
@@ -194,6 +195,14 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
                         kw_wal_append_cb *cb, void *arg)
 {
     kw_wal_kafka *k = p;
+    if (len > KW_WAL_MAX_ENTRY_BYTES) {
+        pthread_mutex_lock(&k->mu);
+        snprintf(k->errstr, sizeof(k->errstr),
+                 "append: an entry of %zu bytes is larger than the %zu bytes replay reassembles",
+                 len, KW_WAL_MAX_ENTRY_BYTES);
+        pthread_mutex_unlock(&k->mu);
+        return KW_ETOOBIG;
+    }
     uint32_t nparts;
     int rc = kw__wal_split(len, k->max_part, &nparts);
     if (rc)
@@ -352,6 +361,18 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
     int rc = 0;
     if (!k->default_topic) {
         rc = KW_ENOMEM;
+    } else if (k->o.max_batch_bytes > KW__MAX_BATCH_BYTES) {
+        snprintf(errbuf, errlen,
+                 "max_batch_bytes: %zu is over 33554432 (32 MiB): replay must fetch a batch "
+                 "within the client's 100 MiB response limit",
+                 k->o.max_batch_bytes);
+        rc = KW_ECONFIG;
+    } else if (k->o.fetch_max_bytes > KW__MAX_FETCH_BYTES) {
+        snprintf(errbuf, errlen,
+                 "fetch_max_bytes: %zu is over 67108864 (64 MiB): an answer holds the budget "
+                 "plus a first batch larger than it, within the client's 100 MiB response limit",
+                 k->o.fetch_max_bytes);
+        rc = KW_ECONFIG;
     } else if (k->max_part == 0) {
         snprintf(errbuf, errlen, "max_batch_bytes: %zu is too small (more than %d bytes needed)",
                  k->o.max_batch_bytes, KW_WAL_RECORD_OVERHEAD);
