@@ -1,5 +1,8 @@
-/* `kwal meta topics ensure|verify`, `kwal meta status`, `kwal meta prune`: the metasrv side from a shell. */
+/* `kwal meta topics ensure|verify`, `kwal meta status`, `kwal meta prune`, `kwal meta serve`: the metasrv side from a shell. */
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@ static const char meta_usage[] =
     "usage: kwal meta topics ensure|verify -c CONFIG\n"
     "       kwal meta status -c CONFIG [--store DIR]\n"
     "       kwal meta prune -c CONFIG [--store DIR] [--dry-run]\n"
+    "       kwal meta serve -c CONFIG [--store DIR] [--node-id ID]\n"
     "\n"
     "The metasrv side of the WAL, from the [wal] section of CONFIG (GreptimeDB's names):\n"
     "  topics ensure   create the topics {topic_name_prefix}_{0..num_topics-1} that are\n"
@@ -21,14 +25,24 @@ static const char meta_usage[] =
     "  status          per topic: start/end offset, regions, pruned id, the region\n"
     "                  holding it back (from the pruner's state in --store)\n"
     "  prune           one pruning round now (DeleteRecords up to each topic's prune point)\n"
+    "  serve           a long-lived metasrv: campaigns for leadership (backend = \"etcd_store\":\n"
+    "                  several may run, one leads; the file store: this one leads alone);\n"
+    "                  the leader ensures the topics and prunes every auto_prune_interval;\n"
+    "                  prints each role change; SIGINT/SIGTERM resign and stop\n"
+    "\n"
+    "The store: backend = \"etcd_store\" with store_addrs (and store_key_prefix, [backend_tls],\n"
+    "[backend_auth]) beside [wal] puts it in etcd, shared by every metasrv and datanode; the\n"
+    "default \"file_store\" keeps it in --store DIR.\n"
     "\n"
     "  -c, --config FILE  the TOML file with the [wal] section (required)\n"
     "  --store DIR        the metadata store (default: <dir from [wal]>/meta, else ./kwal-meta)\n"
-    "  --dry-run          (prune) compute and print, delete nothing\n";
+    "  --dry-run          (prune) compute and print, delete nothing\n"
+    "  --node-id ID       (serve) this metasrv's name in the election (default HOST:PID)\n";
 
 typedef struct meta_args {
     const char *config;
     const char *store_dir;
+    const char *node_id;
     bool dry_run;
 } meta_args;
 
@@ -44,7 +58,7 @@ static int parse_args(const char *what, int argc, char **argv, meta_args *a, boo
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"store", required_argument, NULL, 's'},
         {"dry-run", no_argument, NULL, 'n'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"node-id", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0},
     };
     optind = 1;
     int opt;
@@ -62,6 +76,11 @@ static int parse_args(const char *what, int argc, char **argv, meta_args *a, boo
             if (!allow_dry)
                 return cli_usage("meta %s: --dry-run is only for `kwal meta prune`", what);
             a->dry_run = true;
+            break;
+        case 'i':
+            if (strcmp(what, "serve") != 0)
+                return cli_usage("meta %s: --node-id is only for `kwal meta serve`", what);
+            a->node_id = optarg;
             break;
         case 'h':
             fputs(meta_usage, stdout);
@@ -82,7 +101,16 @@ static int parse_args(const char *what, int argc, char **argv, meta_args *a, boo
  * (want_store), for the topic calls only without.  CLI_EXIT_OK or the exit code
  * after saying why.
  */
+static int open_meta_with(const meta_args *a, bool want_store, kw_meta_options *extra,
+                          kw_meta **m);
+
 static int open_meta(const meta_args *a, bool want_store, kw_meta **m)
+{
+    return open_meta_with(a, want_store, NULL, m);
+}
+
+static int open_meta_with(const meta_args *a, bool want_store, kw_meta_options *extra,
+                          kw_meta **m)
 {
     char err[1024] = "";
     kw_wal_config *cfg = NULL;
@@ -101,10 +129,12 @@ static int open_meta(const meta_args *a, bool want_store, kw_meta **m)
     else
         snprintf(dir, sizeof(dir), "kwal-meta");
     kw_wal_config_free(cfg);
-    kw_meta_options mo = {.config_path = a->config,
-                          .store_dir = want_store ? dir : NULL,
-                          .no_prune_timer = true, /* the CLI runs rounds itself */
-                          .log = log_line};
+    kw_meta_options mo = {.no_prune_timer = true}; /* the CLI runs rounds itself */
+    if (extra)
+        mo = *extra;
+    mo.config_path = a->config;
+    mo.store_dir = want_store ? dir : NULL;
+    mo.log = log_line;
     if (kw_meta_open(m, &mo, err, sizeof(err)) != 0)
         return cli_fail("%s", err);
     return CLI_EXIT_OK;
@@ -174,6 +204,89 @@ static void print_status(const kw_meta_status *st)
     }
 }
 
+/* ---- serve ---- */
+
+static volatile sig_atomic_t serve_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    serve_stop = 1;
+}
+
+typedef struct serve_state {
+    pthread_mutex_t mu;
+    bool leading, changed;
+    char leader[256];
+} serve_state;
+
+/* The election's thread: note the change for the main loop (which prints and acts on it). */
+static void on_role(void *arg, bool leading, const char *leader)
+{
+    serve_state *s = arg;
+    pthread_mutex_lock(&s->mu);
+    s->leading = leading;
+    s->changed = true;
+    snprintf(s->leader, sizeof(s->leader), "%s", leader);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    meta_args a = {0};
+    int rc = parse_args("serve", argc, argv, &a, true, false);
+    if (rc)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    serve_state st = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    kw_meta_options mo = {.campaign = true, .node_id = a.node_id, .on_role = on_role,
+                          .role_arg = &st};
+    kw_meta *m = NULL;
+    if ((rc = open_meta_with(&a, true, &mo, &m)) != CLI_EXIT_OK)
+        return rc;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    bool ensured = false;
+    int exit_code = CLI_EXIT_OK;
+    printf("serving: campaigning for leadership\n");
+    fflush(stdout);
+    while (!serve_stop) {
+        pthread_mutex_lock(&st.mu);
+        bool changed = st.changed, leading = st.leading;
+        char leader[256];
+        snprintf(leader, sizeof(leader), "%s", st.leader);
+        st.changed = false;
+        pthread_mutex_unlock(&st.mu);
+        if (changed) {
+            if (leading)
+                printf("leading as %s\n", leader);
+            else
+                printf("following: %s\n", leader[0] ? leader : "nobody leads (campaigning)");
+            fflush(stdout);
+            if (!leading)
+                ensured = false;
+        }
+        /* Once per leadership: the topics a WAL needs (a new leader checks them again). */
+        if (leading && !ensured && kw_meta_leading(m)) {
+            kw_meta_topics_result rep;
+            if (kw_meta_topics(m, true, &rep) == 0) {
+                printf("topics ensured: %u (%u created)\n", rep.topics, rep.created);
+                ensured = true;
+            } else {
+                fprintf(stderr, "kwal: meta serve: topics: %s (tried again in a second)\n",
+                        kw_meta_errstr(m));
+            }
+            fflush(stdout);
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    printf("stopping: resigning\n");
+    fflush(stdout);
+    kw_meta_close(m);
+    return exit_code;
+}
+
 static int cmd_status_or_prune(bool prune, int argc, char **argv)
 {
     meta_args a = {0};
@@ -185,6 +298,12 @@ static int cmd_status_or_prune(bool prune, int argc, char **argv)
         return rc;
     int exit_code = CLI_EXIT_OK;
     /* status also runs a dry round: start/end offsets come from the cluster now */
+    char leader[256];
+    int lr = kw_meta_leader(m, leader, sizeof(leader));
+    if (lr == 0)
+        printf("leader: %s\n", leader);
+    else if (lr == KW_ENOTFOUND && !prune)
+        printf("leader: none%s\n", "");
     kw_meta_prune_stats round = {0};
     rc = kw_meta_prune_now(m, prune ? a.dry_run : true, &round);
     if (rc) {
@@ -221,5 +340,7 @@ int cli_cmd_meta(cli_ctx *ctx, int argc, char **argv)
         return cmd_status_or_prune(false, argc - 1, argv + 1);
     if (strcmp(argv[1], "prune") == 0)
         return cmd_status_or_prune(true, argc - 1, argv + 1);
-    return cli_usage("meta: unknown command '%s' (topics, status, prune)", argv[1]);
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
+    return cli_usage("meta: unknown command '%s' (topics, status, prune, serve)", argv[1]);
 }

@@ -40,6 +40,7 @@ static const char usage_text[] =
     "                     ssl.ca.location, ssl.certificate.location, ssl.key.location (PEM files)\n"
     "                     ssl.endpoint.identification.algorithm=https|none\n"
     "                     client.id, request.timeout.ms\n"
+    "                     api.version.max=3.9.0 (no API version newer than that Kafka release)\n"
     "  -h, --help       this text; `kwal COMMAND --help` for a command's own\n"
     "  -V, --version    the version\n"
     "\n"

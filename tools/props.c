@@ -134,6 +134,10 @@ int cli_props_set(kw_client_options *o, const char *kv, char *err, size_t errlen
         return set_text(&o->client_id, key, v, err, errlen);
     if (strcmp(key, "request.timeout.ms") == 0)
         return set_timeout(o, v, err, errlen);
+    /* kwal's own (librdkafka's broker.version.fallback is a different thing): kw_client_new
+     * checks the release against its table and names a bad one */
+    if (strcmp(key, "api.version.max") == 0)
+        return set_text(&o->api_version_max, key, v, err, errlen);
     return fail(err, errlen, "-X: unknown property '%s'", key);
 }
 

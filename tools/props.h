@@ -21,7 +21,8 @@
  * sasl.mechanisms), sasl.username, sasl.password, sasl.oauthbearer.token,
  * ssl.ca.location, ssl.certificate.location, ssl.key.location,
  * ssl.endpoint.identification.algorithm (https, or none/"" to skip the host
- * name check), client.id, request.timeout.ms.
+ * name check), client.id, request.timeout.ms; and kwal's api.version.max (a
+ * Kafka release, "3.9.0": negotiate no API version newer than it has).
  */
 int cli_props_set(kw_client_options *o, const char *kv, char *err, size_t errlen);
 

@@ -127,6 +127,17 @@ typedef struct kw_client_options {
     uint32_t connect_timeout_ms; /* 10000: TCP connect, then again TLS + ApiVersions + SASL */
     uint32_t request_timeout_ms; /* 30000: the deadline of a call whose own timeout_ms is 0 */
     uint32_t max_in_flight;      /* 64: requests sent and unanswered per connection */
+    /*
+     * NULL or "": every API at the newest version both kwal and the broker speak.
+     * A Kafka release, "3.9" or "3.9.0" (the patch is ignored: patch releases
+     * never change API versions): no API newer than that release's client
+     * has, so kwal talks to a newer broker as that release would (an API the
+     * release lacks is then unavailable, KW_EVERSION).  kwal knows the
+     * releases 3.0 to 4.4 (src/proto/api_release_table.c, generated from
+     * their kafka-clients jars); another or a malformed string makes
+     * kw_client_new fail with KW_ECONFIG naming it.
+     */
+    const char *api_version_max;
 
     /* NULL: no logging.  Called on the loop thread (or the thread in kw_client_new / destroy). */
     kw_log_fn *log;

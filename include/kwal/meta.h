@@ -62,7 +62,11 @@ typedef struct kw_meta_options {
     /*
      * The metadata store's directory (created if missing).  NULL: a handle
      * for the topic calls only (kw_meta_prepare_topics, kw_meta_topics);
-     * the region and pruning calls then return KW_EINVAL.
+     * the region and pruning calls then return KW_EINVAL.  When the config
+     * file says backend = "etcd_store" (with store_addrs, store_key_prefix,
+     * [backend_tls], [backend_auth]: GreptimeDB's metasrv keys, beside [wal]),
+     * the store is in etcd, shared by every metasrv and datanode that names
+     * the same etcd and prefix, and store_dir is not used.
      */
     const char *store_dir;
     bool no_prune_timer;     /* run no timer rounds whatever auto_prune_interval says */
@@ -81,6 +85,23 @@ typedef struct kw_meta_options {
     kw_client *client;
     /* The connection in the client's terms (kwal/client.h), instead of the config's. */
     kw_client_options kafka;
+    /*
+     * Run for metasrv leader (kwal meta serve).  With backend = "etcd_store":
+     * several metasrvs campaign on one campaign key ("meta/leader" under the
+     * store's prefix, on a lease of [meta_election] lease_ttl, default 5 s);
+     * one leads, the others take over when its lease lapses.  Pruning rounds
+     * (timer and kw_meta_prune_now) run only while this handle leads, and
+     * stop before each DeleteRecords as soon as the lease may have lapsed.
+     * With the file store the handle leads alone (its directory lock already
+     * keeps every other metasrv out).  node_id: this metasrv's name in the
+     * election (default [meta_election] node_id, else "HOST:PID").
+     */
+    bool campaign;
+    const char *node_id;
+    /* Leadership changed: leading or not, and who leads ("" none known).  Called on the
+     * election's own thread; it must not block for long and must not call kw_meta_close. */
+    void (*on_role)(void *arg, bool leading, const char *leader);
+    void *role_arg;
 } kw_meta_options;
 
 /*
@@ -98,6 +119,17 @@ KW_API void kw_meta_close(kw_meta *m);
 
 /* Detail text of the latest failure on this handle ("" if none). */
 KW_API const char *kw_meta_errstr(const kw_meta *m);
+
+/* Whether this handle (opened with campaign) leads now; false otherwise. */
+KW_API bool kw_meta_leading(const kw_meta *m);
+
+/*
+ * Who leads now, from the store (any handle with a store may ask): 0 and the
+ * leader's node id in buf (cap bytes), KW_ENOTFOUND when nobody leads (or the
+ * store is the file store and this handle does not campaign), or the store's
+ * error.
+ */
+KW_API int kw_meta_leader(kw_meta *m, char *buf, size_t cap);
 
 /*
  * What a metasrv does at start: creates the missing topics

@@ -5,12 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kwal/client.h"
 #include "kwal/meta.h"
 #include "meta/allocator.h"
+#include "meta/election.h"
 #include "meta/pruner.h"
 #include "meta/store.h"
+#include "meta/store_config.h"
+#include "meta/store_etcd.h"
 #include "meta/topics.h"
 #include "wal/config.h"
 
@@ -23,6 +27,11 @@ struct kw_meta {
     kw_meta_store *store;
     kw_meta_alloc *alloc;
     kw_meta_pruner *pruner;
+    kw_meta_election *election; /* campaign on etcd */
+    bool leads_alone;           /* campaign on the file store */
+    char node_id[256];
+    void (*on_role)(void *arg, bool leading, const char *leader);
+    void *role_arg;
     kw_meta_flush_fn *flush;
     void *flush_arg;
     kw_log_fn *log;
@@ -44,6 +53,30 @@ static int fail(kw_meta *m, int err, const char *fmt, ...)
     pthread_mutex_unlock(&m->err_mu);
     va_end(ap);
     return err;
+}
+
+/* The campaign key, under the store's prefix. */
+#define ELECTION_KEY "meta/leader"
+
+static void default_node_id(char *buf, size_t cap)
+{
+    char host[128] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = 0;
+    snprintf(buf, cap, "%s:%ld", host, (long)getpid());
+}
+
+static bool may_act(void *arg)
+{
+    kw_meta *m = arg;
+    return kw__meta_election_leading(m->election);
+}
+
+static void role_changed(void *arg, bool leading, const char *leader)
+{
+    kw_meta *m = arg;
+    if (m->on_role)
+        m->on_role(m->role_arg, leading, leader);
 }
 
 /* The pruner's and the client's log lines go to the host's one callback (levels line up). */
@@ -126,14 +159,31 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
             snprintf(err, sizeof(err), "client for %s: %s", co.bootstrap ? co.bootstrap : "?",
                      cerr);
     }
-    bool topics_only = !opts->store_dir;
-    if (rc == 0 && !topics_only) {
-        kw_meta_store_file_options so = {.dir = opts->store_dir};
-        char serr[512];
-        rc = kw__meta_store_file_open(&so, &m->store, serr, sizeof(serr));
-        if (rc)
-            snprintf(err, sizeof(err), "metadata store %s: %s", opts->store_dir, serr);
+    /* The store: etcd when the file says backend = "etcd_store" (store_dir is then not used),
+     * else the file store in store_dir; neither: a handle for the topic calls only. */
+    kw__meta_store_config sc = {0};
+    if (rc == 0)
+        rc = kw__meta_store_config_load(opts->config_path, &sc, err, sizeof(err));
+    if (rc == 0 && opts->campaign) {
+        if (opts->node_id && *opts->node_id)
+            snprintf(m->node_id, sizeof(m->node_id), "%s", opts->node_id);
+        else if (sc.node_id)
+            snprintf(m->node_id, sizeof(m->node_id), "%s", sc.node_id);
+        else
+            default_node_id(m->node_id, sizeof(m->node_id));
+        m->on_role = opts->on_role;
+        m->role_arg = opts->role_arg;
     }
+    bool topics_only = rc == 0 && sc.backend == KW_META_BACKEND_FILE && !opts->store_dir;
+    if (rc == 0 && !topics_only) {
+        char serr[512];
+        rc = kw__meta_store_config_open(&sc, opts->store_dir, &m->store, serr, sizeof(serr));
+        if (rc)
+            snprintf(err, sizeof(err), "metadata store %s: %s",
+                     sc.backend == KW_META_BACKEND_ETCD ? "(etcd)" : opts->store_dir, serr);
+    }
+    uint32_t sc_ttl = sc.lease_ttl_s;
+    kw__meta_store_config_free(&sc);
     if (rc == 0 && !topics_only) {
         kw_meta_alloc_options ao = {
             .store = m->store,
@@ -148,7 +198,13 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
             snprintf(err, sizeof(err), "allocator: %s", aerr);
     }
     if (rc == 0 && !topics_only) {
-        kw_meta_pruner_options po = {.client = m->client, .store = m->store};
+        kw_meta_pruner_options po = {.client = m->client,
+                                     .store = m->store,
+                                     .shared_store = kw__meta_store_is_etcd(m->store)};
+        if (opts->campaign && kw__meta_store_is_etcd(m->store)) {
+            po.may_act = may_act;
+            po.may_act_arg = m;
+        }
         kw__meta_pruner_options_from_config(&po, &m->cfg);
         if (opts->no_prune_timer)
             po.interval_ms = 0;
@@ -163,6 +219,29 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
         if (rc)
             snprintf(err, sizeof(err), "pruner: %s", perr);
     }
+    if (rc == 0 && opts->campaign && topics_only) {
+        snprintf(err, sizeof(err), "campaigning needs a store (store_dir, or backend = "
+                                   "\"etcd_store\")");
+        rc = KW_EINVAL;
+    }
+    if (rc == 0 && opts->campaign && kw__meta_store_is_etcd(m->store)) {
+        kw_meta_election_options eo = {.store = m->store,
+                                       .key = ELECTION_KEY,
+                                       .id = m->node_id,
+                                       .ttl_s = sc_ttl,
+                                       .on_change = role_changed,
+                                       .arg = m,
+                                       .log = m->log,
+                                       .log_arg = m->log_arg};
+        char eerr[256];
+        rc = kw__meta_election_start(&eo, &m->election, eerr, sizeof(eerr));
+        if (rc)
+            snprintf(err, sizeof(err), "%s", eerr);
+    } else if (rc == 0 && opts->campaign) {
+        m->leads_alone = true;
+        if (m->on_role)
+            m->on_role(m->role_arg, true, m->node_id);
+    }
     if (rc) {
         if (errbuf)
             snprintf(errbuf, errlen, "%s", err);
@@ -173,10 +252,38 @@ int kw_meta_open(kw_meta **out, const kw_meta_options *opts, char *errbuf, size_
     return 0;
 }
 
+bool kw_meta_leading(const kw_meta *m)
+{
+    return m && (m->leads_alone || kw__meta_election_leading(m->election));
+}
+
+int kw_meta_leader(kw_meta *m, char *buf, size_t cap)
+{
+    if (!m || !buf || !cap)
+        return KW_EINVAL;
+    buf[0] = 0;
+    if (m->leads_alone) {
+        snprintf(buf, cap, "%s", m->node_id);
+        return 0;
+    }
+    if (!m->store || !kw__meta_store_is_etcd(m->store))
+        return KW_ENOTFOUND;
+    int rc = kw__meta_election_leader(m->store, ELECTION_KEY, buf, cap);
+    if (rc && rc != KW_ENOTFOUND) {
+        char se[256];
+        kw__meta_store_errstr(m->store, se, sizeof(se));
+        fail(m, rc, "leader: %s", se);
+    }
+    return rc;
+}
+
 void kw_meta_close(kw_meta *m)
 {
     if (!m)
         return;
+    /* Resign first (a successor takes over at once), then nothing of ours prunes. */
+    kw__meta_election_stop(m->election);
+    m->election = NULL;
     /* The pruner uses the client and the store; the allocator uses the store. */
     kw__meta_pruner_close(m->pruner);
     kw__meta_alloc_free(m->alloc);

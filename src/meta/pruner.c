@@ -207,6 +207,7 @@ typedef struct load_ctx {
     kw_meta_pruner *p;
     char *err;
     size_t err_cap;
+    bool reload; /* a round's re-read of a shared store: known regions take the store's values */
 } load_ctx;
 
 static int load_fail(load_ctx *c, const kw_meta_kv *kv)
@@ -246,8 +247,25 @@ static int load_region(void *arg, const kw_meta_kv *kv)
         parse_id(f[3], &latest) || (strcmp(f[4], "0") != 0 && strcmp(f[4], "1") != 0))
         return load_fail(c, kv);
     size_t pos;
-    if (region_find(c->p, id, &pos))
+    pregion *known = region_find(c->p, id, &pos);
+    if (known && !c->reload)
         return load_fail(c, kv);
+    if (known) { /* another process's heartbeat: the store holds the latest durable report */
+        char *t = strcmp(known->topic, f[1]) ? strdup(f[1]) : NULL;
+        if (strcmp(known->topic, f[1])) {
+            if (!t || !topic_get(c->p, f[1])) {
+                free(t);
+                return KW_ENOMEM;
+            }
+            free(known->topic);
+            known->topic = t;
+        }
+        known->flushed = flushed;
+        if (latest != KW_META_PRUNER_NONE)
+            known->latest = latest;
+        known->reported = known->reported || f[4][0] == '1';
+        return 0;
+    }
     pregion *r = region_insert(c->p, id, pos);
     char *t = r ? strdup(f[1]) : NULL;
     if (!t || !topic_get(c->p, f[1])) {
@@ -283,8 +301,37 @@ static int load_topic(void *arg, const kw_meta_kv *kv)
     ptopic *t = topic_get(c->p, name);
     if (!t)
         return KW_ENOMEM;
-    t->pruned_id = pruned;
+    /* A reload never lowers it: the pruned id only grows. */
+    if (!c->reload || t->pruned_id == KW_META_PRUNER_NONE ||
+        (pruned != KW_META_PRUNER_NONE && pruned > t->pruned_id))
+        t->pruned_id = pruned;
     return 0;
+}
+
+/* A round's first step on a shared store: what other processes wrote since the last look. */
+static int reload(kw_meta_pruner *p)
+{
+    char err[512] = "";
+    load_ctx c = {.p = p, .err = err, .err_cap = sizeof(err), .reload = true};
+    pthread_mutex_lock(&p->mu);
+    int rc = kw__meta_store_range_prefix(p->o.store, KEY_TOPIC, sizeof(KEY_TOPIC) - 1, 0,
+                                         load_topic, &c);
+    if (!rc)
+        rc = kw__meta_store_range_prefix(p->o.store, KEY_REGION, sizeof(KEY_REGION) - 1, 0,
+                                         load_region, &c);
+    pthread_mutex_unlock(&p->mu);
+    if (rc) {
+        char se[256];
+        kw__meta_store_errstr(p->o.store, se, sizeof(se));
+        plog(p, KW_LOG_WARN, "pruner: re-reading the shared store: %s",
+             err[0] ? err : se[0] ? se : kw_strerror(rc));
+    }
+    return rc;
+}
+
+static bool may_act(kw_meta_pruner *p)
+{
+    return !p->o.may_act || p->o.may_act(p->o.may_act_arg);
 }
 
 /* ------------------------------------------------------------------ open / close */
@@ -608,6 +655,8 @@ static void on_delete(const kw_client_delete_records_result *r, void *arg)
 static int submit_delete(rtask *t)
 {
     round_t *rd = t->rd;
+    if (!may_act(rd->p))
+        return KW_ECLOSED; /* the lease may have lapsed: another metasrv may lead now */
     if (rd->p->o.before_delete)
         rd->p->o.before_delete(rd->p->o.before_delete_arg, t->topic, t->d.prune_point);
     kw_client_delete_records_args a = {
@@ -753,6 +802,15 @@ static void run_round(kw_meta_pruner *p, bool dry_run, kw_meta_pruner_round *sum
     pthread_cond_init(&rd.cond, NULL);
     rtask *tasks = NULL;
     size_t n = 0;
+    if (!dry_run && !may_act(p)) {
+        plog(p, KW_LOG_INFO, "pruner: round skipped: this metasrv does not lead");
+        sum->skipped++;
+        goto out;
+    }
+    if (p->o.shared_store && reload(p)) {
+        sum->failed++; /* deciding without the other processes' reports could delete too much */
+        goto out;
+    }
     if (snapshot(p, &rd, &tasks, &n)) {
         plog(p, KW_LOG_ERROR, "pruner: round: out of memory");
         sum->failed++;
@@ -779,6 +837,11 @@ static void run_round(kw_meta_pruner *p, bool dry_run, kw_meta_pruner_round *sum
                                       .record_bytes = p->o.record_bytes};
         kw__meta_pruner_decide(&in, &t->d);
         t->deleting = t->d.action == KW_META_PRUNER_PRUNE && !dry_run;
+        if (!dry_run && !may_act(p)) {
+            t->deleting = false;
+            snprintf(t->d.reason, sizeof(t->d.reason), "not pruned: leadership lost in the round");
+            continue;
+        }
         for (size_t j = 0; j < t->nregs; j++) {
             if (!t->pinning[j])
                 continue;

@@ -113,6 +113,22 @@ typedef struct kw_meta_pruner_options {
     /* Tests and tools: called on the round's thread just before each DeleteRecords is sent. */
     void (*before_delete)(void *arg, const char *topic, int64_t before_offset);
     void *before_delete_arg;
+    /*
+     * Leadership (a metasrv elected among several, kwal meta serve): asked on
+     * the round's thread at the round's start, before any flush request and
+     * before each DeleteRecords; false stops the round there (nothing more is
+     * deleted, stored or asked).  It must answer from memory, fast: false as
+     * soon as the leader's lease may have lapsed.  NULL: always true.
+     */
+    bool (*may_act)(void *arg);
+    void *may_act_arg;
+    /*
+     * The store is shared with other processes (etcd: datanodes heartbeat
+     * into it through their own handles): every round first reads the
+     * regions and pruned ids from the store again, so regions this process
+     * never heard from directly are counted.
+     */
+    bool shared_store;
 } kw_meta_pruner_options;
 
 typedef struct kw_meta_pruner kw_meta_pruner;

@@ -166,6 +166,17 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
             snprintf(errbuf, errlen, "options: unknown security protocol %d", opt->security);
         return KW_EINVAL;
     }
+    /* The cap resolves to a row of the const release table: nothing to copy or free. */
+    const kw_api_release *release = NULL;
+    if (opt->api_version_max && *opt->api_version_max) {
+        char why[256];
+        int rc = kw__api_release_find(opt->api_version_max, &release, why, sizeof(why));
+        if (rc) {
+            if (errbuf && errlen)
+                snprintf(errbuf, errlen, "options: %s", why);
+            return rc;
+        }
+    }
     kw_client *c = calloc(1, sizeof(*c));
     if (!c)
         return KW_ENOMEM;
@@ -250,6 +261,7 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
                  .tls_server_name = server_name,
                  .sasl = use_sasl ? &c->sasl : NULL,
                  .max_in_flight = opt->max_in_flight,
+                 .api_release = release,
                  .log = client_log,
                  .log_arg = c},
     };

@@ -714,6 +714,7 @@ int kw__conn_new(kw_conn **out, kw_loop *loop, const kw_conn_options *opt)
     c->max_in_flight = opt->max_in_flight ? opt->max_in_flight : DEFAULT_IN_FLIGHT;
     c->max_frame = opt->max_frame_size ? opt->max_frame_size : DEFAULT_MAX_FRAME;
     c->session_cap_ms = opt->sasl_session_cap_ms;
+    c->api_release = opt->api_release;
     c->on_state = opt->on_state;
     c->state_arg = opt->state_arg;
     c->log = opt->log;

@@ -62,6 +62,8 @@ typedef struct kw_conn_options {
     void *log_arg;
     /* Tests: when > 0, treat every SASL session as lasting at most this many ms (KIP-368). */
     uint32_t sasl_session_cap_ms;
+    /* Negotiate no version newer than this Kafka release has (const table data); NULL: no cap. */
+    const kw_api_release *api_release;
 } kw_conn_options;
 
 /*

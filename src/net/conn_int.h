@@ -82,6 +82,7 @@ struct kw_conn {
     unsigned reauth_count;
     int16_t api_versions_ver;
     kw_versions versions;
+    const kw_api_release *api_release; /* kw_conn_options.api_release */
 
     rlist waitq, outq, awaitq, doneq;
     /*

@@ -9,7 +9,15 @@ static void become_ready(kw_conn *c)
 {
     c->phase = PH_READY;
     kw__loop_timer_stop(&c->phase_timer);
-    kw__conn_log(c, KW_LOG_DEBUG, "connected to %s (%s)", c->peer, c->addr_text);
+    if (c->api_release) /* say what the cap did: the data-path versions it chose */
+        kw__conn_log(c, KW_LOG_DEBUG,
+                     "connected to %s (%s); API versions capped at Kafka %s's: Produce v%d, "
+                     "Fetch v%d, Metadata v%d, OffsetCommit v%d",
+                     c->peer, c->addr_text, c->api_release->line, c->versions.v[KW_API_PRODUCE],
+                     c->versions.v[KW_API_FETCH], c->versions.v[KW_API_METADATA],
+                     c->versions.v[KW_API_OFFSET_COMMIT]);
+    else
+        kw__conn_log(c, KW_LOG_DEBUG, "connected to %s (%s)", c->peer, c->addr_text);
     if (c->on_state)
         c->on_state(c, KW_CONN_READY, 0, NULL, c->state_arg);
     kw__conn_pump(c);
@@ -191,7 +199,7 @@ static void on_api_versions(int err, const uint8_t *frame, size_t len, int ver, 
         ranges[n].min_version = resp.api_keys.v[i].min_version;
         ranges[n].max_version = resp.api_keys.v[i].max_version;
     }
-    kw__versions_pick(&c->versions, ranges, n);
+    kw__versions_pick_capped(&c->versions, ranges, n, c->api_release);
     kw__arena_reset(&a);
     if (c->has_sasl)
         send_sasl_handshake(c);
@@ -211,5 +219,9 @@ void kw__conn_start_setup(kw_conn *c)
 {
     c->phase = PH_SETUP;
     kw__loop_timer_stop(&c->phase_timer);
-    send_api_versions(c, kw__api(KW_API_API_VERSIONS)->vmax);
+    /* ApiVersions itself goes no newer than the release cap, as that release's client would */
+    int ver = kw__api(KW_API_API_VERSIONS)->vmax;
+    if (c->api_release && kw__api_release_max(c->api_release, KW_API_API_VERSIONS) < ver)
+        ver = kw__api_release_max(c->api_release, KW_API_API_VERSIONS);
+    send_api_versions(c, ver);
 }

@@ -8,17 +8,39 @@ extern const kw_api kw__api_produce, kw__api_fetch, kw__api_list_offsets, kw__ap
     kw__api_heartbeat, kw__api_leave_group, kw__api_sync_group, kw__api_sasl_handshake,
     kw__api_api_versions, kw__api_create_topics, kw__api_delete_topics, kw__api_delete_records,
     kw__api_init_producer_id, kw__api_add_partitions_to_txn, kw__api_end_txn,
-    kw__api_describe_configs, kw__api_sasl_authenticate, kw__api_create_partitions;
+    kw__api_describe_configs, kw__api_sasl_authenticate, kw__api_create_partitions,
+    kw__api_describe_groups, kw__api_list_groups, kw__api_add_offsets_to_txn,
+    kw__api_txn_offset_commit, kw__api_consumer_group_heartbeat, kw__api_consumer_group_describe;
 
 static const kw_api *const apis[] = {
-    &kw__api_produce,          &kw__api_fetch,           &kw__api_list_offsets,
-    &kw__api_metadata,         &kw__api_offset_commit,   &kw__api_offset_fetch,
-    &kw__api_find_coordinator, &kw__api_join_group,      &kw__api_heartbeat,
-    &kw__api_leave_group,      &kw__api_sync_group,      &kw__api_sasl_handshake,
-    &kw__api_api_versions,     &kw__api_create_topics,   &kw__api_delete_topics,
-    &kw__api_delete_records,   &kw__api_init_producer_id, &kw__api_add_partitions_to_txn,
-    &kw__api_end_txn,          &kw__api_describe_configs, &kw__api_sasl_authenticate,
+    &kw__api_produce,
+    &kw__api_fetch,
+    &kw__api_list_offsets,
+    &kw__api_metadata,
+    &kw__api_offset_commit,
+    &kw__api_offset_fetch,
+    &kw__api_find_coordinator,
+    &kw__api_join_group,
+    &kw__api_heartbeat,
+    &kw__api_leave_group,
+    &kw__api_sync_group,
+    &kw__api_describe_groups,
+    &kw__api_list_groups,
+    &kw__api_sasl_handshake,
+    &kw__api_api_versions,
+    &kw__api_create_topics,
+    &kw__api_delete_topics,
+    &kw__api_delete_records,
+    &kw__api_init_producer_id,
+    &kw__api_add_partitions_to_txn,
+    &kw__api_add_offsets_to_txn,
+    &kw__api_end_txn,
+    &kw__api_txn_offset_commit,
+    &kw__api_describe_configs,
+    &kw__api_sasl_authenticate,
     &kw__api_create_partitions,
+    &kw__api_consumer_group_heartbeat,
+    &kw__api_consumer_group_describe,
 };
 
 const kw_api *const *kw__apis(size_t *n)
@@ -150,6 +172,13 @@ int kw__response_decode(const uint8_t *frame, size_t len, const kw_api *api, int
 
 void kw__versions_pick(kw_versions *out, const kw_api_range *ranges, size_t n)
 {
+    kw__versions_pick_capped(out, ranges, n, NULL);
+}
+
+void kw__versions_pick_capped(kw_versions *out, const kw_api_range *ranges, size_t n,
+                              const kw_api_release *release)
+{
+    out->release = release;
     for (int k = 0; k <= KW_API_KEY_MAX; k++) {
         out->v[k] = -1;
         out->broker_min[k] = -1;
@@ -163,6 +192,8 @@ void kw__versions_pick(kw_versions *out, const kw_api_range *ranges, size_t n)
         out->broker_min[k] = ranges[i].min_version;
         out->broker_max[k] = ranges[i].max_version;
         int hi = ranges[i].max_version < api->vmax ? ranges[i].max_version : api->vmax;
+        if (release && kw__api_release_max(release, k) < hi)
+            hi = kw__api_release_max(release, k); /* -1 when the release lacks the API */
         int lo = ranges[i].min_version > api->vmin ? ranges[i].min_version : api->vmin;
         out->v[k] = hi >= lo ? (int16_t)hi : -1;
     }
@@ -171,14 +202,24 @@ void kw__versions_pick(kw_versions *out, const kw_api_range *ranges, size_t n)
 int kw__versions_get(const kw_versions *v, int key, char *errbuf, size_t errlen)
 {
     const kw_api *api = kw__api(key);
-    if (!api) {
+    if (!api || key < 0 || key > KW_API_KEY_MAX) {
         snprintf(errbuf, errlen, "kwal does not speak API key %d", key);
         return KW_EUNSUPPORTED;
     }
     if (v->v[key] >= 0)
         return v->v[key];
+    int cap = v->release ? kw__api_release_max(v->release, key) : INT16_MAX;
     if (v->broker_max[key] < 0)
         snprintf(errbuf, errlen, "broker does not support %s (API key %d)", api->name, key);
+    else if (cap < 0)
+        snprintf(errbuf, errlen, "%s is not in Kafka %s, the api_version_max cap", api->name,
+                 v->release->line);
+    else if (cap < v->broker_min[key] || cap < api->vmin)
+        snprintf(errbuf, errlen,
+                 "no common version for %s: kwal speaks %d-%d, broker %d-%d, api_version_max "
+                 "%s allows up to %d",
+                 api->name, api->vmin, api->vmax, v->broker_min[key], v->broker_max[key],
+                 v->release->line, cap);
     else
         snprintf(errbuf, errlen, "no common version for %s: kwal speaks %d-%d, broker %d-%d",
                  api->name, api->vmin, api->vmax, v->broker_min[key], v->broker_max[key]);

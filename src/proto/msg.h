@@ -2,6 +2,7 @@
 #ifndef KW_PROTO_MSG_H
 #define KW_PROTO_MSG_H
 
+#include "api_release.h"
 #include "schema.h"
 
 /* The APIs kwal speaks, by Kafka API key. */
@@ -17,6 +18,8 @@ enum kw_api_key {
     KW_API_HEARTBEAT = 12,
     KW_API_LEAVE_GROUP = 13,
     KW_API_SYNC_GROUP = 14,
+    KW_API_DESCRIBE_GROUPS = 15,
+    KW_API_LIST_GROUPS = 16,
     KW_API_SASL_HANDSHAKE = 17,
     KW_API_API_VERSIONS = 18,
     KW_API_CREATE_TOPICS = 19,
@@ -24,12 +27,17 @@ enum kw_api_key {
     KW_API_DELETE_RECORDS = 21,
     KW_API_INIT_PRODUCER_ID = 22,
     KW_API_ADD_PARTITIONS_TO_TXN = 24,
+    KW_API_ADD_OFFSETS_TO_TXN = 25,
     KW_API_END_TXN = 26,
+    KW_API_TXN_OFFSET_COMMIT = 28,
     KW_API_DESCRIBE_CONFIGS = 32,
     KW_API_SASL_AUTHENTICATE = 36,
     KW_API_CREATE_PARTITIONS = 37,
-    KW_API_KEY_MAX = 37
+    KW_API_CONSUMER_GROUP_HEARTBEAT = 68,
+    KW_API_CONSUMER_GROUP_DESCRIBE = 69,
+    KW_API_KEY_MAX = 69
 };
+_Static_assert(KW_API_KEY_MAX < KW_API_RELEASE_KEYS, "the release table must cover every API key");
 
 /* The API with this key, or NULL when kwal does not speak it. */
 const kw_api *kw__api(int key);
@@ -94,12 +102,14 @@ int kw__response_decode(const uint8_t *frame, size_t len, const kw_api *api, int
 
 /*
  * The version chosen per API key after ApiVersions: -1 when the broker does
- * not offer the API or no version is common to both sides.
+ * not offer the API or no version is common to both sides (and the release
+ * cap, when there is one).
  */
 typedef struct kw_versions {
     int16_t v[KW_API_KEY_MAX + 1];
     int16_t broker_min[KW_API_KEY_MAX + 1];
     int16_t broker_max[KW_API_KEY_MAX + 1];
+    const kw_api_release *release; /* the cap (const table data), NULL for none */
 } kw_versions;
 
 /* One (api key, min, max) the broker reported. */
@@ -111,6 +121,14 @@ typedef struct kw_api_range {
 
 /* Picks the highest common version for each API kwal speaks. */
 void kw__versions_pick(kw_versions *out, const kw_api_range *ranges, size_t n);
+
+/*
+ * The same, but no version newer than release has (kw_client_options'
+ * api_version_max): min(broker max, kwal max, release max).  An API the
+ * release lacks gets no version.  release NULL: no cap.
+ */
+void kw__versions_pick_capped(kw_versions *out, const kw_api_range *ranges, size_t n,
+                              const kw_api_release *release);
 
 /*
  * The version to use for key, or a negative error with a message in errbuf

@@ -118,7 +118,10 @@ static void field_default(const kw_field *f, int ver, void *p)
         *(kw_array *)p = (kw_array){NULL, f->dflt == -1 ? -1 : 0};
         break;
     case KW_T_STRUCT:
-        kw__schema_init(f->sub, ver, p);
+        if (f->nullv)
+            *(const void **)p = NULL; /* a nullable struct is a pointer: null by default */
+        else
+            kw__schema_init(f->sub, ver, p);
         break;
     case KW_T_FLOAT64:
         *(double *)p = (double)f->dflt;
@@ -169,6 +172,8 @@ static bool is_default(const kw_field *f, int ver, const void *p)
         return f->dflt == -1 ? a->n < 0 : a->n == 0;
     }
     case KW_T_STRUCT:
+        if (f->nullv)
+            return *(const void *const *)p == NULL;
         return struct_is_default(f->sub, ver, p);
     case KW_T_FLOAT64:
         return *(const double *)p == (double)f->dflt;
@@ -233,6 +238,8 @@ static bool value_is_null(const kw_field *f, const void *p)
         return ((const kw_bytes *)p)->len < 0;
     case KW_T_ARRAY:
         return ((const kw_array *)p)->n < 0;
+    case KW_T_STRUCT:
+        return f->nullv && *(const void *const *)p == NULL;
     default:
         return false;
     }
@@ -244,6 +251,13 @@ static int enc_field(kw_wr *w, const kw_field *f, int ver, bool flex, const void
         if (!w->err)
             w->err = KW_EINVAL;
         return w->err;
+    }
+    if (f->type == KW_T_STRUCT && f->nullv) {
+        /* Kafka writes a nullable struct as an int8 marker, -1 null or 1 present, then the struct */
+        const void *sp = *(const void *const *)p;
+        if (HAS(f->nullv, ver))
+            kw__wr_i8(w, sp ? 1 : -1);
+        return sp ? enc_struct(w, f->sub, ver, flex, sp) : w->err;
     }
     if (f->type == KW_T_STRUCT)
         return enc_struct(w, f->sub, ver, flex, p);
@@ -346,6 +360,8 @@ size_t kw__schema_min_size(const kw_schema *s, int ver, bool flex)
             continue;
         if (f->type == KW_T_ARRAY)
             n += flex ? 1 : 4;
+        else if (f->type == KW_T_STRUCT && HAS(f->nullv, ver))
+            n += 1; /* the null marker */
         else if (f->type == KW_T_STRUCT)
             n += kw__schema_min_size(f->sub, ver, flex);
         else
@@ -404,6 +420,24 @@ static int dec_field(kw_rd *r, const kw_field *f, int ver, bool flex, kw_arena *
                      int depth)
 {
     bool nullable = HAS(f->nullv, ver);
+    if (f->type == KW_T_STRUCT && f->nullv) {
+        *(void **)p = NULL;
+        if (nullable) {
+            /* Kafka only writes -1 or 1; anything else is refused so what decodes re-encodes the same */
+            int8_t marker = kw__rd_i8(r);
+            if (r->err || marker == -1)
+                return r->err;
+            if (marker != 1)
+                return kw__rd_fail(r, KW_EMALFORMED);
+        }
+        if (depth + 1 > MAX_DEPTH)
+            return kw__rd_fail(r, KW_EMALFORMED);
+        void *sp = kw__arena_alloc(a, f->sub->size);
+        if (!sp)
+            return kw__rd_fail(r, KW_ETOOBIG);
+        *(void **)p = sp;
+        return dec_struct(r, f->sub, ver, flex, a, sp, depth + 1);
+    }
     if (f->type == KW_T_STRUCT)
         return dec_struct(r, f->sub, ver, flex, a, p, depth + 1);
     if (f->type != KW_T_ARRAY) {

@@ -21,6 +21,11 @@
  *   KW_T_FLOAT64 double, KW_T_UUID kw_uuid, KW_T_STRING kw_str,
  *   KW_T_BYTES / KW_T_RECORDS kw_bytes, KW_T_STRUCT the sub-schema's struct
  *   (inline), KW_T_ARRAY KW_ARRAY(elem C type).
+ *
+ * A struct field with .nullv set (a nullable struct, e.g.
+ * ConsumerGroupHeartbeat's Assignment) is instead a pointer to the
+ * sub-schema's struct, NULL for null; give it .dflt = -1 when the spec's
+ * default is null.  Decoding allocates it from the arena.
  */
 enum kw_type {
     KW_T_BOOL = 1,

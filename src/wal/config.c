@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kwal/error.h"
+#include "proto/api_release.h"
 #include "wal/toml.h"
 
 #define KIB ((uint64_t)1024)
@@ -46,7 +47,7 @@ enum key_id {
     W_AUTO_PRUNE_INTERVAL, W_AUTO_PRUNE_PARALLELISM, W_FLUSH_TRIGGER_SIZE,
     W_CHECKPOINT_TRIGGER_SIZE, W_DIR, W_SEGMENT_BYTES, W_TOPIC, W_RECORD_FORMAT, W_COMPRESSION,
     W_FETCH_MAX_BYTES, W_MAX_BUFFERED_BYTES, W_APPEND_FAIL_FAST, W_MAX_IN_FLIGHT,
-    W_NO_IDEMPOTENCE, W_NO_COALESCE, W_STRICT_RECORDS, W_SASL, W_TLS,
+    W_NO_IDEMPOTENCE, W_NO_COALESCE, W_STRICT_RECORDS, W_SASL, W_TLS, W_API_VERSION_MAX,
     W_UNUSED, /* a GreptimeDB key kwal reads, checks and does not use */
     S_TYPE, S_USERNAME, S_PASSWORD, S_KERBEROS_SERVICE, S_TOKEN, S_TOKEN_FILE,
     T_SERVER_CA, T_SERVER_CA_DIR, T_CLIENT_CERT, T_CLIENT_KEY, T_SERVER_NAME,
@@ -75,7 +76,7 @@ struct keydef {
 #define AT(field) offsetof(kw__wal_config, field)
 
 static key_check_fn check_provider, check_endpoints, check_selector, check_prefix_key,
-    check_nonempty, check_topic_key, check_format, check_compression,
+    check_nonempty, check_topic_key, check_format, check_compression, check_api_version_max,
     check_sasl_table, check_tls_table, check_unused, check_mechanism, check_krb_service,
     check_server_name;
 
@@ -129,6 +130,9 @@ static const keydef wal_keys[] = {
     {"no_idempotence", K_BOOL, W_NO_IDEMPOTENCE, ST_BOOL, AT(wal.no_idempotence), 0, 0, "", NULL},
     {"no_coalesce", K_BOOL, W_NO_COALESCE, ST_BOOL, AT(wal.no_coalesce), 0, 0, "", NULL},
     {"strict_records", K_BOOL, W_STRICT_RECORDS, ST_BOOL, AT(wal.strict_records), 0, 0, "", NULL},
+    /* kw_client_options.api_version_max: a Kafka release ("3.9.0") whose API versions cap kwal's */
+    {"api_version_max", K_STRING, W_API_VERSION_MAX, ST_STR, AT(wal.kafka.api_version_max), 0, 0,
+     "", check_api_version_max},
     {"sasl", K_TABLE, W_SASL, ST_NONE, 0, 0, 0, "", check_sasl_table},
     {"tls", K_TABLE, W_TLS, ST_NONE, 0, 0, 0, "", check_tls_table},
     /* GreptimeDB's raft-engine and rskafka tuning keys: a real config file carries them. */
@@ -689,6 +693,18 @@ static int check_format(ctx *c, const kw__toml_entry *e, const keydef *k, const 
         return fail(c, e->line,
                     "record_format: '%s' is not a format (use \"kwal\" or \"greptimedb\")", s);
     return 0;
+}
+
+static int check_api_version_max(ctx *c, const kw__toml_entry *e, const keydef *k,
+                                 const char *s, uint64_t num)
+{
+    (void)k;
+    (void)num;
+    const kw_api_release *r;
+    char why[256];
+    if (kw__api_release_find(s, &r, why, sizeof(why)) == 0)
+        return 0;
+    return fail(c, e->line, "%s", why); /* why names the key and the value */
 }
 
 static int check_compression(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,

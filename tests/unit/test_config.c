@@ -683,6 +683,25 @@ START_TEST(options_that_go_together)
 }
 END_TEST
 
+START_TEST(api_version_max_names_a_known_release)
+{
+    parse_ok("[wal]\napi_version_max = \"3.9.0\"\n");
+    ck_assert_str_eq(cfg.wal.kafka.api_version_max, "3.9.0");
+    kw__wal_config_free(&cfg);
+    parse_ok("[wal]\n");
+    ck_assert_ptr_null(cfg.wal.kafka.api_version_max); /* absent: no cap */
+    kw__wal_config_free(&cfg);
+    parse_err("[wal]\napi_version_max = \"3.9.x\"\n",
+              "wal.toml:2: api_version_max \"3.9.x\" is not a Kafka release (want MAJOR.MINOR or "
+              "MAJOR.MINOR.PATCH, e.g. 3.9 or 3.9.0)");
+    parse_err("[wal]\napi_version_max = \"2.8.1\"\n",
+              "wal.toml:2: api_version_max \"2.8.1\": kwal knows the API versions of Kafka 3.0 to "
+              "4.4 only");
+    parse_err("[wal]\napi_version_max = 39\n",
+              "wal.toml:2: api_version_max: expected a string, not an integer");
+}
+END_TEST
+
 START_TEST(toml_errors_carry_line_and_column)
 {
     parse_err("[wal]\nprovider = kafka\n",
@@ -1127,6 +1146,7 @@ int main(void)
     tcase_add_test(tc, topic_name_prefix_follows_greptimedb_and_kafka);
     tcase_add_test(tc, options_that_go_together);
     tcase_add_test(tc, toml_errors_carry_line_and_column);
+    tcase_add_test(tc, api_version_max_names_a_known_release);
     tcase_add_test(tc, sizes_are_binary_like_greptimedb);
     tcase_add_test(tc, durations_are_humantime);
     suite_add_tcase(s, tc);

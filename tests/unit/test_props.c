@@ -183,6 +183,18 @@ START_TEST(request_timeout_takes_positive_milliseconds)
 }
 END_TEST
 
+START_TEST(api_version_max_takes_a_release)
+{
+    set_ok("api.version.max=3.9.0");
+    ck_assert_str_eq(o.api_version_max, "3.9.0");
+    set_ok("api.version.max=4.0");
+    ck_assert_str_eq(o.api_version_max, "4.0");
+    set_bad("api.version.max=", "-X api.version.max: the value is empty");
+    ck_assert_str_eq(o.api_version_max, "4.0");
+    check_ok();
+}
+END_TEST
+
 START_TEST(unknown_keys_and_malformed_arguments_are_named)
 {
     set_bad("ssl.foo=1", "-X: unknown property 'ssl.foo'");
@@ -327,6 +339,7 @@ static Suite *props_suite(void)
     tcase_add_test(tc, ssl_settings_without_an_ssl_protocol_are_refused);
     tcase_add_test(tc, a_client_certificate_needs_its_key_and_the_other_way_round);
     tcase_add_test(tc, a_full_sasl_ssl_setup_maps_every_field);
+    tcase_add_test(tc, api_version_max_takes_a_release);
     suite_add_tcase(s, tc);
     return s;
 }

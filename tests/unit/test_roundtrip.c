@@ -1,5 +1,6 @@
 /* Every request and response of every API kwal speaks, at every version: fill, encode, decode, compare. */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -106,6 +107,15 @@ static void fill_struct(kw_arena *a, const kw_schema *s, int ver, void *obj, int
 static void fill_field(kw_arena *a, const kw_field *f, int ver, void *p, int depth)
 {
     bool nullable = HAS(f->nullv, ver);
+    if (f->type == KW_T_STRUCT && f->nullv) { /* a nullable struct is a pointer (schema.h) */
+        void *sp = NULL;
+        if (!nullable || rnd() % 4 != 0) {
+            sp = kw__arena_alloc(a, f->sub->size);
+            fill_struct(a, f->sub, ver, sp, depth + 1);
+        }
+        *(void **)p = sp;
+        return;
+    }
     if (f->type == KW_T_STRUCT) {
         fill_struct(a, f->sub, ver, p, depth + 1);
         return;
@@ -173,7 +183,11 @@ static bool same_struct(const kw_schema *s, int ver, const void *x, const void *
             continue;
         const char *px = (const char *)x + f->off, *py = (const char *)y + f->off;
         bool ok = true;
-        if (f->type == KW_T_STRUCT) {
+        if (f->type == KW_T_STRUCT && f->nullv) {
+            const void *sx = *(const void *const *)px, *sy = *(const void *const *)py;
+            ok = (sx == NULL) == (sy == NULL) &&
+                 (!sx || same_struct(f->sub, ver, sx, sy, path, plen));
+        } else if (f->type == KW_T_STRUCT) {
             ok = same_struct(f->sub, ver, px, py, path, plen);
         } else if (f->type == KW_T_ARRAY) {
             const kw_array *a = (const void *)px, *b = (const void *)py;
@@ -288,6 +302,56 @@ START_TEST(every_api_every_version_round_trips)
 }
 END_TEST
 
+/* resp_<snake_case name>, the fuzz target and corpus directory of an API (kafka_io.c's naming). */
+static void fuzz_name(const kw_api *api, char *out, size_t cap)
+{
+    size_t o = (size_t)snprintf(out, cap, "resp_");
+    for (const char *s = api->name; *s && o + 2 < cap; s++) {
+        if (*s >= 'A' && *s <= 'Z') {
+            if (s != api->name)
+                out[o++] = '_';
+            out[o++] = (char)(*s - 'A' + 'a');
+        } else {
+            out[o++] = *s;
+        }
+    }
+    out[o] = 0;
+}
+
+/* A new API must not slip past the fuzzer: fuzz/meson.build names a target for every API in the
+ * registry, and fuzz/corpus has seeds for it. */
+START_TEST(every_api_has_a_response_fuzz_target_with_seeds)
+{
+    const char *root = getenv("KWAL_SOURCE_ROOT");
+    if (!root || !*root)
+        return; /* run outside meson: nothing to look at */
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/fuzz/meson.build", root);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    static char text[1 << 16];
+    size_t len = fread(text, 1, sizeof(text) - 1, f);
+    text[len] = 0;
+    fclose(f);
+    size_t n;
+    const kw_api *const *apis = kw__apis(&n);
+    for (size_t i = 0; i < n; i++) {
+        char name[96], entry[128];
+        fuzz_name(apis[i], name, sizeof(name));
+        snprintf(entry, sizeof(entry), "'%s' : %d,", name, apis[i]->key);
+        ck_assert_msg(strstr(text, entry), "fuzz/meson.build has no %s", entry);
+        snprintf(path, sizeof(path), "%s/fuzz/corpus/%s", root, name);
+        DIR *d = opendir(path);
+        ck_assert_msg(d != NULL, "no seeds in %s", path);
+        int files = 0;
+        for (struct dirent *e; (e = readdir(d));)
+            files += e->d_name[0] != '.';
+        closedir(d);
+        ck_assert_msg(files > 0, "no seeds in %s", path);
+    }
+}
+END_TEST
+
 START_TEST(versions_out_of_range_are_refused)
 {
     const kw_api *api = kw__api(KW_API_API_VERSIONS);
@@ -358,6 +422,7 @@ int main(void)
     tcase_add_test(tc, versions_out_of_range_are_refused);
     tcase_add_test(tc, negotiation_picks_highest_common_and_names_missing_apis);
     tcase_add_test(tc, null_elements_of_string_arrays_are_refused);
+    tcase_add_test(tc, every_api_has_a_response_fuzz_target_with_seeds);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
