@@ -136,4 +136,86 @@ run 0 "$KWAL" -b "$B" offsets -t "$TB" -G "$G"
 [ "$(rows)" = $'0 0 0 0\n1 0 0 0' ] || fail "offsets -G of $TB after Java's --reset-offsets: $(rows)"
 ok "kwal offsets -G reads what Kafka's ConsumerGroupCommand --reset-offsets --to-offset set"
 
+# ---------------------------------------------------------------------------------------------- groups
+usage "kwal: groups: say list or describe (see kwal groups --help)" -b "$B" groups
+usage "kwal: groups: unknown subcommand 'show' (list, describe)" -b "$B" groups show
+usage "kwal: groups describe: say which GROUP (see kwal groups --help)" -b "$B" groups describe
+usage "kwal: groups describe: unexpected argument 'b' (see kwal groups --help)" -b "$B" groups describe a b
+usage "kwal: groups list: option '--convention' does not apply here (see kwal groups --help)" -b "$B" groups list --convention mimir
+usage "kwal: groups describe: option '--state' does not apply here (see kwal groups --help)" -b "$B" groups describe g --state Stable
+usage "kwal: groups list: --state: the value is empty" -b "$B" groups list --state ""
+run 0 "$KWAL" groups --help
+grep -q "^usage: kwal" "$TMP/out" || fail "groups --help: $(head -n 1 "$TMP/out")"
+ok "kwal groups --help"
+
+# A group only committed to (the one above): Empty, no protocol, no members, its offsets with lag.
+run 0 "$KWAL" -b "$B" groups list
+has_out "$G Empty classic -"
+ok "groups list shows a group only committed to: Empty, classic, no protocol type"
+run 0 "$KWAL" -b "$B" groups list --state Stable
+grep -q "^$G " "$TMP/out" && fail "groups list --state Stable lists the Empty group $G"
+ok "groups list --state filters"
+run 0 "$KWAL" -b "$B" groups describe "$G"
+has_out "group $G  state Empty  protocol-type -  protocol -  coordinator 1  members 0"
+has_out "# group $G: COMMITTED is the next offset to read (kafka); LAG = END - COMMITTED"
+has_out "$TA 0 5 0 0"
+has_out "$TA 1 2 10 8"
+has_out "$TA 2 4 4 0"
+has_out "$TB 0 0 0 0"
+ok "groups describe of a group with no members: state, committed offsets and lag per partition"
+run 1 "$KWAL" -b "$B" groups describe "$RUN-nobody"
+has_err "kwal: groups describe: group $RUN-nobody: GROUP_ID_NOT_FOUND"
+ok "groups describe of an unknown group fails naming it"
+
+# A group the Java console consumer joins: a member with its client id, host and assignment.
+GJ=$RUN-java
+java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$KWAL_KAFKA_LIB/*" \
+  org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$B" --topic "$TA" --group "$GJ" \
+  --from-beginning --consumer-property client.id=kwal-it-console \
+  --consumer-property auto.commit.interval.ms=200 >"$TMP/console.out" 2>"$TMP/console.err" &
+PIDS+=($!)
+stable=0
+for _ in $(seq 1 120); do
+  if "$KWAL" -b "$B" groups describe "$GJ" >"$TMP/out" 2>/dev/null && grep -q "state Stable" "$TMP/out" &&
+    grep -q "^$TA 1 10 10 0$" "$TMP/out"; then
+    stable=1
+    break
+  fi
+  sleep 0.5
+done
+[ "$stable" = 1 ] || fail "the console consumer's group never got Stable with partition 1 committed: $(cat "$TMP/out") $(cat "$TMP/console.err")"
+[ "$(grep -c "^[0-9]*$" "$TMP/console.out")" = 14 ] || fail "the console consumer printed $(grep -c "^[0-9]*$" "$TMP/console.out") records, not 14: $(head -c 500 "$TMP/console.out")"
+grep -q "^group $GJ  state Stable  protocol-type consumer  protocol range  coordinator 1  members 1$" "$TMP/out" ||
+  fail "groups describe header: $(head -n 1 "$TMP/out")"
+grep -q "^member kwal-it-console-[0-9a-f-]*  client-id kwal-it-console  host /127.0.0.1$" "$TMP/out" ||
+  fail "groups describe member line: $(sed -n 2p "$TMP/out")"
+has_out "  assigned $TA: 0,1,2"
+ok "groups describe of the console consumer's group: Stable, range, its member's client id, host and assignment, lag 0"
+member=$(awk '/^member / { print $2 }' "$TMP/out")
+cgc --describe --group "$GJ" --members --verbose >"$TMP/java" 2>&1 || fail "ConsumerGroupCommand --members: $(cat "$TMP/java")"
+grep -q "$member .*kwal-it-console  *3 .*$TA:0,1,2" "$TMP/java" ||
+  fail "Java's --describe --members --verbose does not show $member with $TA:0,1,2: $(cat "$TMP/java")"
+ok "Kafka's ConsumerGroupCommand --members --verbose shows the member and assignment kwal decoded"
+run 0 "$KWAL" -b "$B" groups list
+has_out "$GJ Stable classic consumer"
+ok "groups list shows the console consumer's group Stable, protocol type consumer"
+run 1 "$KWAL" -b "$B" offsets -t "$TA" -G "$GJ" --commit 1:3
+has_err "the group has active members"
+ok "--commit to a group with a live member fails and says why"
+
+kill "${PIDS[-1]}"
+wait "${PIDS[-1]}" 2>/dev/null || true
+empty=0
+for _ in $(seq 1 60); do
+  if "$KWAL" -b "$B" groups describe "$GJ" >"$TMP/out" 2>/dev/null && grep -q "state Empty" "$TMP/out"; then
+    empty=1
+    break
+  fi
+  sleep 0.5
+done
+[ "$empty" = 1 ] || fail "the group did not become Empty after the console consumer stopped: $(cat "$TMP/out")"
+grep -q "members 0$" "$TMP/out" || fail "members after the stop: $(head -n 1 "$TMP/out")"
+has_out "$TA 1 10 10 0"
+ok "after the console consumer leaves: Empty, no members, its committed offsets stay"
+
 echo "1..$TESTS"
