@@ -27,6 +27,10 @@ RUN="ingest$$x$RANDOM" # topic and group names unique to this run: the broker is
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   "$KWAL" -b "$B" topics delete -t "$RUN-a" -t "$RUN-b" >/dev/null 2>&1 || true
+  # the groups too (kwal has no DeleteGroups): the broker is shared
+  timeout 60 java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$KWAL_KAFKA_LIB/*" \
+    org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$B" --delete \
+    --group "$RUN-g" --group "$RUN-java" >/dev/null 2>&1 || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
