@@ -42,6 +42,7 @@ typedef struct ingest_flags {
     int64_t dial_timeout_ms;
     const char *consumer_group; /* "<partition>" is replaced by the partition */
     int64_t fetch_concurrency;  /* fetch-concurrency-max */
+    const char *start_position; /* consume-from-position-at-startup: last-offset, start, end */
     const char *sasl_mechanism, *sasl_username, *sasl_password;
     const char *sasl_oauth_token, *sasl_oauth_file;
     bool tls_enabled, tls_insecure;

@@ -43,6 +43,8 @@ static const flag_def flag_defs[] = {
      "group the reader commits to; <partition> is replaced (default ingest-<partition>)"},
     {K "fetch-concurrency-max", FLAG_INT, FOR_READER, AT(fetch_concurrency), 1,
      "fetches in flight at distinct offsets of the partition (default 12)"},
+    {K "consume-from-position-at-startup", FLAG_STRING, FOR_READER, AT(start_position), 0,
+     "last-offset (default: the committed offset + 1), start or end of the partition"},
     {K "sasl-mechanism", FLAG_STRING, FOR_BOTH, AT(sasl_mechanism), 0,
      "PLAIN (default), SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER"},
     {K "sasl-username", FLAG_STRING, FOR_BOTH, AT(sasl_username), 0, "SASL user"},
@@ -171,6 +173,7 @@ int ingest_flags_parse(ingest_flags *f, bool writer, int argc, char **argv)
         .dial_timeout_ms = 2000,
         .consumer_group = "ingest-<partition>",
         .fetch_concurrency = 12,
+        .start_position = "last-offset",
         .partition = -1,
         .size_min = 1 << 20,
         .commit_interval_ms = 1000,
@@ -247,6 +250,14 @@ int ingest_flags_parse(ingest_flags *f, bool writer, int argc, char **argv)
     if (f->size_min > f->size_max) {
         fprintf(stderr, "ingest: -record-size-min %lld is over -record-size-max %lld\n",
                 (long long)f->size_min, (long long)f->size_max);
+        return 2;
+    }
+    if (strcmp(f->start_position, "last-offset") && strcmp(f->start_position, "start") &&
+        strcmp(f->start_position, "end")) {
+        fprintf(stderr,
+                "ingest: -" K "consume-from-position-at-startup: '%s' is not last-offset, start or "
+                "end\n",
+                f->start_position);
         return 2;
     }
     if (!strchr(f->consumer_group, '<') && !*f->consumer_group) {

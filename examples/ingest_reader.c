@@ -238,25 +238,27 @@ int ingest_reader_run(const ingest_flags *f)
         fprintf(stderr, "ingest: reader: consumer: %s\n", why);
         goto out;
     }
-    kw_consumer_start start = kw_consumer_at_earliest();
-    if (r.committed >= 0)
-        start = kw_consumer_at_offset(r.committed + 1);
-    int err = kw_consumer_assign(cons, f->topic, r.partition, start);
-    if (err) {
-        fprintf(stderr, "ingest: reader: assign: %s\n", kw_strerror(err));
-        goto out;
-    }
-    if (r.committed >= 0) {
+    /* Where to start: committed + 1 (Mimir's last-offset), else the log start; "start" and
+     * "end" ignore the committed offset, as Mimir's consume-from-position-at-startup does. */
+    bool from_end = strcmp(f->start_position, "end") == 0;
+    if (r.committed >= 0 && strcmp(f->start_position, "last-offset") == 0) {
         r.next = r.committed + 1;
     } else {
         kw_client_list_offsets_args la = {.topic = f->topic, .partition = r.partition,
-                                          .spec = KW_CLIENT_OFFSET_EARLIEST};
+                                          .spec = from_end ? KW_CLIENT_OFFSET_LATEST
+                                                           : KW_CLIENT_OFFSET_EARLIEST};
         kw_client_list_offsets_result lr;
         if (kw_client_list_offsets(r.c, &la, &lr) < 0) {
-            fprintf(stderr, "ingest: reader: log start offset: %s\n", lr.detail);
+            fprintf(stderr, "ingest: reader: the partition's %s offset: %s\n",
+                    from_end ? "end" : "start", lr.detail);
             goto out;
         }
         r.next = lr.offset;
+    }
+    int err = kw_consumer_assign(cons, f->topic, r.partition, kw_consumer_at_offset(r.next));
+    if (err) {
+        fprintf(stderr, "ingest: reader: assign: %s\n", kw_strerror(err));
+        goto out;
     }
     fprintf(stderr, "ingest: reader %d: group %s, committed %" PRId64 ", starting at %" PRId64
             " with %lld fetches in flight\n",

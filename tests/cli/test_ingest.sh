@@ -56,6 +56,7 @@ bad "ingest: reader: -partition is required" reader "$A" "$TP"
 bad "ingest: writer: unknown flag -partition (see ingest writer -h)" writer "$A" "$TP" -partition=1
 bad "ingest: reader: unknown flag -ingest-storage.kafka.typo (see ingest reader -h)" reader "$A" "$TP" -ingest-storage.kafka.typo=1
 bad "ingest: -ingest-storage.kafka.fetch-concurrency-max: '0' is not a whole number >= 1" reader "$A" "$TP" -partition=0 -ingest-storage.kafka.fetch-concurrency-max=0
+bad "ingest: -ingest-storage.kafka.consume-from-position-at-startup: 'middle' is not last-offset, start or end" reader "$A" "$TP" -partition=0 -ingest-storage.kafka.consume-from-position-at-startup=middle
 bad "ingest: -ingest-storage.kafka.write-timeout: 'soon' is not a duration (like 500ms, 10s, 2m)" writer "$A" "$TP" -ingest-storage.kafka.write-timeout=soon
 bad "ingest: -ingest-storage.kafka.tls-enabled: 'yes' is not true or false" writer "$A" "$TP" -ingest-storage.kafka.tls-enabled=yes
 bad "ingest: flag -ingest-storage.kafka.topic needs a value" writer "$A" -ingest-storage.kafka.topic
