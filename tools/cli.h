@@ -4,6 +4,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "kwal/batch.h"
 
 #include "props.h"
 
@@ -91,5 +94,20 @@ const char *cli_group_error_hint(int16_t kerr);
 void cli_print_lag_header(const char *group, const char *topic, bool mimir);
 void cli_print_lag_row(const char *prefix, int32_t partition, int64_t committed, int64_t end,
                        bool mimir);
+
+/* The most topics `consume -G` subscribes to. */
+#define CLI_GROUP_TOPICS_MAX 64
+
+/* Prints a record through a consume -f format (checked by consume first). */
+void cli_print_record(const char *f, const char *topic, int32_t partition,
+                      const kw_batch_record *r, FILE *out);
+
+/*
+ * `consume -G`: joins group, prints the records of the partitions assigned
+ * (from the committed offset, else the beginning or the end), commits them,
+ * leaves on SIGINT/SIGTERM or after count records (0: no limit).
+ */
+int cli_consume_group(cli_ctx *ctx, const char *group, const char *const *topics, size_t ntopics,
+                      bool from_beginning, int64_t count, const char *format);
 
 #endif /* KW_TOOLS_CLI_H */

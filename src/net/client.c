@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "net/client_int.h"
@@ -125,10 +126,22 @@ static char *keep(kw_client *c, const char *s)
     return NULL;
 }
 
+/* AWS_MSK_IAM's last region source: the environment, as the AWS CLI and SDKs read it. */
+static const char *env_region(void)
+{
+    const char *r = getenv("AWS_REGION");
+    if (!r || !r[0])
+        r = getenv("AWS_DEFAULT_REGION");
+    return r && r[0] ? r : NULL;
+}
+
 static void client_free(kw_client *c)
 {
     kw__cluster_free(c->cluster);
+    /* The connections are gone (their fetches cancelled); stop the source before its loop goes. */
+    kw__cred_source_close(c->cred);
     kw__loop_free(c->loop);
+    kw__cred_source_free(c->cred);
     kw__tls_ctx_unref(c->tls);
     for (size_t i = 0; i < sizeof(c->strs) / sizeof(c->strs[0]); i++) {
         if (c->strs[i]) /* passwords and tokens among them: wipe before free */
@@ -146,6 +159,63 @@ static int new_fail(kw_client *c, int rc, char *errbuf, size_t errlen, const cha
         snprintf(errbuf, errlen, fmt, arg ? arg : "");
     client_free(c);
     return rc;
+}
+
+/*
+ * The document source for OAUTHBEARER (oauth_file, oauth_http_socket) or
+ * AWS_MSK_IAM (aws_file, aws_http_socket), after checking that exactly one
+ * source of the mechanism's is set and none of the other mechanism's: 0, or
+ * KW_ECONFIG naming the options.  c->cred stays NULL for static credentials.
+ */
+static int cred_source_new(kw_client *c, const kw_client_options *opt, char *why, size_t len)
+{
+    const char *mech = opt->sasl_mechanism ? opt->sasl_mechanism : "PLAIN";
+    bool oauth = strcasecmp(mech, "OAUTHBEARER") == 0;
+    bool aws = strcasecmp(mech, "AWS_MSK_IAM") == 0;
+    struct {
+        const char *name;
+        bool set, is_oauth;
+    } src[] = {
+        {"oauth_token", opt->oauth_token != NULL, true},
+        {"oauth_token_file", opt->oauth_token_file != NULL, true},
+        {"oauth_token_cb", opt->oauth_token_cb != NULL, true},
+        {"oauth_file", opt->oauth_file != NULL, true},
+        {"oauth_http_socket", opt->oauth_http_socket != NULL, true},
+        /* The static AWS keys count as one more AWS source. */
+        {"aws_access_key_id", opt->aws_access_key_id != NULL, false},
+        {"aws_file", opt->aws_file != NULL, false},
+        {"aws_http_socket", opt->aws_http_socket != NULL, false},
+    };
+    const char *first = NULL;
+    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+        if (!src[i].set)
+            continue;
+        if (src[i].is_oauth ? !oauth : !aws) {
+            snprintf(why, len, "%s goes with sasl_mechanism %s, not %s", src[i].name,
+                     src[i].is_oauth ? "OAUTHBEARER" : "AWS_MSK_IAM", mech);
+            return KW_ECONFIG;
+        }
+        if (first) {
+            snprintf(why, len,
+                     "%s and %s are both set: %s takes exactly one credential source", first,
+                     src[i].name, mech);
+            return KW_ECONFIG;
+        }
+        first = src[i].name;
+    }
+    kw_cred_source_options co = {.timeout_ms = opt->sasl_http_timeout_ms};
+    if (oauth) {
+        co.kind = KW_CRED_OAUTH;
+        co.file = opt->oauth_file;
+        co.http_socket = opt->oauth_http_socket;
+    } else if (aws) {
+        co.kind = KW_CRED_AWS;
+        co.file = opt->aws_file;
+        co.http_socket = opt->aws_http_socket;
+    }
+    if (!co.file && !co.http_socket)
+        return 0;
+    return kw__cred_source_new(&c->cred, c->loop, &co, why, len);
 }
 
 KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *errbuf,
@@ -205,7 +275,9 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
                             .cert_file = opt->tls_cert_file,
                             .key_file = opt->tls_key_file,
                             .insecure_skip_verify = opt->tls_insecure_skip_verify,
-                            .no_hostname_check = opt->tls_no_hostname_check};
+                            .no_hostname_check = opt->tls_no_hostname_check,
+                            .min_version = opt->tls_min_version,
+                            .cipher_suites = opt->tls_cipher_suites};
         char why[512] = "";
         int rc = kw__tls_ctx_new(&c->tls, &tc, why, sizeof(why));
         if (rc)
@@ -219,8 +291,17 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
         client_log(c, KW_LOG_WARN,
                    "TLS files are set but the security protocol is not SSL or SASL_SSL: "
                    "connections are not encrypted");
+    int rc = kw__loop_new(&c->loop);
+    if (rc)
+        return new_fail(c, rc, errbuf, errlen, "cannot create the event loop: %s",
+                        kw_strerror(rc));
     if (use_sasl) {
+        char cred_why[512] = "";
+        rc = cred_source_new(c, opt, cred_why, sizeof(cred_why));
+        if (rc)
+            return new_fail(c, rc, errbuf, errlen, "SASL: %s", cred_why);
         c->sasl = (kw_sasl_config){
+            .cred = c->cred,
             .mechanism = keep(c, opt->sasl_mechanism ? opt->sasl_mechanism : "PLAIN"),
             .username = keep(c, opt->sasl_username),
             .password = keep(c, opt->sasl_password),
@@ -229,16 +310,29 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
             .oauth_token_cb = opt->oauth_token_cb,
             .oauth_token_ctx = opt->oauth_token_arg,
             .kerberos_service_name = keep(c, opt->sasl_kerberos_service_name),
+            /* AWS_MSK_IAM: AWS_REGION is read here, once; the loop thread never calls getenv. */
+            .aws_access_key_id = keep(c, opt->aws_access_key_id),
+            .aws_secret_access_key = keep(c, opt->aws_secret_access_key),
+            .aws_session_token = keep(c, opt->aws_session_token),
+            .aws_region = keep(c, opt->aws_region),
+            .aws_user_agent = keep(c, opt->aws_user_agent),
+            .aws_env_region = opt->aws_region ? NULL : keep(c, env_region()),
         };
         if (!c->sasl.mechanism || (opt->sasl_username && !c->sasl.username) ||
             (opt->sasl_kerberos_service_name && !c->sasl.kerberos_service_name) ||
             (opt->sasl_password && !c->sasl.password) ||
             (opt->oauth_token && !c->sasl.oauth_token) ||
-            (opt->oauth_token_file && !c->sasl.oauth_token_file))
+            (opt->oauth_token_file && !c->sasl.oauth_token_file) ||
+            (opt->aws_access_key_id && !c->sasl.aws_access_key_id) ||
+            (opt->aws_secret_access_key && !c->sasl.aws_secret_access_key) ||
+            (opt->aws_session_token && !c->sasl.aws_session_token) ||
+            (opt->aws_region && !c->sasl.aws_region) ||
+            (opt->aws_user_agent && !c->sasl.aws_user_agent) ||
+            (!opt->aws_region && env_region() && !c->sasl.aws_env_region))
             return new_fail(c, KW_ENOMEM, NULL, 0, NULL, NULL);
         /* Check the SASL settings now, so a typo is an error here and not at every connect. */
         kw_sasl probe;
-        int rc = kw__sasl_init(&probe, &c->sasl);
+        rc = kw__sasl_init(&probe, &c->sasl);
         if (rc) {
             char why[1024];
             snprintf(why, sizeof(why), "%s", kw__sasl_errstr(&probe));
@@ -249,10 +343,6 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
         kw__sasl_free(&probe);
     }
 
-    int rc = kw__loop_new(&c->loop);
-    if (rc)
-        return new_fail(c, rc, errbuf, errlen, "cannot create the event loop: %s",
-                        kw_strerror(rc));
     kw_cluster_options co = {
         .bootstrap = bootstrap,
         .conn = {.client_id = client_id,

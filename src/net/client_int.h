@@ -9,6 +9,7 @@
 
 #include "kwal/client.h"
 #include "net/cluster.h"
+#include "net/cred.h"
 #include "net/loop.h"
 #include "net/sasl.h"
 #include "net/tls.h"
@@ -51,7 +52,8 @@ struct kw_client {
     kw_cluster *cluster;
     kw_tls_ctx *tls;
     kw_sasl_config sasl; /* strings below; the cluster's connections read it */
-    char *strs[12];      /* every copied option string, freed together */
+    kw_cred_source *cred; /* OAUTHBEARER / AWS_MSK_IAM document source, or NULL */
+    char *strs[24];      /* every copied option string, freed together */
     uint32_t request_timeout_ms;
     bool host_driven;
     kw_log_fn *log;

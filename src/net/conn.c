@@ -165,6 +165,10 @@ static void shut(kw_conn *c, int conn_err, int req_err, bool notify)
     kw__loop_timer_stop(&c->phase_timer);
     kw__loop_timer_stop(&c->reauth_timer);
     kw__loop_timer_stop(&c->defer_timer);
+    if (c->cred_job) { /* its result would come to a connection that is gone */
+        kw__cred_cancel(c->cred_job);
+        c->cred_job = NULL;
+    }
     close_socket(c);
     if (c->ai_list) {
         freeaddrinfo(c->ai_list);

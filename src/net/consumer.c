@@ -441,6 +441,27 @@ static void wait_ready(kw_consumer *c, uint64_t deadline, bool driving)
     pthread_mutex_unlock(&c->mu);
 }
 
+void kw__consumer_wake(kw_consumer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int kw__consumer_set_driver(kw_consumer *c, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    int rc = 0;
+    if (fn && c->driver)
+        rc = KW_EEXISTS;
+    else {
+        c->driver = fn;
+        c->driver_arg = fn ? arg : NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
 KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_result *out)
 {
     if (!c || !out)
@@ -476,6 +497,14 @@ KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_res
     size_t nerr = 0;
     int rc = 0;
     for (;;) {
+        pthread_mutex_lock(&c->mu);
+        void (*driver)(void *) = c->driver;
+        void *driver_arg = c->driver_arg;
+        pthread_mutex_unlock(&c->mu);
+        /* A group assigns and unassigns partitions here, on the poll thread, before records are
+         * taken (and again after each wait, when it may have woken the poll: kw__consumer_wake). */
+        if (driver)
+            driver(driver_arg);
         pthread_mutex_lock(&c->mu);
         kw__consumer_event *ev = c->ehead;
         c->ehead = NULL;

@@ -157,6 +157,10 @@ struct kw_consumer {
     uint8_t *spare[KW__CONSUMER_SPARES];
     size_t spare_cap[KW__CONSUMER_SPARES];
     kw_loop_timer retry_timer; /* (loop) */
+    /* Run by poll at its start, on the poll thread: the group that drives the consumer's
+     * assignment (group.c); NULL none.  Set and cleared under mu. */
+    void (*driver)(void *arg);
+    void *driver_arg;
 
     /* (poll) */
     kw__consumer_part *rr; /* where the next poll starts taking records */
@@ -182,6 +186,11 @@ static inline kw_cluster *kw__consumer_cluster(const kw_consumer *c)
 {
     return kw__client_cluster(c->client);
 }
+
+/* Any thread: installs (fn non-NULL) or removes the poll driver.  KW_EEXISTS when another is set. */
+int kw__consumer_set_driver(kw_consumer *c, void (*fn)(void *arg), void *arg);
+/* Any thread (not holding mu): wakes a poll waiting for records, so its driver runs again. */
+void kw__consumer_wake(kw_consumer *c);
 
 /* ---- consumer_fetch.c: the loop side ---- */
 
