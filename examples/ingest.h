@@ -44,7 +44,12 @@ typedef struct ingest_flags {
     int64_t fetch_concurrency;  /* fetch-concurrency-max */
     const char *start_position; /* consume-from-position-at-startup: last-offset, start, end */
     const char *sasl_mechanism, *sasl_username, *sasl_password;
-    const char *sasl_oauth_token, *sasl_oauth_file;
+    const char *sasl_oauth_token, *sasl_oauth_file, *sasl_oauth_socket;
+    const char *sasl_oauth_zid, *sasl_oauth_extensions; /* static: not supported (use the file) */
+    const char *sasl_aws_access_key, *sasl_aws_secret_key, *sasl_aws_session_token;
+    const char *sasl_aws_user_agent, *sasl_aws_file, *sasl_aws_socket;
+    int64_t sasl_http_timeout_ms; /* both mechanisms' http-socket-timeout */
+    const char *tls_min_version, *tls_cipher_suites;
     bool tls_enabled, tls_insecure;
     const char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
     /* the example's own */

@@ -51,8 +51,31 @@ static const flag_def flag_defs[] = {
     {K "sasl-password", FLAG_STRING, FOR_BOTH, AT(sasl_password), 0, "SASL password"},
     {K "sasl-oauthbearer-token", FLAG_STRING, FOR_BOTH, AT(sasl_oauth_token), 0,
      "OAUTHBEARER token"},
+    {K "sasl-oauthbearer-zid", FLAG_STRING, FOR_BOTH, AT(sasl_oauth_zid), 0,
+     "not supported statically: put zid in the -file-path or socket document"},
+    {K "sasl-oauthbearer-extensions", FLAG_STRING, FOR_BOTH, AT(sasl_oauth_extensions), 0,
+     "not supported statically: put extensions in the -file-path or socket document"},
     {K "sasl-oauthbearer-file-path", FLAG_STRING, FOR_BOTH, AT(sasl_oauth_file), 0,
-     "file holding the OAUTHBEARER token, read at every authentication"},
+     "JSON {\"token\", \"zid\", \"extensions\"} read at every (re-)authentication"},
+    {K "sasl-oauthbearer-http-socket-path", FLAG_STRING, FOR_BOTH, AT(sasl_oauth_socket), 0,
+     "Unix socket answering GET / with that JSON, asked at every (re-)authentication"},
+    {K "sasl-oauthbearer-http-socket-timeout", FLAG_DURATION, FOR_BOTH, AT(sasl_http_timeout_ms),
+     1, "how long the socket may take (default 10s)"},
+    {K "sasl-msk-iam-access-key", FLAG_STRING, FOR_BOTH, AT(sasl_aws_access_key), 0,
+     "AWS_MSK_IAM access key id"},
+    {K "sasl-msk-iam-secret-key", FLAG_STRING, FOR_BOTH, AT(sasl_aws_secret_key), 0,
+     "AWS_MSK_IAM secret access key"},
+    {K "sasl-msk-iam-session-token", FLAG_STRING, FOR_BOTH, AT(sasl_aws_session_token), 0,
+     "AWS_MSK_IAM session token (temporary credentials)"},
+    {K "sasl-msk-iam-user-agent", FLAG_STRING, FOR_BOTH, AT(sasl_aws_user_agent), 0,
+     "AWS_MSK_IAM user agent"},
+    {K "sasl-msk-iam-file-path", FLAG_STRING, FOR_BOTH, AT(sasl_aws_file), 0,
+     "JSON {\"AccessKey\", \"SecretKey\", \"SessionToken\", \"UserAgent\"} read at every "
+     "(re-)authentication"},
+    {K "sasl-msk-iam-http-socket-path", FLAG_STRING, FOR_BOTH, AT(sasl_aws_socket), 0,
+     "Unix socket answering GET / with that JSON"},
+    {K "sasl-msk-iam-http-socket-timeout", FLAG_DURATION, FOR_BOTH, AT(sasl_http_timeout_ms), 1,
+     "how long the socket may take (default 10s)"},
     {K "tls-enabled", FLAG_BOOL, FOR_BOTH, AT(tls_enabled), 0, "connect over TLS"},
     {K "tls-ca-path", FLAG_STRING, FOR_BOTH, AT(tls_ca), 0, "CA certificates (PEM)"},
     {K "tls-cert-path", FLAG_STRING, FOR_BOTH, AT(tls_cert), 0, "client certificate (PEM)"},
@@ -61,6 +84,10 @@ static const flag_def flag_defs[] = {
      "the name the broker's certificate must carry"},
     {K "tls-insecure-skip-verify", FLAG_BOOL, FOR_BOTH, AT(tls_insecure), 0,
      "verify no certificate (tests only)"},
+    {K "tls-min-version", FLAG_STRING, FOR_BOTH, AT(tls_min_version), 0,
+     "VersionTLS12 (default) or VersionTLS13"},
+    {K "tls-cipher-suites", FLAG_STRING, FOR_BOTH, AT(tls_cipher_suites), 0,
+     "comma-separated cipher suites (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, ...)"},
     {"partition", FLAG_INT, FOR_READER, AT(partition), 0, "the partition to read (required)"},
     {"writer-id", FLAG_INT, FOR_WRITER, AT(writer_id), 0, "this writer's number, in each record"},
     {"rate", FLAG_INT, FOR_WRITER, AT(rate), 0, "records per second (0: as fast as it can)"},
@@ -275,30 +302,65 @@ bool ingest_client_options(const ingest_flags *f, kw_client_options *o, char *wh
         .connect_timeout_ms = (uint32_t)f->dial_timeout_ms,
     };
     const char *mech = f->sasl_mechanism ? f->sasl_mechanism : "PLAIN";
+    if (f->sasl_oauth_zid || f->sasl_oauth_extensions) {
+        snprintf(why, len, "-" K "sasl-oauthbearer-%s: not supported as a flag; put it in the "
+                           "document of -" K "sasl-oauthbearer-file-path or -http-socket-path",
+                 f->sasl_oauth_zid ? "zid" : "extensions");
+        return false;
+    }
     /* As Mimir does: PLAIN with neither user nor password means no SASL. */
     bool sasl = strcmp(mech, "PLAIN") != 0 || f->sasl_username || f->sasl_password;
+    bool oauth = strcmp(mech, "OAUTHBEARER") == 0, aws = strcmp(mech, "AWS_MSK_IAM") == 0;
     if (sasl) {
         o->sasl_mechanism = mech;
         o->sasl_username = f->sasl_username;
         o->sasl_password = f->sasl_password;
         o->oauth_token = f->sasl_oauth_token;
-        o->oauth_token_file = f->sasl_oauth_file;
-        if (strcmp(mech, "OAUTHBEARER") == 0 && !f->sasl_oauth_token && !f->sasl_oauth_file) {
+        o->oauth_file = f->sasl_oauth_file;
+        o->oauth_http_socket = f->sasl_oauth_socket;
+        o->aws_access_key_id = f->sasl_aws_access_key;
+        o->aws_secret_access_key = f->sasl_aws_secret_key;
+        o->aws_session_token = f->sasl_aws_session_token;
+        o->aws_user_agent = f->sasl_aws_user_agent;
+        o->aws_file = f->sasl_aws_file;
+        o->aws_http_socket = f->sasl_aws_socket;
+        o->sasl_http_timeout_ms = (uint32_t)f->sasl_http_timeout_ms;
+        if (oauth && !f->sasl_oauth_token && !f->sasl_oauth_file && !f->sasl_oauth_socket) {
             snprintf(why, len, "-" K "sasl-mechanism=OAUTHBEARER needs -" K
-                               "sasl-oauthbearer-token or -" K "sasl-oauthbearer-file-path");
+                               "sasl-oauthbearer-token, -file-path or -http-socket-path");
             return false;
         }
-        if (strcmp(mech, "OAUTHBEARER") != 0 && (!f->sasl_username || !f->sasl_password)) {
+        if (aws && !f->sasl_aws_access_key && !f->sasl_aws_file && !f->sasl_aws_socket) {
+            snprintf(why, len, "-" K "sasl-mechanism=AWS_MSK_IAM needs -" K
+                               "sasl-msk-iam-access-key and -secret-key, -file-path or "
+                               "-http-socket-path");
+            return false;
+        }
+        if (!oauth && !aws && (!f->sasl_username || !f->sasl_password)) {
             snprintf(why, len, "-" K "sasl-mechanism=%s needs -" K "sasl-username and -" K
                                "sasl-password",
                      mech);
             return false;
         }
     }
+    if (f->tls_min_version) { /* Mimir takes Go's names */
+        if (!strcmp(f->tls_min_version, "VersionTLS12") || !strcmp(f->tls_min_version, "TLSv1.2")) {
+            o->tls_min_version = "TLSv1.2";
+        } else if (!strcmp(f->tls_min_version, "VersionTLS13") ||
+                   !strcmp(f->tls_min_version, "TLSv1.3")) {
+            o->tls_min_version = "TLSv1.3";
+        } else {
+            snprintf(why, len, "-" K "tls-min-version: '%s' is not VersionTLS12 or VersionTLS13",
+                     f->tls_min_version);
+            return false;
+        }
+    }
+    o->tls_cipher_suites = f->tls_cipher_suites;
     o->security = f->tls_enabled ? (sasl ? KW_CLIENT_SASL_SSL : KW_CLIENT_SSL)
                                  : (sasl ? KW_CLIENT_SASL_PLAINTEXT : KW_CLIENT_PLAINTEXT);
-    if (!f->tls_enabled && (f->tls_ca || f->tls_cert || f->tls_key || f->tls_server_name)) {
-        snprintf(why, len, "-" K "tls-* paths need -" K "tls-enabled=true");
+    if (!f->tls_enabled && (f->tls_ca || f->tls_cert || f->tls_key || f->tls_server_name ||
+                            f->tls_min_version || f->tls_cipher_suites)) {
+        snprintf(why, len, "-" K "tls-* flags need -" K "tls-enabled=true");
         return false;
     }
     if (!f->tls_cert != !f->tls_key) {

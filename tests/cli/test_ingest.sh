@@ -64,7 +64,11 @@ bad "ingest: -ingest-storage.kafka.producer-max-record-size-bytes: 16000000 is o
 bad "ingest: -record-size-max 2000000 does not fit -ingest-storage.kafka.producer-max-record-size-bytes 1048576 (at most 1044480)" writer "$A" "$TP" -ingest-storage.kafka.producer-max-record-size-bytes=1048576 -record-size-max=2000000
 bad "ingest: -record-size-min 5000 is over -record-size-max 4000" writer "$A" "$TP" -record-size-min=5000 -record-size-max=4000
 bad "ingest: -ingest-storage.kafka.sasl-mechanism=SCRAM-SHA-512 needs -ingest-storage.kafka.sasl-username and -ingest-storage.kafka.sasl-password" writer "$A" "$TP" -ingest-storage.kafka.sasl-mechanism=SCRAM-SHA-512
-bad "ingest: -ingest-storage.kafka.tls-* paths need -ingest-storage.kafka.tls-enabled=true" writer "$A" "$TP" -ingest-storage.kafka.tls-ca-path=/x
+bad "ingest: -ingest-storage.kafka.tls-* flags need -ingest-storage.kafka.tls-enabled=true" writer "$A" "$TP" -ingest-storage.kafka.tls-ca-path=/x
+bad "ingest: -ingest-storage.kafka.tls-min-version: 'VersionTLS10' is not VersionTLS12 or VersionTLS13" writer "$A" "$TP" -ingest-storage.kafka.tls-enabled -ingest-storage.kafka.tls-min-version=VersionTLS10
+bad "ingest: -ingest-storage.kafka.sasl-mechanism=AWS_MSK_IAM needs -ingest-storage.kafka.sasl-msk-iam-access-key and -secret-key, -file-path or -http-socket-path" writer "$A" "$TP" -ingest-storage.kafka.sasl-mechanism=AWS_MSK_IAM
+bad "ingest: -ingest-storage.kafka.sasl-mechanism=OAUTHBEARER needs -ingest-storage.kafka.sasl-oauthbearer-token, -file-path or -http-socket-path" writer "$A" "$TP" -ingest-storage.kafka.sasl-mechanism=OAUTHBEARER
+bad "ingest: -ingest-storage.kafka.sasl-oauthbearer-zid: not supported as a flag; put it in the document of -ingest-storage.kafka.sasl-oauthbearer-file-path or -http-socket-path" writer "$A" "$TP" -ingest-storage.kafka.sasl-mechanism=OAUTHBEARER -ingest-storage.kafka.sasl-oauthbearer-token=x -ingest-storage.kafka.sasl-oauthbearer-zid=alice
 run 0 "$INGEST" reader -h
 grep -q -- "-ingest-storage.kafka.fetch-concurrency-max int" "$TMP/out" || fail "reader -h: $(cat "$TMP/out")"
 ok "ingest reader -h lists Mimir's flags"
@@ -107,6 +111,24 @@ run 0 "$INGEST" reader -ingest-storage.kafka.address="$KWAL_BOOTSTRAP_SSL" "$TP"
   -ingest-storage.kafka.consumer-group="$RUN-tls-<partition>"
 has_err "stopped at"
 ok "reader over TLS with Mimir's tls flags"
+run 0 "$INGEST" writer -ingest-storage.kafka.address="$KWAL_BOOTSTRAP_SSL" "$TP" -count=1 -record-size-min=64 -record-size-max=64 \
+  -ingest-storage.kafka.tls-enabled -ingest-storage.kafka.tls-ca-path="$KWAL_TLS_DIR/ca.pem" \
+  -ingest-storage.kafka.tls-min-version=VersionTLS13 -ingest-storage.kafka.tls-cipher-suites=TLS_AES_256_GCM_SHA384
+ok "writer over TLS 1.3 with Mimir's tls-min-version and tls-cipher-suites"
+# OAUTHBEARER from Mimir's file document: an unsecured JWS (alg none), what the test broker accepts.
+b64url() { printf '%s' "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+NOW=$(date +%s)
+TOKEN="$(b64url '{"alg":"none"}').$(b64url "{\"sub\":\"alice\",\"iat\":$NOW,\"exp\":$((NOW + 3600))}")."
+printf '{"token": "%s"}\n' "$TOKEN" >"$TMP/oauth.json"
+run 0 "$INGEST" writer -ingest-storage.kafka.address="$KWAL_BOOTSTRAP_SASL" "$TP" -count=1 -record-size-min=64 -record-size-max=64 \
+  -ingest-storage.kafka.sasl-mechanism=OAUTHBEARER -ingest-storage.kafka.sasl-oauthbearer-file-path="$TMP/oauth.json"
+ok "writer over OAUTHBEARER with the token from Mimir's -sasl-oauthbearer-file-path document"
+printf '{"zid": "alice"}\n' >"$TMP/oauth-bad.json"
+run 1 "$INGEST" writer -ingest-storage.kafka.address="$KWAL_BOOTSTRAP_SASL" "$TP" -count=1 -record-size-min=64 -record-size-max=64 \
+  -ingest-storage.kafka.sasl-mechanism=OAUTHBEARER -ingest-storage.kafka.sasl-oauthbearer-file-path="$TMP/oauth-bad.json" \
+  -ingest-storage.kafka.write-timeout=5s
+has_err "token"
+ok "a document without a token fails, naming the field"
 
 # --------------------------------------------------------------------------------- Mimir's largest record
 run 0 "$INGEST" writer "$A" -ingest-storage.kafka.topic="$RUN-big" -ingest-storage.kafka.auto-create-topic-default-partitions=1 \
