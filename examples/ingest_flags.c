@@ -377,7 +377,11 @@ bool ingest_client_options(const ingest_flags *f, kw_client_options *o, char *wh
 
 int32_t ingest_topic_ensure(kw_client *c, const ingest_flags *f)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
+    bool created = false;
+    /* A topic just created (by us or by another writer or reader) takes a moment to have
+     * leaders everywhere: ask again for up to 15 s. */
+    uint64_t deadline = ingest_mono_ms() + 15000;
+    for (;;) {
         const char *names[1] = {f->topic};
         kw_client_metadata_args ma = {.topics = names, .topic_count = 1};
         kw_client_metadata_result md = {0};
@@ -389,43 +393,57 @@ int32_t ingest_topic_ensure(kw_client *c, const ingest_flags *f)
         }
         int16_t kerr = md.topic_count ? md.topics[0].kerr : KW_KERR_UNKNOWN_TOPIC_OR_PARTITION;
         int32_t n = md.topic_count ? (int32_t)md.topics[0].partition_count : 0;
+        bool leaders = n > 0;
+        for (int32_t i = 0; i < n; i++)
+            leaders &= md.topics[0].partitions[i].leader >= 0;
         kw_client_metadata_result_free(&md);
-        if (!kerr && n > 0)
+        if (!kerr && leaders)
             return n;
-        if (kerr != KW_KERR_UNKNOWN_TOPIC_OR_PARTITION && kerr != KW_KERR_LEADER_NOT_AVAILABLE) {
+        if (kerr && kerr != KW_KERR_UNKNOWN_TOPIC_OR_PARTITION &&
+            kerr != KW_KERR_LEADER_NOT_AVAILABLE) {
             fprintf(stderr, "ingest: topic %s: %s\n", f->topic, kw_kerr_name(kerr));
             return -1;
         }
-        if (attempt || !f->auto_create)
-            break;
-        /* Mimir asks the broker (or topic) for message.max.bytes=16000000: the topic carries it,
-         * so records up to the max record size fit without touching the broker's config. */
-        char maxbytes[24];
-        snprintf(maxbytes, sizeof maxbytes, "%d", INGEST_BATCH_MAX);
-        kw_client_config_entry cfg = {"max.message.bytes", maxbytes};
-        kw_client_new_topic t = {.name = f->topic,
-                                 .partitions = (int32_t)f->partitions,
-                                 .configs = &cfg,
-                                 .config_count = 1};
-        kw_client_create_topics_args ca = {.topics = &t, .topic_count = 1};
-        kw_client_topics_result r = {0};
-        kw_client_create_topics(c, &ca, &r);
-        int16_t ck = r.topic_count ? r.topics[0].kerr : r.kerr;
-        if (r.err && ck != KW_KERR_TOPIC_ALREADY_EXISTS) {
-            fprintf(stderr, "ingest: creating topic %s: %s\n", f->topic,
-                    r.detail[0] ? r.detail : kw_strerror(r.err));
+        if (kerr == KW_KERR_UNKNOWN_TOPIC_OR_PARTITION && !created) {
+            if (!f->auto_create) {
+                fprintf(stderr, "ingest: topic %s does not exist (-" K
+                                "auto-create-topic-enabled=false)\n",
+                        f->topic);
+                return -1;
+            }
+            /* Mimir asks the broker (or topic) for message.max.bytes=16000000: the topic carries
+             * it, so records up to the max record size fit without touching the broker. */
+            char maxbytes[24];
+            snprintf(maxbytes, sizeof maxbytes, "%d", INGEST_BATCH_MAX);
+            kw_client_config_entry cfg = {"max.message.bytes", maxbytes};
+            kw_client_new_topic t = {.name = f->topic,
+                                     .partitions = (int32_t)f->partitions,
+                                     .configs = &cfg,
+                                     .config_count = 1};
+            kw_client_create_topics_args ca = {.topics = &t, .topic_count = 1};
+            kw_client_topics_result r = {0};
+            kw_client_create_topics(c, &ca, &r);
+            int16_t ck = r.topic_count ? r.topics[0].kerr : r.kerr;
+            if (r.err && ck != KW_KERR_TOPIC_ALREADY_EXISTS) {
+                fprintf(stderr, "ingest: creating topic %s: %s\n", f->topic,
+                        r.detail[0] ? r.detail : kw_strerror(r.err));
+                kw_client_topics_result_free(&r);
+                return -1;
+            }
+            if (!r.err)
+                fprintf(stderr, "ingest: created topic %s (%lld partitions, max.message.bytes %s)\n",
+                        f->topic, (long long)f->partitions, maxbytes);
             kw_client_topics_result_free(&r);
+            created = true;
+        }
+        if (ingest_mono_ms() >= deadline) {
+            fprintf(stderr, "ingest: topic %s has no leader for every partition after 15 s%s%s\n",
+                    f->topic, kerr ? ": " : "", kerr ? kw_kerr_name(kerr) : "");
             return -1;
         }
-        kw_client_topics_result_free(&r);
-        fprintf(stderr, "ingest: created topic %s (%lld partitions, max.message.bytes %s)\n",
-                f->topic, (long long)f->partitions, maxbytes);
-        struct timespec ts = {0, 300 * 1000000}; /* the new topic's leaders are being elected */
+        struct timespec ts = {0, 200 * 1000000};
         nanosleep(&ts, NULL);
     }
-    fprintf(stderr, "ingest: topic %s does not exist%s\n", f->topic,
-            f->auto_create ? " (and could not be created)" : " (-" K "auto-create-topic-enabled=false)");
-    return -1;
 }
 
 void ingest_group_name(const ingest_flags *f, int32_t p, char *buf, size_t len)

@@ -69,6 +69,9 @@ bad "ingest: -ingest-storage.kafka.tls-min-version: 'VersionTLS10' is not Versio
 bad "ingest: -ingest-storage.kafka.sasl-mechanism=AWS_MSK_IAM needs -ingest-storage.kafka.sasl-msk-iam-access-key and -secret-key, -file-path or -http-socket-path" writer "$A" "$TP" -ingest-storage.kafka.sasl-mechanism=AWS_MSK_IAM
 bad "ingest: -ingest-storage.kafka.sasl-mechanism=OAUTHBEARER needs -ingest-storage.kafka.sasl-oauthbearer-token, -file-path or -http-socket-path" writer "$A" "$TP" -ingest-storage.kafka.sasl-mechanism=OAUTHBEARER
 bad "ingest: -ingest-storage.kafka.sasl-oauthbearer-zid: not supported as a flag; put it in the document of -ingest-storage.kafka.sasl-oauthbearer-file-path or -http-socket-path" writer "$A" "$TP" -ingest-storage.kafka.sasl-mechanism=OAUTHBEARER -ingest-storage.kafka.sasl-oauthbearer-token=x -ingest-storage.kafka.sasl-oauthbearer-zid=alice
+run 1 "$INGEST" writer "$A" -ingest-storage.kafka.topic="$RUN-none" -ingest-storage.kafka.auto-create-topic-enabled=false
+has_err "ingest: topic $RUN-none does not exist (-ingest-storage.kafka.auto-create-topic-enabled=false)"
+ok "a missing topic with auto-create off is named"
 run 0 "$INGEST" reader -h
 grep -q -- "-ingest-storage.kafka.fetch-concurrency-max int" "$TMP/out" || fail "reader -h: $(cat "$TMP/out")"
 ok "ingest reader -h lists Mimir's flags"
