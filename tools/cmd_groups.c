@@ -198,6 +198,20 @@ static group_partition *collect_partitions(const kw_client_group_description *g,
     return v;
 }
 
+/* Whether some broker lists group as a KIP-848 "consumer" type group. */
+static bool is_consumer_type(kw_client *c, const char *group)
+{
+    const char *types[] = {"consumer"};
+    kw_client_list_groups_args a = {.types = types, .type_count = 1};
+    kw_client_list_groups_result r = {0};
+    bool found = false;
+    kw_client_list_groups(c, &a, &r);
+    for (size_t i = 0; i < r.group_count && !found; i++)
+        found = strcmp(r.groups[i].group_id, group) == 0;
+    kw_client_list_groups_result_free(&r);
+    return found;
+}
+
 static int groups_describe(kw_client *c, const groups_opts *o)
 {
     const char *names[1] = {o->group};
@@ -211,18 +225,26 @@ static int groups_describe(kw_client *c, const groups_opts *o)
         return rc;
     }
     const kw_client_group_description *g = &r.groups[0];
-    if (g->kerr || !g->state || !strcmp(g->state, "Dead")) {
+    if (g->kerr == KW_KERR_GROUP_ID_NOT_FOUND && is_consumer_type(c, o->group)) {
+        /* KIP-848: DescribeGroups knows classic groups only; the offsets are still there */
+        printf("group %s  type consumer (KIP-848): its members and assignments need "
+               "ConsumerGroupDescribe, which kwal does not send yet\n",
+               o->group);
+        g = NULL;
+    } else if (g->kerr || !g->state || !strcmp(g->state, "Dead")) {
         int16_t kerr = g->kerr > 0 ? g->kerr : KW_KERR_GROUP_ID_NOT_FOUND;
         int rc = cli_fail("groups describe: group %s: %s", o->group,
                           cli_errtext(KW_EBROKER, kerr, g->error_message, why, sizeof why));
         kw_client_describe_groups_result_free(&r);
         return rc;
     }
-    printf("group %s  state %s  protocol-type %s  protocol %s  coordinator %d  members %zu\n",
-           g->group_id, g->state, or_dash(g->protocol_type), or_dash(g->protocol),
-           (int)g->coordinator, g->member_count);
-    for (size_t i = 0; i < g->member_count; i++)
-        print_member(&g->members[i]);
+    if (g) {
+        printf("group %s  state %s  protocol-type %s  protocol %s  coordinator %d  members %zu\n",
+               g->group_id, g->state, or_dash(g->protocol_type), or_dash(g->protocol),
+               (int)g->coordinator, g->member_count);
+        for (size_t i = 0; i < g->member_count; i++)
+            print_member(&g->members[i]);
+    }
 
     kw_client_offset_fetch_args fa = {.group = o->group};
     kw_client_offsets_result off = {0};
@@ -233,7 +255,8 @@ static int groups_describe(kw_client *c, const groups_opts *o)
                       cli_group_error_hint(off.kerr));
     }
     size_t n = 0;
-    group_partition *parts = rc ? NULL : collect_partitions(g, &off, &n);
+    static const kw_client_group_description none = {0};
+    group_partition *parts = rc ? NULL : collect_partitions(g ? g : &none, &off, &n);
     if (!rc && !parts)
         rc = cli_fail("out of memory");
     if (!rc) {

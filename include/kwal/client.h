@@ -611,8 +611,9 @@ typedef void kw_client_describe_groups_cb(const kw_client_describe_groups_result
  * DescribeGroups, each group to its own coordinator (found with
  * FindCoordinator and found again when it moves), all at once.  Groups of
  * the KIP-848 "consumer" type are described by Kafka with
- * ConsumerGroupDescribe, not this: DescribeGroups answers for them with
- * their state and no members.  Returns 0 and fills *out (then free it), or
+ * ConsumerGroupDescribe, not this: Kafka 4 answers DescribeGroups for one
+ * with GROUP_ID_NOT_FOUND ("... is not a classic group"; ListGroups shows
+ * its type).  Returns 0 and fills *out (then free it), or
  * an error before anything was sent (KW_EINVAL: no groups, a NULL or empty
  * name).
  */

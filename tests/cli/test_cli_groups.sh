@@ -30,7 +30,7 @@ cleanup() {
   # the groups too (kwal has no DeleteGroups): the broker is shared
   timeout 60 java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$KWAL_KAFKA_LIB/*" \
     org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$B" --delete \
-    --group "$RUN-g" --group "$RUN-java" >/dev/null 2>&1 || true
+    --group "$RUN-g" --group "$RUN-java" --group "$RUN-kip848" >/dev/null 2>&1 || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -221,5 +221,29 @@ done
 grep -q "members 0$" "$TMP/out" || fail "members after the stop: $(head -n 1 "$TMP/out")"
 has_out "$TA 1 10 10 0"
 ok "after the console consumer leaves: Empty, no members, its committed offsets stay"
+
+# A KIP-848 group (the console consumer with group.protocol=consumer): DescribeGroups does not know
+# it; kwal says so and still shows its committed offsets.
+GK=$RUN-kip848
+java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$KWAL_KAFKA_LIB/*" \
+  org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$B" --topic "$TA" --group "$GK" \
+  --from-beginning --consumer-property group.protocol=consumer \
+  --consumer-property auto.commit.interval.ms=200 >"$TMP/console2.out" 2>"$TMP/console2.err" &
+PIDS+=($!)
+seen=0
+for _ in $(seq 1 120); do
+  if "$KWAL" -b "$B" groups describe "$GK" >"$TMP/out" 2>"$TMP/err" && grep -q "^$TA 1 10 10 0$" "$TMP/out"; then
+    seen=1
+    break
+  fi
+  sleep 0.5
+done
+[ "$seen" = 1 ] || fail "the KIP-848 group never showed its offsets: $(cat "$TMP/out" "$TMP/err")"
+has_out "group $GK  type consumer (KIP-848): its members and assignments need ConsumerGroupDescribe, which kwal does not send yet"
+run 0 "$KWAL" -b "$B" groups list --type consumer
+has_out "$GK Stable consumer consumer"
+ok "a KIP-848 group: listed with its type, described by its offsets with a note on what is missing"
+kill "${PIDS[-1]}"
+wait "${PIDS[-1]}" 2>/dev/null || true
 
 echo "1..$TESTS"
