@@ -84,6 +84,7 @@ static void init_done(const kw_cluster_result *res, void *arg)
         t->producer_id = r->producer_id;
         t->producer_epoch = r->producer_epoch;
         t->next_seq = 0;
+        t->seq_anchored = false;
         /* every batch not yet written goes out again under the new epoch, renumbered */
         for (kbatch *b = t->head; b; b = b->next) {
             if (b->state == KB_HELD) {
@@ -94,9 +95,12 @@ static void init_done(const kw_cluster_result *res, void *arg)
         t->pstate = KP_READY;
         kw__wal_kafka_log(k, KW_LOG_INFO, "topic %s: producer id %lld epoch %d", t->name,
                           (long long)t->producer_id, t->producer_epoch);
+        /* the first only: the rest follow it once it is acked (produce_done), see seq_anchored */
         for (kbatch *b = t->head; b; b = b->next)
-            if (b->state == KB_HELD)
+            if (b->state == KB_HELD) {
                 kw__wal_kafka_send_batch(b);
+                break;
+            }
         kw__wal_kafka_pump(t);
         return;
     }
