@@ -110,6 +110,7 @@ struct ktopic {
      */
     bool seq_anchored;
     uint64_t retry_at_ns; /* InitProducerId backoff */
+    unsigned init_failures; /* InitProducerId failures in a row (its backoff doubles) */
     kw_loop_timer timer;
     char last_error[200];
     /* the round scheduling (kafka_rounds.c), loop thread only */
