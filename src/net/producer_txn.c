@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/cluster_int.h"
 #include "net/coord.h"
 #include "net/producer_id.h"
 #include "net/producer_int.h"
 #include "net/producer_txn.h"
 #include "proto/kerr.h"
+#include "proto/api_release.h"
 #include "proto/msg.h"
+#include "proto/msg_core.h"
 
 /*
  * Threads.  The public calls run on the host's threads: they check and move
@@ -150,30 +153,30 @@ int kw__producer_txn_options(kw_producer *p, const kw_producer_options *o, char 
 }
 
 /* Lock held: KW_EINVAL for a call the state does not allow, with the reason in last_error. */
-static int state_error(kw_producer *p, const char *call)
+static int state_error(kw_producer *p, const char *what)
 {
     switch (p->txn_state) {
     case KW__TXN_FATAL:
-        return kw__producer_fail(p, p->txn_err, "%s: the producer is unusable: %s", call,
+        return kw__producer_fail(p, p->txn_err, "%s: the producer is unusable: %s", what,
                                  p->txn_why);
     case KW__TXN_ABORTABLE:
         return kw__producer_fail(p, p->txn_err,
-                                 "%s: the transaction cannot commit (%s): abort it", call,
+                                 "%s: the transaction cannot commit (%s): abort it", what,
                                  p->txn_why);
     case KW__TXN_UNINIT:
     case KW__TXN_INITIALIZING:
-        return kw__producer_fail(p, KW_EINVAL, "%s: call kw_producer_init_transactions first",
-                                 call);
+        return kw__producer_fail(p, KW_EINVAL, "%s: what kw_producer_init_transactions first",
+                                 what);
     case KW__TXN_READY:
         return kw__producer_fail(p, KW_EINVAL,
                                  "%s: no transaction is open (kw_producer_begin_transaction)",
-                                 call);
+                                 what);
     case KW__TXN_IN:
-        return kw__producer_fail(p, KW_EINVAL, "%s: a transaction is already open", call);
+        return kw__producer_fail(p, KW_EINVAL, "%s: a transaction is already open", what);
     case KW__TXN_COMMITTING:
-        return kw__producer_fail(p, KW_EINVAL, "%s: the transaction is being committed", call);
+        return kw__producer_fail(p, KW_EINVAL, "%s: the transaction is being committed", what);
     default:
-        return kw__producer_fail(p, KW_EINVAL, "%s: the transaction is being aborted", call);
+        return kw__producer_fail(p, KW_EINVAL, "%s: the transaction is being aborted", what);
     }
 }
 
@@ -199,6 +202,12 @@ bool kw__producer_txn_may_send(kw_producer *p, kw__producer_partition *pt, int *
     if (state == KW__TXN_ABORTING) {
         *fail = KW_ECLOSED;
         return false;
+    }
+    if (p->txn_v2) {
+        /* KIP-890 part 2: the Produce (v12) adds the partition itself */
+        pt->txn = KW__TXP_ADDED;
+        p->txn_started = true;
+        return true;
     }
     if (pt->txn == KW__TXP_ADDED)
         return true;
@@ -395,12 +404,21 @@ void kw__producer_txn_add(kw_producer *p)
 {
     if (p->txn_adding)
         return;
+    pthread_mutex_lock(&p->mu);
+    int state = p->txn_state;
+    pthread_mutex_unlock(&p->mu);
+    /* aborting or failed: the partitions wanted need not join (their batches fail) */
+    bool drop = state != KW__TXN_IN && state != KW__TXN_COMMITTING;
     size_t want = 0, ntopics = 0;
     kw__producer_topic *end = kw__producer_topics_end(p);
     for (kw__producer_topic *t = end ? p->topics : NULL; t; t = t == end ? NULL : t->next) {
         bool any = false;
         for (int32_t j = 0; t->parts && j < t->nparts; j++)
             if (t->parts[j].txn == KW__TXP_WANTED) {
+                if (drop) {
+                    t->parts[j].txn = KW__TXP_NONE;
+                    continue;
+                }
                 want++;
                 any = true;
             }
@@ -539,6 +557,61 @@ void kw__producer_txn_op_fail(kw__producer_txn_op *op, const char *what, int16_t
     kw__producer_txn_op_complete(op, rc, kerr, "%s", why);
 }
 
+/* ---------------------------------------------------------------- transaction version */
+
+static int build_versions(void *arg, int version, int32_t leader_epoch, const void **req)
+{
+    kw__producer_txn_op *op = arg;
+    (void)version;
+    (void)leader_epoch;
+    op->versions = (kw_api_versions_req){.client_software_name = kw_str_c("kwal"),
+                                         .client_software_version = kw_str_c("0.1.0")};
+    *req = &op->versions;
+    return 0;
+}
+
+/* The highest version of key in the broker's list, -1 when absent. */
+static int broker_max(const kw_api_versions_resp *r, int key)
+{
+    for (int32_t i = 0; i < r->api_keys.n; i++)
+        if (r->api_keys.v[i].api_key == key)
+            return r->api_keys.v[i].max_version;
+    return -1;
+}
+
+/*
+ * KIP-890 part 2 needs the cluster's finalized transaction.version to be 2
+ * and Produce v12 and EndTxn v5 on the wire (a client's api_version_max can
+ * hold them below): then a Produce adds its partition to the transaction
+ * itself and AddPartitionsToTxn is not sent.  Otherwise, or when the broker
+ * does not say, the explicit adds of transaction version 1.
+ */
+static void versions_done(const kw_cluster_result *res, void *arg)
+{
+    kw__producer_txn_op *op = arg;
+    kw_producer *p = op->p;
+    p->loop_calls--;
+    const kw_api_versions_resp *r = res->resp;
+    int16_t level = -1;
+    if (res->err == 0 && r && r->error_code == 0) {
+        for (int32_t i = 0; i < r->finalized_features.n; i++)
+            if (kw_str_eq(r->finalized_features.v[i].name, "transaction.version"))
+                level = r->finalized_features.v[i].max_version_level;
+        const kw_api_release *cap = p->cl->opt.conn.api_release;
+        bool wire = broker_max(r, KW_API_PRODUCE) >= 12 && broker_max(r, KW_API_END_TXN) >= 5 &&
+                    kw__api(KW_API_PRODUCE)->vmax >= 12 && kw__api(KW_API_END_TXN)->vmax >= 5 &&
+                    (!cap || (kw__api_release_max(cap, KW_API_PRODUCE) >= 12 &&
+                              kw__api_release_max(cap, KW_API_END_TXN) >= 5));
+        p->txn_v2 = level >= 2 && wire;
+    }
+    op->versions_asked = true;
+    kw__producer_log(p, KW_LOG_INFO,
+                     "transactional id %s: transaction.version %d: %s", p->txn_id, level,
+                     p->txn_v2 ? "partitions join through Produce v12 (KIP-890)"
+                               : "partitions join through AddPartitionsToTxn");
+    op_send(op);
+}
+
 static int16_t init_kerr(const void *resp, int version)
 {
     (void)version;
@@ -671,7 +744,10 @@ static void op_send(kw__producer_txn_op *op)
     uint64_t cap = kw__clock_now_ns() + COORDINATOR_TIMEOUT_NS;
     if (deadline > cap)
         deadline = cap;
-    if (op->kind == OP_INIT || (op->kind == OP_ABORT && op->bump)) {
+    if (op->kind == OP_INIT && !op->versions_asked) {
+        rc = kw__cluster_send_any(p->cl, KW_API_API_VERSIONS, build_versions, op, deadline,
+                                  versions_done, op);
+    } else if (op->kind == OP_INIT || (op->kind == OP_ABORT && op->bump)) {
         rc = kw__coord_send(p->cl, KW_COORDINATOR_TRANSACTION, p->txn_id,
                             KW_API_INIT_PRODUCER_ID, build_init, op, init_kerr, deadline,
                             init_done, op);
@@ -810,14 +886,14 @@ static int op_run(kw_producer *p, int kind, int timeout_ms, const kw_producer_tx
 }
 
 /* The checks every public transaction call makes; 0 to go on (lock held on return then). */
-static int enter(kw_producer *p, const char *call)
+static int enter(kw_producer *p, const char *what)
 {
     if (!p)
         return KW_EINVAL;
     if (!p->txn_id) {
         pthread_mutex_lock(&p->mu);
         int rc = kw__producer_fail(p, KW_EINVAL,
-                                   "%s: the producer has no transactional_id", call);
+                                   "%s: the producer has no transactional_id", what);
         pthread_mutex_unlock(&p->mu);
         return rc;
     }

@@ -3,6 +3,7 @@
 #define KW_NET_PRODUCER_TXN_H
 
 #include "net/producer_int.h"
+#include "proto/msg_core.h"
 #include "proto/msg_group.h"
 
 enum kw__producer_txn_op_kind { OP_INIT, OP_COMMIT, OP_ABORT, OP_OFFSETS };
@@ -31,6 +32,8 @@ struct kw__producer_txn_op {
     kw_init_producer_id_req init;
     kw_end_txn_req end;
     kw__producer_txn_offsets *offsets; /* OP_OFFSETS: the caller's offsets, copied */
+    bool versions_asked;               /* OP_INIT: the transaction version is known */
+    kw_api_versions_req versions;
 };
 
 /* producer_txn.c (loop thread) */
