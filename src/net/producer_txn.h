@@ -48,6 +48,17 @@ void kw__producer_txn_op_fail(kw__producer_txn_op *op, const char *what, int16_t
 /* A coordinator error worth asking again for (CONCURRENT_TRANSACTIONS, a coordinator moving). */
 bool kw__producer_txn_retriable(int16_t kerr);
 
+/* Lock held: the producer is done for; every call fails with err from now on. */
+void kw__producer_txn_set_fatal(kw_producer *p, int err, int16_t kerr, const char *why);
+/* Lock held: the open transaction can only abort now (no-op unless it is open). */
+void kw__producer_txn_set_abortable(kw_producer *p, int err, int16_t kerr, const char *why);
+/* A coordinator answer that means it and this producer disagree about the transaction. */
+bool kw__producer_txn_coordinator_fatal(int16_t kerr);
+/* The wait before the next retry, growing with *tries (which it counts). */
+uint64_t kw__producer_txn_retry_delay(unsigned *tries);
+/* Loop: a commit or abort that waited for an AddPartitionsToTxn goes on. */
+void kw__producer_txn_op_continue(kw_producer *p);
+
 /* producer_txn_offsets.c */
 /* Copies the caller's offsets into op: 0, or KW_EINVAL / KW_ENOMEM with why filled. */
 int kw__producer_txn_offsets_copy(kw__producer_txn_op *op, const kw_producer_txn_offsets *o,
