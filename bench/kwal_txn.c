@@ -100,7 +100,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < 4096 + size; i++)
         pool[i] = (char)('a' + (i * 7919) % 26);
 
-    kw_client_options co = {.bootstrap = brokers};
+    /* KWAL_TXN_API_MAX=3.9 (a Kafka release): protocol versions capped there, which keeps the
+     * transactions at version 1 (explicit AddPartitionsToTxn), to compare the two */
+    kw_client_options co = {.bootstrap = brokers, .api_version_max = getenv("KWAL_TXN_API_MAX")};
     kw_client *c = NULL;
     char err[512];
     if (kw_client_new(&c, &co, err, sizeof err) != 0) {

@@ -221,6 +221,11 @@ KW_API int32_t kw_producer_partition(const void *key, size_t key_len, int32_t pa
  * sends fail with it too; kw_producer_abort_transaction ends the transaction
  * and the producer can begin the next one.
  *
+ * Destroying a producer with a transaction open flushes its records and
+ * leaves the transaction to the coordinator, which aborts it after
+ * transaction_timeout_ms (or when the next producer of the id initialises):
+ * abort it first to end it at once.
+ *
  * Blocking.  init, commit, abort and send_offsets block like flush (they
  * return KW_EDEADLK from a callback, run a host-driven loop themselves) and
  * return KW_ETIMEDOUT when timeout_ms (-1: none) passes; the call can then

@@ -207,6 +207,7 @@ struct kw_producer {
     bool txn_adding;    /* loop: an AddPartitionsToTxn is out */
     bool txn_started;   /* loop: partitions or offsets were added: ending needs EndTxn */
     bool txn_bump;      /* loop: a batch's fate is unknown: bump the epoch at the abort */
+    bool txn_v2;        /* loop: KIP-890 part 2: Produce adds partitions, no AddPartitionsToTxn */
 };
 
 /* producer_partitioner.c */

@@ -630,7 +630,8 @@ void kw__producer_run(kw_producer *p)
             kw__producer_batch *b = pt->open;
             /* a partition joins the transaction with its first record, not when its batch
              * goes: the AddPartitionsToTxn round trip overlaps the linger and the sends */
-            if (b && p->txn_id && pt->txn == KW__TXP_NONE && p->txn_state == KW__TXN_IN)
+            if (b && p->txn_id && !p->txn_v2 && pt->txn == KW__TXP_NONE &&
+                p->txn_state == KW__TXN_IN)
                 pt->txn = KW__TXP_WANTED;
             if (b) {
                 uint64_t due = b->opened_ns + p->linger_ns;

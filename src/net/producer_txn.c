@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/cluster_int.h"
 #include "net/coord.h"
 #include "net/producer_id.h"
 #include "net/producer_int.h"
 #include "net/producer_txn.h"
 #include "proto/kerr.h"
+#include "proto/api_release.h"
 #include "proto/msg.h"
+#include "proto/msg_core.h"
 
 /*
  * Threads.  The public calls run on the host's threads: they check and move
@@ -41,7 +44,7 @@
 #define RETRY_FIRST_MS 2u
 #define RETRY_MAX_MS 20u
 
-static uint64_t retry_delay(unsigned *tries)
+uint64_t kw__producer_txn_retry_delay(unsigned *tries)
 {
     uint64_t ms = RETRY_FIRST_MS << (*tries < 4 ? *tries : 4);
     (*tries)++;
@@ -60,7 +63,7 @@ bool kw__producer_txn_fencing(int16_t kerr)
            kerr == KW_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 }
 
-static bool coordinator_fatal(int16_t kerr)
+bool kw__producer_txn_coordinator_fatal(int16_t kerr)
 {
     return kerr == KW_KERR_INVALID_TXN_STATE || kerr == 49 /* INVALID_PRODUCER_ID_MAPPING */ ||
            kerr == KW_KERR_UNSUPPORTED_VERSION || kerr == 31 /* CLUSTER_AUTHORIZATION_FAILED */;
@@ -85,7 +88,7 @@ static void copy_text(char *dst, size_t size, const char *src)
 }
 
 /* Lock held: the producer is done for; every call fails with err from now on. */
-static void set_fatal(kw_producer *p, int err, int16_t kerr, const char *why)
+void kw__producer_txn_set_fatal(kw_producer *p, int err, int16_t kerr, const char *why)
 {
     if (p->txn_state == KW__TXN_FATAL)
         return;
@@ -96,7 +99,7 @@ static void set_fatal(kw_producer *p, int err, int16_t kerr, const char *why)
 }
 
 /* Lock held: the open transaction can only abort now. */
-static void set_abortable(kw_producer *p, int err, int16_t kerr, const char *why)
+void kw__producer_txn_set_abortable(kw_producer *p, int err, int16_t kerr, const char *why)
 {
     if (p->txn_state != KW__TXN_IN && p->txn_state != KW__TXN_COMMITTING)
         return; /* already failed, or aborting anyway */
@@ -109,9 +112,9 @@ static void set_abortable(kw_producer *p, int err, int16_t kerr, const char *why
 void kw__producer_txn_failed(kw_producer *p, int err, int16_t kerr, const char *detail)
 {
     if (err == KW_EFENCED || kw__producer_txn_fencing(kerr))
-        set_fatal(p, KW_EFENCED, kerr, detail);
+        kw__producer_txn_set_fatal(p, KW_EFENCED, kerr, detail);
     else
-        set_abortable(p, err, kerr, detail);
+        kw__producer_txn_set_abortable(p, err, kerr, detail);
 }
 
 /* ---------------------------------------------------------------- options and sends */
@@ -150,30 +153,30 @@ int kw__producer_txn_options(kw_producer *p, const kw_producer_options *o, char 
 }
 
 /* Lock held: KW_EINVAL for a call the state does not allow, with the reason in last_error. */
-static int state_error(kw_producer *p, const char *call)
+static int state_error(kw_producer *p, const char *what)
 {
     switch (p->txn_state) {
     case KW__TXN_FATAL:
-        return kw__producer_fail(p, p->txn_err, "%s: the producer is unusable: %s", call,
+        return kw__producer_fail(p, p->txn_err, "%s: the producer is unusable: %s", what,
                                  p->txn_why);
     case KW__TXN_ABORTABLE:
         return kw__producer_fail(p, p->txn_err,
-                                 "%s: the transaction cannot commit (%s): abort it", call,
+                                 "%s: the transaction cannot commit (%s): abort it", what,
                                  p->txn_why);
     case KW__TXN_UNINIT:
     case KW__TXN_INITIALIZING:
-        return kw__producer_fail(p, KW_EINVAL, "%s: call kw_producer_init_transactions first",
-                                 call);
+        return kw__producer_fail(p, KW_EINVAL, "%s: what kw_producer_init_transactions first",
+                                 what);
     case KW__TXN_READY:
         return kw__producer_fail(p, KW_EINVAL,
                                  "%s: no transaction is open (kw_producer_begin_transaction)",
-                                 call);
+                                 what);
     case KW__TXN_IN:
-        return kw__producer_fail(p, KW_EINVAL, "%s: a transaction is already open", call);
+        return kw__producer_fail(p, KW_EINVAL, "%s: a transaction is already open", what);
     case KW__TXN_COMMITTING:
-        return kw__producer_fail(p, KW_EINVAL, "%s: the transaction is being committed", call);
+        return kw__producer_fail(p, KW_EINVAL, "%s: the transaction is being committed", what);
     default:
-        return kw__producer_fail(p, KW_EINVAL, "%s: the transaction is being aborted", call);
+        return kw__producer_fail(p, KW_EINVAL, "%s: the transaction is being aborted", what);
     }
 }
 
@@ -182,269 +185,6 @@ int kw__producer_txn_check_send(kw_producer *p)
     if (p->txn_state == KW__TXN_IN)
         return 0;
     return state_error(p, "send");
-}
-
-/* ---------------------------------------------------------------- adding partitions */
-
-bool kw__producer_txn_may_send(kw_producer *p, kw__producer_partition *pt, int *fail)
-{
-    pthread_mutex_lock(&p->mu);
-    int state = p->txn_state;
-    int err = p->txn_err;
-    pthread_mutex_unlock(&p->mu);
-    if (state == KW__TXN_FATAL || state == KW__TXN_ABORTABLE) {
-        *fail = err;
-        return false;
-    }
-    if (state == KW__TXN_ABORTING) {
-        *fail = KW_ECLOSED;
-        return false;
-    }
-    if (pt->txn == KW__TXP_ADDED)
-        return true;
-    if (pt->txn == KW__TXP_NONE)
-        pt->txn = KW__TXP_WANTED;
-    return false;
-}
-
-typedef struct add_call {
-    kw_producer *p;
-    kw__producer_partition **parts;
-    size_t nparts;
-    int32_t *indexes;
-    kw_add_partitions_to_txn_req_topic *topics;
-    size_t ntopics;
-    kw_add_partitions_to_txn_req_transaction txn;
-    kw_add_partitions_to_txn_req req;
-    uint64_t deadline_ns;
-    kw_loop_timer timer;
-    bool timer_ready;
-    unsigned tries; /* retries so far (the backoff grows) */
-} add_call;
-
-static void add_call_free(add_call *a)
-{
-    free(a->parts);
-    free(a->indexes);
-    free(a->topics);
-    free(a);
-}
-
-static int build_add(void *arg, int version, int32_t leader_epoch, const void **req)
-{
-    add_call *a = arg;
-    kw_producer *p = a->p;
-    (void)leader_epoch;
-    kw__schema_init(kw__api(KW_API_ADD_PARTITIONS_TO_TXN)->req, version, &a->req);
-    if (version <= 3) {
-        a->req.v3_and_below_transactional_id = kw_str_c(p->txn_id);
-        a->req.v3_and_below_producer_id = p->producer_id;
-        a->req.v3_and_below_producer_epoch = p->producer_epoch;
-        a->req.v3_and_below_topics.v = a->topics;
-        a->req.v3_and_below_topics.n = a->ntopics;
-    } else {
-        /* the batched form brokers use; verify_only false asks to add, as v3 does */
-        a->txn = (kw_add_partitions_to_txn_req_transaction){
-            .transactional_id = kw_str_c(p->txn_id),
-            .producer_id = p->producer_id,
-            .producer_epoch = p->producer_epoch,
-            .verify_only = false,
-        };
-        a->txn.topics.v = a->topics;
-        a->txn.topics.n = a->ntopics;
-        a->req.transactions.v = &a->txn;
-        a->req.transactions.n = 1;
-    }
-    *req = &a->req;
-    return 0;
-}
-
-/* The partition results of either response form. */
-static void add_results(const kw_add_partitions_to_txn_resp *r,
-                        const kw_add_partitions_to_txn_resp_topic_result **v, size_t *n)
-{
-    if (r->results_by_transaction.n > 0) {
-        *v = r->results_by_transaction.v[0].topic_results.v;
-        *n = r->results_by_transaction.v[0].topic_results.n;
-    } else {
-        *v = r->results_by_topic_v3_and_below.v;
-        *n = r->results_by_topic_v3_and_below.n;
-    }
-}
-
-/* The first error of the response: the top-level one (v4+), else the first partition's. */
-static int16_t add_kerr(const void *resp, int version)
-{
-    const kw_add_partitions_to_txn_resp *r = resp;
-    (void)version;
-    if (r->error_code)
-        return r->error_code;
-    const kw_add_partitions_to_txn_resp_topic_result *v;
-    size_t n;
-    add_results(r, &v, &n);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < (size_t)v[i].results_by_partition.n; j++)
-            if (v[i].results_by_partition.v[j].partition_error_code)
-                return v[i].results_by_partition.v[j].partition_error_code;
-    return 0;
-}
-
-static void add_done(const kw_cluster_result *res, void *arg);
-static void op_continue(kw_producer *p);
-
-static int add_send(add_call *a)
-{
-    kw_producer *p = a->p;
-    int rc = kw__coord_send(p->cl, KW_COORDINATOR_TRANSACTION, p->txn_id,
-                            KW_API_ADD_PARTITIONS_TO_TXN, build_add, a, add_kerr, a->deadline_ns,
-                            add_done, a);
-    if (rc == 0)
-        p->loop_calls++;
-    return rc;
-}
-
-static void add_retry(kw_loop_timer *timer, void *arg)
-{
-    (void)timer;
-    add_call *a = arg;
-    kw_producer *p = a->p;
-    p->loop_calls--;
-    if (add_send(a) != 0) {
-        kw_cluster_result res = {.err = KW_ENOMEM, .detail = "AddPartitionsToTxn: out of memory"};
-        p->loop_calls++;
-        add_done(&res, a);
-    }
-}
-
-/* Ends an AddPartitionsToTxn: its partitions are added, or the transaction is abortable. */
-static void add_finish(add_call *a, int err, int16_t kerr, const char *detail,
-                       const kw_add_partitions_to_txn_resp *r)
-{
-    kw_producer *p = a->p;
-    const kw_add_partitions_to_txn_resp_topic_result *v = NULL;
-    size_t n = 0;
-    if (r)
-        add_results(r, &v, &n);
-    char why[400];
-    for (size_t k = 0; k < a->nparts; k++) {
-        kw__producer_partition *pt = a->parts[k];
-        int16_t pk = err ? kerr : 0;
-        if (!err) {
-            pk = KW_KERR_UNKNOWN_SERVER_ERROR; /* not in the answer */
-            for (size_t i = 0; i < n; i++) {
-                if (!kw_str_eq(v[i].name, pt->topic->name))
-                    continue;
-                for (size_t j = 0; j < (size_t)v[i].results_by_partition.n; j++)
-                    if (v[i].results_by_partition.v[j].partition_index == pt->index)
-                        pk = v[i].results_by_partition.v[j].partition_error_code;
-            }
-        }
-        if (!err && pk == 0) {
-            pt->txn = KW__TXP_ADDED;
-            p->txn_started = true;
-            continue;
-        }
-        pt->txn = KW__TXP_NONE;
-        if (err)
-            snprintf(why, sizeof(why), "AddPartitionsToTxn %s/%d: %s", pt->topic->name,
-                     pt->index, detail && *detail ? detail : kw_strerror(err));
-        else
-            snprintf(why, sizeof(why), "AddPartitionsToTxn %s/%d: %s", pt->topic->name,
-                     pt->index, kw__kerr_name(pk));
-        pthread_mutex_lock(&p->mu);
-        if (kw__producer_txn_fencing(pk))
-            set_fatal(p, KW_EFENCED, pk, why);
-        else if (coordinator_fatal(pk))
-            set_fatal(p, KW_EBROKER, pk, why);
-        else if (pk != 55 /* OPERATION_NOT_ATTEMPTED: another partition failed */)
-            set_abortable(p, err ? err : KW_EBROKER, pk, why);
-        pthread_mutex_unlock(&p->mu);
-        kw__producer_log(p, KW_LOG_WARN, "%s", why);
-    }
-    p->txn_adding = false;
-    add_call_free(a);
-    kw__producer_run(p); /* added partitions send; failed ones fail their batches */
-    op_continue(p);      /* a commit or abort waiting for the adds */
-}
-
-static void add_done(const kw_cluster_result *res, void *arg)
-{
-    add_call *a = arg;
-    kw_producer *p = a->p;
-    p->loop_calls--;
-    if (res->err) {
-        add_finish(a, res->err, res->kerr, res->detail, NULL);
-        return;
-    }
-    kw__producer_log(p, KW_LOG_DEBUG, "AddPartitionsToTxn v%d (%zu partitions): %s", res->version,
-                     a->nparts, res->kerr ? kw__kerr_name(res->kerr) : "ok");
-    if (kw__producer_txn_retriable(res->kerr) && kw__clock_now_ns() < a->deadline_ns) {
-        /* CONCURRENT_TRANSACTIONS: the last transaction's markers are still being written */
-        if (!a->timer_ready) {
-            kw__loop_timer_init(p->loop, &a->timer, add_retry, a);
-            a->timer_ready = true;
-        }
-        p->loop_calls++;
-        kw__loop_timer_start(&a->timer, retry_delay(&a->tries));
-        return;
-    }
-    add_finish(a, 0, 0, NULL, res->resp);
-}
-
-void kw__producer_txn_add(kw_producer *p)
-{
-    if (p->txn_adding)
-        return;
-    size_t want = 0, ntopics = 0;
-    kw__producer_topic *end = kw__producer_topics_end(p);
-    for (kw__producer_topic *t = end ? p->topics : NULL; t; t = t == end ? NULL : t->next) {
-        bool any = false;
-        for (int32_t j = 0; t->parts && j < t->nparts; j++)
-            if (t->parts[j].txn == KW__TXP_WANTED) {
-                want++;
-                any = true;
-            }
-        ntopics += any;
-    }
-    if (want == 0)
-        return;
-    add_call *a = calloc(1, sizeof(*a));
-    if (a) {
-        a->parts = calloc(want, sizeof(*a->parts));
-        a->indexes = calloc(want, sizeof(*a->indexes));
-        a->topics = calloc(ntopics, sizeof(*a->topics));
-    }
-    if (!a || !a->parts || !a->indexes || !a->topics) {
-        if (a)
-            add_call_free(a);
-        pthread_mutex_lock(&p->mu);
-        set_abortable(p, KW_ENOMEM, 0, "AddPartitionsToTxn: out of memory");
-        pthread_mutex_unlock(&p->mu);
-        return; /* the next round fails the waiting batches */
-    }
-    a->p = p;
-    /* every partition new to the transaction in this round, in one request */
-    for (kw__producer_topic *t = p->topics; t; t = t == end ? NULL : t->next) {
-        kw_add_partitions_to_txn_req_topic *rt = NULL;
-        for (int32_t j = 0; t->parts && j < t->nparts; j++) {
-            kw__producer_partition *pt = &t->parts[j];
-            if (pt->txn != KW__TXP_WANTED)
-                continue;
-            if (!rt) {
-                rt = &a->topics[a->ntopics++];
-                rt->name = kw_str_c(t->name);
-                rt->partitions.v = &a->indexes[a->nparts];
-            }
-            pt->txn = KW__TXP_ADDING;
-            a->indexes[a->nparts] = pt->index;
-            a->parts[a->nparts++] = pt;
-            rt->partitions.n++;
-        }
-    }
-    a->deadline_ns = kw__clock_now_ns() + p->delivery_timeout_ns;
-    p->txn_adding = true;
-    if (add_send(a) != 0)
-        add_finish(a, KW_ENOMEM, 0, "out of memory", NULL);
 }
 
 /* ---------------------------------------------------------------- ops (loop side) */
@@ -504,7 +244,7 @@ void kw__producer_txn_op_retry(kw__producer_txn_op *op)
         op->timer_ready = true;
     }
     p->loop_calls++;
-    kw__loop_timer_start(&op->timer, retry_delay(&op->tries));
+    kw__loop_timer_start(&op->timer, kw__producer_txn_retry_delay(&op->tries));
 }
 
 /* Loop: the coordinator's error kerr for op; fencing and fatal errors end the producer. */
@@ -524,19 +264,74 @@ void kw__producer_txn_op_fail(kw__producer_txn_op *op, const char *what, int16_t
     pthread_mutex_lock(&p->mu);
     if (kw__producer_txn_fencing(kerr)) {
         rc = KW_EFENCED;
-        set_fatal(p, rc, kerr, why);
-    } else if (coordinator_fatal(kerr)) {
-        set_fatal(p, rc, kerr, why);
+        kw__producer_txn_set_fatal(p, rc, kerr, why);
+    } else if (kw__producer_txn_coordinator_fatal(kerr)) {
+        kw__producer_txn_set_fatal(p, rc, kerr, why);
     } else if (op->kind == OP_INIT) {
         p->txn_state = KW__TXN_UNINIT; /* init may be called again */
     } else if (op->kind == OP_COMMIT) {
         p->txn_state = KW__TXN_COMMITTING;
-        set_abortable(p, rc, kerr, why);
+        kw__producer_txn_set_abortable(p, rc, kerr, why);
     } else if (op->kind == OP_OFFSETS) {
-        set_abortable(p, rc, kerr, why);
+        kw__producer_txn_set_abortable(p, rc, kerr, why);
     }
     pthread_mutex_unlock(&p->mu);
     kw__producer_txn_op_complete(op, rc, kerr, "%s", why);
+}
+
+/* ---------------------------------------------------------------- transaction version */
+
+static int build_versions(void *arg, int version, int32_t leader_epoch, const void **req)
+{
+    kw__producer_txn_op *op = arg;
+    (void)version;
+    (void)leader_epoch;
+    op->versions = (kw_api_versions_req){.client_software_name = kw_str_c("kwal"),
+                                         .client_software_version = kw_str_c("0.1.0")};
+    *req = &op->versions;
+    return 0;
+}
+
+/* The highest version of key in the broker's list, -1 when absent. */
+static int broker_max(const kw_api_versions_resp *r, int key)
+{
+    for (int32_t i = 0; i < r->api_keys.n; i++)
+        if (r->api_keys.v[i].api_key == key)
+            return r->api_keys.v[i].max_version;
+    return -1;
+}
+
+/*
+ * KIP-890 part 2 needs the cluster's finalized transaction.version to be 2
+ * and Produce v12 and EndTxn v5 on the wire (a client's api_version_max can
+ * hold them below): then a Produce adds its partition to the transaction
+ * itself and AddPartitionsToTxn is not sent.  Otherwise, or when the broker
+ * does not say, the explicit adds of transaction version 1.
+ */
+static void versions_done(const kw_cluster_result *res, void *arg)
+{
+    kw__producer_txn_op *op = arg;
+    kw_producer *p = op->p;
+    p->loop_calls--;
+    const kw_api_versions_resp *r = res->resp;
+    int16_t level = -1;
+    if (res->err == 0 && r && r->error_code == 0) {
+        for (int32_t i = 0; i < r->finalized_features.n; i++)
+            if (kw_str_eq(r->finalized_features.v[i].name, "transaction.version"))
+                level = r->finalized_features.v[i].max_version_level;
+        const kw_api_release *cap = p->cl->opt.conn.api_release;
+        bool wire = broker_max(r, KW_API_PRODUCE) >= 12 && broker_max(r, KW_API_END_TXN) >= 5 &&
+                    kw__api(KW_API_PRODUCE)->vmax >= 12 && kw__api(KW_API_END_TXN)->vmax >= 5 &&
+                    (!cap || (kw__api_release_max(cap, KW_API_PRODUCE) >= 12 &&
+                              kw__api_release_max(cap, KW_API_END_TXN) >= 5));
+        p->txn_v2 = level >= 2 && wire;
+    }
+    op->versions_asked = true;
+    kw__producer_log(p, KW_LOG_INFO,
+                     "transactional id %s: transaction.version %d: %s", p->txn_id, level,
+                     p->txn_v2 ? "partitions join through Produce v12 (KIP-890)"
+                               : "partitions join through AddPartitionsToTxn");
+    op_send(op);
 }
 
 static int16_t init_kerr(const void *resp, int version)
@@ -570,13 +365,16 @@ static void init_done(const kw_cluster_result *res, void *arg)
             p->txn_state = KW__TXN_UNINIT;
             pthread_mutex_unlock(&p->mu);
         }
-        kw__producer_txn_op_complete(op, res->err, res->kerr, "InitProducerId for transactional id %s: %s",
-                    p->txn_id, res->detail && *res->detail ? res->detail : kw_strerror(res->err));
+        kw__producer_txn_op_complete(op, res->err, res->kerr,
+                                     "InitProducerId for transactional id %s: %s", p->txn_id,
+                                     res->detail && *res->detail ? res->detail
+                                                                 : kw_strerror(res->err));
         return;
     }
     if (res->kerr) {
         if (kw__producer_txn_retriable(res->kerr) && kw__clock_now_ns() < op->deadline_ns) {
-            kw__producer_txn_op_retry(op); /* CONCURRENT_TRANSACTIONS: the id's last transaction is ending */
+            /* CONCURRENT_TRANSACTIONS: the id's last transaction is ending */
+            kw__producer_txn_op_retry(op);
             return;
         }
         kw__producer_txn_op_fail(op, "InitProducerId", res->kerr);
@@ -625,11 +423,15 @@ static void end_done(const kw_cluster_result *res, void *arg)
     const kw_end_txn_resp *r = res->resp;
     const char *what = op->kind == OP_COMMIT ? "EndTxn (commit)" : "EndTxn (abort)";
     kw__producer_log(p, KW_LOG_DEBUG, "%s v%d: %s", what, res->version,
-                     res->err ? kw_strerror(res->err) : res->kerr ? kw__kerr_name(res->kerr) : "ok");
+                     res->err    ? kw_strerror(res->err)
+                     : res->kerr ? kw__kerr_name(res->kerr)
+                                 : "ok");
     if (res->err) {
         /* the outcome is unknown: the state stays, and the caller may call again */
-        kw__producer_txn_op_complete(op, res->err, res->kerr, "%s for transactional id %s: %s", what, p->txn_id,
-                    res->detail && *res->detail ? res->detail : kw_strerror(res->err));
+        kw__producer_txn_op_complete(op, res->err, res->kerr, "%s for transactional id %s: %s",
+                                     what, p->txn_id,
+                                     res->detail && *res->detail ? res->detail
+                                                                 : kw_strerror(res->err));
         return;
     }
     if (res->kerr) {
@@ -671,7 +473,10 @@ static void op_send(kw__producer_txn_op *op)
     uint64_t cap = kw__clock_now_ns() + COORDINATOR_TIMEOUT_NS;
     if (deadline > cap)
         deadline = cap;
-    if (op->kind == OP_INIT || (op->kind == OP_ABORT && op->bump)) {
+    if (op->kind == OP_INIT && !op->versions_asked) {
+        rc = kw__cluster_send_any(p->cl, KW_API_API_VERSIONS, build_versions, op, deadline,
+                                  versions_done, op);
+    } else if (op->kind == OP_INIT || (op->kind == OP_ABORT && op->bump)) {
         rc = kw__coord_send(p->cl, KW_COORDINATOR_TRANSACTION, p->txn_id,
                             KW_API_INIT_PRODUCER_ID, build_init, op, init_kerr, deadline,
                             init_done, op);
@@ -707,7 +512,7 @@ static void op_send(kw__producer_txn_op *op)
     p->loop_calls++;
 }
 
-static void op_continue(kw_producer *p)
+void kw__producer_txn_op_continue(kw_producer *p)
 {
     kw__producer_txn_op *op = p->txn_op;
     if (op && op->waiting_adds && !p->txn_adding) {
@@ -810,14 +615,14 @@ static int op_run(kw_producer *p, int kind, int timeout_ms, const kw_producer_tx
 }
 
 /* The checks every public transaction call makes; 0 to go on (lock held on return then). */
-static int enter(kw_producer *p, const char *call)
+static int enter(kw_producer *p, const char *what)
 {
     if (!p)
         return KW_EINVAL;
     if (!p->txn_id) {
         pthread_mutex_lock(&p->mu);
         int rc = kw__producer_fail(p, KW_EINVAL,
-                                   "%s: the producer has no transactional_id", call);
+                                   "%s: the producer has no transactional_id", what);
         pthread_mutex_unlock(&p->mu);
         return rc;
     }

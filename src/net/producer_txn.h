@@ -3,6 +3,7 @@
 #define KW_NET_PRODUCER_TXN_H
 
 #include "net/producer_int.h"
+#include "proto/msg_core.h"
 #include "proto/msg_group.h"
 
 enum kw__producer_txn_op_kind { OP_INIT, OP_COMMIT, OP_ABORT, OP_OFFSETS };
@@ -31,6 +32,8 @@ struct kw__producer_txn_op {
     kw_init_producer_id_req init;
     kw_end_txn_req end;
     kw__producer_txn_offsets *offsets; /* OP_OFFSETS: the caller's offsets, copied */
+    bool versions_asked;               /* OP_INIT: the transaction version is known */
+    kw_api_versions_req versions;
 };
 
 /* producer_txn.c (loop thread) */
@@ -44,6 +47,17 @@ void kw__producer_txn_op_retry(kw__producer_txn_op *op);
 void kw__producer_txn_op_fail(kw__producer_txn_op *op, const char *what, int16_t kerr);
 /* A coordinator error worth asking again for (CONCURRENT_TRANSACTIONS, a coordinator moving). */
 bool kw__producer_txn_retriable(int16_t kerr);
+
+/* Lock held: the producer is done for; every call fails with err from now on. */
+void kw__producer_txn_set_fatal(kw_producer *p, int err, int16_t kerr, const char *why);
+/* Lock held: the open transaction can only abort now (no-op unless it is open). */
+void kw__producer_txn_set_abortable(kw_producer *p, int err, int16_t kerr, const char *why);
+/* A coordinator answer that means it and this producer disagree about the transaction. */
+bool kw__producer_txn_coordinator_fatal(int16_t kerr);
+/* The wait before the next retry, growing with *tries (which it counts). */
+uint64_t kw__producer_txn_retry_delay(unsigned *tries);
+/* Loop: a commit or abort that waited for an AddPartitionsToTxn goes on. */
+void kw__producer_txn_op_continue(kw_producer *p);
 
 /* producer_txn_offsets.c */
 /* Copies the caller's offsets into op: 0, or KW_EINVAL / KW_ENOMEM with why filled. */

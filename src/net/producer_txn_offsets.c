@@ -1,4 +1,4 @@
-/* A transaction's consumed offsets: AddOffsetsToTxn, then TxnOffsetCommit to the group coordinator. */
+/* A transaction's consumed offsets: AddOffsetsToTxn, then TxnOffsetCommit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
