@@ -211,7 +211,8 @@ static int check_topic(kw_log *log, const kw_log_database *db, const char *topic
         if (rc)
             return rc;
         /* The broker answers CreateTopics before every broker's metadata has the topic. */
-        for (int i = 0; i < 100; i++) {
+        uint64_t deadline = kw__log_now_ns() + (uint64_t)log->o.timeout_ms * 1000000u;
+        while (kw__log_now_ns() < deadline) {
             rc = topic_shape(log, topic, &exists, &parts, errbuf, errlen);
             if (rc || exists)
                 break;
