@@ -75,6 +75,7 @@ int cli_cmd_topics(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_offsets(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_wal(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_meta(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_log(cli_ctx *ctx, int argc, char **argv);
 
 /* The most topics `consume -G` subscribes to. */
 #define CLI_GROUP_TOPICS_MAX 64

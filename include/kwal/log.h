@@ -137,6 +137,22 @@ typedef struct kw_log_database {
 KW_API int kw_log_open(kw_log **out, const kw_log_options *opts, char *errbuf, size_t errlen);
 
 /*
+ * Opens a node from the [log] table of a TOML file and attaches its
+ * [[log.database]] tables: base gives the callbacks (and defaults), the file
+ * the rest.  Keys of [log]: bootstrap (required), group_id,
+ * transactional_id_prefix, term_epoch, session_timeout_ms,
+ * heartbeat_interval_ms, rebalance_timeout_ms, transaction_timeout_ms,
+ * poll_ms, timeout_ms, drop_stale_terms, security ("plaintext", "ssl",
+ * "sasl_plaintext", "sasl_ssl"), sasl_mechanism, sasl_username,
+ * sasl_password, tls_ca_file.  Keys of [[log.database]]: name, topic,
+ * replica_topic, auto_create_topic.  An unknown key, a wrong type or bad
+ * TOML is KW_EINVAL / KW_EMALFORMED with errbuf naming the file, line and
+ * key; then kw_log_open's and kw_log_attach's errors.  Not started.
+ */
+KW_API int kw_log_open_file(kw_log **out, const char *path, const kw_log_options *base,
+                            char *errbuf, size_t errlen);
+
+/*
  * Attaches a database, checking its topics now (blocking): each must exist
  * (or is created with auto_create_topic) with exactly one partition, and
  * the replica topic must have message.timestamp.type=LogAppendTime.

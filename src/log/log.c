@@ -105,6 +105,10 @@ int kw_log_open(kw_log **out, const kw_log_options *opts, char *errbuf, size_t e
         free_log(log);
         return KW_ENOMEM;
     }
+    log->o.client_options = NULL; /* the caller's; used only here */
+    log->o.bootstrap = NULL;
+    log->o.group_id = log->group_id;
+    log->o.transactional_id_prefix = log->prefix;
     if (!log->o.timeout_ms)
         log->o.timeout_ms = 30000;
     if (!log->o.poll_ms)
