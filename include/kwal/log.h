@@ -34,7 +34,9 @@ extern "C" {
  * turns every source record into zero or more replica records (emitted with
  * kw_log_emit), each stamped with the header "kwal-term" (the term, 8 bytes
  * big-endian), and the source offsets consumed are committed in the same
- * transaction (as the group member, with its current generation).  So a
+ * transaction (without membership: the transactional id, not the group
+ * generation, makes the leader the only writer, so a leader that keeps its
+ * database through a cooperative rebalance is not aborted).  So a
  * source record is applied exactly once into the replica: a transaction
  * that does not commit leaves neither its replica records nor its offsets.
  * The leader's own replica records are not handed to on_replica (apply

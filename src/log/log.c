@@ -186,7 +186,10 @@ static int create_topic(kw_log *log, const char *topic, char *errbuf, size_t err
                                       .timeout_ms = log->o.timeout_ms};
     kw_client_topics_result r;
     int rc = kw_client_create_topics(log->client, &a, &r);
-    if (rc == 0 && r.topic_count == 1 && r.topics[0].kerr && r.topics[0].kerr != 36) {
+    /* Another node of the cluster creating it at the same moment is fine. */
+    if (r.topic_count == 1 && r.topics[0].kerr == 36)
+        rc = 0;
+    else if (rc == 0 && r.topic_count == 1 && r.topics[0].kerr) {
         say(errbuf, errlen, "kw_log: creating topic %s: %s", topic, r.topics[0].message);
         rc = KW_EBROKER;
     } else if (rc) {

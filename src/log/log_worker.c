@@ -333,19 +333,17 @@ static void run_transaction(kw_log *log, kw__log_db *d, const kw_consumer_record
         pthread_mutex_unlock(&log->mu);
     }
     if (rc == 0) {
-        kw_group_info gi;
-        rc = kw_group_info_get(log->group, &gi);
-        if (rc == 0) {
-            kw_client_committed off = {.topic = d->topic, .partition = 0,
-                                       .offset = recs[n - 1]->offset + 1, .leader_epoch = -1};
-            kw_producer_txn_offsets to = {.group = log->group_id, .member_id = gi.member_id,
-                                          .generation = gi.generation, .offsets = &off,
-                                          .count = 1};
-            rc = kw_producer_send_offsets_to_transaction(d->txp, &to, (int)log->o.timeout_ms);
-            if (rc)
-                kw_producer_last_error(d->txp, detail, sizeof(detail));
-            kw_group_info_free(&gi);
-        }
+        /* Without membership (member "", generation -1): the leader's exclusivity is its
+         * transactional id (a new leader's InitProducerId fences it), and a generation check
+         * would abort every transaction of a leader that keeps its database across a
+         * cooperative rebalance (the generation moves while it commits). */
+        kw_client_committed off = {.topic = d->topic, .partition = 0,
+                                   .offset = recs[n - 1]->offset + 1, .leader_epoch = -1};
+        kw_producer_txn_offsets to = {.group = log->group_id, .member_id = NULL,
+                                      .generation = -1, .offsets = &off, .count = 1};
+        rc = kw_producer_send_offsets_to_transaction(d->txp, &to, (int)log->o.timeout_ms);
+        if (rc)
+            kw_producer_last_error(d->txp, detail, sizeof(detail));
     }
     if (rc == 0) {
         rc = kw_producer_commit_transaction(d->txp, (int)log->o.timeout_ms);
