@@ -1088,37 +1088,12 @@ int kw__wal_config_parse(const char *text, size_t len, const char *filename, kw_
 int kw__wal_config_load(const char *path, kw__wal_config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (err && errlen)
-        {
-            char why[128];
-            /* strerror_r, not strerror: a library must not share its buffer across threads. */
-            snprintf(err, errlen, "%s: %s", path, strerror_r(errno, why, sizeof(why)));
-        }
-        return KW_ECONFIG;
-    }
-    /* One byte past the limit tells a file that is too big from one that just fits. */
-    char *text = malloc(MAX_FILE_BYTES + 1);
-    if (!text) {
-        fclose(f);
-        return KW_ENOMEM;
-    }
-    size_t n = fread(text, 1, MAX_FILE_BYTES + 1, f);
-    int read_err = ferror(f);
-    fclose(f);
-    int rc;
-    if (read_err) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: read error", path);
-        rc = KW_ECONFIG;
-    } else if (n > MAX_FILE_BYTES) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: bigger than %zu bytes", path, MAX_FILE_BYTES);
-        rc = KW_ECONFIG;
-    } else {
-        rc = kw__wal_config_parse(text, n, path, cfg, err, errlen);
-    }
+    char *text;
+    size_t n;
+    int rc = kw__toml_read_file(path, MAX_FILE_BYTES, &text, &n, err, errlen);
+    if (rc)
+        return rc;
+    rc = kw__wal_config_parse(text, n, path, cfg, err, errlen);
     free(text);
     return rc;
 }
