@@ -148,7 +148,7 @@ KW_API int kw_log_open(kw_log **out, const kw_log_options *opts, char *errbuf, s
  * "sasl_plaintext", "sasl_ssl"), sasl_mechanism, sasl_username,
  * sasl_password, tls_ca_file.  Keys of [[log.database]]: name, topic,
  * replica_topic, auto_create_topic.  An unknown key, a wrong type or bad
- * TOML is KW_EINVAL / KW_EMALFORMED with errbuf naming the file, line and
+ * TOML is KW_EINVAL / KW_EMALFORMED (KW_ECONFIG: the file cannot be read) with errbuf naming the file, line and
  * key; then kw_log_open's and kw_log_attach's errors.  Not started.
  */
 KW_API int kw_log_open_file(kw_log **out, const char *path, const kw_log_options *base,

@@ -18,43 +18,6 @@ static void say(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-static int read_file(const char *path, char **text, size_t *len, char *errbuf, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        say(errbuf, errlen, "kw_log: cannot open %s", path);
-        return KW_ENOTFOUND;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap)
-            break;
-        if (cap >= (1u << 20)) {
-            free(buf);
-            fclose(f);
-            say(errbuf, errlen, "kw_log: %s is larger than 1 MiB", path);
-            return KW_ETOOBIG;
-        }
-        char *more = realloc(buf, cap * 2);
-        if (!more) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = more;
-        cap *= 2;
-    }
-    fclose(f);
-    if (!buf)
-        return KW_ENOMEM;
-    *text = buf;
-    *len = n;
-    return 0;
-}
-
 /* The keys a table may have; anything else is an error naming it (a typo must not pass). */
 static int only_keys(const kw__toml_value *t, const char *const *keys, const char *where,
                      const char *path, char *errbuf, size_t errlen)
@@ -244,9 +207,12 @@ int kw_log_open_file(kw_log **out, const char *path, const kw_log_options *base,
     *out = NULL;
     char *text;
     size_t len;
-    int rc = read_file(path, &text, &len, errbuf, errlen);
-    if (rc)
+    char rerr[256];
+    int rc = kw__toml_read_file(path, 1u << 20, &text, &len, rerr, sizeof(rerr));
+    if (rc) {
+        say(errbuf, errlen, "kw_log: %s", rerr);
         return rc;
+    }
     kw__toml_value *root;
     char terr[256];
     rc = kw__toml_parse(text, len, NULL, &root, terr, sizeof(terr), NULL);

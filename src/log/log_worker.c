@@ -382,20 +382,33 @@ static void lead(kw_log *log, int timeout_ms)
         note(log, KW_LOG_ERROR, "kw_log: source %s: %s", pr.errors[i].topic, pr.errors[i].detail);
     if (!pr.record_count)
         return;
+    /* Sort the records by database before any transaction: a transaction that fails steps its
+     * database down, which unassigns its partition and frees what its records point to. */
     const kw_consumer_record **mine = calloc(pr.record_count, sizeof(*mine));
-    if (!mine)
+    size_t *owner = calloc(pr.record_count, sizeof(*owner));
+    if (!mine || !owner) {
+        free(mine);
+        free(owner);
         return;
+    }
+    for (size_t i = 0; i < pr.record_count; i++) {
+        owner[i] = log->db_count;
+        for (size_t k = 0; k < log->db_count; k++)
+            if (!strcmp(pr.records[i].topic, log->dbs[k].topic))
+                owner[i] = k;
+    }
     for (size_t k = 0; k < log->db_count; k++) {
         kw__log_db *d = &log->dbs[k];
         if (d->role != KW_LOG_ROLE_LEADER)
             continue;
         size_t n = 0;
         for (size_t i = 0; i < pr.record_count; i++)
-            if (!strcmp(pr.records[i].topic, d->topic))
+            if (owner[i] == k)
                 mine[n++] = &pr.records[i];
         if (n)
             run_transaction(log, d, mine, n);
     }
+    free(owner);
     free(mine);
 }
 
