@@ -96,6 +96,8 @@ typedef struct node {
     char dbs[MAX_DB][128];
     size_t db_count;
     int pause_fd; /* the forked child: writes "paused" and stops itself on a PAUSE command */
+    bool fail_armed; /* apply refuses the first FAIL command (then takes it) */
+    int rewinds[MAX_DB];
 } node;
 
 static int db_index(node *n, const char *db)
@@ -113,6 +115,12 @@ static int copy_apply(void *arg, const kw_log_record *src, kw_log_output *out)
         ssize_t w = write(n->pause_fd, "P", 1);
         (void)w;
         raise(SIGSTOP); /* the parent resumes it after another node took over */
+    }
+    if (src->value_len == 4 && !memcmp(src->value, "SLOW", 4))
+        sleep_ms(1500); /* the next commands pile up for one poll */
+    if (src->value_len == 4 && !memcmp(src->value, "FAIL", 4) && n->fail_armed) {
+        n->fail_armed = false;
+        return KW_EINVAL;
     }
     return kw_log_emit(out, n->name, strlen(n->name), src->value, src->value_len);
 }
@@ -137,6 +145,7 @@ static void on_follower(void *arg, const char *db, bool rewind)
     node *n = arg;
     pthread_mutex_lock(&n->mu);
     n->role[db_index(n, db)] = KW_LOG_ROLE_FOLLOWER;
+    n->rewinds[db_index(n, db)] += rewind;
     pthread_mutex_unlock(&n->mu);
 }
 
@@ -599,6 +608,59 @@ START_TEST(prefixes_keep_deployments_apart)
 }
 END_TEST
 
+
+/* A failed apply aborts its transaction and steps its database down with rewind; the other
+ * database's records of the same poll are still applied (they once pointed into the freed
+ * partition: ASan), and the refused command is applied once when the node leads again. */
+START_TEST(failed_apply_rewinds_one_database)
+{
+    char group[128], prefix[128], dbs[2][2][128];
+    unique(group, sizeof(group), "group");
+    unique(prefix, sizeof(prefix), "prefix");
+    name_dbs(dbs, 2);
+    deploy dep = {.group = group, .prefix = prefix};
+    node *n = open_node("A", &dep, dbs, 2, -1);
+    node *nodes[1] = {n};
+    wait_settled(nodes, 1, dbs, 2, false, 60000);
+    n->fail_armed = true;
+    submit(n->log, dbs[0][0], "a");
+    submit(n->log, dbs[1][0], "b");
+    submit(n->log, dbs[0][0], "SLOW");
+    submit(n->log, dbs[1][0], "c1");
+    submit(n->log, dbs[0][0], "FAIL");
+    submit(n->log, dbs[1][0], "c2");
+    kw_client *c = open_client();
+    char r0[160], r1[160];
+    snprintf(r0, sizeof(r0), "%s-replica", dbs[0][1]);
+    snprintf(r1, sizeof(r1), "%s-replica", dbs[1][1]);
+    entry e[16];
+    ck_assert_uint_eq(read_replica(c, r0, 3, e, 16, 30000), 3);
+    ck_assert_str_eq(e[0].value, "a");
+    ck_assert_str_eq(e[1].value, "SLOW");
+    ck_assert_str_eq(e[2].value, "FAIL");
+    check_history(e, 3);
+    ck_assert_uint_eq(read_replica(c, r1, 3, e, 16, 30000), 3);
+    ck_assert_str_eq(e[0].value, "b");
+    ck_assert_str_eq(e[1].value, "c1");
+    ck_assert_str_eq(e[2].value, "c2");
+    kw_log_db_info i0, i1;
+    ck_assert_int_eq(kw_log_db_info_get(n->log, dbs[0][0], &i0), 0);
+    ck_assert_int_eq(kw_log_db_info_get(n->log, dbs[1][0], &i1), 0);
+    ck_assert_uint_eq(i0.failed_transactions, 1);
+    ck_assert_uint_eq(i0.terms_led, 2);
+    ck_assert_uint_eq(i0.applied, 3);
+    ck_assert_int_eq(i0.role, KW_LOG_ROLE_LEADER);
+    ck_assert_uint_eq(i1.failed_transactions, 0);
+    ck_assert_uint_eq(i1.terms_led, 1);
+    ck_assert_uint_eq(i1.applied, 3);
+    ck_assert_int_eq(n->rewinds[0], 1);
+    ck_assert_int_eq(n->rewinds[1], 0);
+    kw_client_destroy(c);
+    close_node(n);
+    drop_dbs(dbs, 2);
+}
+END_TEST
+
 static int nop_apply(void *arg, const kw_log_record *src, kw_log_output *out)
 {
     return 0;
@@ -673,6 +735,7 @@ int main(void)
         {"three", three_nodes_three_databases},
         {"fence", paused_leader_is_fenced},
         {"prefix", prefixes_keep_deployments_apart},
+        {"apply", failed_apply_rewinds_one_database},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name); /* CK_RUN_CASE=name runs one */
