@@ -14,6 +14,7 @@
 #include "kwal/client.h"
 #include "kwal/consumer.h"
 #include "kwal/log.h"
+#include "kwal/producer.h"
 
 /*
  * Names carry the pid and a counter.  The nodes' apply copies each command
@@ -98,6 +99,9 @@ typedef struct node {
     int pause_fd; /* the forked child: writes "paused" and stops itself on a PAUSE command */
     bool fail_armed; /* apply refuses the first FAIL command (then takes it) */
     int rewinds[MAX_DB];
+    char seen[16][32]; /* on_replica: values handed over */
+    int64_t seen_term[16];
+    size_t seen_count;
 } node;
 
 static int db_index(node *n, const char *db)
@@ -149,9 +153,22 @@ static void on_follower(void *arg, const char *db, bool rewind)
     pthread_mutex_unlock(&n->mu);
 }
 
+static void on_replica(void *arg, const kw_log_record *r)
+{
+    node *n = arg;
+    pthread_mutex_lock(&n->mu);
+    if (n->seen_count < 16) {
+        snprintf(n->seen[n->seen_count], sizeof(n->seen[0]), "%.*s", (int)r->value_len,
+                 (const char *)r->value);
+        n->seen_term[n->seen_count++] = r->term;
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
 typedef struct deploy {
     const char *group, *prefix;
     uint32_t term_epoch;
+    bool drop_stale_terms;
 } deploy;
 
 static node *open_node(const char *name, const deploy *dep, char dbs[][2][128], size_t ndb,
@@ -166,7 +183,9 @@ static node *open_node(const char *name, const deploy *dep, char dbs[][2][128], 
                         .transactional_id_prefix = dep->prefix, .term_epoch = dep->term_epoch,
                         .session_timeout_ms = SESSION_MS, .heartbeat_interval_ms = 500,
                         .rebalance_timeout_ms = 15000, .apply = copy_apply,
-                        .on_leader = on_leader, .on_follower = on_follower, .arg = n};
+                        .on_leader = on_leader, .on_follower = on_follower,
+                        .on_replica = on_replica, .drop_stale_terms = dep->drop_stale_terms,
+                        .arg = n};
     char err[512];
     int rc = kw_log_open(&n->log, &o, err, sizeof(err));
     ASSERT_OK(rc, err);
@@ -661,6 +680,60 @@ START_TEST(failed_apply_rewinds_one_database)
 }
 END_TEST
 
+
+/* drop_stale_terms: replica records written below the highest term seen (a writer without
+ * transactions that lost its leadership) are dropped; records without the option are all read. */
+START_TEST(stale_terms_are_dropped)
+{
+    char dbs[1][2][128], replica[160];
+    name_dbs(dbs, 1);
+    snprintf(replica, sizeof(replica), "%s-replica", dbs[0][1]);
+    kw_client *c = open_client();
+    make_topic(c, dbs[0][1], 1, "LogAppendTime");
+    make_topic(c, replica, 1, "LogAppendTime");
+    kw_producer *p;
+    kw_producer_options po = {0};
+    char err[256];
+    ck_assert_int_eq(kw_producer_new(&p, c, &po, err, sizeof(err)), 0);
+    const int64_t terms[4] = {5, 3, 7, 7};
+    const char *values[4] = {"t5", "t3", "t7", "t7b"};
+    for (int i = 0; i < 4; i++) {
+        uint8_t b[8];
+        for (int j = 0; j < 8; j++)
+            b[j] = (uint8_t)(terms[i] >> (56 - 8 * j));
+        kw_header h = {.key = "kwal-term", .key_len = 9, .value = b, .value_len = 8};
+        kw_producer_record r = {.topic = replica, .partition = 0, .value = values[i],
+                                .value_len = strlen(values[i]), .headers = &h, .header_count = 1};
+        ck_assert_int_eq(kw_producer_send(p, &r, NULL, NULL), 0);
+    }
+    ck_assert_int_eq(kw_producer_flush(p, 30000), 0);
+    kw_producer_destroy(p);
+    for (int drop = 1; drop >= 0; drop--) {
+        char group[128], prefix[128];
+        unique(group, sizeof(group), "group");
+        unique(prefix, sizeof(prefix), "prefix");
+        deploy dep = {.group = group, .prefix = prefix, .drop_stale_terms = drop};
+        node *n = open_node("A", &dep, dbs, 1, -1);
+        uint64_t end = now_ms() + 30000;
+        kw_log_db_info info;
+        do {
+            sleep_ms(100);
+            ck_assert_int_eq(kw_log_db_info_get(n->log, dbs[0][0], &info), 0);
+        } while (info.replica_read + info.stale_dropped < 4 && now_ms() < end);
+        ck_assert_uint_eq(info.stale_dropped, drop ? 1 : 0);
+        ck_assert_uint_eq(info.replica_read, drop ? 3 : 4);
+        ck_assert_uint_eq(n->seen_count, drop ? 3 : 4);
+        ck_assert_str_eq(n->seen[0], "t5");
+        ck_assert_int_eq(n->seen_term[0], 5);
+        ck_assert_str_eq(n->seen[1], drop ? "t7" : "t3");
+        ck_assert_str_eq(n->seen[drop ? 2 : 3], "t7b");
+        close_node(n);
+    }
+    kw_client_destroy(c);
+    drop_dbs(dbs, 1);
+}
+END_TEST
+
 static int nop_apply(void *arg, const kw_log_record *src, kw_log_output *out)
 {
     return 0;
@@ -736,6 +809,7 @@ int main(void)
         {"fence", paused_leader_is_fenced},
         {"prefix", prefixes_keep_deployments_apart},
         {"apply", failed_apply_rewinds_one_database},
+        {"stale", stale_terms_are_dropped},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name); /* CK_RUN_CASE=name runs one */
