@@ -76,6 +76,25 @@ int cli_cmd_offsets(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_wal(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_meta(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_log(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_groups(cli_ctx *ctx, int argc, char **argv);
+
+/* ---- consumer groups (cmd_group_offsets.c) ---- */
+
+/* `kwal offsets` with -G: the group's committed offsets and lag, or --commit. */
+int cli_cmd_group_offsets(cli_ctx *ctx, int argc, char **argv);
+/* True when an `offsets` argument asks for the group form (-G, --group, --commit, --convention). */
+bool cli_is_group_offsets_arg(const char *arg);
+/* The partition's high watermark into *end: CLI_EXIT_OK, or the exit code after printing why. */
+int cli_end_offset(kw_client *c, const char *topic, int32_t partition, int64_t *end);
+/* end minus the next offset to read (committed, or committed + 1 with mimir's convention), at
+ * least 0; -1 when nothing is committed. */
+int64_t cli_lag(int64_t committed, int64_t end, bool mimir);
+/* What a group error means for the user (" (the group has active members: ...)"), or "". */
+const char *cli_group_error_hint(int16_t kerr);
+/* "# group G [topic T]: COMMITTED is ...; LAG = ..." and one "PARTITION COMMITTED END LAG" row. */
+void cli_print_lag_header(const char *group, const char *topic, bool mimir);
+void cli_print_lag_row(const char *prefix, int32_t partition, int64_t committed, int64_t end,
+                       bool mimir);
 
 /* The most topics `consume -G` subscribes to. */
 #define CLI_GROUP_TOPICS_MAX 64

@@ -27,12 +27,15 @@ static const char topics_help[] =
 
 static const char offsets_help[] =
     "usage: kwal -b BROKERS [-X key=value ...] offsets -t TOPIC [-p PARTITION]\n"
+    "       kwal -b BROKERS [-X key=value ...] offsets -t TOPIC -G GROUP [--commit P:OFFSET ...]\n"
     "\n"
     "Prints one line per partition: \"PARTITION START END\" (the log start offset and the\n"
     "high watermark, the offset the next record will get).\n"
     "\n"
     "  -t TOPIC       the topic\n"
     "  -p PARTITION   only this partition\n"
+    "  -G GROUP       a consumer group's committed offsets and lag instead (`kwal offsets -G g\n"
+    "                 --help` says more), or with --commit PARTITION:OFFSET, set them\n"
     "  -h, --help     this text\n";
 
 /* What the topics subcommands and offsets read from their command line. */
@@ -326,6 +329,9 @@ int cli_cmd_topics(cli_ctx *ctx, int argc, char **argv)
 int cli_cmd_offsets(cli_ctx *ctx, int argc, char **argv)
 {
     static const int allowed[] = {'t', 'p', 0};
+    for (int i = 1; i < argc; i++) /* the group form has options of its own */
+        if (cli_is_group_offsets_arg(argv[i]))
+            return cli_cmd_group_offsets(ctx, argc, argv);
     admin_opts o;
     int rc = parse_args(ctx, "offsets", offsets_help, argc, argv, allowed, &o);
     if (rc)

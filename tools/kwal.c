@@ -22,8 +22,12 @@ static const char usage_text[] =
     "  consume   -t TOPIC [-p PARTITION] [-o beginning|end|OFFSET] [-e] [-c COUNT] [-f FORMAT]\n"
     "  consume   -G GROUP -t TOPIC [-t TOPIC ...]                  as a consumer-group member\n"
     "  topics    list | create | delete | describe                  manage topics\n"
-    "  offsets   -t TOPIC                                           start and end offset of each "
-    "partition\n"
+    "  offsets   -t TOPIC [-G GROUP [--commit PARTITION:OFFSET]]    start and end offset of each "
+    "partition;\n"
+    "                                                               a group's committed offsets and "
+    "lag\n"
+    "  groups    list | describe GROUP                              consumer groups: members, "
+    "assignments, lag\n"
     "  wal       append | replay | info -c CONFIG [--region ID]     the write-ahead log (kwal wal "
     "--help)\n"
     "  meta      topics ensure|verify | status | prune -c CONFIG     the metasrv side (kwal meta "
@@ -265,6 +269,8 @@ int main(int argc, char **argv)
         return cli_cmd_topics(&ctx, cargc, cargv);
     if (strcmp(cmd, "offsets") == 0)
         return cli_cmd_offsets(&ctx, cargc, cargv);
+    if (strcmp(cmd, "groups") == 0)
+        return cli_cmd_groups(&ctx, cargc, cargv);
     if (strcmp(cmd, "wal") == 0)
         return cli_cmd_wal(&ctx, cargc, cargv);
     if (strcmp(cmd, "meta") == 0)

@@ -491,6 +491,138 @@ KW_API int kw_client_offset_fetch_async(kw_client *c, const kw_client_offset_fet
                                         kw_client_offsets_cb *cb, void *arg);
 KW_API void kw_client_offsets_result_free(kw_client_offsets_result *r);
 
+/* ---- consumer groups: list and describe ---- */
+
+typedef struct kw_client_list_groups_args {
+    /* Only groups in these states ("Stable", "Empty", "PreparingRebalance", ...; Kafka 2.6+)
+     * and of these types ("classic", "consumer"; Kafka 3.8+); NULL / 0: every one. */
+    const char *const *states;
+    size_t state_count;
+    const char *const *types;
+    size_t type_count;
+    uint32_t timeout_ms;
+} kw_client_list_groups_args;
+
+typedef struct kw_client_group_listing {
+    const char *group_id;
+    const char *protocol_type; /* "consumer" for consumer groups; "" for a group only committed to */
+    const char *state;         /* NULL when the broker is older than ListGroups v4 */
+    const char *type;          /* "classic", "consumer", ...; NULL before ListGroups v5 */
+    int32_t coordinator;       /* node id of the broker that listed it (its coordinator) */
+} kw_client_group_listing;
+
+/*
+ * err 0: every broker answered.  Otherwise err (and kerr, detail) say why
+ * the first broker that failed did, and groups holds what the others listed.
+ * Free with kw_client_list_groups_result_free.
+ */
+typedef struct kw_client_list_groups_result {
+    int err;
+    int16_t kerr;
+    char detail[KW_CLIENT_DETAIL_MAX];
+    const kw_client_group_listing *groups; /* sorted by group_id */
+    size_t group_count;
+    size_t broker_count;  /* brokers asked */
+    size_t broker_failed; /* of those, how many gave no list */
+    void *priv_;
+} kw_client_list_groups_result;
+
+/* Callback: the loop thread; r is valid during the call only (freed after). */
+typedef void kw_client_list_groups_cb(const kw_client_list_groups_result *r, void *arg);
+
+/*
+ * ListGroups to every broker of the cluster (each lists the groups it is the
+ * coordinator of; the broker list comes from a Metadata request made first),
+ * merged.  Returns 0 and fills *out (which then needs
+ * kw_client_list_groups_result_free), or an error before anything was sent.
+ */
+KW_API int kw_client_list_groups(kw_client *c, const kw_client_list_groups_args *a,
+                                 kw_client_list_groups_result *out);
+KW_API int kw_client_list_groups_async(kw_client *c, const kw_client_list_groups_args *a,
+                                       kw_client_list_groups_cb *cb, void *arg);
+KW_API void kw_client_list_groups_result_free(kw_client_list_groups_result *r);
+
+/* A member's partitions of one topic (a decoded assignment). */
+typedef struct kw_client_topic_partitions {
+    const char *topic;
+    const int32_t *partitions;
+    size_t partition_count;
+} kw_client_topic_partitions;
+
+typedef struct kw_client_group_member {
+    const char *member_id;
+    const char *group_instance_id; /* static membership; NULL none */
+    const char *client_id;
+    const char *client_host;
+    /* The protocol's raw documents (empty unless the group is Stable): for protocol type
+     * "consumer", a ConsumerProtocolSubscription and a ConsumerProtocolAssignment. */
+    const uint8_t *metadata;
+    size_t metadata_len;
+    const uint8_t *assignment;
+    size_t assignment_len;
+    /* Protocol type "consumer": the assignment decoded, by topic in the order sent.
+     * assignment_err says why it is not: KW_EMALFORMED / KW_ETRUNCATED (bad bytes),
+     * KW_EUNSUPPORTED (another protocol type); 0 when decoded (or there were no bytes). */
+    const kw_client_topic_partitions *assigned;
+    size_t assigned_count;
+    int assignment_err;
+} kw_client_group_member;
+
+typedef struct kw_client_group_description {
+    const char *group_id;
+    /* This group's Kafka error: 0, GROUP_ID_NOT_FOUND (69; Kafka 3.8+ says so for a group
+     * it does not know, older brokers answer state "Dead"), an authorization error, ... */
+    int16_t kerr;
+    const char *error_message; /* the broker's text for kerr, or NULL */
+    const char *state;         /* "Stable", "Empty", "PreparingRebalance", "CompletingRebalance",
+                                * "Dead" */
+    const char *protocol_type; /* "consumer", or "" for a group only committed to */
+    const char *protocol;      /* the chosen assignor ("range", "cooperative-sticky"), or "" */
+    const kw_client_group_member *members;
+    size_t member_count;
+    int32_t coordinator; /* node id of the coordinator that answered */
+} kw_client_group_description;
+
+typedef struct kw_client_describe_groups_args {
+    const char *const *groups;
+    size_t group_count;
+    uint32_t timeout_ms;
+} kw_client_describe_groups_args;
+
+/*
+ * err 0: every group was described (each may still carry a kerr).  Otherwise
+ * the first failure (finding a group's coordinator, a timeout), with groups
+ * whose description failed left with their group_id and kerr (or, without a
+ * Kafka error, kerr -1 and state NULL).  Free with
+ * kw_client_describe_groups_result_free.
+ */
+typedef struct kw_client_describe_groups_result {
+    int err;
+    int16_t kerr;
+    char detail[KW_CLIENT_DETAIL_MAX];
+    const kw_client_group_description *groups; /* in the order asked */
+    size_t group_count;
+    void *priv_;
+} kw_client_describe_groups_result;
+
+typedef void kw_client_describe_groups_cb(const kw_client_describe_groups_result *r, void *arg);
+
+/*
+ * DescribeGroups, each group to its own coordinator (found with
+ * FindCoordinator and found again when it moves), all at once.  Groups of
+ * the KIP-848 "consumer" type are described by Kafka with
+ * ConsumerGroupDescribe, not this: Kafka 4 answers DescribeGroups for one
+ * with GROUP_ID_NOT_FOUND ("... is not a classic group"; ListGroups shows
+ * its type).  Returns 0 and fills *out (then free it), or
+ * an error before anything was sent (KW_EINVAL: no groups, a NULL or empty
+ * name).
+ */
+KW_API int kw_client_describe_groups(kw_client *c, const kw_client_describe_groups_args *a,
+                                     kw_client_describe_groups_result *out);
+KW_API int kw_client_describe_groups_async(kw_client *c, const kw_client_describe_groups_args *a,
+                                           kw_client_describe_groups_cb *cb, void *arg);
+KW_API void kw_client_describe_groups_result_free(kw_client_describe_groups_result *r);
+
 /* ---- admin: per-topic outcomes ---- */
 
 /*

@@ -63,8 +63,12 @@ typedef struct kw_producer_options {
     /* How long a batch that is not full waits for more records before it is sent: 5 ms.
      * KW_PRODUCER_LINGER_NONE: send as soon as the partition may send. */
     int32_t linger_ms;
-    /* Most bytes of records in one batch, before compression: 1000000.  A record larger than
-     * this is refused by send (KW_ETOOBIG).  Must fit the broker's message.max.bytes. */
+    /* Most bytes of records in one batch, before compression: 1000000, at most 32 MiB.  A
+     * record larger than this is refused by send (KW_ETOOBIG).  Must fit the topic's
+     * max.message.bytes (the broker's message.max.bytes by default, about 1 MB): a batch over
+     * it fails with KW_EBROKER, kerr MESSAGE_TOO_LARGE, and a detail naming the batch's size,
+     * its largest record's and the topic's limit.  Mimir-sized records (up to 15,983,616
+     * bytes): 16000000 here and max.message.bytes=16000000 on the topic. */
     uint32_t batch_bytes;
     /* Batches sent and unanswered per partition: 5 (at most 5 with idempotence, which is what
      * the broker checks sequences against).  Batches of several partitions that are ready

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "net/client_int.h"
+#include "net/too_large.h"
 #include "proto/kerr.h"
 #include "proto/msg_data.h"
 
@@ -465,12 +466,46 @@ static int produce_build(void *arg, int version, int32_t epoch, const void **req
     return 0;
 }
 
+static void produce_finish(produce_call *k, kw_client_produce_result *r)
+{
+    kw_waiter *w = k->base.w;
+    kw_client_produce_cb *cb = (kw_client_produce_cb *)k->base.cb;
+    void *cb_arg = k->base.cb_arg;
+    if (k->free_batch)
+        free((void *)k->batch);
+    free(k);
+    if (w)
+        kw__waiter_done(w);
+    else
+        cb(r, cb_arg);
+}
+
+/* A batch refused as too large, waiting for the topic's limit to name in the detail. */
+typedef struct produce_too_large {
+    produce_call *k;
+    kw_client_produce_result r; /* the async form's result (the blocking form fills w->out) */
+} produce_too_large;
+
+static void produce_explained(void *arg, const char *detail)
+{
+    produce_too_large *t = arg;
+    produce_call *k = t->k;
+    kw_client_produce_result *r = k->base.w ? k->base.w->out : &t->r;
+    snprintf(r->detail, sizeof(r->detail), "%s", detail);
+    produce_finish(k, r);
+    free(t);
+}
+
 static void produce_done(const kw_cluster_result *res, void *arg)
 {
     produce_call *k = arg;
     kw_client_produce_result stack;
     kw_waiter *w = k->base.w;
-    kw_client_produce_result *r = w ? w->out : &stack;
+    produce_too_large *t = NULL;
+    if (res->err == KW_EBROKER && (res->kerr == KW_KERR_MESSAGE_TOO_LARGE ||
+                                   res->kerr == KW_KERR_RECORD_LIST_TOO_LARGE))
+        t = calloc(1, sizeof(*t));
+    kw_client_produce_result *r = w ? w->out : t ? &t->r : &stack;
     r->err = res->err;
     r->kerr = res->kerr;
     kw__client_detail(r->detail, res->err, res->detail);
@@ -482,15 +517,17 @@ static void produce_done(const kw_cluster_result *res, void *arg)
         r->log_append_time_ms = p->log_append_time_ms;
         r->log_start_offset = p->log_start_offset;
     }
-    kw_client_produce_cb *cb = (kw_client_produce_cb *)k->base.cb;
-    void *cb_arg = k->base.cb_arg;
-    if (k->free_batch)
-        free((void *)k->batch);
-    free(k);
-    if (w)
-        kw__waiter_done(w);
-    else
-        cb(r, cb_arg);
+    if (t) {
+        t->k = k;
+        if (kw__too_large_explain(k->base.c, k->topic, k->partition, res->kerr, k->batch,
+                                  k->batch_len, produce_explained, t) == 0)
+            return;
+        if (!w)
+            stack = t->r;
+        free(t);
+        r = w ? w->out : &stack;
+    }
+    produce_finish(k, r);
 }
 
 static int produce_start(kw_call *base)
@@ -693,7 +730,8 @@ static fetch_call *fetch_new(kw_client *c, const kw_client_fetch_args *a, int *r
 {
     *rc = KW_EINVAL;
     if (!c || !a || !a->topic || !*a->topic || a->partition < 0 || a->offset < 0 ||
-        a->max_bytes < 0 || a->max_wait_ms < 0 || a->min_bytes < 0 ||
+        a->max_bytes < 0 || a->max_bytes > (int32_t)KW__MAX_FETCH_BYTES || a->max_wait_ms < 0 ||
+        a->min_bytes < 0 ||
         (a->isolation != KW_CLIENT_READ_UNCOMMITTED && a->isolation != KW_CLIENT_READ_COMMITTED))
         return NULL;
     size_t tl = strlen(a->topic) + 1;
@@ -752,7 +790,12 @@ KW_API int kw_client_fetch(kw_client *c, const kw_client_fetch_args *a,
             return out->err;
         free(k);
     }
-    status_fill(&out->err, &out->kerr, out->detail, rc, NULL);
+    status_fill(&out->err, &out->kerr, out->detail, rc,
+                rc == KW_EINVAL && a && a->max_bytes > (int32_t)KW__MAX_FETCH_BYTES
+                    ? "max_bytes must be at most 67108864 (64 MiB): an answer holds max_bytes "
+                      "plus a first batch larger than it, within the client's 100 MiB response "
+                      "limit"
+                    : NULL);
     return rc;
 }
 

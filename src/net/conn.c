@@ -23,7 +23,7 @@
 
 #define DEFAULT_CONNECT_MS 10000u
 #define DEFAULT_IN_FLIGHT 64u
-#define DEFAULT_MAX_FRAME (100u << 20)
+#define DEFAULT_MAX_FRAME KW__CONN_MAX_FRAME
 #define READ_CHUNK 65536u
 /* Record batches this large are sent from where they are; smaller ones are cheaper to copy. */
 #define REFER_MIN 1024u
@@ -458,7 +458,8 @@ static void do_read(kw_conn *c)
             uint32_t size = kw_load_be32(c->rbuf + off);
             if (size > c->max_frame) {
                 kw__conn_fail(c, KW_ETOOBIG, KW_EIO,
-                              "%s sent a %u-byte response; the limit is %u bytes", c->peer, size,
+                              "%s sent a %u-byte response; the limit is %u bytes (the client's "
+                              "largest response)", c->peer, size,
                               c->max_frame);
                 return;
             }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/conn.h"
 #include "net/producer_int.h"
 
 #define DEFAULT_LINGER_MS 5
@@ -59,8 +60,11 @@ static int options_apply(kw_producer *p, const kw_producer_options *o, char *err
                        ? 0
                        : (uint64_t)(o->linger_ms ? o->linger_ms : DEFAULT_LINGER_MS) * 1000000u;
     p->batch_bytes = o->batch_bytes ? o->batch_bytes : DEFAULT_BATCH_BYTES;
-    if (p->batch_bytes < 1024 || p->batch_bytes > (1u << 30)) {
-        snprintf(why, sizeof(why), "batch_bytes %u is outside 1024 .. 1 GiB", p->batch_bytes);
+    if (p->batch_bytes < 1024 || p->batch_bytes > KW__MAX_BATCH_BYTES) {
+        snprintf(why, sizeof(why),
+                 "batch_bytes %u is outside 1024 .. 33554432 (32 MiB: consumers must be able to "
+                 "fetch the batch within the client's 100 MiB response limit)",
+                 p->batch_bytes);
         return options_fail(errbuf, errlen, KW_EINVAL, why);
     }
     p->max_in_flight = o->max_in_flight ? o->max_in_flight : DEFAULT_MAX_IN_FLIGHT;

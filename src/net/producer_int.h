@@ -43,6 +43,7 @@ enum kw__producer_batch_state {
     KW__PB_QUEUED,   /* closed and compressed, not sent yet (loop) */
     KW__PB_INFLIGHT, /* with the cluster */
     KW__PB_HELD,     /* OUT_OF_ORDER_SEQUENCE behind an earlier batch being retried: resend later */
+    KW__PB_EXPLAINING, /* refused as too large: waits for the topic's limit to name (loop) */
     KW__PB_ACKED,
     KW__PB_FAILED,
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/producer_int.h"
+#include "net/too_large.h"
 #include "proto/kerr.h"
 #include "proto/msg.h"
 #include "proto/schema.h"
@@ -227,6 +228,19 @@ static bool has_held(const kw__producer_partition *pt)
     return false;
 }
 
+/* A too-large batch's detail, naming its size and the topic's limit: now it settles. */
+static void too_large_explained(void *arg, const char *detail)
+{
+    kw__producer_batch *b = arg;
+    kw__producer_partition *pt = b->part;
+    kw_producer *p = pt->topic->producer;
+    p->loop_calls--;
+    batch_fail(b, KW_EBROKER, b->kerr, "produce to %s/%d: %s", pt->topic->name, pt->index, detail);
+    settle(p, pt);
+    resend_held(p, pt);
+    kw__producer_run(p);
+}
+
 static void produce_done(const kw_cluster_result *res, void *arg)
 {
     kw__producer_batch *b = arg;
@@ -283,14 +297,18 @@ static void produce_done(const kw_cluster_result *res, void *arg)
                    p->txn_id);
         kw__producer_log(p, KW_LOG_WARN, "%s", b->detail);
     } else {
-        batch_fail(b, res->err, res->kerr, "produce to %s/%d: %s%s", pt->topic->name, pt->index,
-                   res->detail && *res->detail ? res->detail : kw_strerror(res->err),
-                   res->kerr == KW_KERR_MESSAGE_TOO_LARGE
-                       ? " (the batch is larger than the topic's max.message.bytes or the "
-                         "broker's message.max.bytes: lower batch_bytes)"
-                       : "");
+        batch_fail(b, res->err, res->kerr, "produce to %s/%d: %s", pt->topic->name, pt->index,
+                   res->detail && *res->detail ? res->detail : kw_strerror(res->err));
         kw__producer_log(p, KW_LOG_WARN, "%s (%u attempts)", b->detail, res->attempts);
         sequence_lost(p);
+        if (res->err == KW_EBROKER && (res->kerr == KW_KERR_MESSAGE_TOO_LARGE ||
+                                       res->kerr == KW_KERR_RECORD_LIST_TOO_LARGE) &&
+            kw__too_large_explain(p->c, pt->topic->name, pt->index, res->kerr, b->buf.buf,
+                                  b->buf.len, too_large_explained, b) == 0) {
+            /* Settled once the topic's limit is known, so the callbacks can name it. */
+            b->state = KW__PB_EXPLAINING;
+            p->loop_calls++;
+        }
     }
     settle(p, pt);
     resend_held(p, pt);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/conn.h"
+#include "wal/batch_policy.h"
 #include "wal/kafka_int.h"
 #include "net/log.h"
 
@@ -21,7 +23,9 @@
  *     are packed into RecordBatches of at most max_batch_bytes (big entries
  *     split into parts), numbered with the topic's producer id, epoch and
  *     sequence (kafka_producer_id.c), and sent as Produce acks=all, batches of
- *     many topics for one broker sharing a request.
+ *     many topics for one broker sharing a request: a round per broker, sent
+ *     when batch_policy.h says (at once when nothing is out; else when the
+ *     batches are worth sending, or when an earlier round is answered).
  *  3. The broker's answer settles batches in order at the topic's head: each
  *     entry ending in an acked batch gets id = its last record's offset and its
  *     callback runs on the loop thread (err 0, detail ""); a failure fails the
@@ -194,6 +198,14 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
                         kw_wal_append_cb *cb, void *arg)
 {
     kw_wal_kafka *k = p;
+    if (len > KW_WAL_MAX_ENTRY_BYTES) {
+        pthread_mutex_lock(&k->mu);
+        snprintf(k->errstr, sizeof(k->errstr),
+                 "append: an entry of %zu bytes is larger than the %zu bytes replay reassembles",
+                 len, KW_WAL_MAX_ENTRY_BYTES);
+        pthread_mutex_unlock(&k->mu);
+        return KW_ETOOBIG;
+    }
     uint32_t nparts;
     int rc = kw__wal_split(len, k->max_part, &nparts);
     if (rc)
@@ -312,6 +324,7 @@ static void kafka_free(kw_wal_kafka *k)
         free(t->name);
         free(t);
     }
+    kw__wal_kafka_rounds_free(k);
     free(k->regions);
     free(k->default_topic);
     kw__wal_compressor_free(&k->lz4);
@@ -349,9 +362,23 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
     if (!k->o.max_in_flight)
         k->o.max_in_flight = 5;
     k->max_part = kw__wal_split_max_payload(k->o.max_batch_bytes);
+    k->max_rounds = KW_WAL_ROUND_MAX_DEFAULT;
+    k->min_fill = KW_WAL_ROUND_MIN_FILL_DEFAULT;
     int rc = 0;
     if (!k->default_topic) {
         rc = KW_ENOMEM;
+    } else if (k->o.max_batch_bytes > KW__MAX_BATCH_BYTES) {
+        snprintf(errbuf, errlen,
+                 "max_batch_bytes: %zu is over 33554432 (32 MiB): replay must fetch a batch "
+                 "within the client's 100 MiB response limit",
+                 k->o.max_batch_bytes);
+        rc = KW_ECONFIG;
+    } else if (k->o.fetch_max_bytes > KW__MAX_FETCH_BYTES) {
+        snprintf(errbuf, errlen,
+                 "fetch_max_bytes: %zu is over 67108864 (64 MiB): an answer holds the budget "
+                 "plus a first batch larger than it, within the client's 100 MiB response limit",
+                 k->o.fetch_max_bytes);
+        rc = KW_ECONFIG;
     } else if (k->max_part == 0) {
         snprintf(errbuf, errlen, "max_batch_bytes: %zu is too small (more than %d bytes needed)",
                  k->o.max_batch_bytes, KW_WAL_RECORD_OVERHEAD);
@@ -400,6 +427,8 @@ static int stop_run(void *arg)
     for (ktopic *t = k->topics; t; t = t->next)
         if (t->timer.loop)
             kw__loop_timer_stop(&t->timer);
+    if (k->flush_init)
+        kw__loop_timer_stop(&k->flush);
     return 0;
 }
 

@@ -19,6 +19,8 @@
 typedef struct kw_wal_kafka kw_wal_kafka;
 typedef struct ktopic ktopic;
 typedef struct kbatch kbatch;
+typedef struct kbroker kbroker;
+typedef struct kround kround;
 
 /* One appended entry, owned by the provider from append until its callback. */
 typedef struct kentry {
@@ -65,6 +67,8 @@ struct kbatch {
     int64_t base_offset;
     kslot *slots;
     size_t nslots, capslots;
+    kround *round; /* the round its first send belongs to, until that send is answered */
+    bool order_resent; /* held once for OUT_OF_ORDER with every earlier batch acked */
     /* the request, valid while the Produce is out */
     kw_produce_req_partition rp;
     kw_produce_req_topic rt;
@@ -97,9 +101,44 @@ struct ktopic {
     int64_t producer_id;
     int16_t producer_epoch;
     int32_t next_seq;
+    /*
+     * A batch was acked under this producer id and epoch.  Until then one
+     * batch at a time: the broker takes any first sequence from a producer
+     * it has no state for, so a later batch overtaking the first (the first
+     * waiting out a backoff for a new topic's leader, or resent after a cut)
+     * would be written first and leave the first OUT_OF_ORDER for good.
+     */
+    bool seq_anchored;
     uint64_t retry_at_ns; /* InitProducerId backoff */
+    unsigned init_failures; /* InitProducerId failures in a row (its backoff doubles) */
     kw_loop_timer timer;
     char last_error[200];
+    /* the round scheduling (kafka_rounds.c), loop thread only */
+    kbroker *broker;     /* the leader's, as the metadata cache said at leader_seq; NULL unknown */
+    uint64_t leader_seq; /* 1 + the cluster's refresh count when broker was looked up; 0 never */
+    bool ready;          /* on k's ready list */
+    ktopic *ready_next;
+};
+
+/* A broker leading some of the WAL's topics (loop thread). */
+struct kbroker {
+    kbroker *next;
+    int32_t node_id;
+    uint32_t rounds_out; /* rounds sent to it with a batch not answered yet */
+    /* what one flush gathers */
+    size_t topics_waiting, bytes_waiting, topics_full;
+    kround *forming; /* the round this flush is making, if any */
+};
+
+/*
+ * One round: the batches the WAL sent a broker at once, so they share one
+ * Produce request (the cluster coalesces calls ready in the same loop round).
+ * It is out until each batch's first send is answered; a resend of a held
+ * batch belongs to no round.
+ */
+struct kround {
+    kbroker *b;
+    unsigned batches; /* first sends not answered, plus one while the round is being made */
 };
 
 /* The region -> topic map (open addressing). */
@@ -122,6 +161,13 @@ struct kw_wal_kafka {
     unsigned calls_out; /* loop thread: Produce and InitProducerId calls of ours not answered */
     kw__wal_compressor lz4; /* appending threads compress entries in its states (no lock) */
     bool stopping;      /* loop thread: closing, send nothing new */
+    /* loop thread: rounds (kafka_rounds.c) */
+    kbroker *brokers;
+    ktopic *ready_head, *ready_tail; /* topics with entries for their broker's next round */
+    kw_loop_timer flush;             /* decides the rounds; armed when something may go */
+    bool flush_init;
+    uint32_t max_rounds;             /* per broker */
+    size_t min_fill;
 
     pthread_mutex_t mu; /* guards the queues, the region map, counters, buffered bytes */
     pthread_cond_t cond;
@@ -170,10 +216,27 @@ void kw__wal_kafka_pump(ktopic *t);
 void kw__wal_kafka_send_batch(kbatch *b);
 /* Rewrites a held batch's producer epoch and base sequence (and its CRC). */
 void kw__wal_kafka_renumber(kbatch *b, int64_t pid, int16_t epoch, int32_t seq);
+/* Packs queued entries into one batch on the topic's list; NULL when there is nothing to send. */
+kbatch *kw__wal_kafka_build_batch(ktopic *t);
+/* Whether another batch may go while the topic has some in flight (see seq_anchored). */
+bool kw__wal_kafka_may_overlap(const ktopic *t);
+/* Bytes queued and not yet in a batch; whether any entry is (an empty entry has 0 bytes). */
+size_t kw__wal_kafka_queued_bytes(ktopic *t);
+bool kw__wal_kafka_has_queued(ktopic *t);
 /* Moves what appenders queued (under k->mu) onto the loop's own list. */
 void kw__wal_kafka_take_queue(ktopic *t);
 /* Posted by kafka_append (any thread -> loop): pump the topic. */
 void kw__wal_kafka_kick_run(kw_loop *loop, void *arg);
+
+/* Rounds (kafka_rounds.c), loop thread. */
+/* The broker leading the topic, as the metadata cache has it; NULL when unknown. */
+kbroker *kw__wal_kafka_topic_broker(ktopic *t);
+/* The topic's queued entries go in its broker's next round. */
+void kw__wal_kafka_mark_ready(ktopic *t);
+/* The batch's first send was answered (or never left): its round has one fewer out. */
+void kw__wal_kafka_round_release(kbatch *b);
+/* Frees the broker list (closing; no round is out). */
+void kw__wal_kafka_rounds_free(kw_wal_kafka *k);
 
 /* Producer id and epoch (kafka_producer_id.c), loop thread. */
 /* Asks for a producer id, or an epoch bump once nothing is in flight. */

@@ -17,7 +17,9 @@
  * The pipeline, per topic: entries queue from any thread; the loop thread
  * packs them into record batches of at most max_batch_bytes (an entry larger
  * than a batch is split into parts, which go out in consecutive batches), and
- * keeps up to max_in_flight Produce requests out.  Each batch carries the
+ * keeps up to max_in_flight Produce requests out.  When the batches go is
+ * decided per broker (kafka_rounds.c): a topic whose leader is known sends in
+ * its broker's next round, so its batch fills while earlier requests are out.  Each batch carries the
  * topic's producer id, epoch and sequence numbers, so a batch the cluster
  * layer resends after a lost connection is written once.  Outcomes:
  *
@@ -159,6 +161,7 @@ static void produce_done(const kw_cluster_result *res, void *arg)
     kw_wal_kafka *k = t->k;
     t->in_flight--;
     k->calls_out--;
+    kw__wal_kafka_round_release(b);
     pthread_mutex_lock(&k->mu);
     if (res->attempts > 1)
         k->stats.retries += res->attempts - 1;
@@ -168,10 +171,17 @@ static void produce_done(const kw_cluster_result *res, void *arg)
         const kw_produce_resp *r = res->resp;
         b->base_offset = r->responses.v[0].partition_responses.v[0].base_offset;
         b->state = KB_ACKED;
-    } else if (res->kerr == KW_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER && earlier_unsettled(t, b) &&
-               !k->o.no_idempotence) {
+        t->seq_anchored = true;
+    } else if (res->kerr == KW_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER && !k->o.no_idempotence &&
+               (earlier_unsettled(t, b) || !b->order_resent)) {
         /* An earlier batch is being resent after a lost connection and this
-         * one overtook it: send it again once that one is in. */
+         * one overtook it: send it again once that one is in.  The earlier
+         * one may be in already (its resend was answered before this
+         * answer came): then this goes again at once, but only once, since
+         * a second OUT_OF_ORDER with nothing before it is the broker's
+         * state, not a race. */
+        if (!earlier_unsettled(t, b))
+            b->order_resent = true;
         b->state = KB_HELD;
     } else {
         b->state = KB_FAILED;
@@ -213,6 +223,7 @@ void kw__wal_kafka_send_batch(kbatch *b)
     if (rc) {
         t->in_flight--;
         k->calls_out--;
+        kw__wal_kafka_round_release(b);
         b->state = KB_FAILED;
         b->err = rc;
         snprintf(t->last_error, sizeof(t->last_error), "produce to %s: cannot send: %s", t->name,
@@ -269,13 +280,27 @@ void kw__wal_kafka_take_queue(ktopic *t)
     t->rbytes += bytes;
 }
 
-/* Bytes queued and not yet in a batch (loop thread). */
-static size_t queued_bytes(ktopic *t)
+bool kw__wal_kafka_may_overlap(const ktopic *t)
+{
+    return t->in_flight == 0 || t->seq_anchored || t->k->o.no_idempotence;
+}
+
+size_t kw__wal_kafka_queued_bytes(ktopic *t)
 {
     pthread_mutex_lock(&t->k->mu);
     size_t q = t->qbytes;
     pthread_mutex_unlock(&t->k->mu);
     return q + t->rbytes;
+}
+
+bool kw__wal_kafka_has_queued(ktopic *t)
+{
+    if (t->partial || t->rhead)
+        return true;
+    pthread_mutex_lock(&t->k->mu);
+    bool any = t->qhead != NULL;
+    pthread_mutex_unlock(&t->k->mu);
+    return any;
 }
 
 /* The next entry to batch: the one partly batched, else the queue's head. */
@@ -297,8 +322,7 @@ static kentry *next_entry(ktopic *t)
     return e;
 }
 
-/* Packs queued entries into one batch; NULL when there is nothing to send. */
-static kbatch *build_batch(ktopic *t)
+kbatch *kw__wal_kafka_build_batch(ktopic *t)
 {
     kw_wal_kafka *k = t->k;
     if (!next_entry(t))
@@ -310,7 +334,7 @@ static kbatch *build_batch(ktopic *t)
     kw__wr_init(&b->buf);
     /* Size the batch once for what is queued (records add about 1/8 for keys and framing)
      * rather than doubling from 256 bytes with a copy each time. */
-    size_t want = queued_bytes(t) + (t->partial ? t->partial->len : 0);
+    size_t want = kw__wal_kafka_queued_bytes(t) + (t->partial ? t->partial->len : 0);
     want += want / 8 + 256;
     if (want > k->o.max_batch_bytes + 256)
         want = k->o.max_batch_bytes + 256;
@@ -390,19 +414,16 @@ static kbatch *build_batch(ktopic *t)
     return b;
 }
 
-void kw__wal_kafka_pump(ktopic *t)
+/*
+ * Sends the topic's batches on its own, without rounds: while its leader is
+ * unknown (the cluster finds it, and the batch waits there) and with
+ * no_coalesce (every batch is its own request anyway).
+ */
+static void pump_alone(ktopic *t)
 {
     kw_wal_kafka *k = t->k;
-    if (k->stopping) { /* closing: nothing new goes out */
-        kw__wal_kafka_settle(t);
-        return;
-    }
-    if (t->pstate == KP_NEED_ID) {
-        kw__wal_kafka_start_bump(t);
-        return;
-    }
     uint32_t max = k->o.no_idempotence ? 1 : k->o.max_in_flight;
-    while (t->pstate == KP_READY && t->in_flight < max) {
+    while (t->pstate == KP_READY && t->in_flight < max && kw__wal_kafka_may_overlap(t)) {
         /*
          * Two batches in flight at once, then another only once a full batch
          * is waiting: the broker's cost is per batch and per request, so
@@ -414,10 +435,10 @@ void kw__wal_kafka_pump(ktopic *t)
          * WAL bench's append).  With nothing out, send at once.
          */
         if (t->in_flight > 1 && !t->partial) {
-            if (queued_bytes(t) < k->o.max_batch_bytes)
+            if (kw__wal_kafka_queued_bytes(t) < k->o.max_batch_bytes)
                 break;
         }
-        kbatch *b = build_batch(t);
+        kbatch *b = kw__wal_kafka_build_batch(t);
         if (!b)
             break;
         if (b->state == KB_FAILED) {
@@ -425,6 +446,26 @@ void kw__wal_kafka_pump(ktopic *t)
             continue;
         }
         kw__wal_kafka_send_batch(b);
+    }
+}
+
+void kw__wal_kafka_pump(ktopic *t)
+{
+    kw_wal_kafka *k = t->k;
+    if (k->stopping) { /* closing: nothing new goes out */
+        kw__wal_kafka_settle(t);
+        return;
+    }
+    if (t->pstate == KP_NEED_ID) {
+        kw__wal_kafka_start_bump(t);
+        return;
+    }
+    if (t->pstate == KP_READY) {
+        /* With a known leader the entries go in that broker's next round (kafka_rounds.c). */
+        if (!k->o.no_coalesce && kw__wal_kafka_topic_broker(t))
+            kw__wal_kafka_mark_ready(t);
+        else
+            pump_alone(t);
     }
     kw__wal_kafka_settle(t);
 }

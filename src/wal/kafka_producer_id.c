@@ -67,6 +67,19 @@ void kw__wal_kafka_retry_timer(kw_loop_timer *timer, void *arg)
     kw__wal_kafka_pump(t);
 }
 
+/*
+ * The wait before asking again: 200 ms, doubling to 3.2 s.  A broker still
+ * loading just-created partitions answers COORDINATOR_LOAD_IN_PROGRESS for
+ * seconds, and a WAL with 1,024 new topics asking every 200 ms for each
+ * kept it busier than the loading itself.
+ */
+static unsigned init_backoff_ms(ktopic *t)
+{
+    unsigned n = t->init_failures < 4 ? t->init_failures : 4;
+    t->init_failures++;
+    return 200u << n;
+}
+
 static void init_done(const kw_cluster_result *res, void *arg)
 {
     kinit *in = arg;
@@ -82,6 +95,8 @@ static void init_done(const kw_cluster_result *res, void *arg)
         t->producer_id = r->producer_id;
         t->producer_epoch = r->producer_epoch;
         t->next_seq = 0;
+        t->seq_anchored = false;
+        t->init_failures = 0;
         /* every batch not yet written goes out again under the new epoch, renumbered */
         for (kbatch *b = t->head; b; b = b->next) {
             if (b->state == KB_HELD) {
@@ -92,9 +107,12 @@ static void init_done(const kw_cluster_result *res, void *arg)
         t->pstate = KP_READY;
         kw__wal_kafka_log(k, KW_LOG_INFO, "topic %s: producer id %lld epoch %d", t->name,
                           (long long)t->producer_id, t->producer_epoch);
+        /* the first only: the rest follow it once it is acked (produce_done), see seq_anchored */
         for (kbatch *b = t->head; b; b = b->next)
-            if (b->state == KB_HELD)
+            if (b->state == KB_HELD) {
                 kw__wal_kafka_send_batch(b);
+                break;
+            }
         kw__wal_kafka_pump(t);
         return;
     }
@@ -108,7 +126,7 @@ static void init_done(const kw_cluster_result *res, void *arg)
     kw__wal_kafka_log(k, KW_LOG_WARN, "%s; retrying", t->last_error);
     /* Entries waiting meanwhile keep waiting; their appends time out on their own terms. */
     t->pstate = KP_ASKING;
-    kw__loop_timer_start(&t->timer, 200);
+    kw__loop_timer_start(&t->timer, init_backoff_ms(t));
 }
 
 void kw__wal_kafka_start_bump(ktopic *t)
@@ -128,7 +146,7 @@ void kw__wal_kafka_start_bump(ktopic *t)
     if (kw__cluster_send_any(k->cl, KW_API_INIT_PRODUCER_ID, build_init, in,
                              kw__wal_kafka_deadline(k->o.timeout_ms), init_done, in) != 0) {
         free(in);
-        kw__loop_timer_start(&t->timer, 200);
+        kw__loop_timer_start(&t->timer, init_backoff_ms(t));
         return;
     }
     k->calls_out++;

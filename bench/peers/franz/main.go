@@ -5,6 +5,8 @@
 //	franz produce -b BROKERS -t TOPIC -n COUNT -s SIZE -z none|lz4|snappy|zstd|gzip [--acks all|1|0]
 //	              [--linger-ms N] [--batch-bytes N] [--idempotence] [--queue-kbytes N]
 //	franz consume -b BROKERS -t TOPIC [-p PARTITION] -n RECORDS [--fetch-bytes N] [--fetches N]
+//	franz mimir-produce ..., franz mimir-catchup ...: configured as Grafana Mimir configures franz-go
+//	                     (mimir.go says how)
 //
 // Each prints one result line, the same fields as bench/peers/rdkafka_produce.c and rdkafka_consume.c:
 //
@@ -48,6 +50,10 @@ func main() {
 		status = produce(os.Args[2:])
 	case "consume":
 		status = consume(os.Args[2:])
+	case "mimir-produce":
+		status = mimirProduce(os.Args[2:])
+	case "mimir-catchup":
+		status = mimirCatchup(os.Args[2:])
 	default:
 		usage()
 		status = 2
@@ -59,7 +65,9 @@ func usage() {
 	fmt.Fprint(os.Stderr, "usage: franz produce -b BROKERS -t TOPIC -n COUNT -s SIZE -z none|lz4|snappy|zstd|gzip\n"+
 		"                     [--acks all|1|0] [--linger-ms N] [--batch-bytes N] [--idempotence]\n"+
 		"                     [--queue-kbytes N]\n"+
-		"       franz consume -b BROKERS -t TOPIC [-p PARTITION] -n RECORDS [--fetch-bytes N] [--fetches N]\n")
+		"       franz consume -b BROKERS -t TOPIC [-p PARTITION] -n RECORDS [--fetch-bytes N] [--fetches N]\n"+
+		"       franz mimir-produce -b BROKERS -t TOPIC -n COUNT -s SIZE [-P PARTITIONS]\n"+
+		"       franz mimir-catchup -b BROKERS -t TOPIC [-p PARTITION] -n RECORDS [--fetches N] [--fetch-bytes N]\n")
 }
 
 // newFlags makes a flag set that reports errors instead of exiting, so main picks the exit status.

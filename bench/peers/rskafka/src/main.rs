@@ -335,11 +335,13 @@ async fn replay(a: Args, topic: String) -> Result<(), String> {
     let topic_mb = records as f64 * a.size as f64 / 1e6;
     println!(
         "entries={} region_mb={:.1} topic_mb={:.1} seconds={:.3} region_mb_per_s={:.2} \
-         topic_mb_per_s={:.1} records={} cpu_user={:.2} cpu_sys={:.2} max_rss_kb={} topic_reads={}",
+         mb_per_s={:.2} topic_mb_per_s={:.1} records={} cpu_user={:.2} cpu_sys={:.2} \
+         max_rss_kb={} topic_reads={}",
         entries,
         region_mb,
         topic_mb,
         seconds,
+        region_mb / seconds,
         region_mb / seconds,
         topic_mb / seconds,
         records,
