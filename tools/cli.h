@@ -75,6 +75,7 @@ int cli_cmd_topics(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_offsets(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_wal(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_meta(cli_ctx *ctx, int argc, char **argv);
+int cli_cmd_log(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_groups(cli_ctx *ctx, int argc, char **argv);
 
 /* ---- consumer groups (cmd_group_offsets.c) ---- */

@@ -32,6 +32,8 @@ static const char usage_text[] =
     "--help)\n"
     "  meta      topics ensure|verify | status | prune -c CONFIG     the metasrv side (kwal meta "
     "--help)\n"
+    "  log       run -c FILE                                        a node of a kw_log cluster (kwal log "
+    "--help)\n"
     "\n"
     "global options (also accepted after the command name):\n"
     "  -b BROKERS       bootstrap brokers, host:port[,host:port...]\n"
@@ -273,6 +275,8 @@ int main(int argc, char **argv)
         return cli_cmd_wal(&ctx, cargc, cargv);
     if (strcmp(cmd, "meta") == 0)
         return cli_cmd_meta(&ctx, cargc, cargv);
+    if (strcmp(cmd, "log") == 0)
+        return cli_cmd_log(&ctx, cargc, cargv);
     if (strcmp(cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return CLI_EXIT_OK;
