@@ -33,7 +33,15 @@ extern "C" {
  * then rejoins at once so they are handed out in a second round.
  * Otherwise (eager) every member gives up everything before each rejoin,
  * as Java does for a list that mixes both kinds.
- * KW_GROUP_PROTOCOL_CONSUMER (KIP-848) is refused with KW_EUNSUPPORTED.
+ * KW_GROUP_PROTOCOL_CONSUMER (KIP-848, Kafka 4.x brokers) is one
+ * ConsumerGroupHeartbeat loop: the broker computes the assignment (its
+ * assignor "uniform" or "range": options.server_assignor), the events carry
+ * the member epoch as their generation, a partition moves only once its
+ * owner acknowledged giving it up (the next heartbeat after REVOKED lists
+ * what it owns), session and heartbeat interval are the broker's settings
+ * (group.consumer.*: session_timeout_ms and heartbeat_interval_ms only pace
+ * the member's own checks), and assignors, rebalance callbacks and commits
+ * work as with the classic protocol.
  *
  * Consumer hookup.  With options.consumer set, the group drives that
  * kw_consumer: partitions assigned to the member are added to it (at the
@@ -65,7 +73,7 @@ typedef struct kw_group kw_group;
 
 enum kw_group_protocol {
     KW_GROUP_PROTOCOL_CLASSIC = 0,
-    KW_GROUP_PROTOCOL_CONSUMER = 1, /* KIP-848; not supported yet (KW_EUNSUPPORTED) */
+    KW_GROUP_PROTOCOL_CONSUMER = 1, /* KIP-848: the broker assigns (ConsumerGroupHeartbeat) */
 };
 
 /* Where a partition with no committed offset starts (the consumer hookup). */
@@ -134,6 +142,9 @@ typedef struct kw_group_options {
      * timeout keeps its partitions without a rebalance; it sends no LeaveGroup on close. */
     const char *group_instance_id;
     int protocol; /* enum kw_group_protocol */
+    /* CONSUMER protocol: the broker's assignor ("uniform", "range"); NULL: the broker's
+     * default.  `assignors` is for the CLASSIC protocol only. */
+    const char *server_assignor;
     bool disable_auto_commit;
     uint32_t auto_commit_interval_ms; /* 5000 */
     const char *rack;                 /* client.rack, sent in the subscription; NULL none */
@@ -153,7 +164,8 @@ typedef struct kw_group_options {
  * not wait for the group).  Returns 0, KW_EINVAL (a missing or empty
  * group_id, no topics, an empty topic name, an unknown assignor, a heartbeat
  * interval not below the session timeout: errbuf, when not NULL, names the
- * option), KW_EUNSUPPORTED (protocol CONSUMER), KW_ENOMEM or KW_ECLOSED.
+ * option), KW_ENOMEM or KW_ECLOSED.  A broker without the CONSUMER protocol
+ * is reported later, as a FATAL event (UNSUPPORTED_VERSION).
  * A consumer can be driven by one group at a time (KW_EEXISTS).
  */
 KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_options *opts,

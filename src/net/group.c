@@ -78,7 +78,8 @@ void kw__group_publish(kw_group *g)
     pthread_mutex_lock(&g->mu);
     g->info_generation = g->generation;
     g->info_leader = g->leader;
-    g->info_stable = g->state == KW__GROUP_STABLE && !g->rejoin_asked;
+    g->info_stable = g->state == KW__GROUP_STABLE && !g->rejoin_asked &&
+                     !(g->kip848 && (g->target_pending || g->send_owned));
     char *m = strdup(g->member_id ? g->member_id : "");
     if (m) {
         free(g->info_member_id);
@@ -156,6 +157,8 @@ static void group_free(kw_group *g)
     free(g->group_id);
     free(g->instance_id);
     free(g->rack);
+    free(g->server_assignor);
+    kw__group_cg_free(g);
     for (size_t i = 0; i < g->ntopics; i++)
         free(g->topics[i]);
     free(g->topics);
@@ -348,10 +351,7 @@ KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_option
     const kw_group_options *o = opts;
     if (!o->group_id || !*o->group_id)
         return new_fail(errbuf, errlen, KW_EINVAL, "group_id is required and must not be empty");
-    if (o->protocol == KW_GROUP_PROTOCOL_CONSUMER)
-        return new_fail(errbuf, errlen, KW_EUNSUPPORTED,
-                        "protocol CONSUMER (KIP-848) is not supported yet: use CLASSIC");
-    if (o->protocol != KW_GROUP_PROTOCOL_CLASSIC)
+    if (o->protocol != KW_GROUP_PROTOCOL_CLASSIC && o->protocol != KW_GROUP_PROTOCOL_CONSUMER)
         return new_fail(errbuf, errlen, KW_EINVAL, "protocol must be CLASSIC or CONSUMER (got %d)",
                         o->protocol);
     if (!o->topics || o->topic_count == 0)
@@ -387,6 +387,8 @@ KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_option
                         "session_timeout_ms and max_poll_interval_ms must fit in an int32");
     if (o->group_instance_id && !*o->group_instance_id)
         return new_fail(errbuf, errlen, KW_EINVAL, "group_instance_id is empty (NULL for none)");
+    if (o->server_assignor && !*o->server_assignor)
+        return new_fail(errbuf, errlen, KW_EINVAL, "server_assignor is empty (NULL: the broker's default)");
     if (o->reset != KW_GROUP_RESET_LATEST && o->reset != KW_GROUP_RESET_EARLIEST)
         return new_fail(errbuf, errlen, KW_EINVAL, "reset must be RESET_LATEST or RESET_EARLIEST");
 
@@ -402,6 +404,8 @@ KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_option
     g->group_id = dup_or_null(o->group_id, &oom);
     g->instance_id = dup_or_null(o->group_instance_id, &oom);
     g->rack = dup_or_null(o->rack, &oom);
+    g->server_assignor = dup_or_null(o->server_assignor, &oom);
+    g->kip848 = o->protocol == KW_GROUP_PROTOCOL_CONSUMER;
     g->topics = calloc(o->topic_count, sizeof(*g->topics));
     g->assignors = calloc(nanames, sizeof(*g->assignors));
     if (!g->topics || !g->assignors)

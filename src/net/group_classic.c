@@ -233,7 +233,9 @@ static void revoke_finish(kw_group *g)
     int after = g->after;
     g->after = KW__GROUP_AFTER_NOTHING;
     g->state = KW__GROUP_STABLE;
-    if (after == KW__GROUP_AFTER_REJOIN)
+    if (after == KW__GROUP_AFTER_ACK)
+        kw__group_cg_ack(g);
+    else if (after == KW__GROUP_AFTER_REJOIN)
         kw__group_join(g);
     else if (after == KW__GROUP_AFTER_LEAVE)
         kw__group_leave(g, true);
@@ -587,6 +589,10 @@ static void leave_done(const kw_cluster_result *res, void *arg)
  */
 void kw__group_leave(kw_group *g, bool finish_close)
 {
+    if (g->kip848) {
+        kw__group_cg_leave(g, finish_close);
+        return;
+    }
     g->epoch++;
     bool send = !g->instance_id && g->member_id && *g->member_id;
     if (finish_close)
@@ -656,7 +662,10 @@ static void tick(kw_loop_timer *t, void *arg)
             kw__group_set_str(&g->member_id, strdup(""));
         g->rejoin_asked = true;
     } else if (member) {
-        if ((!g->hb_out || g->hb_epoch != g->epoch) && now >= g->next_hb_ns)
+        bool hb_free = !g->hb_out || g->hb_epoch != g->epoch;
+        if (g->kip848 && hb_free && (now >= g->next_hb_ns || g->send_owned))
+            kw__group_cg_heartbeat(g);
+        else if (!g->kip848 && hb_free && now >= g->next_hb_ns)
             heartbeat(g);
         if (g->state == KW__GROUP_STABLE && g->auto_commit && !g->commits_out &&
             now >= g->next_commit_ns) {

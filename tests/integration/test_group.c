@@ -189,6 +189,7 @@ typedef struct member_opts {
     uint32_t session_ms, commit_ms, max_poll_ms;
     bool host_driven;
     bool eager;
+    bool kip848; /* the CONSUMER protocol */
 } member_opts;
 
 static void member_start(member *m, const member_opts *mo)
@@ -215,6 +216,7 @@ static void member_start(member *m, const member_opts *mo)
         .event_arg = m,
         .assignors = mo->eager ? range : NULL,
         .assignor_count = mo->eager ? 1 : 0,
+        .protocol = mo->kip848 ? KW_GROUP_PROTOCOL_CONSUMER : KW_GROUP_PROTOCOL_CLASSIC,
         .log = getenv("KWAL_TEST_LOG") ? log_line : NULL,
         .log_arg = m,
     };
@@ -331,10 +333,13 @@ START_TEST(bad_options_are_named)
                            .session_timeout_ms = 1000, .heartbeat_interval_ms = 1000};
     ck_assert_int_eq(kw_group_new(&g, c, &o, err, sizeof(err)), KW_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "heartbeat_interval_ms"));
+    o = (kw_group_options){.group_id = "g", .topics = topics, .topic_count = 1, .protocol = 7};
+    ck_assert_int_eq(kw_group_new(&g, c, &o, err, sizeof(err)), KW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "protocol"));
     o = (kw_group_options){.group_id = "g", .topics = topics, .topic_count = 1,
-                           .protocol = KW_GROUP_PROTOCOL_CONSUMER};
-    ck_assert_int_eq(kw_group_new(&g, c, &o, err, sizeof(err)), KW_EUNSUPPORTED);
-    ck_assert_ptr_nonnull(strstr(err, "KIP-848"));
+                           .protocol = KW_GROUP_PROTOCOL_CONSUMER, .server_assignor = ""};
+    ck_assert_int_eq(kw_group_new(&g, c, &o, err, sizeof(err)), KW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "server_assignor"));
     kw_client_destroy(c);
 }
 END_TEST
@@ -342,6 +347,7 @@ END_TEST
 /* XTDB's shape: three members, three single-partition topics, cooperative-sticky: one each. */
 START_TEST(three_members_share_three_topics_and_only_moved_partitions_are_revoked)
 {
+    bool kip848 = _i == 1; /* loop 0: classic, cooperative-sticky; loop 1: KIP-848 */
     kw_client *admin = open_client(false);
     char topics[3][128], group[128], names[3][160];
     const char *tv[3];
@@ -353,14 +359,15 @@ START_TEST(three_members_share_three_topics_and_only_moved_partitions_are_revoke
     }
     unique(group, sizeof(group), "xtdb");
     member a, b, c, d;
-    member_opts mo = {.group = group, .topics = tv, .ntopics = 3};
+    member_opts mo = {.group = group, .topics = tv, .ntopics = 3, .kip848 = kip848};
     member_start(&a, &mo);
     member_start(&b, &mo);
     member_start(&c, &mo);
     member *all[] = {&a, &b, &c};
     int one[] = {1, 1, 1};
     uint64_t took = settle(all, 3, one, names, 3, 60000);
-    fprintf(stderr, "three members settled in %llu ms\n", (unsigned long long)took);
+    fprintf(stderr, "%s: three members settled in %llu ms\n", kip848 ? "KIP-848" : "classic",
+            (unsigned long long)took);
     /* Stays so: sampled for a second. */
     for (int i = 0; i < 10; i++) {
         settle(all, 3, one, names, 3, 100);
@@ -869,9 +876,10 @@ int main(void)
     const struct {
         const char *name;
         const TTest *test;
+        int loops;
     } cases[] = {
         {"options", bad_options_are_named},
-        {"three", three_members_share_three_topics_and_only_moved_partitions_are_revoked},
+        {"three", three_members_share_three_topics_and_only_moved_partitions_are_revoked, 2},
         {"static", static_member_rejoins_without_a_rebalance},
         {"commit", auto_commit_and_commit_on_revoke_land},
         {"heartbeat", heartbeats_keep_the_member_in},
@@ -883,7 +891,7 @@ int main(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name); /* CK_RUN_CASE=name runs one */
         tcase_set_timeout(tc, 240);
-        tcase_add_test(tc, cases[i].test);
+        tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loops ? cases[i].loops : 1);
         suite_add_tcase(s, tc);
     }
     SRunner *sr = srunner_create(s);
