@@ -216,8 +216,20 @@ void kw__group_close_finish(kw_group *g, int err)
 
 /* ---------------------------------------------------------------- the consumer hookup */
 
+/*
+ * A posted task dropped because the client's loop is being freed (nothing
+ * runs on it any more): the tick timer must not stay armed on a loop whose
+ * timer heap outlives the group.
+ */
+static void stop_timer_at_teardown(kw_group *g)
+{
+    if (g->timer_init)
+        kw__loop_timer_stop(&g->tick);
+}
+
 static void task_drop(void *arg)
 {
+    stop_timer_at_teardown(arg);
     kw__group_unref(arg);
 }
 
@@ -501,12 +513,20 @@ static void close_task(kw_loop *loop, void *arg)
 static void close_drop(void *arg)
 {
     close_arg *a = arg;
+    stop_timer_at_teardown(a->g);
     kw__group_close_finish(a->g, KW_ECLOSED);
     kw__group_unref(a->g);
     free(a);
 }
 
-/* Posts the orderly leave once; false when it was posted already. */
+static int close_now(void *arg)
+{
+    close_arg *a = arg;
+    kw__group_close_start(a->g, a->wait_commit);
+    return 0;
+}
+
+/* Starts the orderly leave once (on the loop thread); 1 when it was started already. */
 static int post_close(kw_group *g, bool wait_commit)
 {
     pthread_mutex_lock(&g->mu);
@@ -517,6 +537,12 @@ static int post_close(kw_group *g, bool wait_commit)
     pthread_mutex_unlock(&g->mu);
     if (!first)
         return 1;
+    /* Where it may wait, run it now: once this returns no timer or event of the member runs. */
+    close_arg now = {g, wait_commit};
+    if (kw__client_can_block(g->client) == 0 && kw__client_run(g->client, close_now, &now) == 0) {
+        kw__group_unref(g);
+        return 0;
+    }
     close_arg *a = malloc(sizeof(*a));
     int rc = a ? 0 : KW_ENOMEM;
     if (a) {

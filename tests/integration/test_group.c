@@ -136,7 +136,8 @@ static void on_event(void *arg, const kw_group_event *ev)
         } else {
             for (int j = 0; j < m->nown; j++)
                 if (strcmp(m->own[j], n) == 0) {
-                    strcpy(m->own[j], m->own[--m->nown]);
+                    if (j != --m->nown)
+                        strcpy(m->own[j], m->own[m->nown]);
                     break;
                 }
             if (ev->kind == KW_GROUP_REVOKED && m->nrevoked_names < 32)
@@ -741,7 +742,8 @@ static void java_pump(java_member *j, int ms)
             const char *name = strchr(line, ' ') + 1;
             for (int i = 0; i < j->nown; i++)
                 if (strcmp(j->own[i], name) == 0) {
-                    strcpy(j->own[i], j->own[--j->nown]);
+                    if (i != --j->nown)
+                        strcpy(j->own[i], j->own[j->nown]);
                     break;
                 }
         }
