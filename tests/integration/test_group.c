@@ -694,7 +694,8 @@ typedef struct java_member {
     int nown;
 } java_member;
 
-static void java_start(java_member *j, const char *group, const char *const *topics, size_t n)
+static void java_start_protocol(java_member *j, const char *group, const char *const *topics,
+                                size_t n, bool kip848)
 {
     memset(j, 0, sizeof(*j));
     int fd[2];
@@ -707,9 +708,12 @@ static void java_start(java_member *j, const char *group, const char *const *top
         close(fd[1]);
         char cp[1024];
         snprintf(cp, sizeof(cp), "%s:%s/*", java_dir, getenv("KWAL_KAFKA_LIB"));
-        const char *argv[16] = {"java", "-cp", cp, "GroupMember", bootstrap, group};
+        const char *argv[16] = {"java", "-Dgroup.protocol=classic", "-cp", cp, "GroupMember",
+                                bootstrap, group};
+        if (kip848)
+            argv[1] = "-Dgroup.protocol=consumer";
         for (size_t i = 0; i < n && i < 8; i++)
-            argv[6 + i] = topics[i];
+            argv[7 + i] = topics[i];
         if (!getenv("KWAL_TEST_LOG")) { /* the Java client's own log is long */
             int null = open("/dev/null", O_WRONLY);
             if (null >= 0)
@@ -720,6 +724,11 @@ static void java_start(java_member *j, const char *group, const char *const *top
     }
     close(fd[1]);
     j->fd = fd[0];
+}
+
+static void java_start(java_member *j, const char *group, const char *const *topics, size_t n)
+{
+    java_start_protocol(j, group, topics, n, false);
 }
 
 /* Reads what the Java member printed within ms and applies it to its owned set. */
@@ -761,6 +770,14 @@ static void java_wait(java_member *j, int want, unsigned timeout_ms)
         ck_assert_msg(now_ms() - t0 < timeout_ms, "the Java member owns %d, not %d", j->nown, want);
         java_pump(j, 100);
     }
+}
+
+/* SIGTERM: the Java member leaves the group (its shutdown hook closes the consumer). */
+static void java_stop(java_member *j)
+{
+    kill(j->pid, SIGTERM);
+    waitpid(j->pid, NULL, 0);
+    close(j->fd);
 }
 
 static void java_kill(java_member *j)
@@ -866,6 +883,77 @@ START_TEST(java_consumer_and_kwal_members_share_a_group)
 }
 END_TEST
 
+/*
+ * KIP-848: a Java KafkaConsumer with group.protocol=consumer and two kwal
+ * members with protocol CONSUMER share three partitions (the broker assigns);
+ * when the Java member leaves, the kwal members take its partition, and when a
+ * kwal member leaves, the Java member and the other take its partition.
+ */
+START_TEST(java_and_kwal_members_share_a_kip848_group)
+{
+    if (!java_ready())
+        return;
+    kw_client *admin = open_client(false);
+    char topics[3][128], group[128], names[3][160];
+    const char *tv[3];
+    for (int i = 0; i < 3; i++) {
+        unique(topics[i], sizeof(topics[i]), "j848");
+        make_topic(admin, topics[i], 1);
+        tv[i] = topics[i];
+        tp_name(names[i], topics[i], 0);
+    }
+    unique(group, sizeof(group), "j848");
+    java_member j;
+    java_start_protocol(&j, group, tv, 3, true);
+    java_wait(&j, 3, 60000);
+    member a, b;
+    member_opts mo = {.group = group, .topics = tv, .ntopics = 3, .kip848 = true};
+    member_start(&a, &mo);
+    member_start(&b, &mo);
+    java_wait(&j, 1, 60000);
+    char kwal_names[2][160];
+    size_t nk = 0;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(names[i], j.own[0]) != 0)
+            strcpy(kwal_names[nk++], names[i]);
+    ck_assert_uint_eq(nk, 2);
+    member *two[] = {&a, &b};
+    int one[] = {1, 1};
+    settle(two, 2, one, kwal_names, 2, 60000);
+    ck_assert(!owns(&a, j.own[0]) && !owns(&b, j.own[0]));
+
+    /* The Java member leaves: its partition goes to a kwal member. */
+    uint64_t t0 = now_ms();
+    java_stop(&j);
+    int any[] = {-1, -1};
+    settle(two, 2, any, names, 3, 60000);
+    fprintf(stderr, "KIP-848: kwal took the Java member's partition in %llu ms\n",
+            (unsigned long long)(now_ms() - t0));
+
+    /* Java again; then kwal member b leaves: Java and a own the three. */
+    java_start_protocol(&j, group, tv, 3, true);
+    java_wait(&j, 1, 60000);
+    member_stop(&b, true);
+    t0 = now_ms();
+    while (owned_count(&a) + j.nown != 3) {
+        ck_assert_msg(now_ms() - t0 < 60000, "a owns %d, Java %d", owned_count(&a), j.nown);
+        java_pump(&j, 50);
+    }
+    for (int i = 0; i < 3; i++) {
+        bool java_has = false;
+        for (int k = 0; k < j.nown; k++)
+            java_has |= strcmp(j.own[k], names[i]) == 0;
+        ck_assert_int_eq(owns(&a, names[i]) + java_has, 1);
+    }
+    fprintf(stderr, "KIP-848: the leaving kwal member's partition moved in %llu ms\n",
+            (unsigned long long)(now_ms() - t0));
+    java_stop(&j);
+    member_stop(&a, true);
+    drop_topics(admin, topics, 3);
+    kw_client_destroy(admin);
+}
+END_TEST
+
 int main(void)
 {
     bootstrap = getenv("KWAL_BOOTSTRAP");
@@ -889,6 +977,7 @@ int main(void)
         {"maxpoll", a_member_that_stops_polling_leaves},
         {"grow", a_grown_topic_is_reassigned},
         {"java", java_consumer_and_kwal_members_share_a_group},
+        {"java848", java_and_kwal_members_share_a_kip848_group},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name); /* CK_RUN_CASE=name runs one */
