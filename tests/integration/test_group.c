@@ -501,6 +501,19 @@ START_TEST(auto_commit_and_commit_on_revoke_land)
     ck_assert_int_eq(committed(admin, group, topics[0], 1), 8);
     sleep_ms(500);
     ck_assert_int_eq(b.records, 0); /* b starts at the committed offset: nothing new to read */
+
+    /* kw_group_commit: explicit offsets as the member, and the consumer's positions. */
+    char detail[256];
+    pthread_mutex_lock(&b.mu);
+    int32_t bp = atoi(strrchr(b.own[0], '/') + 1);
+    pthread_mutex_unlock(&b.mu);
+    kw_client_committed mine = {.topic = topics[0], .partition = bp, .offset = 3, .leader_epoch = -1};
+    int rc = kw_group_commit(b.g, &mine, 1, detail, sizeof(detail));
+    ck_assert_msg(rc == 0, "kw_group_commit: %s", detail);
+    ck_assert_int_eq(committed(admin, group, topics[0], bp), 3);
+    rc = kw_group_commit(b.g, NULL, 0, detail, sizeof(detail));
+    ck_assert_msg(rc == 0, "kw_group_commit of the positions: %s", detail);
+    ck_assert_int_eq(committed(admin, group, topics[0], bp), bp == 0 ? 10 : 8);
     member_stop(&a, true);
     member_stop(&b, true);
     drop_topics(admin, topics, 1);
