@@ -601,6 +601,46 @@ START_TEST(a_paused_member_loses_its_partitions)
 }
 END_TEST
 
+/* The eager protocol (range): every rebalance revokes everything first, and still one owner each. */
+START_TEST(range_members_rebalance_eagerly)
+{
+    kw_client *admin = open_client(false);
+    char topics[1][128], group[128], names[3][160];
+    unique(topics[0], sizeof(topics[0]), "range");
+    make_topic(admin, topics[0], 3);
+    const char *tv[] = {topics[0]};
+    for (int i = 0; i < 3; i++)
+        tp_name(names[i], topics[0], i);
+    unique(group, sizeof(group), "range");
+    member a, b, c;
+    member_opts mo = {.group = group, .topics = tv, .ntopics = 1, .eager = true};
+    member_start(&a, &mo);
+    member_start(&b, &mo);
+    member *two[] = {&a, &b};
+    int any2[] = {-1, -1};
+    settle(two, 2, any2, names, 3, 60000);
+    ck_assert_int_eq(owned_count(&a) + owned_count(&b), 3);
+    ck_assert(owned_count(&a) >= 1 && owned_count(&b) >= 1);
+    int a_rev = a.revoked, b_rev = b.revoked;
+    member_start(&c, &mo);
+    member *three[] = {&a, &b, &c};
+    int one[] = {1, 1, 1};
+    settle(three, 3, one, names, 3, 60000);
+    /* eager: both old members gave up everything before rejoining */
+    ck_assert_int_gt(a.revoked, a_rev);
+    ck_assert_int_gt(b.revoked, b_rev);
+    kw_group_info info;
+    ck_assert_int_eq(kw_group_info_get(c.g, &info), 0);
+    ck_assert_str_eq(info.protocol_name, "range");
+    kw_group_info_free(&info);
+    member_stop(&a, true);
+    member_stop(&b, true);
+    member_stop(&c, true);
+    drop_topics(admin, topics, 1);
+    kw_client_destroy(admin);
+}
+END_TEST
+
 /* A member whose host stops polling leaves after max_poll_interval_ms (long before its session ends). */
 START_TEST(a_member_that_stops_polling_leaves)
 {
@@ -984,6 +1024,7 @@ int main(void)
         {"options", bad_options_are_named},
         {"three", three_members_share_three_topics_and_only_moved_partitions_are_revoked, 2},
         {"static", static_member_rejoins_without_a_rebalance},
+        {"range", range_members_rebalance_eagerly},
         {"commit", auto_commit_and_commit_on_revoke_land},
         {"heartbeat", heartbeats_keep_the_member_in},
         {"pause", a_paused_member_loses_its_partitions},
