@@ -208,6 +208,17 @@ KW_API int kw_group_info_get(kw_group *g, kw_group_info *out);
 KW_API void kw_group_info_free(kw_group_info *info);
 
 /*
+ * Replaces the subscribed topics (at least one, none empty; copied): the
+ * member rejoins with the new list (classic) or sends it with its next
+ * heartbeat (KIP-848), and partitions of topics it no longer subscribes to
+ * are revoked by the rebalance that follows.  Asynchronous: returns 0 once
+ * the change is queued for the loop thread, KW_EINVAL (naming nothing: the
+ * only checks are NULL or empty names and a zero count), KW_ENOMEM or
+ * KW_ECLOSED.  Any thread, the callback included.
+ */
+KW_API int kw_group_subscribe(kw_group *g, const char *const *topics, size_t count);
+
+/*
  * Commits offsets as this member (its member id and generation), waiting up
  * to the group's timeout.  offsets NULL: the consumer's positions of the
  * owned partitions as of the last poll (needs options.consumer; KW_EINVAL

@@ -79,7 +79,7 @@ void kw__group_publish(kw_group *g)
     g->info_generation = g->generation;
     g->info_leader = g->leader;
     g->info_stable = g->state == KW__GROUP_STABLE && !g->rejoin_asked &&
-                     !(g->kip848 && (g->target_pending || g->send_owned));
+                     !(g->kip848 && (g->target_pending || g->send_owned || g->send_topics));
     char *m = strdup(g->member_id ? g->member_id : "");
     if (m) {
         free(g->info_member_id);
@@ -678,5 +678,77 @@ KW_API int kw_group_commit(kw_group *g, const kw_client_committed *offsets, size
         free((char *)own[i].topic);
     free(own);
     free(member);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- subscription */
+
+typedef struct subscribe_arg {
+    kw_group *g;
+    char **topics;
+    size_t n;
+} subscribe_arg;
+
+static void subscribe_free(subscribe_arg *a)
+{
+    for (size_t i = 0; a->topics && i < a->n; i++)
+        free(a->topics[i]);
+    free(a->topics);
+    free(a);
+}
+
+static void subscribe_task(kw_loop *loop, void *arg)
+{
+    (void)loop;
+    subscribe_arg *a = arg;
+    kw_group *g = a->g;
+    kw__group_resubscribe(g, a->topics, a->n); /* takes the topics */
+    free(a);
+    kw__group_unref(g);
+}
+
+static void subscribe_drop(void *arg)
+{
+    subscribe_arg *a = arg;
+    kw_group *g = a->g;
+    stop_timer_at_teardown(g);
+    subscribe_free(a);
+    kw__group_unref(g);
+}
+
+KW_API int kw_group_subscribe(kw_group *g, const char *const *topics, size_t count)
+{
+    if (!g || !topics || !count)
+        return KW_EINVAL;
+    for (size_t i = 0; i < count; i++)
+        if (!topics[i] || !*topics[i])
+            return KW_EINVAL;
+    subscribe_arg *a = calloc(1, sizeof(*a));
+    if (!a)
+        return KW_ENOMEM;
+    a->g = g;
+    a->topics = calloc(count, sizeof(*a->topics));
+    if (!a->topics) {
+        free(a);
+        return KW_ENOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < a->n; j++)
+            dup |= strcmp(a->topics[j], topics[i]) == 0;
+        if (dup)
+            continue;
+        if (!(a->topics[a->n] = strdup(topics[i]))) {
+            subscribe_free(a);
+            return KW_ENOMEM;
+        }
+        a->n++;
+    }
+    kw__group_ref(g);
+    int rc = kw__loop_post(kw__client_loop(g->client), subscribe_task, subscribe_drop, a);
+    if (rc) {
+        subscribe_free(a);
+        kw__group_unref(g);
+    }
     return rc;
 }

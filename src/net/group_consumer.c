@@ -37,15 +37,18 @@ struct kw__group_target {
 };
 
 enum {
-    SEND_FULL = 1u,  /* subscription, assignor, rebalance timeout */
+    SEND_FULL = 1u,  /* join (epoch 0): subscription, assignor, rebalance timeout */
     SEND_OWNED = 2u, /* the owned partitions */
     SEND_LEAVE = 4u,
+    SEND_TOPICS = 8u, /* the subscription changed */
 };
 
 /* What one heartbeat carries, built once when it is sent (build may run again on a retry). */
 typedef struct cg_mem {
     kw_consumer_group_heartbeat_req req;
     kw_str *names;
+    size_t nnames;
+    char **owned_names; /* copies: the subscription may change while a heartbeat is out */
     kw_consumer_group_heartbeat_req_topic *topics;
     int32_t *parts;
 } cg_mem;
@@ -72,6 +75,9 @@ static void mem_free(cg_mem *m)
 {
     if (!m)
         return;
+    for (size_t i = 0; m->owned_names && i < m->nnames; i++)
+        free(m->owned_names[i]);
+    free(m->owned_names);
     free(m->names);
     free(m->topics);
     free(m->parts);
@@ -350,9 +356,11 @@ static int build_cg(void *arg, int version, int32_t leader_epoch, const void **r
     if (r->flags & SEND_FULL) {
         q->rack_id = g->rack ? kw_str_c(g->rack) : KW_STR_NULL;
         q->rebalance_timeout_ms = (int32_t)g->max_poll_ms;
-        q->subscribed_topic_names.v = m->names;
-        q->subscribed_topic_names.n = (int32_t)g->ntopics;
         q->server_assignor = g->server_assignor ? kw_str_c(g->server_assignor) : KW_STR_NULL;
+    }
+    if (r->flags & (SEND_FULL | SEND_TOPICS)) {
+        q->subscribed_topic_names.v = m->names;
+        q->subscribed_topic_names.n = (int32_t)m->nnames;
     }
     if (r->flags & (SEND_FULL | SEND_OWNED)) {
         q->topic_partitions.v = m->topics;
@@ -367,18 +375,26 @@ static int fill_mem(kw_group *g, cg_mem *m, size_t *ntopics)
 {
     *ntopics = 0;
     m->names = calloc(g->ntopics, sizeof(*m->names));
+    m->owned_names = calloc(g->ntopics, sizeof(*m->owned_names));
     size_t n = 0;
     pthread_mutex_lock(&g->mu);
     kw_group_partition *owned = kw__group_owned_list(g, &n);
     pthread_mutex_unlock(&g->mu);
     m->topics = calloc(n ? n : 1, sizeof(*m->topics));
     m->parts = calloc(n ? n : 1, sizeof(*m->parts));
-    if (!m->names || !owned || !m->topics || !m->parts) {
+    if (!m->names || !m->owned_names || !owned || !m->topics || !m->parts) {
         kw__group_list_free(owned, n);
         return KW_ENOMEM;
     }
-    for (size_t i = 0; i < g->ntopics; i++)
-        m->names[i] = kw_str_c(g->topics[i]);
+    for (size_t i = 0; i < g->ntopics; i++) {
+        m->owned_names[i] = strdup(g->topics[i]);
+        if (!m->owned_names[i]) {
+            kw__group_list_free(owned, n);
+            return KW_ENOMEM;
+        }
+        m->names[i] = kw_str_c(m->owned_names[i]);
+        m->nnames = i + 1;
+    }
     const char *last = NULL;
     for (size_t i = 0; i < n; i++) {
         const kw_uuid *id = name_id(g, owned[i].topic);
@@ -440,6 +456,8 @@ static void send_cg(kw_group *g, unsigned flags)
         g->hb_epoch = g->epoch;
         if (flags & SEND_OWNED)
             g->send_owned = false;
+        if (flags & (SEND_TOPICS | SEND_FULL))
+            g->send_topics = false;
         uint32_t every = g->server_hb_ms ? g->server_hb_ms : g->heartbeat_ms;
         g->next_hb_ns = now + (uint64_t)every * 1000000u;
     }
@@ -526,7 +544,16 @@ static void cg_done(const kw_cluster_result *res, void *arg)
 
 void kw__group_cg_heartbeat(kw_group *g)
 {
-    send_cg(g, g->send_owned ? SEND_OWNED : 0);
+    send_cg(g, (g->send_owned ? SEND_OWNED : 0u) | (g->send_topics ? SEND_TOPICS : 0u));
+}
+
+void kw__group_cg_resubscribe(kw_group *g)
+{
+    ids_free(g);
+    lookup_ids(g);
+    g->send_topics = true;
+    if (g->state == KW__GROUP_STABLE && !g->hb_out)
+        kw__group_cg_heartbeat(g);
 }
 
 void kw__group_cg_join(kw_group *g)

@@ -148,6 +148,7 @@ struct kw_group {
     bool target_pending; /* a target not reconciled yet (ids unknown, or a revocation first) */
     bool send_full;      /* join: subscription, assignor, owned (empty) */
     bool send_owned;     /* the owned set changed since the last heartbeat that carried it */
+    bool send_topics;    /* the subscription changed (kw_group_subscribe): the next heartbeat says so */
     bool ids_out;        /* a Metadata request for topic ids is out */
     uint32_t server_hb_ms;
     void *cg_req;        /* the ConsumerGroupHeartbeat being built (kw_consumer_group_heartbeat_req) */
@@ -242,6 +243,10 @@ void kw__group_cg_heartbeat(kw_group *g);
 void kw__group_cg_ack(kw_group *g);
 void kw__group_cg_leave(kw_group *g, bool finish_close);
 void kw__group_cg_free(kw_group *g);
+/* The subscription changed: forget the topic ids, send the new list with the next heartbeat. */
+void kw__group_cg_resubscribe(kw_group *g);
+/* group_classic.c: the loop side of kw_group_subscribe (takes topics, n entries). */
+void kw__group_resubscribe(kw_group *g, char **topics, size_t n);
 
 /* The leader, every few seconds while stable: refreshes the subscribed topics' metadata and
  * rejoins when a partition count differs from the last assignment's. */

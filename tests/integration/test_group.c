@@ -641,6 +641,44 @@ START_TEST(range_members_rebalance_eagerly)
 }
 END_TEST
 
+/* kw_group_subscribe: a topic added is assigned, a topic dropped is revoked (both protocols). */
+START_TEST(a_changed_subscription_is_followed)
+{
+    bool kip848 = _i == 1;
+    kw_client *admin = open_client(false);
+    char topics[2][128], group[128], names[2][160];
+    const char *tv[2];
+    for (int i = 0; i < 2; i++) {
+        unique(topics[i], sizeof(topics[i]), "sub");
+        make_topic(admin, topics[i], 1);
+        tv[i] = topics[i];
+        tp_name(names[i], topics[i], 0);
+    }
+    unique(group, sizeof(group), "sub");
+    member a;
+    member_opts mo = {.group = group, .topics = tv, .ntopics = 1, .kip848 = kip848};
+    member_start(&a, &mo);
+    member *all[] = {&a};
+    int one[] = {1}, two[] = {2};
+    settle(all, 1, one, names, 1, 60000);
+    ck_assert_int_eq(kw_group_subscribe(a.g, tv, 2), 0);
+    settle(all, 1, two, names, 2, 60000);
+    ck_assert_int_eq(kw_group_subscribe(a.g, tv + 1, 1), 0);
+    uint64_t t0 = now_ms();
+    while (owns(&a, names[0]) || !owns(&a, names[1]) || !stable(&a)) {
+        ck_assert_msg(now_ms() - t0 < 60000, "the dropped topic stays assigned");
+        sleep_ms(20);
+    }
+    ck_assert_int_ge(a.revoked, 1);
+    const char *none[] = {""};
+    ck_assert_int_eq(kw_group_subscribe(a.g, none, 1), KW_EINVAL);
+    ck_assert_int_eq(kw_group_subscribe(a.g, tv, 0), KW_EINVAL);
+    member_stop(&a, true);
+    drop_topics(admin, topics, 2);
+    kw_client_destroy(admin);
+}
+END_TEST
+
 /* A member whose host stops polling leaves after max_poll_interval_ms (long before its session ends). */
 START_TEST(a_member_that_stops_polling_leaves)
 {
@@ -1025,6 +1063,7 @@ int main(void)
         {"three", three_members_share_three_topics_and_only_moved_partitions_are_revoked, 2},
         {"static", static_member_rejoins_without_a_rebalance},
         {"range", range_members_rebalance_eagerly},
+        {"subscribe", a_changed_subscription_is_followed, 2},
         {"commit", auto_commit_and_commit_on_revoke_land},
         {"heartbeat", heartbeats_keep_the_member_in},
         {"pause", a_paused_member_loses_its_partitions},
