@@ -80,6 +80,10 @@ enum kw_group_protocol {
 enum kw_group_reset {
     KW_GROUP_RESET_LATEST = 0,   /* the end: only records written later (Java's default) */
     KW_GROUP_RESET_EARLIEST = 1, /* the log start */
+    /* Nothing (auto.offset.reset=none, as XTDB sets it): poll reports the partition as a
+     * kw_consumer_error (err KW_ENOTFOUND, "no committed offset") and reads nothing of it
+     * until kw_consumer_seek says where to start. */
+    KW_GROUP_RESET_NONE = 2,
 };
 
 enum kw_group_event_kind {

@@ -284,6 +284,12 @@ static void poll_hook(void *arg)
                 kw_consumer_unassign(c, p->topic, p->partition);
                 p->in_consumer = false;
             }
+        } else if (p->want && p->start < 0 && g->reset == KW_GROUP_RESET_NONE) {
+            char detail[200];
+            snprintf(detail, sizeof(detail), "no committed offset in group %s, and reset is NONE",
+                     g->group_id);
+            if (kw__consumer_assign_stopped(c, p->topic, p->partition, KW_ENOTFOUND, detail) == 0)
+                p->in_consumer = true;
         } else if (p->want) {
             kw_consumer_start s = p->start >= 0 ? kw_consumer_at_offset(p->start)
                                   : g->reset == KW_GROUP_RESET_EARLIEST ? kw_consumer_at_earliest()
@@ -401,8 +407,10 @@ KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_option
         return new_fail(errbuf, errlen, KW_EINVAL, "group_instance_id is empty (NULL for none)");
     if (o->server_assignor && !*o->server_assignor)
         return new_fail(errbuf, errlen, KW_EINVAL, "server_assignor is empty (NULL: the broker's default)");
-    if (o->reset != KW_GROUP_RESET_LATEST && o->reset != KW_GROUP_RESET_EARLIEST)
-        return new_fail(errbuf, errlen, KW_EINVAL, "reset must be RESET_LATEST or RESET_EARLIEST");
+    if (o->reset != KW_GROUP_RESET_LATEST && o->reset != KW_GROUP_RESET_EARLIEST &&
+        o->reset != KW_GROUP_RESET_NONE)
+        return new_fail(errbuf, errlen, KW_EINVAL,
+                        "reset must be RESET_LATEST, RESET_EARLIEST or RESET_NONE");
 
     kw_group *g = calloc(1, sizeof(*g));
     if (!g)

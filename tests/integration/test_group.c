@@ -679,6 +679,57 @@ START_TEST(a_changed_subscription_is_followed)
 }
 END_TEST
 
+/* reset NONE (XTDB's auto.offset.reset=none): no committed offset is a poll error, a commit is read. */
+START_TEST(reset_none_reports_a_partition_without_a_commit)
+{
+    kw_client *c = open_client(false);
+    char topic[128], group[128];
+    unique(topic, sizeof(topic), "none");
+    make_topic(c, topic, 2);
+    produce(c, topic, 0, 4);
+    produce(c, topic, 1, 4);
+    unique(group, sizeof(group), "none");
+    kw_client_committed at = {.topic = topic, .partition = 1, .offset = 2, .leader_epoch = -1};
+    kw_client_offset_commit_args ca = {.group = group, .offsets = &at, .count = 1};
+    kw_client_offsets_result cr;
+    ck_assert_int_eq(kw_client_offset_commit(c, &ca, &cr), 0);
+    kw_client_offsets_result_free(&cr);
+    kw_consumer *k = NULL;
+    ck_assert_int_eq(kw_consumer_new(&k, c, NULL, NULL, 0), 0);
+    const char *tv[] = {topic};
+    kw_group_options o = {.group_id = group, .topics = tv, .topic_count = 1, .consumer = k,
+                          .reset = KW_GROUP_RESET_NONE, .heartbeat_interval_ms = 500};
+    kw_group *g = NULL;
+    ck_assert_int_eq(kw_group_new(&g, c, &o, NULL, 0), 0);
+    int errors = 0, records = 0;
+    uint64_t t0 = now_ms();
+    while ((errors < 1 || records < 2) && now_ms() - t0 < 30000) {
+        kw_consumer_poll_result r;
+        ck_assert_int_eq(kw_consumer_poll(k, 100, &r), 0);
+        for (size_t i = 0; i < r.error_count; i++) {
+            ck_assert_int_eq(r.errors[i].partition, 0);
+            ck_assert_int_eq(r.errors[i].err, KW_ENOTFOUND);
+            ck_assert_ptr_nonnull(strstr(r.errors[i].detail, "no committed offset"));
+            errors++;
+        }
+        for (size_t i = 0; i < r.record_count; i++) {
+            ck_assert_int_eq(r.records[i].partition, 1); /* from its commit, offset 2 on */
+            ck_assert_int_eq(r.records[i].offset, 2 + records);
+            records++;
+        }
+    }
+    ck_assert_int_eq(errors, 1);
+    ck_assert_int_eq(records, 2);
+    ck_assert_int_eq(kw_group_close(g, 10000), 0);
+    kw_group_destroy(g);
+    kw_consumer_destroy(k);
+    char names[1][128];
+    strcpy(names[0], topic);
+    drop_topics(c, names, 1);
+    kw_client_destroy(c);
+}
+END_TEST
+
 /* A member whose host stops polling leaves after max_poll_interval_ms (long before its session ends). */
 START_TEST(a_member_that_stops_polling_leaves)
 {
@@ -1063,6 +1114,7 @@ int main(void)
         {"three", three_members_share_three_topics_and_only_moved_partitions_are_revoked, 2},
         {"static", static_member_rejoins_without_a_rebalance},
         {"range", range_members_rebalance_eagerly},
+        {"none", reset_none_reports_a_partition_without_a_commit},
         {"subscribe", a_changed_subscription_is_followed, 2},
         {"commit", auto_commit_and_commit_on_revoke_land},
         {"heartbeat", heartbeats_keep_the_member_in},
