@@ -61,7 +61,7 @@ public final class GroupMember {
         } catch (WakeupException e) {
             /* SIGTERM */
         } finally {
-            c.close(Duration.ofSeconds(10));
+            c.close();
         }
     }
 }
