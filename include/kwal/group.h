@@ -56,18 +56,23 @@ extern "C" {
  * is committed before the member rejoins (unless auto-commit is off).  A
  * member whose host stops calling kw_consumer_poll for max_poll_interval_ms
  * leaves the group (its partitions are lost) and joins again at its next poll.
+ * A member whose session ran out without an accepted heartbeat (a stopped
+ * process or loop, an unreachable coordinator) hands out no more records of
+ * its partitions from its next poll on, before the loop reports them LOST.
  *
  * Without a consumer the member only reports: it counts a revocation done
  * when the callback returns, and commits what kw_group_commit is given.
  *
  * Threads.  The membership runs on the client's loop thread (the I/O thread,
  * or host-driven whoever runs the loop).  The callback runs there: it may
- * call kw_group_assignment and async client calls, but no blocking call
- * (kw_group_commit, kw_group_close, the client's blocking forms: they
- * return KW_EDEADLK there) and never kw_group_destroy.  The other functions
- * may be called from any thread; with a consumer, call kw_group_close from
- * the consumer's poll thread.  Destroy the group before its consumer and
- * its client.
+ * call kw_group_info_get, kw_group_subscribe and async client calls, but no
+ * blocking call (kw_group_commit, kw_group_close, the client's blocking
+ * forms: they return KW_EDEADLK there) and never kw_group_destroy.  The
+ * other functions may be called from any thread; with a consumer, call
+ * kw_group_close and kw_group_destroy from the consumer's poll thread (or
+ * while no poll runs).  Once kw_group_close or kw_group_destroy returned
+ * (outside a callback) no event runs any more.  Destroy the group before
+ * its consumer and its client.
  */
 typedef struct kw_group kw_group;
 
