@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/conn.h"
 #include "net/consumer_int.h"
 
 enum {
@@ -39,8 +40,11 @@ KW_API int kw_consumer_new(kw_consumer **out, kw_client *client, const kw_consum
         return new_fail(errbuf, errlen, "offset_reset must be RESET_ERROR, EARLIEST or LATEST");
     if (o.fetches > MAX_FETCHES)
         return new_fail(errbuf, errlen, "fetches must be at most 64");
-    if (o.fetch_bytes > INT32_MAX)
-        return new_fail(errbuf, errlen, "fetch_bytes must fit in an int32 (at most 2147483647)");
+    if (o.fetch_bytes > KW__MAX_FETCH_BYTES)
+        return new_fail(errbuf, errlen,
+                        "fetch_bytes must be at most 67108864 (64 MiB): an answer holds the budget "
+                        "plus a first batch larger than it, within the client's 100 MiB response "
+                        "limit");
     if (o.max_wait_ms > INT32_MAX)
         return new_fail(errbuf, errlen, "max_wait_ms must fit in an int32");
     if (!o.fetches)
@@ -369,6 +373,8 @@ static int drain_part(kw_consumer *c, kw__consumer_part *p)
         if (!p->cur) {
             pthread_mutex_lock(&c->mu);
             bool got = take_chunk(c, p);
+            if (!got && p->state == KW__CONSUMER_LOSING && !p->qhead) /* all before it is out */
+                kw__consumer_report(p, p->loss_offset, KW_EDATALOSS, 0, "%s", p->loss_detail);
             pthread_mutex_unlock(&c->mu);
             if (!got)
                 return 0;
@@ -409,7 +415,8 @@ static bool ready(const kw_consumer *c)
     if (c->ehead)
         return true;
     for (const kw__consumer_part *p = c->parts; p; p = p->next)
-        if (!p->paused && !p->removed && p->state != KW__CONSUMER_STOPPED && p->qhead)
+        if (!p->paused && !p->removed &&
+            ((p->state != KW__CONSUMER_STOPPED && p->qhead) || p->state == KW__CONSUMER_LOSING))
             return true;
     return false;
 }

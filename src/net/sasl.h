@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kwal/error.h"
+#include "net/cred.h"
 #include "net/scram.h"
 
 /*
@@ -16,7 +17,10 @@
  * the next message (KW_SASL_CONTINUE) or says the client side is satisfied
  * (KW_SASL_DONE).  When a SaslAuthenticate response carries an error code,
  * the connection hands its error_message to kw__sasl_server_error instead,
- * which builds the detail.  Nothing here does I/O except reading the
+ * which builds the detail.  With a credential source (cfg->cred: a JSON
+ * file or an HTTP socket), the connection first fetches a document
+ * (kw__cred_fetch, asynchronous) and hands it over with kw__sasl_set_cred
+ * before each kw__sasl_start.  Nothing here does I/O except reading the
  * OAUTHBEARER token file (or calling the token callback) in kw__sasl_start,
  * and GSSAPI's ticket request to the KDC (cyrus-sasl and the Kerberos
  * library, in kw__sasl_start), which runs on the caller's thread.
@@ -32,6 +36,7 @@ enum kw_sasl_mech {
     KW_SASL_SCRAM_SHA_512,
     KW_SASL_OAUTHBEARER,
     KW_SASL_GSSAPI,
+    KW_SASL_AWS_MSK_IAM, /* sasl_aws.c; keep it last (kw__sasl_init's name loop ends here) */
 };
 
 /* What kw__sasl_step returns when it does not fail. */
@@ -55,6 +60,28 @@ typedef struct kw_sasl_extension {
     const char *value;
 } kw_sasl_extension;
 
+/*
+ * AWS_MSK_IAM credentials as a source hands them over: malloc'd strings the
+ * mechanism wipes and frees after signing (also when the source fails
+ * half-way).  access_key_id and secret_access_key are required,
+ * session_token and user_agent optional (NULL).
+ */
+typedef struct kw_sasl_aws_credentials {
+    char *access_key_id;
+    char *secret_access_key;
+    char *session_token;
+    char *user_agent;
+} kw_sasl_aws_credentials;
+
+/*
+ * An AWS_MSK_IAM credential source (a file read anew, an HTTP call): fills
+ * *out (zeroed by the caller) and returns 0, or returns a negative KW_E
+ * code with err saying why (NUL-terminated, at most errlen bytes).  Called
+ * on the loop thread at each authentication and re-authentication.
+ */
+typedef int (*kw_sasl_aws_credentials_fn)(void *ctx, kw_sasl_aws_credentials *out, char *err,
+                                    size_t errlen);
+
 /* Everything is copied by kw__sasl_init; zero means "default" or "unused". */
 typedef struct kw_sasl_config {
     /* "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI" (case-insensitive). */
@@ -63,7 +90,12 @@ typedef struct kw_sasl_config {
     const char *username;
     const char *password;
     /* OAUTHBEARER: exactly one token source.  The file is re-read on every
-     * authentication (trailing CR/LF stripped), so a sidecar can rotate it. */
+     * authentication (trailing CR/LF stripped), so a sidecar can rotate it.
+     * cred (not owned; outlives every kw_sasl made from this config) is the
+     * fourth kind: a JSON document per authentication, with zid and
+     * extensions beside the token (its extensions replace oauth_extensions
+     * when it has any). */
+    struct kw_cred_source *cred;
     const char *oauth_token;
     const char *oauth_token_file;
     kw_sasl_token_fn oauth_token_cb;
@@ -80,6 +112,23 @@ typedef struct kw_sasl_config {
      * the process's Kerberos credential cache (KRB5CCNAME), kept fresh by kinit or k5start. */
     const char *kerberos_service_name;
     const char *server_host;
+    /* AWS_MSK_IAM (sasl_aws.c): exactly one credential source, static keys (access key id and
+     * secret, session token optional) or aws_credentials_cb.  The region: aws_region, else the
+     * one in server_host when it is an MSK broker name, else aws_env_region (AWS_REGION as
+     * kw_client_new read it: the loop never calls getenv).  aws_user_agent NULL: "kwal/VERSION". */
+    const char *aws_access_key_id;
+    const char *aws_secret_access_key;
+    const char *aws_session_token;
+    const char *aws_user_agent;
+    const char *aws_region;
+    const char *aws_env_region;
+    kw_sasl_aws_credentials_fn aws_credentials_cb;
+    void *aws_credentials_ctx;
+    /* Tests only: the clock the payload is dated with (Unix seconds; NULL: the real one) and the
+     * action signed (NULL: kafka-cluster:Connect), to see a broker refuse old dates and actions. */
+    int64_t (*aws_clock)(void *ctx);
+    void *aws_clock_ctx;
+    const char *aws_action;
 } kw_sasl_config;
 
 enum kw_sasl_phase {
@@ -101,6 +150,8 @@ typedef struct kw_sasl {
     void *token_ctx;
     kw_sasl_extension *ext;
     size_t ext_count;
+    struct kw_cred_source *cred;
+    kw_cred_doc fetched; /* the document for the next kw__sasl_start (wiped once used) */
     char *cnonce;
     uint32_t min_iter, max_iter;
     kw_scram scram;
@@ -110,6 +161,7 @@ typedef struct kw_sasl {
     char *krb_service, *krb_host; /* GSSAPI */
     struct kw_gssapi *gss;        /* GSSAPI: the exchange in progress */
     bool gss_last; /* GSSAPI: the client's last token is out; the server's reply ends it */
+    struct kw_sasl_aws *aws;      /* AWS_MSK_IAM: its configuration (sasl_aws.h) */
     char errstr[1024];
 } kw_sasl;
 
@@ -120,6 +172,25 @@ typedef struct kw_sasl {
  * afterwards either way.
  */
 int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg);
+
+/* The credential source to fetch from before each kw__sasl_start, or NULL (static credentials). */
+struct kw_cred_source *kw__sasl_cred_source(const kw_sasl *s);
+
+/* Takes doc's contents (doc is left empty) for the next kw__sasl_start, which wipes them. */
+void kw__sasl_set_cred(kw_sasl *s, kw_cred_doc *doc);
+
+/*
+ * The fetch failed (err and detail from the kw_cred_done_fn): records the
+ * detail as this exchange's failure and returns the code to fail the
+ * connection with (KW_ESASL, or KW_ENOMEM).
+ */
+int kw__sasl_cred_failed(kw_sasl *s, int err, const char *detail);
+
+/* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+bool kw__sasl_token_ok(const char *t, size_t n);
+/* RFC 7628 kvpair: a key is 1*ALPHA; a value is 1*(%x21-7E / SP / HT / CR / LF). */
+bool kw__sasl_ext_key_ok(const char *k);
+bool kw__sasl_ext_value_ok(const char *v);
 
 /* The canonical mechanism name for SaslHandshake ("SCRAM-SHA-512"); "" if init failed. */
 const char *kw__sasl_mechanism(const kw_sasl *s);

@@ -605,7 +605,7 @@ START_TEST(config_errors_are_explained)
         {{.mechanism = "SCRAM-SHA-1", .username = "u", .password = "p"},
          KW_EUNSUPPORTED,
          "SASL mechanism \"SCRAM-SHA-1\" is unknown (kwal offers PLAIN, SCRAM-SHA-256, "
-         "SCRAM-SHA-512, OAUTHBEARER, GSSAPI)"},
+         "SCRAM-SHA-512, OAUTHBEARER, GSSAPI, AWS_MSK_IAM)"},
         {{.mechanism = NULL}, KW_EINVAL, "SASL: no mechanism configured"},
         {{.mechanism = "PLAIN", .password = "p"}, KW_EINVAL, "SASL PLAIN: the user name is empty"},
         {{.mechanism = "PLAIN", .username = "bob", .password = ""},
@@ -616,12 +616,12 @@ START_TEST(config_errors_are_explained)
          "SASL SCRAM-SHA-256: the user name is empty"},
         {{.mechanism = "OAUTHBEARER"},
          KW_EINVAL,
-         "SASL OAUTHBEARER: configure exactly one of a token, a token file or a token callback "
-         "(got 0)"},
+         "SASL OAUTHBEARER: configure exactly one of a token, a token file, a token callback "
+         "or a credential document source (got 0)"},
         {{.mechanism = "OAUTHBEARER", .oauth_token = "a", .oauth_token_file = "/x"},
          KW_EINVAL,
-         "SASL OAUTHBEARER: configure exactly one of a token, a token file or a token callback "
-         "(got 2)"},
+         "SASL OAUTHBEARER: configure exactly one of a token, a token file, a token callback "
+         "or a credential document source (got 2)"},
         {{.mechanism = "OAUTHBEARER", .oauth_token_file = ""},
          KW_EINVAL,
          "SASL OAUTHBEARER: the token file path is empty"},
