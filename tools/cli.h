@@ -108,7 +108,16 @@ void cli_print_record(const char *f, const char *topic, int32_t partition,
  * (from the committed offset, else the beginning or the end), commits them,
  * leaves on SIGINT/SIGTERM or after count records (0: no limit).
  */
-int cli_consume_group(cli_ctx *ctx, const char *group, const char *const *topics, size_t ntopics,
-                      bool from_beginning, int64_t count, const char *format);
+typedef struct cli_group_args {
+    const char *group;
+    const char *const *topics;
+    size_t ntopics;
+    bool from_beginning; /* -o beginning */
+    int64_t count;       /* -c; 0: no limit */
+    const char *format;  /* -f */
+    bool kip848;         /* --group-protocol consumer */
+    const char *instance; /* --group-instance-id; NULL none */
+} cli_group_args;
+int cli_consume_group(cli_ctx *ctx, const cli_group_args *a);
 
 #endif /* KW_TOOLS_CLI_H */

@@ -28,6 +28,11 @@ static const char consume_help[] =
     "  -t TOPIC       the topic (with -G: a topic to subscribe to, repeatable)\n"
     "  -G GROUP       join consumer group GROUP (cooperative-sticky assignment);\n"
     "                 -o then says where a partition without a committed offset starts\n"
+    "  --group-protocol classic|consumer\n"
+    "                 with -G: the classic protocol (default) or KIP-848 (the broker assigns)\n"
+    "  --group-instance-id ID\n"
+    "                 with -G: static membership (no LeaveGroup at exit: the partitions\n"
+    "                 wait for the same ID until the session times out)\n"
     "  -p PARTITION   only this partition (default: all of them)\n"
     "  -o OFFSET      where to start: beginning, end (the default), an offset, or -N for\n"
     "                 N records before the end\n"
@@ -44,6 +49,8 @@ static const char consume_help[] =
 typedef struct consume_opts {
     const char *topic;
     const char *group;           /* -G */
+    bool kip848;                 /* --group-protocol consumer */
+    const char *instance;        /* --group-instance-id */
     const char *topics[CLI_GROUP_TOPICS_MAX]; /* every -t (with -G) */
     size_t ntopics;
     int32_t partition; /* -1: all */
@@ -265,7 +272,10 @@ static int consume(kw_client *c, const consume_opts *o, part_state *parts, size_
 
 static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                             {"group-protocol", required_argument, NULL, 'P'},
+                                             {"group-instance-id", required_argument, NULL, 'I'},
+                                             {NULL, 0, NULL, 0}};
     *o = (consume_opts){.partition = -1, .start = START_END, .format = "%s\\n"};
     optind = 0;
     opterr = 0;
@@ -284,6 +294,17 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
             if (o->ntopics == CLI_GROUP_TOPICS_MAX)
                 return cli_usage("consume: at most %d topics (-t)", CLI_GROUP_TOPICS_MAX);
             o->topics[o->ntopics++] = optarg;
+            break;
+        case 'P':
+            if (strcmp(optarg, "consumer") != 0 && strcmp(optarg, "classic") != 0)
+                return cli_usage("consume: --group-protocol: '%s' is not classic or consumer",
+                                 optarg);
+            o->kip848 = strcmp(optarg, "consumer") == 0;
+            break;
+        case 'I':
+            if (!*optarg)
+                return cli_usage("consume: --group-instance-id must not be empty");
+            o->instance = optarg;
             break;
         case 'G':
             if (!*optarg)
@@ -344,6 +365,8 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
                          "assigns partitions)");
     if (!o->group && o->ntopics > 1)
         return cli_usage("consume: several -t need -G GROUP");
+    if (!o->group && (o->kip848 || o->instance))
+        return cli_usage("consume: --group-protocol and --group-instance-id need -G GROUP");
     return 0;
 }
 
@@ -354,8 +377,14 @@ int cli_cmd_consume(cli_ctx *ctx, int argc, char **argv)
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
     if (o.group)
-        return cli_consume_group(ctx, o.group, o.topics, o.ntopics, o.start == START_BEGINNING,
-                                 o.count, o.format);
+        return cli_consume_group(ctx, &(cli_group_args){.group = o.group,
+                                                        .topics = o.topics,
+                                                        .ntopics = o.ntopics,
+                                                        .from_beginning = o.start == START_BEGINNING,
+                                                        .count = o.count,
+                                                        .format = o.format,
+                                                        .kip848 = o.kip848,
+                                                        .instance = o.instance});
     kw_client *c;
     if ((rc = cli_connect(ctx, &c)))
         return rc;

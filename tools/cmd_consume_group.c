@@ -80,9 +80,10 @@ static int print_poll(kw_consumer *k, const kw_consumer_poll_result *res, const 
     return 0;
 }
 
-int cli_consume_group(cli_ctx *ctx, const char *group, const char *const *topics, size_t ntopics,
-                      bool from_beginning, int64_t count, const char *format)
+int cli_consume_group(cli_ctx *ctx, const cli_group_args *ga)
 {
+    const char *group = ga->group, *format = ga->format;
+    int64_t count = ga->count;
     kw_client *c;
     int rc = cli_connect(ctx, &c);
     if (rc)
@@ -96,10 +97,12 @@ int cli_consume_group(cli_ctx *ctx, const char *group, const char *const *topics
     }
     kw_group_options o = {
         .group_id = group,
-        .topics = topics,
-        .topic_count = ntopics,
+        .topics = ga->topics,
+        .topic_count = ga->ntopics,
+        .group_instance_id = ga->instance,
+        .protocol = ga->kip848 ? KW_GROUP_PROTOCOL_CONSUMER : KW_GROUP_PROTOCOL_CLASSIC,
         .consumer = k,
-        .reset = from_beginning ? KW_GROUP_RESET_EARLIEST : KW_GROUP_RESET_LATEST,
+        .reset = ga->from_beginning ? KW_GROUP_RESET_EARLIEST : KW_GROUP_RESET_LATEST,
         .on_event = on_event,
         .event_arg = (void *)group,
     };

@@ -33,7 +33,15 @@ extern "C" {
  * then rejoins at once so they are handed out in a second round.
  * Otherwise (eager) every member gives up everything before each rejoin,
  * as Java does for a list that mixes both kinds.
- * KW_GROUP_PROTOCOL_CONSUMER (KIP-848) is refused with KW_EUNSUPPORTED.
+ * KW_GROUP_PROTOCOL_CONSUMER (KIP-848, Kafka 4.x brokers) is one
+ * ConsumerGroupHeartbeat loop: the broker computes the assignment (its
+ * assignor "uniform" or "range": options.server_assignor), the events carry
+ * the member epoch as their generation, a partition moves only once its
+ * owner acknowledged giving it up (the next heartbeat after REVOKED lists
+ * what it owns), session and heartbeat interval are the broker's settings
+ * (group.consumer.*: session_timeout_ms and heartbeat_interval_ms only pace
+ * the member's own checks), and assignors, rebalance callbacks and commits
+ * work as with the classic protocol.
  *
  * Consumer hookup.  With options.consumer set, the group drives that
  * kw_consumer: partitions assigned to the member are added to it (at the
@@ -48,30 +56,39 @@ extern "C" {
  * is committed before the member rejoins (unless auto-commit is off).  A
  * member whose host stops calling kw_consumer_poll for max_poll_interval_ms
  * leaves the group (its partitions are lost) and joins again at its next poll.
+ * A member whose session ran out without an accepted heartbeat (a stopped
+ * process or loop, an unreachable coordinator) hands out no more records of
+ * its partitions from its next poll on, before the loop reports them LOST.
  *
  * Without a consumer the member only reports: it counts a revocation done
  * when the callback returns, and commits what kw_group_commit is given.
  *
  * Threads.  The membership runs on the client's loop thread (the I/O thread,
  * or host-driven whoever runs the loop).  The callback runs there: it may
- * call kw_group_assignment and async client calls, but no blocking call
- * (kw_group_commit, kw_group_close, the client's blocking forms: they
- * return KW_EDEADLK there) and never kw_group_destroy.  The other functions
- * may be called from any thread; with a consumer, call kw_group_close from
- * the consumer's poll thread.  Destroy the group before its consumer and
- * its client.
+ * call kw_group_info_get, kw_group_subscribe and async client calls, but no
+ * blocking call (kw_group_commit, kw_group_close, the client's blocking
+ * forms: they return KW_EDEADLK there) and never kw_group_destroy.  The
+ * other functions may be called from any thread; with a consumer, call
+ * kw_group_close and kw_group_destroy from the consumer's poll thread (or
+ * while no poll runs).  Once kw_group_close or kw_group_destroy returned
+ * (outside a callback) no event runs any more.  Destroy the group before
+ * its consumer and its client.
  */
 typedef struct kw_group kw_group;
 
 enum kw_group_protocol {
     KW_GROUP_PROTOCOL_CLASSIC = 0,
-    KW_GROUP_PROTOCOL_CONSUMER = 1, /* KIP-848; not supported yet (KW_EUNSUPPORTED) */
+    KW_GROUP_PROTOCOL_CONSUMER = 1, /* KIP-848: the broker assigns (ConsumerGroupHeartbeat) */
 };
 
 /* Where a partition with no committed offset starts (the consumer hookup). */
 enum kw_group_reset {
     KW_GROUP_RESET_LATEST = 0,   /* the end: only records written later (Java's default) */
     KW_GROUP_RESET_EARLIEST = 1, /* the log start */
+    /* Nothing (auto.offset.reset=none, as XTDB sets it): poll reports the partition as a
+     * kw_consumer_error (err KW_ENOTFOUND, "no committed offset") and reads nothing of it
+     * until kw_consumer_seek says where to start. */
+    KW_GROUP_RESET_NONE = 2,
 };
 
 enum kw_group_event_kind {
@@ -134,6 +151,9 @@ typedef struct kw_group_options {
      * timeout keeps its partitions without a rebalance; it sends no LeaveGroup on close. */
     const char *group_instance_id;
     int protocol; /* enum kw_group_protocol */
+    /* CONSUMER protocol: the broker's assignor ("uniform", "range"); NULL: the broker's
+     * default.  `assignors` is for the CLASSIC protocol only. */
+    const char *server_assignor;
     bool disable_auto_commit;
     uint32_t auto_commit_interval_ms; /* 5000 */
     const char *rack;                 /* client.rack, sent in the subscription; NULL none */
@@ -153,7 +173,8 @@ typedef struct kw_group_options {
  * not wait for the group).  Returns 0, KW_EINVAL (a missing or empty
  * group_id, no topics, an empty topic name, an unknown assignor, a heartbeat
  * interval not below the session timeout: errbuf, when not NULL, names the
- * option), KW_EUNSUPPORTED (protocol CONSUMER), KW_ENOMEM or KW_ECLOSED.
+ * option), KW_ENOMEM or KW_ECLOSED.  A broker without the CONSUMER protocol
+ * is reported later, as a FATAL event (UNSUPPORTED_VERSION).
  * A consumer can be driven by one group at a time (KW_EEXISTS).
  */
 KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_options *opts,
@@ -194,6 +215,17 @@ typedef struct kw_group_info {
 } kw_group_info;
 KW_API int kw_group_info_get(kw_group *g, kw_group_info *out);
 KW_API void kw_group_info_free(kw_group_info *info);
+
+/*
+ * Replaces the subscribed topics (at least one, none empty; copied): the
+ * member rejoins with the new list (classic) or sends it with its next
+ * heartbeat (KIP-848), and partitions of topics it no longer subscribes to
+ * are revoked by the rebalance that follows.  Asynchronous: returns 0 once
+ * the change is queued for the loop thread, KW_EINVAL (naming nothing: the
+ * only checks are NULL or empty names and a zero count), KW_ENOMEM or
+ * KW_ECLOSED.  Any thread, the callback included.
+ */
+KW_API int kw_group_subscribe(kw_group *g, const char *const *topics, size_t count);
 
 /*
  * Commits offsets as this member (its member id and generation), waiting up

@@ -448,6 +448,20 @@ static void wait_ready(kw_consumer *c, uint64_t deadline, bool driving)
     pthread_mutex_unlock(&c->mu);
 }
 
+int kw__consumer_assign_stopped(kw_consumer *c, const char *topic, int32_t partition, int err,
+                                const char *detail)
+{
+    int rc = kw_consumer_assign(c, topic, partition, kw_consumer_at_latest());
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    kw__consumer_part *p = find_part(c, topic, partition);
+    if (p)
+        kw__consumer_fail(p, -1, err, detail);
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
 void kw__consumer_wake(kw_consumer *c)
 {
     pthread_mutex_lock(&c->mu);

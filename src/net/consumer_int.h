@@ -213,6 +213,10 @@ static inline kw_cluster *kw__consumer_cluster(const kw_consumer *c)
 
 /* Any thread: installs (fn non-NULL) or removes the poll driver.  KW_EEXISTS when another is set. */
 int kw__consumer_set_driver(kw_consumer *c, void (*fn)(void *arg), void *arg);
+/* The poll thread: assigns a partition already stopped with an error poll reports (err, detail);
+ * kw_consumer_seek starts it.  0, or kw_consumer_assign's error. */
+int kw__consumer_assign_stopped(kw_consumer *c, const char *topic, int32_t partition, int err,
+                                const char *detail);
 /* Any thread (not holding mu): wakes a poll waiting for records, so its driver runs again. */
 void kw__consumer_wake(kw_consumer *c);
 

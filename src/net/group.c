@@ -78,7 +78,8 @@ void kw__group_publish(kw_group *g)
     pthread_mutex_lock(&g->mu);
     g->info_generation = g->generation;
     g->info_leader = g->leader;
-    g->info_stable = g->state == KW__GROUP_STABLE && !g->rejoin_asked;
+    g->info_stable = g->state == KW__GROUP_STABLE && !g->rejoin_asked &&
+                     !(g->kip848 && (g->target_pending || g->send_owned || g->send_topics));
     char *m = strdup(g->member_id ? g->member_id : "");
     if (m) {
         free(g->info_member_id);
@@ -156,6 +157,8 @@ static void group_free(kw_group *g)
     free(g->group_id);
     free(g->instance_id);
     free(g->rack);
+    free(g->server_assignor);
+    kw__group_cg_free(g);
     for (size_t i = 0; i < g->ntopics; i++)
         free(g->topics[i]);
     free(g->topics);
@@ -213,8 +216,20 @@ void kw__group_close_finish(kw_group *g, int err)
 
 /* ---------------------------------------------------------------- the consumer hookup */
 
+/*
+ * A posted task dropped because the client's loop is being freed (nothing
+ * runs on it any more): the tick timer must not stay armed on a loop whose
+ * timer heap outlives the group.
+ */
+static void stop_timer_at_teardown(kw_group *g)
+{
+    if (g->timer_init)
+        kw__loop_timer_stop(&g->tick);
+}
+
 static void task_drop(void *arg)
 {
+    stop_timer_at_teardown(arg);
     kw__group_unref(arg);
 }
 
@@ -269,6 +284,12 @@ static void poll_hook(void *arg)
                 kw_consumer_unassign(c, p->topic, p->partition);
                 p->in_consumer = false;
             }
+        } else if (p->want && p->start < 0 && g->reset == KW_GROUP_RESET_NONE) {
+            char detail[200];
+            snprintf(detail, sizeof(detail), "no committed offset in group %s, and reset is NONE",
+                     g->group_id);
+            if (kw__consumer_assign_stopped(c, p->topic, p->partition, KW_ENOTFOUND, detail) == 0)
+                p->in_consumer = true;
         } else if (p->want) {
             kw_consumer_start s = p->start >= 0 ? kw_consumer_at_offset(p->start)
                                   : g->reset == KW_GROUP_RESET_EARLIEST ? kw_consumer_at_earliest()
@@ -348,10 +369,7 @@ KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_option
     const kw_group_options *o = opts;
     if (!o->group_id || !*o->group_id)
         return new_fail(errbuf, errlen, KW_EINVAL, "group_id is required and must not be empty");
-    if (o->protocol == KW_GROUP_PROTOCOL_CONSUMER)
-        return new_fail(errbuf, errlen, KW_EUNSUPPORTED,
-                        "protocol CONSUMER (KIP-848) is not supported yet: use CLASSIC");
-    if (o->protocol != KW_GROUP_PROTOCOL_CLASSIC)
+    if (o->protocol != KW_GROUP_PROTOCOL_CLASSIC && o->protocol != KW_GROUP_PROTOCOL_CONSUMER)
         return new_fail(errbuf, errlen, KW_EINVAL, "protocol must be CLASSIC or CONSUMER (got %d)",
                         o->protocol);
     if (!o->topics || o->topic_count == 0)
@@ -387,8 +405,12 @@ KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_option
                         "session_timeout_ms and max_poll_interval_ms must fit in an int32");
     if (o->group_instance_id && !*o->group_instance_id)
         return new_fail(errbuf, errlen, KW_EINVAL, "group_instance_id is empty (NULL for none)");
-    if (o->reset != KW_GROUP_RESET_LATEST && o->reset != KW_GROUP_RESET_EARLIEST)
-        return new_fail(errbuf, errlen, KW_EINVAL, "reset must be RESET_LATEST or RESET_EARLIEST");
+    if (o->server_assignor && !*o->server_assignor)
+        return new_fail(errbuf, errlen, KW_EINVAL, "server_assignor is empty (NULL: the broker's default)");
+    if (o->reset != KW_GROUP_RESET_LATEST && o->reset != KW_GROUP_RESET_EARLIEST &&
+        o->reset != KW_GROUP_RESET_NONE)
+        return new_fail(errbuf, errlen, KW_EINVAL,
+                        "reset must be RESET_LATEST, RESET_EARLIEST or RESET_NONE");
 
     kw_group *g = calloc(1, sizeof(*g));
     if (!g)
@@ -402,6 +424,8 @@ KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_option
     g->group_id = dup_or_null(o->group_id, &oom);
     g->instance_id = dup_or_null(o->group_instance_id, &oom);
     g->rack = dup_or_null(o->rack, &oom);
+    g->server_assignor = dup_or_null(o->server_assignor, &oom);
+    g->kip848 = o->protocol == KW_GROUP_PROTOCOL_CONSUMER;
     g->topics = calloc(o->topic_count, sizeof(*g->topics));
     g->assignors = calloc(nanames, sizeof(*g->assignors));
     if (!g->topics || !g->assignors)
@@ -497,12 +521,20 @@ static void close_task(kw_loop *loop, void *arg)
 static void close_drop(void *arg)
 {
     close_arg *a = arg;
+    stop_timer_at_teardown(a->g);
     kw__group_close_finish(a->g, KW_ECLOSED);
     kw__group_unref(a->g);
     free(a);
 }
 
-/* Posts the orderly leave once; false when it was posted already. */
+static int close_now(void *arg)
+{
+    close_arg *a = arg;
+    kw__group_close_start(a->g, a->wait_commit);
+    return 0;
+}
+
+/* Starts the orderly leave once (on the loop thread); 1 when it was started already. */
 static int post_close(kw_group *g, bool wait_commit)
 {
     pthread_mutex_lock(&g->mu);
@@ -513,6 +545,12 @@ static int post_close(kw_group *g, bool wait_commit)
     pthread_mutex_unlock(&g->mu);
     if (!first)
         return 1;
+    /* Where it may wait, run it now: once this returns no timer or event of the member runs. */
+    close_arg now = {g, wait_commit};
+    if (kw__client_can_block(g->client) == 0 && kw__client_run(g->client, close_now, &now) == 0) {
+        kw__group_unref(g);
+        return 0;
+    }
     close_arg *a = malloc(sizeof(*a));
     int rc = a ? 0 : KW_ENOMEM;
     if (a) {
@@ -648,5 +686,77 @@ KW_API int kw_group_commit(kw_group *g, const kw_client_committed *offsets, size
         free((char *)own[i].topic);
     free(own);
     free(member);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- subscription */
+
+typedef struct subscribe_arg {
+    kw_group *g;
+    char **topics;
+    size_t n;
+} subscribe_arg;
+
+static void subscribe_free(subscribe_arg *a)
+{
+    for (size_t i = 0; a->topics && i < a->n; i++)
+        free(a->topics[i]);
+    free(a->topics);
+    free(a);
+}
+
+static void subscribe_task(kw_loop *loop, void *arg)
+{
+    (void)loop;
+    subscribe_arg *a = arg;
+    kw_group *g = a->g;
+    kw__group_resubscribe(g, a->topics, a->n); /* takes the topics */
+    free(a);
+    kw__group_unref(g);
+}
+
+static void subscribe_drop(void *arg)
+{
+    subscribe_arg *a = arg;
+    kw_group *g = a->g;
+    stop_timer_at_teardown(g);
+    subscribe_free(a);
+    kw__group_unref(g);
+}
+
+KW_API int kw_group_subscribe(kw_group *g, const char *const *topics, size_t count)
+{
+    if (!g || !topics || !count)
+        return KW_EINVAL;
+    for (size_t i = 0; i < count; i++)
+        if (!topics[i] || !*topics[i])
+            return KW_EINVAL;
+    subscribe_arg *a = calloc(1, sizeof(*a));
+    if (!a)
+        return KW_ENOMEM;
+    a->g = g;
+    a->topics = calloc(count, sizeof(*a->topics));
+    if (!a->topics) {
+        free(a);
+        return KW_ENOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < a->n; j++)
+            dup |= strcmp(a->topics[j], topics[i]) == 0;
+        if (dup)
+            continue;
+        if (!(a->topics[a->n] = strdup(topics[i]))) {
+            subscribe_free(a);
+            return KW_ENOMEM;
+        }
+        a->n++;
+    }
+    kw__group_ref(g);
+    int rc = kw__loop_post(kw__client_loop(g->client), subscribe_task, subscribe_drop, a);
+    if (rc) {
+        subscribe_free(a);
+        kw__group_unref(g);
+    }
     return rc;
 }

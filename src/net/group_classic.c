@@ -233,7 +233,9 @@ static void revoke_finish(kw_group *g)
     int after = g->after;
     g->after = KW__GROUP_AFTER_NOTHING;
     g->state = KW__GROUP_STABLE;
-    if (after == KW__GROUP_AFTER_REJOIN)
+    if (after == KW__GROUP_AFTER_ACK)
+        kw__group_cg_ack(g);
+    else if (after == KW__GROUP_AFTER_REJOIN)
         kw__group_join(g);
     else if (after == KW__GROUP_AFTER_LEAVE)
         kw__group_leave(g, true);
@@ -587,6 +589,10 @@ static void leave_done(const kw_cluster_result *res, void *arg)
  */
 void kw__group_leave(kw_group *g, bool finish_close)
 {
+    if (g->kip848) {
+        kw__group_cg_leave(g, finish_close);
+        return;
+    }
     g->epoch++;
     bool send = !g->instance_id && g->member_id && *g->member_id;
     if (finish_close)
@@ -656,7 +662,10 @@ static void tick(kw_loop_timer *t, void *arg)
             kw__group_set_str(&g->member_id, strdup(""));
         g->rejoin_asked = true;
     } else if (member) {
-        if ((!g->hb_out || g->hb_epoch != g->epoch) && now >= g->next_hb_ns)
+        bool hb_free = !g->hb_out || g->hb_epoch != g->epoch;
+        if (g->kip848 && hb_free && (now >= g->next_hb_ns || g->send_owned || g->send_topics))
+            kw__group_cg_heartbeat(g);
+        else if (!g->kip848 && hb_free && now >= g->next_hb_ns)
             heartbeat(g);
         if (g->state == KW__GROUP_STABLE && g->auto_commit && !g->commits_out &&
             now >= g->next_commit_ns) {
@@ -746,4 +755,28 @@ void kw__group_close_start(kw_group *g, bool wait_commit)
     g->nrevoking = 0;
     if (!committing) /* else commit_done leaves */
         kw__group_leave(g, true);
+}
+
+void kw__group_resubscribe(kw_group *g, char **topics, size_t n)
+{
+    for (size_t i = 0; i < g->ntopics; i++)
+        free(g->topics[i]);
+    free(g->topics);
+    g->topics = topics;
+    g->ntopics = n;
+    if (g->state == KW__GROUP_CLOSED || g->state == KW__GROUP_FATAL ||
+        g->state == KW__GROUP_CLOSING)
+        return;
+    kw__group_log(g, KW_LOG_INFO, "group %s: subscribed to %zu topics now", g->group_id, n);
+    if (g->kip848) {
+        kw__group_cg_resubscribe(g);
+        return;
+    }
+    if (g->state == KW__GROUP_STABLE)
+        kw__group_rejoin(g, "the subscription changed");
+    else if (g->state == KW__GROUP_REVOKING)
+        g->after = g->after == KW__GROUP_AFTER_LEAVE ? g->after : KW__GROUP_AFTER_REJOIN;
+    else
+        g->rejoin_asked = true; /* a join in progress carries the old list: once more after it */
+    kw__group_publish(g);
 }

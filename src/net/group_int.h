@@ -55,6 +55,7 @@ enum kw__group_after {
     KW__GROUP_AFTER_NOTHING = 0,
     KW__GROUP_AFTER_REJOIN,
     KW__GROUP_AFTER_LEAVE,
+    KW__GROUP_AFTER_ACK, /* KIP-848: tell the coordinator at once (heartbeat with the owned set) */
 };
 
 struct kw_group {
@@ -67,6 +68,8 @@ struct kw_group {
     const kw__assignor **assignors;
     size_t nassignors;
     bool cooperative; /* every assignor is cooperative: incremental rebalances */
+    bool kip848;      /* the CONSUMER protocol (group_consumer.c) */
+    char *server_assignor;
     uint32_t session_ms, heartbeat_ms, max_poll_ms, commit_ms, timeout_ms;
     bool auto_commit;
     int reset;
@@ -136,6 +139,20 @@ struct kw_group {
     size_t nwatch;
     unsigned watch_out;
     uint64_t next_watch_ns;
+    /* KIP-848 (loop): topic ids of the subscribed topics, the target assignment the broker
+     * gave last (by topic id), and what the next heartbeat must carry. */
+    struct kw__group_topic_id *tids;
+    size_t ntids;
+    struct kw__group_target *target;
+    size_t ntarget;
+    bool target_pending; /* a target not reconciled yet (ids unknown, or a revocation first) */
+    bool send_full;      /* join: subscription, assignor, owned (empty) */
+    bool send_owned;     /* the owned set changed since the last heartbeat that carried it */
+    bool send_topics;    /* the subscription changed (kw_group_subscribe): the next heartbeat says so */
+    bool ids_out;        /* a Metadata request for topic ids is out */
+    uint32_t server_hb_ms;
+    void *cg_req;        /* the ConsumerGroupHeartbeat being built (kw_consumer_group_heartbeat_req) */
+    void *cg_mem;        /* its arrays */
     /* The request being built (JoinGroup / SyncGroup / Heartbeat / LeaveGroup). */
     kw_wr *proto_meta; /* one encoded subscription per assignor */
     kw_join_group_req_protocol *protos;
@@ -179,6 +196,7 @@ typedef struct kw__group_req {
     size_t n;
     bool revoke; /* commit: the revocation's; leave: the close's */
     uint64_t seq; /* heartbeat: its number */
+    unsigned flags; /* ConsumerGroupHeartbeat: what it carries (group_consumer.c) */
 } kw__group_req;
 
 kw__group_req *kw__group_req_new(kw_group *g);
@@ -218,6 +236,18 @@ void kw__group_fetch_starts(kw_group *g);
 void kw__group_leave(kw_group *g, bool finish_close);
 /* group_join.c: JoinGroup (with the subscription), then the leader's assignment and SyncGroup. */
 void kw__group_join(kw_group *g);
+/* group_consumer.c (KIP-848): the first heartbeat (epoch 0); the heartbeat the tick sends; the
+ * acknowledgement after a revocation; leaving (epoch -1 / -2); freeing its state. */
+void kw__group_cg_join(kw_group *g);
+void kw__group_cg_heartbeat(kw_group *g);
+void kw__group_cg_ack(kw_group *g);
+void kw__group_cg_leave(kw_group *g, bool finish_close);
+void kw__group_cg_free(kw_group *g);
+/* The subscription changed: forget the topic ids, send the new list with the next heartbeat. */
+void kw__group_cg_resubscribe(kw_group *g);
+/* group_classic.c: the loop side of kw_group_subscribe (takes topics, n entries). */
+void kw__group_resubscribe(kw_group *g, char **topics, size_t n);
+
 /* The leader, every few seconds while stable: refreshes the subscribed topics' metadata and
  * rejoins when a partition count differs from the last assignment's. */
 void kw__group_watch(kw_group *g);

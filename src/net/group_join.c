@@ -275,6 +275,10 @@ static void join_done(const kw_cluster_result *res, void *arg)
 
 void kw__group_join(kw_group *g)
 {
+    if (g->kip848) {
+        kw__group_cg_join(g);
+        return;
+    }
     g->epoch++;
     g->rejoin_asked = false;
     g->state = KW__GROUP_JOINING;

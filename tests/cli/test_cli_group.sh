@@ -64,6 +64,10 @@ usage "kwal: consume: -G takes -t, -o beginning|end, -c and -f only (the group a
 usage "kwal: consume: -G takes -t, -o beginning|end, -c and -f only (the group assigns partitions)" \
   -b "$B" consume -G g -t t -e
 usage "kwal: consume: several -t need -G GROUP" -b "$B" consume -t a -t b
+usage "kwal: consume: --group-protocol: 'eager' is not classic or consumer" \
+  -b "$B" consume -G g -t t --group-protocol eager
+usage "kwal: consume: --group-protocol and --group-instance-id need -G GROUP" \
+  -b "$B" consume -t t --group-protocol consumer
 
 # ---------------------------------------------------------------------------------------------- one member
 T1="$RUN-a"; T2="$RUN-b"; G="$RUN-g"
@@ -118,6 +122,16 @@ stop "$PX"
 stop "$PY"
 grep -q revoked "$TMP/x.err" || grep -q revoked "$TMP/y.err" || fail "no revocation reported"
 ok "two consume -G members split the partitions: every record printed once"
+
+# ---------------------------------------------------------------------------------------------- KIP-848
+G3="$RUN-g3"
+"$KWAL" -b "$B" consume -G "$G3" -t "$T1" -t "$T2" -o beginning --group-protocol consumer \
+  >"$TMP/k" 2>"$TMP/k.err" &
+PIDS+=($!); PK=$!
+wait_lines "$TMP/k" 9
+stop "$PK"
+[ "$(sort "$TMP/k" | tr '\n' ' ')" = "a0 a1 a2 a3 b0 b1 n0 n1 n2 " ] || fail "KIP-848 member printed: $(cat "$TMP/k")"
+ok "consume -G --group-protocol consumer (KIP-848) reads every assigned partition"
 
 run 0 "$KWAL" -b "$B" topics delete -t "$T1"
 run 0 "$KWAL" -b "$B" topics delete -t "$T2"

@@ -7,12 +7,15 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /*
- * Usage: java GroupMember BOOTSTRAP GROUP TOPIC...
- * Joins GROUP (classic protocol, CooperativeStickyAssignor, session 6 s,
- * heartbeat 500 ms) subscribed to the topics and polls until killed.
+ * Usage: java [-Dgroup.protocol=consumer] GroupMember BOOTSTRAP GROUP TOPIC...
+ * Joins GROUP subscribed to the topics and polls until killed: with the
+ * classic protocol (the default) with CooperativeStickyAssignor, session 6 s,
+ * heartbeat 500 ms; with -Dgroup.protocol=consumer the KIP-848 protocol (the
+ * broker assigns and sets the timeouts).  SIGTERM leaves the group cleanly.
  * Prints "ASSIGNED topic/partition", "REVOKED topic/partition" and
  * "LOST topic/partition" as the rebalance listener hears them.
  */
@@ -27,14 +30,27 @@ public final class GroupMember {
         Properties p = new Properties();
         p.put("bootstrap.servers", args[0]);
         p.put("group.id", args[1]);
-        p.put("group.protocol", "classic");
-        p.put("partition.assignment.strategy", CooperativeStickyAssignor.class.getName());
-        p.put("session.timeout.ms", "6000");
-        p.put("heartbeat.interval.ms", "500");
+        String protocol = System.getProperty("group.protocol", "classic");
+        p.put("group.protocol", protocol);
+        if (protocol.equals("classic")) {
+            p.put("partition.assignment.strategy", CooperativeStickyAssignor.class.getName());
+            p.put("session.timeout.ms", "6000");
+            p.put("heartbeat.interval.ms", "500");
+        }
         p.put("auto.offset.reset", "earliest");
         p.put("key.deserializer", ByteArrayDeserializer.class.getName());
         p.put("value.deserializer", ByteArrayDeserializer.class.getName());
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p);
+        Thread main = Thread.currentThread();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            c.wakeup(); /* poll throws WakeupException: main closes (leaves) */
+            try {
+                main.join(20000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        try {
             c.subscribe(Arrays.asList(args).subList(2, args.length), new ConsumerRebalanceListener() {
                 public void onPartitionsRevoked(Collection<TopicPartition> parts) { say("REVOKED", parts); }
                 public void onPartitionsAssigned(Collection<TopicPartition> parts) { say("ASSIGNED", parts); }
@@ -42,6 +58,10 @@ public final class GroupMember {
             });
             for (;;)
                 c.poll(Duration.ofMillis(200));
+        } catch (WakeupException e) {
+            /* SIGTERM */
+        } finally {
+            c.close();
         }
     }
 }
