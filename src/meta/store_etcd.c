@@ -72,7 +72,8 @@ static char *key64(const etcd_store *e, const uint8_t *k, size_t n)
     uint8_t *full = malloc(e->prefix_len + n + 1);
     if (!full)
         return NULL;
-    memcpy(full, e->prefix, e->prefix_len);
+    if (e->prefix_len) /* no prefix: e->prefix is NULL, not a pointer memcpy may take */
+        memcpy(full, e->prefix, e->prefix_len);
     if (n)
         memcpy(full + e->prefix_len, k, n);
     char *out = b64(full, e->prefix_len + n);
