@@ -27,7 +27,7 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
  * kw_client_security. */
 static const char *const security_names[] = {"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"};
 static const char *const mechanism_names[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512",
-                                              "OAUTHBEARER", "GSSAPI"};
+                                              "OAUTHBEARER", "GSSAPI", "AWS_MSK_IAM"};
 
 static int set_security(kw_client_options *o, const char *v, char *err, size_t errlen)
 {
@@ -50,7 +50,7 @@ static int set_mechanism(kw_client_options *o, const char *v, char *err, size_t 
         }
     return fail(err, errlen,
                 "-X sasl.mechanism: '%s' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, "
-                "OAUTHBEARER, GSSAPI",
+                "OAUTHBEARER, GSSAPI, AWS_MSK_IAM",
                 v);
 }
 
@@ -122,6 +122,17 @@ int cli_props_set(kw_client_options *o, const char *kv, char *err, size_t errlen
                     "-X %s: not supported: kwal runs no kinit; it uses the Kerberos credential "
                     "cache (KRB5CCNAME), which kinit -k -t KEYTAB PRINCIPAL fills",
                     key);
+    /* AWS_MSK_IAM: static credentials and the region (kw_client_options aws_*). */
+    if (strcmp(key, "sasl.aws.access.key.id") == 0)
+        return set_text(&o->aws_access_key_id, key, v, err, errlen);
+    if (strcmp(key, "sasl.aws.secret.access.key") == 0)
+        return set_text(&o->aws_secret_access_key, key, v, err, errlen);
+    if (strcmp(key, "sasl.aws.session.token") == 0)
+        return set_text(&o->aws_session_token, key, v, err, errlen);
+    if (strcmp(key, "sasl.aws.region") == 0)
+        return set_text(&o->aws_region, key, v, err, errlen);
+    if (strcmp(key, "sasl.aws.user.agent") == 0)
+        return set_text(&o->aws_user_agent, key, v, err, errlen);
     if (strcmp(key, "ssl.ca.location") == 0)
         return set_text(&o->tls_ca_file, key, v, err, errlen);
     if (strcmp(key, "ssl.certificate.location") == 0)
@@ -145,6 +156,27 @@ static bool sec_is_sasl(int s)
 {
     return s == KW_CLIENT_SASL_PLAINTEXT || s == KW_CLIENT_SASL_SSL;
 }
+/* Any AWS_MSK_IAM option set. */
+static bool any_aws(const kw_client_options *o)
+{
+    return o->aws_access_key_id || o->aws_secret_access_key || o->aws_session_token ||
+           o->aws_region || o->aws_user_agent;
+}
+
+/* AWS_MSK_IAM's options fit together: the keys (both), nothing of the other mechanisms. */
+static int check_aws(const kw_client_options *o, char *err, size_t errlen)
+{
+    if (o->sasl_username || o->sasl_password || o->oauth_token || o->sasl_kerberos_service_name)
+        return fail(err, errlen,
+                    "-X sasl.mechanism=AWS_MSK_IAM takes sasl.aws.* credentials, not "
+                    "sasl.username, sasl.password, sasl.oauthbearer.token or sasl.kerberos.*");
+    if (!o->aws_access_key_id || !o->aws_secret_access_key)
+        return fail(err, errlen,
+                    "-X sasl.mechanism=AWS_MSK_IAM needs -X sasl.aws.access.key.id and "
+                    "-X sasl.aws.secret.access.key");
+    return 0;
+}
+
 static bool sec_is_ssl(int s)
 {
     return s == KW_CLIENT_SSL || s == KW_CLIENT_SASL_SSL;
@@ -158,7 +190,13 @@ int cli_props_check(const kw_client_options *o, char *err, size_t errlen)
             return fail(err, errlen, "-X security.protocol=%s needs -X sasl.mechanism", proto);
         bool oauth = strcmp(o->sasl_mechanism, "OAUTHBEARER") == 0;
         bool gssapi = strcmp(o->sasl_mechanism, "GSSAPI") == 0;
-        if (gssapi) {
+        bool aws = strcmp(o->sasl_mechanism, "AWS_MSK_IAM") == 0;
+        if (aws) {
+            if (check_aws(o, err, errlen))
+                return -1;
+        } else if (any_aws(o)) {
+            return fail(err, errlen, "-X sasl.aws.* needs sasl.mechanism=AWS_MSK_IAM");
+        } else if (gssapi) {
             if (o->sasl_username || o->sasl_password || o->oauth_token)
                 return fail(err, errlen,
                             "-X sasl.mechanism=GSSAPI takes no sasl.username, sasl.password or "
@@ -181,7 +219,7 @@ int cli_props_check(const kw_client_options *o, char *err, size_t errlen)
                 "-X sasl.username and sasl.password do not go with sasl.mechanism=OAUTHBEARER");
         }
     } else if (o->sasl_mechanism || o->sasl_username || o->sasl_password || o->oauth_token ||
-               o->sasl_kerberos_service_name) {
+               o->sasl_kerberos_service_name || any_aws(o)) {
         /* Credentials silently sent nowhere would hide a forgotten security.protocol. */
         return fail(err, errlen,
                     "-X sasl.* needs security.protocol sasl_plaintext or sasl_ssl (it is %s)",

@@ -19,6 +19,8 @@
  *
  * The keys are Kafka's: security.protocol, sasl.mechanism (also librdkafka's
  * sasl.mechanisms), sasl.username, sasl.password, sasl.oauthbearer.token,
+ * sasl.aws.access.key.id, sasl.aws.secret.access.key, sasl.aws.session.token,
+ * sasl.aws.region, sasl.aws.user.agent (AWS_MSK_IAM),
  * ssl.ca.location, ssl.certificate.location, ssl.key.location,
  * ssl.endpoint.identification.algorithm (https, or none/"" to skip the host
  * name check), client.id, request.timeout.ms; and kwal's api.version.max (a

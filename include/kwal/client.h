@@ -94,7 +94,8 @@ typedef struct kw_client_options {
     const char *client_id;   /* "kwal" */
     int security;            /* enum kw_client_security: KW_CLIENT_PLAINTEXT */
 
-    /* SASL (KW_CLIENT_SASL_*): "PLAIN", "SCRAM-SHA-256/512", "OAUTHBEARER", "GSSAPI". */
+    /* SASL (KW_CLIENT_SASL_*): "PLAIN", "SCRAM-SHA-256/512", "OAUTHBEARER", "GSSAPI",
+     * "AWS_MSK_IAM". */
     const char *sasl_mechanism; /* "PLAIN" */
     const char *sasl_username;
     const char *sasl_password;
@@ -112,6 +113,22 @@ typedef struct kw_client_options {
      * trip for a service ticket happens on the I/O thread at each authentication.
      */
     const char *sasl_kerberos_service_name;
+    /*
+     * AWS_MSK_IAM (Amazon MSK's IAM access control): static credentials, the
+     * access key id and secret access key both, the session token with
+     * temporary (STS) credentials only.  Each authentication (and KIP-368
+     * re-authentication) signs a fresh SigV4 payload, valid 5 minutes, for
+     * action kafka-cluster:Connect on the broker's host name.  The region:
+     * aws_region, else the one in the broker's host name when it is an MSK
+     * name (b-1.NAME.ID.c2.kafka.REGION.amazonaws.com), else the AWS_REGION
+     * (or AWS_DEFAULT_REGION) environment variable as kw_client_new saw it.  aws_user_agent: the
+     * user agent the broker logs and IAM conditions see ("kwal/VERSION").
+     */
+    const char *aws_access_key_id;
+    const char *aws_secret_access_key;
+    const char *aws_session_token;
+    const char *aws_region;
+    const char *aws_user_agent;
 
     /* TLS (KW_CLIENT_SSL, KW_CLIENT_SASL_SSL).  With neither CA option, the system store. */
     const char *tls_ca_file;

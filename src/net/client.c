@@ -125,6 +125,15 @@ static char *keep(kw_client *c, const char *s)
     return NULL;
 }
 
+/* AWS_MSK_IAM's last region source: the environment, as the AWS CLI and SDKs read it. */
+static const char *env_region(void)
+{
+    const char *r = getenv("AWS_REGION");
+    if (!r || !r[0])
+        r = getenv("AWS_DEFAULT_REGION");
+    return r && r[0] ? r : NULL;
+}
+
 static void client_free(kw_client *c)
 {
     kw__cluster_free(c->cluster);
@@ -229,12 +238,25 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
             .oauth_token_cb = opt->oauth_token_cb,
             .oauth_token_ctx = opt->oauth_token_arg,
             .kerberos_service_name = keep(c, opt->sasl_kerberos_service_name),
+            /* AWS_MSK_IAM: AWS_REGION is read here, once; the loop thread never calls getenv. */
+            .aws_access_key_id = keep(c, opt->aws_access_key_id),
+            .aws_secret_access_key = keep(c, opt->aws_secret_access_key),
+            .aws_session_token = keep(c, opt->aws_session_token),
+            .aws_region = keep(c, opt->aws_region),
+            .aws_user_agent = keep(c, opt->aws_user_agent),
+            .aws_env_region = opt->aws_region ? NULL : keep(c, env_region()),
         };
         if (!c->sasl.mechanism || (opt->sasl_username && !c->sasl.username) ||
             (opt->sasl_kerberos_service_name && !c->sasl.kerberos_service_name) ||
             (opt->sasl_password && !c->sasl.password) ||
             (opt->oauth_token && !c->sasl.oauth_token) ||
-            (opt->oauth_token_file && !c->sasl.oauth_token_file))
+            (opt->oauth_token_file && !c->sasl.oauth_token_file) ||
+            (opt->aws_access_key_id && !c->sasl.aws_access_key_id) ||
+            (opt->aws_secret_access_key && !c->sasl.aws_secret_access_key) ||
+            (opt->aws_session_token && !c->sasl.aws_session_token) ||
+            (opt->aws_region && !c->sasl.aws_region) ||
+            (opt->aws_user_agent && !c->sasl.aws_user_agent) ||
+            (!opt->aws_region && env_region() && !c->sasl.aws_env_region))
             return new_fail(c, KW_ENOMEM, NULL, 0, NULL, NULL);
         /* Check the SASL settings now, so a typo is an error here and not at every connect. */
         kw_sasl probe;

@@ -51,7 +51,7 @@ struct kw_client {
     kw_cluster *cluster;
     kw_tls_ctx *tls;
     kw_sasl_config sasl; /* strings below; the cluster's connections read it */
-    char *strs[12];      /* every copied option string, freed together */
+    char *strs[24];      /* every copied option string, freed together */
     uint32_t request_timeout_ms;
     bool host_driven;
     kw_log_fn *log;

@@ -1,4 +1,4 @@
-/* SASL client mechanisms: PLAIN, OAUTHBEARER here; SCRAM in scram.c, GSSAPI in sasl_gssapi.c. */
+/* SASL client mechanisms: PLAIN, OAUTHBEARER here; SCRAM, GSSAPI and AWS_MSK_IAM in their own files. */
 #include "net/sasl.h"
 
 #include <errno.h>
@@ -11,7 +11,9 @@
 
 #include <openssl/crypto.h>
 
+#include "net/sasl_aws.h"
 #include "net/sasl_gssapi.h"
+#include "net/sigv4.h"
 
 static const char *const mech_names[] = {
     [KW_SASL_NONE] = "",
@@ -20,6 +22,7 @@ static const char *const mech_names[] = {
     [KW_SASL_SCRAM_SHA_512] = "SCRAM-SHA-512",
     [KW_SASL_OAUTHBEARER] = "OAUTHBEARER",
     [KW_SASL_GSSAPI] = "GSSAPI",
+    [KW_SASL_AWS_MSK_IAM] = "AWS_MSK_IAM",
 };
 
 static void set_detail(kw_sasl *s, const char *fmt, va_list ap)
@@ -137,18 +140,23 @@ int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg)
     if (!cfg || !cfg->mechanism || !cfg->mechanism[0])
         return config_fail(s, KW_EINVAL, "SASL: no mechanism configured");
     const char *m = cfg->mechanism;
-    for (int i = KW_SASL_PLAIN; i <= KW_SASL_GSSAPI; i++)
+    for (int i = KW_SASL_PLAIN; i <= KW_SASL_AWS_MSK_IAM; i++)
         if (strcasecmp(m, mech_names[i]) == 0)
             s->mech = (enum kw_sasl_mech)i;
     if (s->mech == KW_SASL_NONE)
         return config_fail(s, KW_EUNSUPPORTED,
                            "SASL mechanism \"%.64s\" is unknown (kwal offers PLAIN, "
-                           "SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI)",
+                           "SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI, AWS_MSK_IAM)",
                            m);
     const char *name = mech_names[s->mech];
     bool oom = false;
 
-    if (s->mech == KW_SASL_GSSAPI) {
+    if (s->mech == KW_SASL_AWS_MSK_IAM) {
+        char why[512];
+        int rc = kw__sasl_aws_new(&s->aws, cfg, why, sizeof(why));
+        if (rc)
+            return config_fail(s, rc, "%s", why);
+    } else if (s->mech == KW_SASL_GSSAPI) {
         const char *svc = cfg->kerberos_service_name ? cfg->kerberos_service_name : "kafka";
         if (!svc[0] || strpbrk(svc, "/@ \t"))
             return config_fail(s, KW_EINVAL,
@@ -401,6 +409,28 @@ static int keep_out(kw_sasl *s, const uint8_t *msg, size_t n)
     return 0;
 }
 
+/* AWS_MSK_IAM: the signed payload; its access key names the "user" in the messages. */
+static int aws_first(kw_sasl *s)
+{
+    char who[KW_SIGV4_NAME_MAX + 1] = "", why[512] = "";
+    free(s->username);
+    s->username = NULL;
+    int rc = kw__sasl_aws_first(s->aws, &s->out, &s->out_len, who, sizeof(who), why, sizeof(why));
+    if (who[0] && !(s->username = strdup(who)))
+        rc = rc ? rc : KW_ENOMEM;
+    if (rc)
+        return fail(s, rc, "%s", rc == KW_ENOMEM && !why[0] ? "out of memory" : why);
+    return 0;
+}
+
+static int aws_step(kw_sasl *s, const void *in, size_t len)
+{
+    char id[128], why[512] = "";
+    if (kw__sasl_aws_parse_response(in, len, id, sizeof(id), why, sizeof(why)))
+        return fail(s, KW_ESASL, "%s", why);
+    return KW_SASL_DONE;
+}
+
 static int gssapi_first(kw_sasl *s)
 {
     if (!s->krb_host || !s->krb_host[0])
@@ -465,6 +495,9 @@ int kw__sasl_start(kw_sasl *s, const uint8_t **out, size_t *outlen)
         break;
     case KW_SASL_GSSAPI:
         rc = gssapi_first(s);
+        break;
+    case KW_SASL_AWS_MSK_IAM:
+        rc = aws_first(s);
         break;
     default:
         return config_fail(s, KW_EINVAL, "SASL: kw__sasl_init did not succeed");
@@ -554,6 +587,9 @@ int kw__sasl_step(kw_sasl *s, const void *in, size_t len, const uint8_t **out, s
     case KW_SASL_GSSAPI:
         rc = gssapi_step(s, in, len, out, outlen);
         break;
+    case KW_SASL_AWS_MSK_IAM:
+        rc = aws_step(s, in, len);
+        break;
     default:
         /* PLAIN is one message; Kafka reports a refusal as an error code, not in these bytes. */
         rc = KW_SASL_DONE;
@@ -609,6 +645,7 @@ void kw__sasl_free(kw_sasl *s)
     free(s->ext);
     free(s->server_json);
     kw__gssapi_free(s->gss);
+    kw__sasl_aws_free(s->aws);
     free(s->krb_service);
     free(s->krb_host);
     memset(s, 0, sizeof(*s));

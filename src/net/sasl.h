@@ -32,6 +32,7 @@ enum kw_sasl_mech {
     KW_SASL_SCRAM_SHA_512,
     KW_SASL_OAUTHBEARER,
     KW_SASL_GSSAPI,
+    KW_SASL_AWS_MSK_IAM, /* sasl_aws.c; keep it last (kw__sasl_init's name loop ends here) */
 };
 
 /* What kw__sasl_step returns when it does not fail. */
@@ -54,6 +55,28 @@ typedef struct kw_sasl_extension {
     const char *key;
     const char *value;
 } kw_sasl_extension;
+
+/*
+ * AWS_MSK_IAM credentials as a source hands them over: malloc'd strings the
+ * mechanism wipes and frees after signing (also when the source fails
+ * half-way).  access_key_id and secret_access_key are required,
+ * session_token and user_agent optional (NULL).
+ */
+typedef struct kw_sasl_aws_credentials {
+    char *access_key_id;
+    char *secret_access_key;
+    char *session_token;
+    char *user_agent;
+} kw_sasl_aws_credentials;
+
+/*
+ * An AWS_MSK_IAM credential source (a file read anew, an HTTP call): fills
+ * *out (zeroed by the caller) and returns 0, or returns a negative KW_E
+ * code with err saying why (NUL-terminated, at most errlen bytes).  Called
+ * on the loop thread at each authentication and re-authentication.
+ */
+typedef int (*kw_sasl_aws_credentials_fn)(void *ctx, kw_sasl_aws_credentials *out, char *err,
+                                    size_t errlen);
 
 /* Everything is copied by kw__sasl_init; zero means "default" or "unused". */
 typedef struct kw_sasl_config {
@@ -80,6 +103,23 @@ typedef struct kw_sasl_config {
      * the process's Kerberos credential cache (KRB5CCNAME), kept fresh by kinit or k5start. */
     const char *kerberos_service_name;
     const char *server_host;
+    /* AWS_MSK_IAM (sasl_aws.c): exactly one credential source, static keys (access key id and
+     * secret, session token optional) or aws_credentials_cb.  The region: aws_region, else the
+     * one in server_host when it is an MSK broker name, else aws_env_region (AWS_REGION as
+     * kw_client_new read it: the loop never calls getenv).  aws_user_agent NULL: "kwal/VERSION". */
+    const char *aws_access_key_id;
+    const char *aws_secret_access_key;
+    const char *aws_session_token;
+    const char *aws_user_agent;
+    const char *aws_region;
+    const char *aws_env_region;
+    kw_sasl_aws_credentials_fn aws_credentials_cb;
+    void *aws_credentials_ctx;
+    /* Tests only: the clock the payload is dated with (Unix seconds; NULL: the real one) and the
+     * action signed (NULL: kafka-cluster:Connect), to see a broker refuse old dates and actions. */
+    int64_t (*aws_clock)(void *ctx);
+    void *aws_clock_ctx;
+    const char *aws_action;
 } kw_sasl_config;
 
 enum kw_sasl_phase {
@@ -110,6 +150,7 @@ typedef struct kw_sasl {
     char *krb_service, *krb_host; /* GSSAPI */
     struct kw_gssapi *gss;        /* GSSAPI: the exchange in progress */
     bool gss_last; /* GSSAPI: the client's last token is out; the server's reply ends it */
+    struct kw_sasl_aws *aws;      /* AWS_MSK_IAM: its configuration (sasl_aws.h) */
     char errstr[1024];
 } kw_sasl;
 

@@ -50,6 +50,8 @@ enum key_id {
     W_NO_IDEMPOTENCE, W_NO_COALESCE, W_STRICT_RECORDS, W_SASL, W_TLS, W_API_VERSION_MAX,
     W_UNUSED, /* a GreptimeDB key kwal reads, checks and does not use */
     S_TYPE, S_USERNAME, S_PASSWORD, S_KERBEROS_SERVICE, S_TOKEN, S_TOKEN_FILE,
+    S_AWS_ACCESS_KEY_ID, S_AWS_SECRET_ACCESS_KEY, S_AWS_SESSION_TOKEN, S_AWS_REGION,
+    S_AWS_USER_AGENT,
     T_SERVER_CA, T_SERVER_CA_DIR, T_CLIENT_CERT, T_CLIENT_KEY, T_SERVER_NAME,
     T_NO_HOSTNAME_CHECK, T_INSECURE_SKIP_VERIFY,
     KEY_IDS
@@ -170,6 +172,17 @@ static const keydef sasl_keys[] = {
      AT(wal.kafka.sasl_kerberos_service_name), 0, 0, "", check_krb_service},
     {"token", K_STRING, S_TOKEN, ST_STR, AT(wal.kafka.oauth_token), 0, 0, "", check_nonempty},
     {"token_file", K_STRING, S_TOKEN_FILE, ST_STR, AT(wal.kafka.oauth_token_file), 0, 0, "",
+     check_nonempty},
+    /* AWS_MSK_IAM: static credentials, the region, the user agent (kw_client_options aws_*). */
+    {"aws_access_key_id", K_STRING, S_AWS_ACCESS_KEY_ID, ST_STR, AT(wal.kafka.aws_access_key_id),
+     0, 0, "", check_nonempty},
+    {"aws_secret_access_key", K_STRING, S_AWS_SECRET_ACCESS_KEY, ST_STR,
+     AT(wal.kafka.aws_secret_access_key), 0, 0, "", check_nonempty},
+    {"aws_session_token", K_STRING, S_AWS_SESSION_TOKEN, ST_STR, AT(wal.kafka.aws_session_token),
+     0, 0, "", check_nonempty},
+    {"aws_region", K_STRING, S_AWS_REGION, ST_STR, AT(wal.kafka.aws_region), 0, 0, "",
+     check_nonempty},
+    {"aws_user_agent", K_STRING, S_AWS_USER_AGENT, ST_STR, AT(wal.kafka.aws_user_agent), 0, 0, "",
      check_nonempty},
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL},
 };
@@ -678,7 +691,10 @@ static int check_nonempty(ctx *c, const kw__toml_entry *e, const keydef *k, cons
 {
     if (s[0])
         return 0;
-    const char *what = k->id == S_USERNAME ? "name" : k->id == S_TOKEN ? "token" : "path";
+    const char *what = k->id == S_USERNAME ? "name"
+                       : k->id == S_TOKEN  ? "token"
+                       : k->id >= S_AWS_ACCESS_KEY_ID && k->id <= S_AWS_USER_AGENT ? "value"
+                                           : "path";
     return fail(c, e->line, "%s%s: the %s is empty", c->where, e->key, what);
 }
 
@@ -750,13 +766,13 @@ static int check_mechanism(ctx *c, const kw__toml_entry *e, const keydef *k, con
                            uint64_t num)
 {
     static const char *const mechs[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI",
-                                        "OAUTHBEARER"};
+                                        "OAUTHBEARER", "AWS_MSK_IAM"};
     for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
         if (strcmp(s, mechs[i]) == 0)
             return 0;
     return fail(c, e->line,
                 "sasl.type: '%s' is not a mechanism (use \"PLAIN\", \"SCRAM-SHA-256\", "
-                "\"SCRAM-SHA-512\", \"GSSAPI\" or \"OAUTHBEARER\")",
+                "\"SCRAM-SHA-512\", \"GSSAPI\", \"OAUTHBEARER\" or \"AWS_MSK_IAM\")",
                 s);
 }
 
@@ -854,8 +870,11 @@ static int check_whole(ctx *c, const kw__toml_entry *wal)
         const char *m = o->sasl_mechanism;
         bool gssapi = m && strcmp(m, "GSSAPI") == 0;
         bool oauth = m && strcmp(m, "OAUTHBEARER") == 0;
+        bool aws = m && strcmp(m, "AWS_MSK_IAM") == 0;
+        bool any_aws = o->aws_access_key_id || o->aws_secret_access_key || o->aws_session_token ||
+                       o->aws_region || o->aws_user_agent;
         const char *missing = !m                  ? "type"
-                              : gssapi || oauth   ? NULL
+                              : gssapi || oauth || aws ? NULL
                               : !o->sasl_username ? "username"
                               : !o->sasl_password ? "password"
                                                   : NULL;
@@ -876,6 +895,16 @@ static int check_whole(ctx *c, const kw__toml_entry *wal)
                                  "token_file");
         if (!oauth && (o->oauth_token || o->oauth_token_file))
             return fail(c, line, "[wal.sasl]: token and token_file go with type OAUTHBEARER only");
+        /* AWS_MSK_IAM: both keys; the aws_* keys with that type only. */
+        if (aws && (o->sasl_username || o->sasl_password))
+            return fail(c, line,
+                        "[wal.sasl]: type AWS_MSK_IAM takes aws_access_key_id and "
+                        "aws_secret_access_key, not a username or password");
+        if (aws && (!o->aws_access_key_id || !o->aws_secret_access_key))
+            return fail(c, line, "[wal.sasl]: type AWS_MSK_IAM needs aws_access_key_id and "
+                                 "aws_secret_access_key");
+        if (!aws && any_aws)
+            return fail(c, line, "[wal.sasl]: the aws_* keys go with type AWS_MSK_IAM only");
     }
     const kw__toml_entry *tls = c->seen[W_TLS];
     if (tls && !o->tls_cert_file != !o->tls_key_file)

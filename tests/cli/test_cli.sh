@@ -68,7 +68,7 @@ usage "kwal: -X: unknown property 'ssl.foo'" -b "$B" -X ssl.foo=1 topics list
 usage "kwal: -X: 'security.protocol' is not key=value" -b "$B" -X security.protocol topics list
 usage "kwal: -X security.protocol: 'tls' is not one of plaintext, ssl, sasl_plaintext, sasl_ssl" \
   -b "$B" -X security.protocol=tls topics list
-usage "kwal: -X sasl.mechanism: 'SCRAM' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI" \
+usage "kwal: -X sasl.mechanism: 'SCRAM' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI, AWS_MSK_IAM" \
   -b "$B" -X sasl.mechanism=SCRAM topics list
 usage "kwal: -X sasl.kerberos.keytab: not supported: kwal runs no kinit; it uses the Kerberos credential cache (KRB5CCNAME), which kinit -k -t KEYTAB PRINCIPAL fills" \
   -b "$B" -X sasl.kerberos.keytab=/etc/kafka.keytab topics list
@@ -79,6 +79,10 @@ usage "kwal: -X request.timeout.ms: 'soon' is not a number of milliseconds from 
 usage "kwal: -X ssl.endpoint.identification.algorithm: 'dns' is not one of https, none" \
   -b "$B" -X ssl.endpoint.identification.algorithm=dns topics list
 usage "kwal: -X sasl.username: the value is empty" -b "$B" -X sasl.username= topics list
+usage "kwal: -X sasl.mechanism=AWS_MSK_IAM needs -X sasl.aws.access.key.id and -X sasl.aws.secret.access.key" \
+  -b "$B" -X security.protocol=sasl_ssl -X sasl.mechanism=AWS_MSK_IAM -X sasl.aws.access.key.id=AKID topics list
+usage "kwal: -X sasl.aws.* needs sasl.mechanism=AWS_MSK_IAM" -b "$B" -X security.protocol=sasl_plaintext \
+  -X sasl.mechanism=PLAIN -X sasl.username=a -X sasl.password=b -X sasl.aws.region=us-east-1 topics list
 usage "kwal: -X sasl.* needs security.protocol sasl_plaintext or sasl_ssl (it is plaintext)" \
   -b "$B" -X sasl.username=alice topics list
 usage "kwal: -X security.protocol=sasl_ssl needs -X sasl.mechanism" -b "$B" -X security.protocol=sasl_ssl topics list
@@ -311,6 +315,22 @@ ok "SASL OAUTHBEARER through -X sasl.oauthbearer.token"
 run 1 "$KWAL" "${OAUTH[@]}" -X sasl.oauthbearer.token="$OLD" -X request.timeout.ms=5000 offsets -t "$T"
 grep -q 'invalid_token' "$TMP/err" || fail "an expired token: $(cat "$TMP/err")"
 ok "an expired OAUTHBEARER token fails with exit 1 and the broker's status"
+
+# AWS_MSK_IAM: the AWSIAM listener's test mechanism checks the SigV4 signature (a broker without it: skipped).
+if [ -n "${KWAL_BOOTSTRAP_AWS:-}" ]; then
+  AWS=(-b "$KWAL_BOOTSTRAP_AWS" -X security.protocol=sasl_plaintext -X sasl.mechanism=AWS_MSK_IAM
+    -X sasl.aws.region="$KWAL_AWS_REGION" -X sasl.aws.access.key.id="$KWAL_AWS_SESSION_ACCESS_KEY_ID")
+  run 0 "$KWAL" "${AWS[@]}" -X sasl.aws.secret.access.key="$KWAL_AWS_SESSION_SECRET_ACCESS_KEY" \
+    -X sasl.aws.session.token="$KWAL_AWS_SESSION_TOKEN" offsets -t "$T"
+  [ "$(cat "$TMP/out")" = "0 0 1000" ] || fail "offsets with AWS_MSK_IAM: $(cat "$TMP/out")"
+  ok "SASL AWS_MSK_IAM through -X sasl.aws.* (with a session token)"
+  run 1 "$KWAL" "${AWS[@]}" -X sasl.aws.secret.access.key=wrong -X sasl.aws.session.token="$KWAL_AWS_SESSION_TOKEN" \
+    offsets -t "$T"
+  has_err "signature does not match"
+  ok "a wrong AWS secret fails with exit 1 and the broker's reason"
+else
+  echo "# skipped: AWS_MSK_IAM (the broker has no AWSIAM listener; KWAL_BOOTSTRAP_AWS is unset)"
+fi
 
 SSL=(-b "$KWAL_BOOTSTRAP_SSL" -X security.protocol=ssl -X ssl.ca.location="$TLS/ca.pem")
 run 0 "$KWAL" "${SSL[@]}" offsets -t "$T"

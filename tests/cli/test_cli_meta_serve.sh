@@ -20,6 +20,8 @@ addrs=$(sed 's/^/"/; s/,/", "/g; s/$/"/' <<<"$KWAL_ETCD_ENDPOINTS")
 auth=""
 [ -z "${KWAL_ETCD_USER:-}" ] || auth=$(printf '[backend_auth]\nusername = "%s"\npassword = "%s"\n' \
   "$KWAL_ETCD_USER" "$KWAL_ETCD_PASSWORD")
+[ -z "${KWAL_ETCD_CA:-}" ] || auth+=$(printf '\n[backend_tls]\nmode = "require"\nca_cert_path = "%s"\ncert_path = "%s"\nkey_path = "%s"\n' \
+  "$KWAL_ETCD_CA" "$KWAL_ETCD_CERT" "$KWAL_ETCD_KEY")
 cfg=$work/meta.toml
 cat > "$cfg" <<TOML
 backend = "etcd_store"

@@ -36,7 +36,10 @@ static int open_on(const char *const *v, size_t n, const char *prefix, kw_meta_s
                                     .key_prefix = prefix,
                                     .timeout_ms = 2000,
                                     .username = getenv("KWAL_ETCD_USER"),
-                                    .password = getenv("KWAL_ETCD_PASSWORD")};
+                                    .password = getenv("KWAL_ETCD_PASSWORD"),
+                                    .ca_file = getenv("KWAL_ETCD_CA"),
+                                    .cert_file = getenv("KWAL_ETCD_CERT"),
+                                    .key_file = getenv("KWAL_ETCD_KEY")};
     return kw__meta_store_etcd_open(&o, out, err, cap);
 }
 
@@ -215,6 +218,101 @@ START_TEST(a_killed_member_is_routed_around)
 }
 END_TEST
 
+/* Compare-and-put increments from two processes: none lost (500 each give 1000). */
+static void count_up(const char *prefix, int n)
+{
+    kw_meta_store *s = NULL;
+    char err[512];
+    if (open_on(NULL, 0, prefix, &s, err, sizeof(err)) != 0)
+        _exit(2);
+    for (int done = 0; done < n;) {
+        uint8_t *v = NULL;
+        size_t len = 0;
+        uint64_t rev = 0;
+        if (kw__meta_store_get(s, "counter", 7, &v, &len, &rev) != 0)
+            _exit(3);
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%.*s", (int)len, (const char *)v);
+        free(v);
+        int nl = snprintf(buf, sizeof(buf), "%ld", strtol(buf, NULL, 10) + 1);
+        int rc = kw__meta_store_cas(s, "counter", 7, rev, buf, (size_t)nl, NULL);
+        if (rc == 0)
+            done++;
+        else if (rc != KW_EAGAIN)
+            _exit(4);
+    }
+    kw__meta_store_close(s);
+    _exit(0);
+}
+
+START_TEST(compare_and_put_from_two_processes_loses_no_increment)
+{
+    char p[128];
+    prefix_for(p, sizeof(p), "cas2");
+    kw_meta_store *s = must_open(p);
+    ck_assert_int_eq(kw__meta_store_put(s, "counter", 7, "0", 1, NULL), 0);
+    pid_t pid[2];
+    for (int i = 0; i < 2; i++) {
+        pid[i] = fork();
+        ck_assert_int_ge(pid[i], 0);
+        if (pid[i] == 0)
+            count_up(p, 500);
+    }
+    for (int i = 0; i < 2; i++) {
+        int st;
+        ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d: %d", i, st);
+    }
+    uint8_t *v = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(kw__meta_store_get(s, "counter", 7, &v, &len, NULL), 0);
+    ck_assert_int_eq(len, 4);
+    ck_assert_int_eq(memcmp(v, "1000", 4), 0);
+    free(v);
+    kw__meta_store_close(s);
+}
+END_TEST
+
+/* Three members, two killed: no quorum, calls fail within their deadline naming etcd; back, they work. */
+START_TEST(without_a_quorum_calls_fail_in_time_and_recover)
+{
+    const char *script = getenv("KWAL_ETCD_SCRIPT");
+    if (neps < 3 || !script) {
+        fprintf(stderr, "etcd: fewer than 3 members (or no KWAL_ETCD_SCRIPT): case skipped\n");
+        return;
+    }
+    char p[128], cmd[600];
+    prefix_for(p, sizeof(p), "quorum");
+    kw_meta_store *s = must_open(p); /* 2 s per request */
+    ck_assert_int_eq(kw__meta_store_put(s, "k", 1, "1", 1, NULL), 0);
+    snprintf(cmd, sizeof(cmd), "'%s' stop-member 1 >&2 && '%s' stop-member 2 >&2", script, script);
+    ck_assert_int_eq(system(cmd), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = kw__meta_store_put(s, "k", 1, "2", 1, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    char err[512];
+    kw__meta_store_errstr(s, err, sizeof(err));
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    snprintf(cmd, sizeof(cmd), "setsid '%s' start-member 1 >&2 && setsid '%s' start-member 2 >&2",
+             script, script);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_ne(rc, 0);
+    ck_assert_msg(strstr(err, "etcd"), "%s", err);
+    ck_assert_msg(took < 3 * 2.0 + 1.0, "the failed put took %.1f s", took); /* 3 endpoints x 2 s */
+    fprintf(stderr, "etcd: without quorum a put failed after %.1f s: %s\n", took, err);
+    /* The quorum is back: writes work again (after the new leader is elected). */
+    int ok = -1;
+    for (int i = 0; i < 50 && ok != 0; i++) {
+        ok = kw__meta_store_put(s, "k", 1, "3", 1, NULL);
+        if (ok)
+            sleep_ms(200);
+    }
+    ck_assert_int_eq(ok, 0);
+    kw__meta_store_close(s);
+}
+END_TEST
+
 START_TEST(wrong_credentials_are_a_config_error_naming_the_user)
 {
     if (!getenv("KWAL_ETCD_USER")) {
@@ -235,6 +333,36 @@ START_TEST(wrong_credentials_are_a_config_error_naming_the_user)
     rc = kw__meta_store_etcd_open(&o, &s, err, sizeof(err));
     ck_assert_int_ne(rc, 0);
     ck_assert_ptr_null(s);
+}
+END_TEST
+
+/* TLS with client certificates: no certificate, or a CA that did not sign etcd's, is refused. */
+START_TEST(tls_without_the_right_material_is_refused)
+{
+    if (!getenv("KWAL_ETCD_CA")) {
+        fprintf(stderr, "etcd: TLS is off (tests/etcd/etcd up --tls): case skipped\n");
+        return;
+    }
+    const char *v[1] = {eps[0]};
+    kw_meta_store *s = NULL;
+    char err[512];
+    kw_meta_store_etcd_options nocert = {.endpoints = v, .endpoint_count = 1,
+                                         .ca_file = getenv("KWAL_ETCD_CA"), .timeout_ms = 2000};
+    int rc = kw__meta_store_etcd_open(&nocert, &s, err, sizeof(err));
+    ck_assert_int_ne(rc, 0);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err, eps[0]), "%s", err);
+    char other[600];
+    snprintf(other, sizeof(other), "%s", getenv("KWAL_ETCD_CA"));
+    char *slash = strrchr(other, '/');
+    ck_assert_ptr_nonnull(slash);
+    snprintf(slash + 1, sizeof(other) - (size_t)(slash + 1 - other), "other-ca.pem");
+    kw_meta_store_etcd_options wrongca = {.endpoints = v, .endpoint_count = 1, .ca_file = other,
+                                          .cert_file = getenv("KWAL_ETCD_CERT"),
+                                          .key_file = getenv("KWAL_ETCD_KEY"), .timeout_ms = 2000};
+    rc = kw__meta_store_etcd_open(&wrongca, &s, err, sizeof(err));
+    ck_assert_int_ne(rc, 0);
+    ck_assert_msg(strstr(err, "SSL") || strstr(err, "certificate"), "%s", err);
 }
 END_TEST
 
@@ -260,7 +388,10 @@ int main(void)
     tcase_add_test(tc, a_range_longer_than_a_page_is_whole_and_ordered);
     tcase_add_test(tc, a_lease_holds_a_key_until_revoked_or_lapsed);
     tcase_add_test(tc, a_killed_member_is_routed_around);
+    tcase_add_test(tc, compare_and_put_from_two_processes_loses_no_increment);
+    tcase_add_test(tc, without_a_quorum_calls_fail_in_time_and_recover);
     tcase_add_test(tc, wrong_credentials_are_a_config_error_naming_the_user);
+    tcase_add_test(tc, tls_without_the_right_material_is_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -32,6 +32,10 @@ static void write_config(void)
     ck_assert_ptr_nonnull(f);
     fprintf(f, "backend = \"etcd_store\"\nstore_addrs = [%s]\nstore_key_prefix = \"%s/\"\n", addrs,
             prefix);
+    if (getenv("KWAL_ETCD_CA"))
+        fprintf(f, "[backend_tls]\nmode = \"require\"\nca_cert_path = \"%s\"\ncert_path = \"%s\"\n"
+                   "key_path = \"%s\"\n",
+                getenv("KWAL_ETCD_CA"), getenv("KWAL_ETCD_CERT"), getenv("KWAL_ETCD_KEY"));
     if (getenv("KWAL_ETCD_USER"))
         fprintf(f, "[backend_auth]\nusername = \"%s\"\npassword = \"%s\"\n",
                 getenv("KWAL_ETCD_USER"), getenv("KWAL_ETCD_PASSWORD"));

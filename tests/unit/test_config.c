@@ -54,6 +54,34 @@ START_TEST(oauthbearer_token_and_token_file_map_onto_the_client)
 }
 END_TEST
 
+START_TEST(aws_msk_iam_keys_map_onto_the_client)
+{
+    parse_ok("[wal.sasl]\ntype = \"AWS_MSK_IAM\"\naws_access_key_id = \"AKIDEXAMPLE\"\n"
+             "aws_secret_access_key = \"wJalr/K7+x\"\naws_session_token = \"FQoG/tok==\"\n"
+             "aws_region = \"eu-west-1\"\naws_user_agent = \"greptimedb/1\"\n[wal.tls]\n");
+    ck_assert_str_eq(cfg.wal.kafka.sasl_mechanism, "AWS_MSK_IAM");
+    ck_assert_str_eq(cfg.wal.kafka.aws_access_key_id, "AKIDEXAMPLE");
+    ck_assert_str_eq(cfg.wal.kafka.aws_secret_access_key, "wJalr/K7+x");
+    ck_assert_str_eq(cfg.wal.kafka.aws_session_token, "FQoG/tok==");
+    ck_assert_str_eq(cfg.wal.kafka.aws_region, "eu-west-1");
+    ck_assert_str_eq(cfg.wal.kafka.aws_user_agent, "greptimedb/1");
+    ck_assert_int_eq(cfg.wal.kafka.security, KW_CLIENT_SASL_SSL);
+    kw__wal_config_free(&cfg);
+    parse_err("[wal.sasl]\ntype = \"AWS_MSK_IAM\"\naws_access_key_id = \"AKID\"\n",
+              "wal.toml:1: [wal.sasl]: type AWS_MSK_IAM needs aws_access_key_id and "
+              "aws_secret_access_key");
+    parse_err("[wal.sasl]\ntype = \"AWS_MSK_IAM\"\naws_access_key_id = \"AKID\"\n"
+              "aws_secret_access_key = \"s\"\nusername = \"u\"\n",
+              "wal.toml:1: [wal.sasl]: type AWS_MSK_IAM takes aws_access_key_id and "
+              "aws_secret_access_key, not a username or password");
+    parse_err("[wal.sasl]\ntype = \"PLAIN\"\nusername = \"u\"\npassword = \"p\"\n"
+              "aws_region = \"us-east-1\"\n",
+              "wal.toml:1: [wal.sasl]: the aws_* keys go with type AWS_MSK_IAM only");
+    parse_err("[wal.sasl]\ntype = \"AWS_MSK_IAM\"\naws_region = \"\"\n",
+              "wal.toml:3: sasl.aws_region: the value is empty");
+}
+END_TEST
+
 START_TEST(tls_server_name_checks_and_ca_dir_map_onto_the_client)
 {
     parse_ok("[wal.tls]\n"
@@ -604,7 +632,8 @@ START_TEST(bad_values_are_errors)
     parse_err("[wal]\ntopic = \"..\"\n", "wal.toml:2: topic: '..' is not a valid Kafka topic name");
     parse_err("[wal.sasl]\ntype = \"KERBEROS\"\n",
               "wal.toml:2: sasl.type: 'KERBEROS' is not a mechanism (use \"PLAIN\", "
-              "\"SCRAM-SHA-256\", \"SCRAM-SHA-512\", \"GSSAPI\" or \"OAUTHBEARER\")");
+              "\"SCRAM-SHA-256\", \"SCRAM-SHA-512\", \"GSSAPI\", \"OAUTHBEARER\" or "
+              "\"AWS_MSK_IAM\")");
     parse_err("[wal.sasl]\ntype = \"GSSAPI\"\nkerberos_service_name = \"kafka/host\"\n",
               "wal.toml:3: sasl.kerberos_service_name: 'kafka/host' is not a Kerberos service "
               "name (no '/', '@' or spaces)");
@@ -1123,6 +1152,7 @@ int main(void)
     TCase *tc = tcase_create("wal config");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, seed_000_metasrv_example);
+    tcase_add_test(tc, aws_msk_iam_keys_map_onto_the_client);
     tcase_add_test(tc, selector_type_random_and_round_robin);
     tcase_add_test(tc, seed_000_datanode_example);
     tcase_add_test(tc, seed_000_sasl_example);

@@ -97,7 +97,10 @@ static int open_etcd(const char *prefix, kw_meta_store **out, char *err, size_t 
                                     .endpoint_count = n,
                                     .key_prefix = prefix,
                                     .username = getenv("KWAL_ETCD_USER"),
-                                    .password = getenv("KWAL_ETCD_PASSWORD")};
+                                    .password = getenv("KWAL_ETCD_PASSWORD"),
+                                    .ca_file = getenv("KWAL_ETCD_CA"),
+                                    .cert_file = getenv("KWAL_ETCD_CERT"),
+                                    .key_file = getenv("KWAL_ETCD_KEY")};
     return kw__meta_store_etcd_open(&o, out, err, cap);
 }
 

@@ -88,7 +88,7 @@ START_TEST(sasl_mechanism_rejects_unknown)
 {
     set_bad("sasl.mechanism=SCRAM",
             "-X sasl.mechanism: 'SCRAM' is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, "
-            "OAUTHBEARER, GSSAPI");
+            "OAUTHBEARER, GSSAPI, AWS_MSK_IAM");
     ck_assert_ptr_null(o.sasl_mechanism);
 }
 END_TEST
@@ -316,6 +316,48 @@ START_TEST(a_full_sasl_ssl_setup_maps_every_field)
 }
 END_TEST
 
+START_TEST(aws_msk_iam_takes_static_keys_and_a_region)
+{
+    set_ok("security.protocol=sasl_ssl");
+    set_ok("sasl.mechanism=aws_msk_iam");
+    ck_assert_str_eq(o.sasl_mechanism, "AWS_MSK_IAM");
+    check_bad("-X sasl.mechanism=AWS_MSK_IAM needs -X sasl.aws.access.key.id and "
+              "-X sasl.aws.secret.access.key");
+    set_ok("sasl.aws.access.key.id=AKIDEXAMPLE");
+    check_bad("-X sasl.mechanism=AWS_MSK_IAM needs -X sasl.aws.access.key.id and "
+              "-X sasl.aws.secret.access.key");
+    set_ok("sasl.aws.secret.access.key=wJalr/K7+x");
+    check_ok();
+    set_ok("sasl.aws.session.token=FQoG/tok==");
+    set_ok("sasl.aws.region=eu-west-1");
+    set_ok("sasl.aws.user.agent=mimir/3");
+    check_ok();
+    ck_assert_str_eq(o.aws_access_key_id, "AKIDEXAMPLE");
+    ck_assert_str_eq(o.aws_secret_access_key, "wJalr/K7+x");
+    ck_assert_str_eq(o.aws_session_token, "FQoG/tok==");
+    ck_assert_str_eq(o.aws_region, "eu-west-1");
+    ck_assert_str_eq(o.aws_user_agent, "mimir/3");
+    set_bad("sasl.aws.region=", "-X sasl.aws.region: the value is empty");
+    set_ok("sasl.username=alice");
+    check_bad("-X sasl.mechanism=AWS_MSK_IAM takes sasl.aws.* credentials, not sasl.username, "
+              "sasl.password, sasl.oauthbearer.token or sasl.kerberos.*");
+}
+END_TEST
+
+START_TEST(aws_keys_need_the_aws_mechanism)
+{
+    set_ok("security.protocol=sasl_plaintext");
+    set_ok("sasl.mechanism=PLAIN");
+    set_ok("sasl.username=alice");
+    set_ok("sasl.password=pw");
+    set_ok("sasl.aws.region=us-east-1");
+    check_bad("-X sasl.aws.* needs sasl.mechanism=AWS_MSK_IAM");
+    setup();
+    set_ok("sasl.aws.access.key.id=AKIDEXAMPLE");
+    check_bad("-X sasl.* needs security.protocol sasl_plaintext or sasl_ssl (it is plaintext)");
+}
+END_TEST
+
 static Suite *props_suite(void)
 {
     Suite *s = suite_create("props");
@@ -340,6 +382,8 @@ static Suite *props_suite(void)
     tcase_add_test(tc, a_client_certificate_needs_its_key_and_the_other_way_round);
     tcase_add_test(tc, a_full_sasl_ssl_setup_maps_every_field);
     tcase_add_test(tc, api_version_max_takes_a_release);
+    tcase_add_test(tc, aws_msk_iam_takes_static_keys_and_a_region);
+    tcase_add_test(tc, aws_keys_need_the_aws_mechanism);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -605,7 +605,7 @@ START_TEST(config_errors_are_explained)
         {{.mechanism = "SCRAM-SHA-1", .username = "u", .password = "p"},
          KW_EUNSUPPORTED,
          "SASL mechanism \"SCRAM-SHA-1\" is unknown (kwal offers PLAIN, SCRAM-SHA-256, "
-         "SCRAM-SHA-512, OAUTHBEARER, GSSAPI)"},
+         "SCRAM-SHA-512, OAUTHBEARER, GSSAPI, AWS_MSK_IAM)"},
         {{.mechanism = NULL}, KW_EINVAL, "SASL: no mechanism configured"},
         {{.mechanism = "PLAIN", .password = "p"}, KW_EINVAL, "SASL PLAIN: the user name is empty"},
         {{.mechanism = "PLAIN", .username = "bob", .password = ""},
