@@ -108,16 +108,19 @@ static void *server_main(void *arg)
         int one = 1; /* no Nagle wait between the head and the body */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         while (read_request(fd, buf, 1 << 16)) {
+            /* The answer is copied under the lock: the input it points into is the fuzzer's,
+             * and is freed once the input's run returns (which clears the answers first). */
             pthread_mutex_lock(&srv.mu);
             bool have = srv.next < srv.nans;
-            const uint8_t *a = have ? srv.ans[srv.next] : NULL;
             size_t n = have ? srv.ans_len[srv.next] : 0;
-            if (have)
-                srv.next++;
+            uint8_t *a = have ? malloc(n ? n : 1) : NULL;
+            if (a)
+                memcpy(a, srv.ans[srv.next++], n);
             pthread_mutex_unlock(&srv.mu);
-            if (!have)
+            if (!a)
                 break; /* out of answers: close, the client sees the endpoint go away */
             answer(fd, a, n);
+            free(a);
         }
         close(fd);
     }
@@ -141,6 +144,14 @@ static bool start_server(void)
         return false;
     pthread_detach(t);
     return true;
+}
+
+/* The input is the fuzzer's only until this run returns: a late request gets no answer. */
+static void forget_answers(void)
+{
+    pthread_mutex_lock(&srv.mu);
+    srv.nans = srv.next = 0;
+    pthread_mutex_unlock(&srv.mu);
 }
 
 static int count_kv(void *arg, const kw_meta_kv *kv)
@@ -199,6 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fprintf(stderr, "open: %s (%s)\n", kw_err_name(rc), err);
         if (!err[0] || rc >= 0)
             abort();
+        forget_answers();
         return 0;
     }
     uint8_t *v = NULL;
@@ -249,5 +261,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc)
         check_err(s, rc);
     kw__meta_store_close(s);
+    forget_answers();
     return 0;
 }

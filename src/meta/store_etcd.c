@@ -465,7 +465,8 @@ static int etcd_range(kw_meta_store *s, const uint8_t *start, size_t start_len,
         size_t got = json_array_size(kvs);
         if (!got)
             more = false;
-        for (size_t i = 0; i < got && !rc; i++) {
+        /* The limit holds whatever the answer holds: a server may send more than asked. */
+        for (size_t i = 0; i < got && !rc && (!limit || n < limit); i++) {
             json_t *kv = json_array_get(kvs, i);
             if (n == cap) {
                 size_t c = cap ? cap * 2 : 64;
