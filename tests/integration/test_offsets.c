@@ -38,6 +38,23 @@ static void make_topic(kw_client *c, const char *topic, int32_t partitions)
     ck_assert_int_eq(r.topic_count, 1);
     ck_assert_int_eq(r.topics[0].kerr, 0);
     kw_client_topics_result_free(&r);
+    /* CreateTopics answers once the controller has the topic; the group coordinator checks
+     * commits against the broker's metadata, which may lag (UNKNOWN_TOPIC_OR_PARTITION, seen
+     * on 3.9.1): wait until Metadata shows every partition with a leader. */
+    for (int attempt = 0;; attempt++) {
+        ck_assert_msg(attempt < 100, "%s never showed up in Metadata", topic);
+        kw_client_metadata_args ma = {.topics = &topic, .topic_count = 1};
+        kw_client_metadata_result mr;
+        ck_assert_int_eq(kw_client_metadata(c, &ma, &mr), 0);
+        bool ready = mr.topic_count == 1 && mr.topics[0].kerr == 0 &&
+                     mr.topics[0].partition_count == (size_t)partitions;
+        for (size_t i = 0; ready && i < mr.topics[0].partition_count; i++)
+            ready = mr.topics[0].partitions[i].leader >= 0;
+        kw_client_metadata_result_free(&mr);
+        if (ready)
+            break;
+        usleep(100 * 1000);
+    }
 }
 
 static const kw_client_committed *find(const kw_client_offsets_result *r, const char *topic,
