@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 /*
- *   demo_client put   --port P --acked FILE [--regions 16] [--conns 8] [--window 256]
+ *   demo_client put   --port P --acked FILE [--regions 16] [--first-region 1] [--conns 8] [--window 256]
  *                     [--seconds 30] [--key-prefix P]
  *       Sends PUT <region> <key> <value> with a unique key per put (P in front of each key, so a
  *       second run against the same regiond has keys of its own) until regiond goes away (or the
@@ -94,10 +94,10 @@ static int value_of(char *buf, size_t len, int id, uint64_t seq)
     return n;
 }
 
-static void conn_fill(cl_conn *c, unsigned regions, unsigned window)
+static void conn_fill(cl_conn *c, unsigned first, unsigned regions, unsigned window)
 {
     while (c->sent - c->replied < window && sizeof(c->out) - c->out_len > 512) {
-        uint32_t region = (uint32_t)((c->sent * 7 + (uint64_t)c->id) % regions) + 1;
+        uint32_t region = (uint32_t)((c->sent * 7 + (uint64_t)c->id) % regions) + first;
         char k[64], v[128];
         key_of(k, sizeof(k), c->id, c->sent);
         value_of(v, sizeof(v), c->id, c->sent);
@@ -116,8 +116,8 @@ static void log_put(FILE *f, const cl_conn *c, const put_rec *p)
     fprintf(f, "%u %s %s\n", p->region, k, v);
 }
 
-static int run_put(int port, const char *acked_path, unsigned regions, unsigned nconns,
-                   unsigned window, double seconds)
+static int run_put(int port, const char *acked_path, unsigned first, unsigned regions,
+                   unsigned nconns, unsigned window, double seconds)
 {
     char unacked_path[4096];
     snprintf(unacked_path, sizeof(unacked_path), "%s.unacked", acked_path);
@@ -143,7 +143,7 @@ static int run_put(int port, const char *acked_path, unsigned regions, unsigned 
         for (unsigned i = 0; i < nconns; i++) {
             cl_conn *c = &conns[i];
             if (c->open)
-                conn_fill(c, regions, window);
+                conn_fill(c, first, regions, window);
             pf[i].fd = c->open ? c->fd : -1;
             pf[i].events = POLLIN | (c->out_len > c->out_off ? POLLOUT : 0);
             pf[i].revents = 0;
@@ -326,8 +326,8 @@ static int run_check(int port, const char *acked_path)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: demo_client put --port P --acked FILE [--regions N] [--conns N] "
-                    "[--window N] [--seconds S] [--key-prefix P]\n"
+    fprintf(stderr, "usage: demo_client put --port P --acked FILE [--regions N] "
+                    "[--first-region R] [--conns N] [--window N] [--seconds S] [--key-prefix P]\n"
                     "       demo_client check --port P --acked FILE\n");
 }
 
@@ -339,7 +339,7 @@ int main(int argc, char **argv)
     }
     const char *mode = argv[1], *acked = NULL;
     int port = 0;
-    unsigned regions = 16, conns = 8, window = 256;
+    unsigned regions = 16, conns = 8, window = 256, first = 1;
     double seconds = 30;
     for (int i = 2; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -353,6 +353,8 @@ int main(int argc, char **argv)
             acked = v;
         else if (strcmp(a, "--regions") == 0)
             regions = (unsigned)atoi(v);
+        else if (strcmp(a, "--first-region") == 0)
+            first = (unsigned)atoi(v);
         else if (strcmp(a, "--conns") == 0)
             conns = (unsigned)atoi(v);
         else if (strcmp(a, "--window") == 0)
@@ -366,13 +368,14 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (port <= 0 || port > 65535 || !acked || regions == 0 || conns == 0 || conns > MAX_CONNS ||
+    if (port <= 0 || port > 65535 || !acked || regions == 0 || first == 0 || conns == 0 ||
+        conns > MAX_CONNS ||
         window == 0 || window > MAX_WINDOW || seconds <= 0) {
         usage();
         return 2;
     }
     if (strcmp(mode, "put") == 0)
-        return run_put(port, acked, regions, conns, window, seconds);
+        return run_put(port, acked, first, regions, conns, window, seconds);
     if (strcmp(mode, "check") == 0)
         return run_check(port, acked);
     usage();

@@ -4,6 +4,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "kwal/batch.h"
 
 #include "props.h"
 
@@ -72,5 +75,20 @@ int cli_cmd_topics(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_offsets(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_wal(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_meta(cli_ctx *ctx, int argc, char **argv);
+
+/* The most topics `consume -G` subscribes to. */
+#define CLI_GROUP_TOPICS_MAX 64
+
+/* Prints a record through a consume -f format (checked by consume first). */
+void cli_print_record(const char *f, const char *topic, int32_t partition,
+                      const kw_batch_record *r, FILE *out);
+
+/*
+ * `consume -G`: joins group, prints the records of the partitions assigned
+ * (from the committed offset, else the beginning or the end), commits them,
+ * leaves on SIGINT/SIGTERM or after count records (0: no limit).
+ */
+int cli_consume_group(cli_ctx *ctx, const char *group, const char *const *topics, size_t ntopics,
+                      bool from_beginning, int64_t count, const char *format);
 
 #endif /* KW_TOOLS_CLI_H */

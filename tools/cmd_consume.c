@@ -17,10 +17,17 @@
 static const char consume_help[] =
     "usage: kwal -b BROKERS [-X key=value ...] consume -t TOPIC [-p PARTITION]\n"
     "                 [-o beginning|end|OFFSET|-N] [-e] [-c COUNT] [-f FORMAT]\n"
+    "       kwal -b BROKERS [-X key=value ...] consume -G GROUP -t TOPIC [-t TOPIC ...]\n"
+    "                 [-o beginning|end] [-c COUNT] [-f FORMAT]\n"
     "\n"
     "Prints the records of a topic, one value per line.\n"
+    "With -G it is a member of consumer group GROUP (kcat's balanced consumer): it\n"
+    "prints the records of the partitions the group assigns it, commits what it\n"
+    "printed, and leaves the group on SIGINT or SIGTERM (or after -c COUNT).\n"
     "\n"
-    "  -t TOPIC       the topic\n"
+    "  -t TOPIC       the topic (with -G: a topic to subscribe to, repeatable)\n"
+    "  -G GROUP       join consumer group GROUP (cooperative-sticky assignment);\n"
+    "                 -o then says where a partition without a committed offset starts\n"
     "  -p PARTITION   only this partition (default: all of them)\n"
     "  -o OFFSET      where to start: beginning, end (the default), an offset, or -N for\n"
     "                 N records before the end\n"
@@ -36,6 +43,9 @@ static const char consume_help[] =
 
 typedef struct consume_opts {
     const char *topic;
+    const char *group;           /* -G */
+    const char *topics[CLI_GROUP_TOPICS_MAX]; /* every -t (with -G) */
+    size_t ntopics;
     int32_t partition; /* -1: all */
     enum { START_END, START_BEGINNING, START_OFFSET, START_TAIL } start;
     int64_t start_offset; /* START_OFFSET: the offset; START_TAIL: how many before the end */
@@ -90,7 +100,7 @@ static int size_of(const uint8_t *p, size_t len)
 }
 
 /* Prints one record through a format check_format accepted. */
-static void print_record(const char *f, const char *topic, int32_t partition,
+void cli_print_record(const char *f, const char *topic, int32_t partition,
                          const kw_batch_record *r, FILE *out)
 {
     for (const char *s = f; *s; s++) {
@@ -187,7 +197,7 @@ static int print_records(const consume_opts *o, part_state *p, const kw_client_f
             kw_batch_record rec;
             int rrc;
             while ((rrc = kw_batch_reader_next_record(rd, &rec)) == 1) {
-                print_record(o->format, o->topic, p->id, &rec, out);
+                cli_print_record(o->format, o->topic, p->id, &rec, out);
                 p->next = rec.offset + 1;
                 if (o->count && ++*printed >= o->count)
                     return 0;
@@ -260,7 +270,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
     optind = 0;
     opterr = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, ":b:X:t:p:o:ec:f:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":b:X:t:p:o:ec:f:G:h", longopts, NULL)) != -1) {
         int g = cli_global_opt(ctx, opt, optarg);
         if (g < 0)
             return CLI_EXIT_USAGE;
@@ -271,6 +281,14 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
         switch (opt) {
         case 't':
             o->topic = optarg;
+            if (o->ntopics == CLI_GROUP_TOPICS_MAX)
+                return cli_usage("consume: at most %d topics (-t)", CLI_GROUP_TOPICS_MAX);
+            o->topics[o->ntopics++] = optarg;
+            break;
+        case 'G':
+            if (!*optarg)
+                return cli_usage("consume: -G: the group id must not be empty");
+            o->group = optarg;
             break;
         case 'p':
             if (!cli_parse_int(optarg, 0, INT32_MAX, &v))
@@ -320,6 +338,12 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
                          argv[optind]);
     if (!o->topic)
         return cli_usage("consume: -t TOPIC is required (see kwal consume --help)");
+    if (o->group && (o->partition >= 0 || o->exit_at_end || o->start == START_OFFSET ||
+                     o->start == START_TAIL))
+        return cli_usage("consume: -G takes -t, -o beginning|end, -c and -f only (the group "
+                         "assigns partitions)");
+    if (!o->group && o->ntopics > 1)
+        return cli_usage("consume: several -t need -G GROUP");
     return 0;
 }
 
@@ -329,6 +353,9 @@ int cli_cmd_consume(cli_ctx *ctx, int argc, char **argv)
     int rc = parse_args(ctx, argc, argv, &o);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
+    if (o.group)
+        return cli_consume_group(ctx, o.group, o.topics, o.ntopics, o.start == START_BEGINNING,
+                                 o.count, o.format);
     kw_client *c;
     if ((rc = cli_connect(ctx, &c)))
         return rc;

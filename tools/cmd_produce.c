@@ -1,4 +1,4 @@
-/* `kwal produce`: stdin lines as records; 1 MiB / 100 ms batches, several in flight, acks=all. */
+/* `kwal produce`: stdin lines (or one whole file, -F) as records; 1 MiB / 100 ms batches, several in flight, acks=all. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -28,6 +28,7 @@
 static const char produce_help[] =
     "usage: kwal -b BROKERS [-X key=value ...] produce -t TOPIC [-p PARTITION] [-z CODEC] [-k "
     "KEY]\n"
+    "                 [-F FILE]\n"
     "\n"
     "Produces one record per line of stdin (the newline is not part of the value), with\n"
     "acks=all.  Lines are batched: up to 1 MiB or 100 ms per batch, several batches in flight.\n"
@@ -38,6 +39,8 @@ static const char produce_help[] =
     "                 else a new partition for each batch, in turn\n"
     "  -z CODEC       compression: none (default), lz4, gzip, snappy, zstd\n"
     "  -k KEY         the key of every record (default: no key)\n"
+    "  -F FILE        one record whose value is the whole of FILE, newlines and all ('-':\n"
+    "                 all of stdin), up to 64 MiB; the topic's max.message.bytes must allow it\n"
     "  -h, --help     this text\n"
     "\n"
     "Exit status: 0 when every record was acknowledged, 1 otherwise, 2 for a usage error.\n";
@@ -48,6 +51,7 @@ typedef struct produce_opts {
     int32_t partition; /* -1: choose */
     int codec; /* enum kw_compression */
     const char *key;
+    const char *file; /* -F: one record, the whole file ("-": stdin) */
 } produce_opts;
 
 /* The run's shared state: the I/O thread's callbacks update it under the lock. */
@@ -324,6 +328,51 @@ static int pump_stdin(producer *p)
     return rc;
 }
 
+/* -F: the whole file (or stdin) as the value of one record, in a batch of its own. */
+static int produce_file(producer *p, const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return cli_fail("produce: -F %s: %s", path, strerror(errno));
+    size_t cap = 1u << 16, len = 0;
+    uint8_t *buf = malloc(cap);
+    int rc = buf ? 0 : cli_fail("out of memory");
+    while (!rc) {
+        if (len == cap) {
+            if (cap >= PRODUCE_MAX_LINE) {
+                rc = cli_fail("produce: -F %s: the file is larger than %u bytes (the most one "
+                              "record from -F may hold)",
+                              path, PRODUCE_MAX_LINE);
+                break;
+            }
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                rc = cli_fail("out of memory");
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc = cli_fail("produce: -F %s: %s", path, strerror(errno));
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    if (!rc)
+        rc = add_line(p, buf, len);
+    if (!rc)
+        rc = send_batch(p);
+    else
+        p->open = false;
+    free(buf);
+    return rc;
+}
+
 static int parse_codec(const char *s, int *out)
 {
     static const struct {
@@ -349,7 +398,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, produce_opts *o)
     optind = 0; /* GNU getopt: start afresh on the command's own argv */
     opterr = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, ":b:X:t:p:z:k:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":b:X:t:p:z:k:F:h", longopts, NULL)) != -1) {
         int g = cli_global_opt(ctx, opt, optarg);
         if (g < 0)
             return CLI_EXIT_USAGE;
@@ -372,6 +421,9 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, produce_opts *o)
             break;
         case 'k':
             o->key = optarg;
+            break;
+        case 'F':
+            o->file = optarg;
             break;
         case 'h':
             fputs(produce_help, stdout);
@@ -423,7 +475,7 @@ int cli_cmd_produce(cli_ctx *ctx, int argc, char **argv)
         return cli_fail("out of memory");
     }
 
-    rc = pump_stdin(&p);
+    rc = o.file ? produce_file(&p, o.file) : pump_stdin(&p);
 
     /* every accepted batch gets its callback: wait for all, so the summary is the truth */
     pthread_mutex_lock(&p.lock);

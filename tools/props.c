@@ -54,7 +54,7 @@ static int set_mechanism(kw_client_options *o, const char *v, char *err, size_t 
                 v);
 }
 
-static int set_timeout(kw_client_options *o, const char *v, char *err, size_t errlen)
+static int set_timeout(uint32_t *slot, const char *key, const char *v, char *err, size_t errlen)
 {
     char *end;
     errno = 0;
@@ -62,10 +62,18 @@ static int set_timeout(kw_client_options *o, const char *v, char *err, size_t er
     unsigned long long n = (v[0] >= '0' && v[0] <= '9') ? strtoull(v, &end, 10) : 0;
     if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE || n == 0 ||
         n > CLI_MAX_TIMEOUT_MS)
-        return fail(err, errlen,
-                    "-X request.timeout.ms: '%s' is not a number of milliseconds from 1 to %u", v,
-                    CLI_MAX_TIMEOUT_MS);
-    o->request_timeout_ms = (uint32_t)n;
+        return fail(err, errlen, "-X %s: '%s' is not a number of milliseconds from 1 to %u", key,
+                    v, CLI_MAX_TIMEOUT_MS);
+    *slot = (uint32_t)n;
+    return 0;
+}
+
+/* Kafka's ssl.min.version values that kwal speaks (it has no TLS 1.0 or 1.1). */
+static int set_min_version(kw_client_options *o, const char *v, char *err, size_t errlen)
+{
+    if (strcasecmp(v, "TLSv1.2") != 0 && strcasecmp(v, "TLSv1.3") != 0)
+        return fail(err, errlen, "-X ssl.min.version: '%s' is not one of TLSv1.2, TLSv1.3", v);
+    o->tls_min_version = v;
     return 0;
 }
 
@@ -114,6 +122,16 @@ int cli_props_set(kw_client_options *o, const char *kv, char *err, size_t errlen
         return set_text(&o->sasl_password, key, v, err, errlen);
     if (strcmp(key, "sasl.oauthbearer.token") == 0)
         return set_text(&o->oauth_token, key, v, err, errlen);
+    if (strcmp(key, "sasl.oauthbearer.file") == 0)
+        return set_text(&o->oauth_file, key, v, err, errlen);
+    if (strcmp(key, "sasl.oauthbearer.http.socket") == 0)
+        return set_text(&o->oauth_http_socket, key, v, err, errlen);
+    if (strcmp(key, "sasl.aws.file") == 0)
+        return set_text(&o->aws_file, key, v, err, errlen);
+    if (strcmp(key, "sasl.aws.http.socket") == 0)
+        return set_text(&o->aws_http_socket, key, v, err, errlen);
+    if (strcmp(key, "sasl.http.socket.timeout.ms") == 0)
+        return set_timeout(&o->sasl_http_timeout_ms, key, v, err, errlen);
     if (strcmp(key, "sasl.kerberos.service.name") == 0)
         return set_text(&o->sasl_kerberos_service_name, key, v, err, errlen);
     if (strcmp(key, "sasl.kerberos.keytab") == 0 || strcmp(key, "sasl.kerberos.principal") == 0 ||
@@ -141,10 +159,14 @@ int cli_props_set(kw_client_options *o, const char *kv, char *err, size_t errlen
         return set_text(&o->tls_key_file, key, v, err, errlen);
     if (strcmp(key, "ssl.endpoint.identification.algorithm") == 0)
         return set_identification(o, v, err, errlen);
+    if (strcmp(key, "ssl.min.version") == 0)
+        return set_min_version(o, v, err, errlen);
+    if (strcmp(key, "ssl.cipher.suites") == 0) /* the names are checked by kw_client_new */
+        return set_text(&o->tls_cipher_suites, key, v, err, errlen);
     if (strcmp(key, "client.id") == 0)
         return set_text(&o->client_id, key, v, err, errlen);
     if (strcmp(key, "request.timeout.ms") == 0)
-        return set_timeout(o, v, err, errlen);
+        return set_timeout(&o->request_timeout_ms, key, v, err, errlen);
     /* kwal's own (librdkafka's broker.version.fallback is a different thing): kw_client_new
      * checks the release against its table and names a bad one */
     if (strcmp(key, "api.version.max") == 0)
@@ -170,10 +192,16 @@ static int check_aws(const kw_client_options *o, char *err, size_t errlen)
         return fail(err, errlen,
                     "-X sasl.mechanism=AWS_MSK_IAM takes sasl.aws.* credentials, not "
                     "sasl.username, sasl.password, sasl.oauthbearer.token or sasl.kerberos.*");
-    if (!o->aws_access_key_id || !o->aws_secret_access_key)
+    bool source = o->aws_file || o->aws_http_socket;
+    if (source && (o->aws_access_key_id || o->aws_secret_access_key || o->aws_session_token))
+        return fail(err, errlen,
+                    "-X sasl.aws.access.key.id (static keys) and -X sasl.aws.file / "
+                    "sasl.aws.http.socket are both set: give one credential source");
+    if (!source && (!o->aws_access_key_id || !o->aws_secret_access_key))
         return fail(err, errlen,
                     "-X sasl.mechanism=AWS_MSK_IAM needs -X sasl.aws.access.key.id and "
-                    "-X sasl.aws.secret.access.key");
+                    "-X sasl.aws.secret.access.key, or -X sasl.aws.file, or "
+                    "-X sasl.aws.http.socket");
     return 0;
 }
 
@@ -182,9 +210,53 @@ static bool sec_is_ssl(int s)
     return s == KW_CLIENT_SSL || s == KW_CLIENT_SASL_SSL;
 }
 
+/*
+ * The credential sources of OAUTHBEARER and AWS_MSK_IAM: set ones must go
+ * with their mechanism, and a mechanism takes one of its own.  Returns 0 or
+ * -1 with err set.
+ */
+static int check_sources(const kw_client_options *o, bool oauth, bool aws, char *err,
+                         size_t errlen)
+{
+    const struct {
+        const char *key;
+        bool set, is_oauth;
+    } src[] = {
+        {"sasl.oauthbearer.token", o->oauth_token != NULL, true},
+        {"sasl.oauthbearer.file", o->oauth_file != NULL, true},
+        {"sasl.oauthbearer.http.socket", o->oauth_http_socket != NULL, true},
+        {"sasl.aws.file", o->aws_file != NULL, false},
+        {"sasl.aws.http.socket", o->aws_http_socket != NULL, false},
+    };
+    const char *first = NULL;
+    for (size_t i = 0; i < sizeof src / sizeof *src; i++) {
+        if (!src[i].set)
+            continue;
+        if (src[i].is_oauth ? !oauth : !aws)
+            return fail(err, errlen, "-X %s needs sasl.mechanism=%s", src[i].key,
+                        src[i].is_oauth ? "OAUTHBEARER" : "AWS_MSK_IAM");
+        if (first)
+            return fail(err, errlen,
+                        "-X %s and -X %s are both set: give the mechanism one credential source",
+                        first, src[i].key);
+        first = src[i].key;
+    }
+    if (oauth && !first)
+        return fail(err, errlen,
+                    "-X sasl.mechanism=OAUTHBEARER needs -X sasl.oauthbearer.token, "
+                    "sasl.oauthbearer.file or sasl.oauthbearer.http.socket");
+    if (o->sasl_http_timeout_ms && !o->oauth_http_socket && !o->aws_http_socket)
+        return fail(err, errlen,
+                    "-X sasl.http.socket.timeout.ms needs -X sasl.oauthbearer.http.socket or "
+                    "sasl.aws.http.socket");
+    return 0;
+}
+
 int cli_props_check(const kw_client_options *o, char *err, size_t errlen)
 {
     const char *proto = security_names[o->security];
+    bool any_source = o->oauth_token || o->oauth_file || o->oauth_http_socket || o->aws_file ||
+                      o->aws_http_socket || o->sasl_http_timeout_ms;
     if (sec_is_sasl(o->security)) {
         if (!o->sasl_mechanism)
             return fail(err, errlen, "-X security.protocol=%s needs -X sasl.mechanism", proto);
@@ -197,16 +269,13 @@ int cli_props_check(const kw_client_options *o, char *err, size_t errlen)
         } else if (any_aws(o)) {
             return fail(err, errlen, "-X sasl.aws.* needs sasl.mechanism=AWS_MSK_IAM");
         } else if (gssapi) {
-            if (o->sasl_username || o->sasl_password || o->oauth_token)
+            if (o->sasl_username || o->sasl_password || any_source)
                 return fail(err, errlen,
                             "-X sasl.mechanism=GSSAPI takes no sasl.username, sasl.password or "
                             "sasl.oauthbearer.token (the Kerberos credential cache says who you "
                             "are)");
         } else if (o->sasl_kerberos_service_name) {
             return fail(err, errlen, "-X sasl.kerberos.service.name needs sasl.mechanism=GSSAPI");
-        } else if (oauth && !o->oauth_token) {
-            return fail(err, errlen,
-                        "-X sasl.mechanism=OAUTHBEARER needs -X sasl.oauthbearer.token");
         } else if (!oauth && (!o->sasl_username || !o->sasl_password)) {
             return fail(err, errlen,
                         "-X sasl.mechanism=%s needs -X sasl.username and -X sasl.password",
@@ -218,7 +287,9 @@ int cli_props_check(const kw_client_options *o, char *err, size_t errlen)
                 err, errlen,
                 "-X sasl.username and sasl.password do not go with sasl.mechanism=OAUTHBEARER");
         }
-    } else if (o->sasl_mechanism || o->sasl_username || o->sasl_password || o->oauth_token ||
+        if (check_sources(o, oauth, aws, err, errlen) < 0)
+            return -1;
+    } else if (o->sasl_mechanism || o->sasl_username || o->sasl_password || any_source ||
                o->sasl_kerberos_service_name || any_aws(o)) {
         /* Credentials silently sent nowhere would hide a forgotten security.protocol. */
         return fail(err, errlen,
@@ -226,7 +297,8 @@ int cli_props_check(const kw_client_options *o, char *err, size_t errlen)
                     proto);
     }
     if (!sec_is_ssl(o->security) &&
-        (o->tls_ca_file || o->tls_cert_file || o->tls_key_file || o->tls_no_hostname_check))
+        (o->tls_ca_file || o->tls_cert_file || o->tls_key_file || o->tls_no_hostname_check ||
+         o->tls_min_version || o->tls_cipher_suites))
         return fail(err, errlen, "-X ssl.* needs security.protocol ssl or sasl_ssl (it is %s)",
                     proto);
     if (!o->tls_cert_file != !o->tls_key_file)

@@ -21,6 +21,9 @@
  * sasl.mechanisms), sasl.username, sasl.password, sasl.oauthbearer.token,
  * sasl.aws.access.key.id, sasl.aws.secret.access.key, sasl.aws.session.token,
  * sasl.aws.region, sasl.aws.user.agent (AWS_MSK_IAM),
+ * sasl.oauthbearer.file (JSON document), sasl.oauthbearer.http.socket,
+ * sasl.aws.file, sasl.aws.http.socket, sasl.http.socket.timeout.ms,
+ * ssl.min.version (TLSv1.2, TLSv1.3), ssl.cipher.suites,
  * ssl.ca.location, ssl.certificate.location, ssl.key.location,
  * ssl.endpoint.identification.algorithm (https, or none/"" to skip the host
  * name check), client.id, request.timeout.ms; and kwal's api.version.max (a
@@ -30,7 +33,8 @@ int cli_props_set(kw_client_options *o, const char *kv, char *err, size_t errlen
 
 /*
  * Checks that the properties fit together once all are in: a SASL protocol
- * needs a mechanism and its credentials, credentials need a SASL protocol,
+ * needs a mechanism and its credentials (OAUTHBEARER and AWS_MSK_IAM exactly
+ * one credential source each), credentials need a SASL protocol,
  * ssl.* needs an SSL protocol, a certificate needs its key.  Returns 0 or -1
  * with err saying what is missing.
  */

@@ -87,7 +87,8 @@ typedef int kw_client_token_fn(void *arg, char *buf, size_t cap);
 /*
  * Zero means default for every field.  Every string is copied by
  * kw_client_new (files are read when connections are made: CA and cert files
- * once at kw_client_new, the token file at each authentication).
+ * once at kw_client_new, the token and credential files at each
+ * authentication).
  */
 typedef struct kw_client_options {
     const char *bootstrap;   /* "host:port,host:port" (required); tried in order */
@@ -99,11 +100,49 @@ typedef struct kw_client_options {
     const char *sasl_mechanism; /* "PLAIN" */
     const char *sasl_username;
     const char *sasl_password;
-    /* OAUTHBEARER: exactly one of these token sources. */
+    /*
+     * OAUTHBEARER: exactly one of these five token sources (two set is
+     * KW_ECONFIG naming both):
+     *   oauth_token        the token itself, sent at every authentication;
+     *   oauth_token_file   a file holding only the raw token (trailing newline
+     *                      dropped), re-read at every authentication and
+     *                      KIP-368 re-authentication, so a sidecar can rotate it;
+     *   oauth_token_cb     asked on the loop thread at every authentication;
+     *   oauth_file         a file holding the JSON document
+     *                      {"token": "...", "zid": "...", "extensions": {"k": "v"}}
+     *                      (only token required; zid is the authorization id,
+     *                      extensions go into the RFC 7628 message), re-read at
+     *                      every (re-)authentication;
+     *   oauth_http_socket  a Unix domain socket path: at every
+     *                      (re-)authentication kwal sends `GET /` (HTTP/1.1,
+     *                      Host: localhost) and wants status 200 with that
+     *                      JSON document as the body, within
+     *                      sasl_http_timeout_ms.  The request runs on a
+     *                      short-lived thread of its own, never on the loop.
+     * A missing file, a bad document (not JSON, token missing or not a bearer
+     * token, a wrong type, a bad extension), no answer in time or a status
+     * other than 200 fail that authentication with KW_ESASL, the detail naming
+     * the path and the field or status; calls waiting for the connection fail
+     * with it.
+     */
     const char *oauth_token;
-    const char *oauth_token_file; /* re-read at every authentication (rotation) */
+    const char *oauth_token_file;
     kw_client_token_fn *oauth_token_cb;
     void *oauth_token_arg;
+    const char *oauth_file;
+    const char *oauth_http_socket;
+    /*
+     * AWS_MSK_IAM credentials from a document instead of static keys (one
+     * source in all): aws_file, a JSON file
+     * {"AccessKey": "...", "SecretKey": "...", "SessionToken": "...", "UserAgent": "..."}
+     * (AccessKey and SecretKey required) re-read at every
+     * (re-)authentication, or aws_http_socket, `GET /` on a Unix socket
+     * answering 200 with that document, as for oauth_http_socket.
+     */
+    const char *aws_file;
+    const char *aws_http_socket;
+    /* The longest an HTTP credential request (oauth_http_socket, aws_http_socket) may take: 10000. */
+    uint32_t sasl_http_timeout_ms;
     /*
      * GSSAPI (Kerberos, through cyrus-sasl): the broker's service name ("kafka";
      * sasl.kerberos.service.name), the ticket asked for being SERVICE/HOST with
@@ -140,6 +179,21 @@ typedef struct kw_client_options {
     bool tls_no_hostname_check;
     /* Verify nothing at all (tests only): every connection logs a warning. */
     bool tls_insecure_skip_verify;
+    /* The oldest TLS version accepted: "TLSv1.2" (the default) or "TLSv1.3" (ssl.min.version). */
+    const char *tls_min_version;
+    /*
+     * The cipher suites offered (ssl.cipher.suites), ':' or ',' separated,
+     * by OpenSSL name ("ECDHE-RSA-AES128-GCM-SHA256") or standard name
+     * ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"); NULL: OpenSSL's defaults.
+     * TLS 1.3 suite names (TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+     * TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_CCM_SHA256,
+     * TLS_AES_128_CCM_8_SHA256) set the TLS 1.3 suites, every other name the
+     * TLS 1.2 cipher list.  Only suites listed are offered: a list with no
+     * TLS 1.3 name turns TLS 1.3 off, one with only TLS 1.3 names turns
+     * TLS 1.2 off.  An unknown name is KW_ECONFIG naming it; a broker that
+     * accepts none of them fails the connection with KW_ETLS.
+     */
+    const char *tls_cipher_suites;
 
     uint32_t connect_timeout_ms; /* 10000: TCP connect, then again TLS + ApiVersions + SASL */
     uint32_t request_timeout_ms; /* 30000: the deadline of a call whose own timeout_ms is 0 */

@@ -65,6 +65,20 @@ extern "C" {
  * kw_consumer_assign.  Passing failures (a broker down, a leader moving, a
  * fetch timing out) are retried by the client and then by the consumer,
  * logged at KW_LOG_WARN, not reported.
+ *
+ * Data loss.  The broker answers a fetch with the batch holding the offset
+ * asked, and batches follow each other without holes, so an answer that
+ * starts past the offset asked, or has a hole between two batches, means
+ * records are missing.  That is expected below the log start the answer
+ * reports (retention, DeleteRecords: delivery goes on past it, logged at
+ * INFO) and on a compacted topic (the consumer asks the topic's
+ * cleanup.policy with DescribeConfigs once, at the first hole it sees).
+ * Otherwise the records before the hole are delivered and then the
+ * partition is reported with err KW_EDATALOSS, offset the first missing
+ * one and the detail naming the missing range ("T[P]: offsets A..B are
+ * missing: ..."); kw_consumer_seek past it goes on.  When cleanup.policy
+ * cannot be read (no DescribeConfigs permission) a hole is reported too,
+ * and the detail says why.
  */
 typedef struct kw_consumer kw_consumer;
 
@@ -133,12 +147,16 @@ enum kw_consumer_offset_reset {
 /* Zero means default for every field. */
 typedef struct kw_consumer_options {
     int isolation;        /* enum kw_consumer_isolation: READ_UNCOMMITTED */
-    /* 1: Fetch requests in flight per partition (and responses queued).  One already overlaps
-     * the next fetch with decoding; more pay off when the broker is far away (round trips),
-     * and cost CPU and memory next to it (answers inflated ahead, guessed offsets). */
+    /* 1: Fetch requests in flight per partition (and responses queued), at most 64.  One
+     * already overlaps the next fetch with decoding; more pay off when the broker is far away
+     * (round trips), and cost CPU and memory next to it (answers inflated ahead, guessed
+     * offsets overlapping a little).  Catching up on a long partition from a remote broker
+     * the way Mimir's concurrent fetchers do: 12, each fetch at its own offset range, sized
+     * from the bytes per offset seen so far; records still come out once, in offset order. */
     uint32_t fetches;
-    uint32_t fetch_bytes; /* 4 MiB: max bytes of one Fetch (per partition and per request); a first
-                           * batch larger than this still comes whole */
+    uint32_t fetch_bytes; /* 4 MiB, at most 64 MiB: max bytes of one Fetch (per partition and per
+                           * request); a first batch larger than this still comes whole (a 16 MB
+                           * record is read with a 1 MiB budget) */
     uint32_t max_wait_ms; /* 500: how long the broker may hold a Fetch that has no data yet */
     uint32_t fetch_timeout_ms; /* 0: the client's request timeout, added to max_wait_ms */
     uint32_t max_poll_records; /* 10000: records one poll returns at most */
@@ -171,7 +189,7 @@ typedef struct kw_consumer_record {
 typedef struct kw_consumer_error {
     const char *topic;
     int32_t partition;
-    int err;        /* KW_EBROKER (kerr says which), KW_ECRC, KW_EMALFORMED, KW_ETOOBIG, ... */
+    int err;        /* KW_EBROKER (kerr says which), KW_EDATALOSS, KW_ECRC, KW_EMALFORMED, ... */
     int16_t kerr;   /* the Kafka error code: 1 OFFSET_OUT_OF_RANGE, 3 UNKNOWN_TOPIC_OR_PARTITION, ... */
     int64_t offset; /* the offset being fetched when it happened */
     char detail[KW_CONSUMER_DETAIL_MAX];

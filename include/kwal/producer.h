@@ -63,8 +63,12 @@ typedef struct kw_producer_options {
     /* How long a batch that is not full waits for more records before it is sent: 5 ms.
      * KW_PRODUCER_LINGER_NONE: send as soon as the partition may send. */
     int32_t linger_ms;
-    /* Most bytes of records in one batch, before compression: 1000000.  A record larger than
-     * this is refused by send (KW_ETOOBIG).  Must fit the broker's message.max.bytes. */
+    /* Most bytes of records in one batch, before compression: 1000000, at most 32 MiB.  A
+     * record larger than this is refused by send (KW_ETOOBIG).  Must fit the topic's
+     * max.message.bytes (the broker's message.max.bytes by default, about 1 MB): a batch over
+     * it fails with KW_EBROKER, kerr MESSAGE_TOO_LARGE, and a detail naming the batch's size,
+     * its largest record's and the topic's limit.  Mimir-sized records (up to 15,983,616
+     * bytes): 16000000 here and max.message.bytes=16000000 on the topic. */
     uint32_t batch_bytes;
     /* Batches sent and unanswered per partition: 5 (at most 5 with idempotence, which is what
      * the broker checks sequences against).  Batches of several partitions that are ready
@@ -81,6 +85,13 @@ typedef struct kw_producer_options {
     uint32_t delivery_timeout_ms;
     kw_log_fn *log; /* NULL: no logging; called on the loop thread */
     void *log_arg;
+    /* A transactional producer (see "Transactions" below): its transactional id, copied.
+     * NULL: not transactional.  Needs acks ALL and idempotence DEFAULT or ON. */
+    const char *transactional_id;
+    /* The longest a transaction may stay open before the coordinator aborts it: 60000 ms.  The
+     * abort bumps the producer's epoch, so the producer is done (its next calls fail fatally:
+     * KW_EFENCED, or KW_EBROKER with INVALID_TXN_STATE from the commit). */
+    uint32_t transaction_timeout_ms;
 } kw_producer_options;
 
 #define KW_PRODUCER_LINGER_NONE (-1)
@@ -177,6 +188,115 @@ KW_API void kw_producer_last_error(kw_producer *p, char *buf, size_t len);
  * sent, then move to another (returns -1 here).
  */
 KW_API int32_t kw_producer_partition(const void *key, size_t key_len, int32_t partition_count);
+
+/*
+ * Transactions.  A producer made with a transactional_id writes every record
+ * inside a transaction: the records of a committed transaction become
+ * visible to read_committed consumers together, those of an aborted one
+ * never.  The sequence is the Java client's:
+ *
+ *   kw_producer_init_transactions(p, t)     once, before anything else
+ *   kw_producer_begin_transaction(p)
+ *   kw_producer_send(p, ...) ...            records (each callback as usual)
+ *   kw_producer_send_offsets_to_transaction(p, ...)   optional
+ *   kw_producer_commit_transaction(p, t)    or kw_producer_abort_transaction(p, t)
+ *
+ * A send outside begin .. commit/abort fails with KW_EINVAL.  A callback's
+ * err == 0 in a transaction means the broker holds the record at `offset`
+ * as part of the open transaction: visible to read_committed readers only
+ * once commit returns 0.
+ *
+ * Fencing.  init_transactions makes this producer the only writer of its
+ * transactional id: a second producer initialising the same id bumps the
+ * epoch and the older producer is fenced.  The transaction it had open is
+ * aborted by the coordinator (none of its records ever becomes visible
+ * read_committed), and every later send, callback, commit and abort of the
+ * fenced producer fails with KW_EFENCED (PRODUCER_FENCED,
+ * INVALID_PRODUCER_EPOCH, or TRANSACTIONAL_ID_AUTHORIZATION_FAILED behind it;
+ * kw_producer_last_error has the detail).  It is fatal: destroy the producer.
+ *
+ * Abortable errors.  When a record of the transaction fails (its callback
+ * has an error) or a partition cannot join it, the transaction cannot
+ * commit: commit returns that error and leaves the transaction open; further
+ * sends fail with it too; kw_producer_abort_transaction ends the transaction
+ * and the producer can begin the next one.
+ *
+ * Blocking.  init, commit, abort and send_offsets block like flush (they
+ * return KW_EDEADLK from a callback, run a host-driven loop themselves) and
+ * return KW_ETIMEDOUT when timeout_ms (-1: none) passes; the call can then
+ * be made again (a commit or abort that timed out resumes where it was).
+ * On a producer without transactional_id they return KW_EINVAL.
+ *
+ * Protocol.  A partition joins the transaction with its first record:
+ * AddPartitionsToTxn (the partitions new in one loop round in one request,
+ * at v3 at most: v4+ is the brokers' own form) runs while the records
+ * linger, and the partition's batches wait for it.  Produce goes at the
+ * version negotiated (v12 on Kafka 4, where the broker's implicit add of an
+ * added partition changes nothing).  EndTxn v5 (Kafka 4, KIP-890) bumps the
+ * epoch at every commit or abort and answers with it: the producer takes it
+ * and starts its sequences over.  A CONCURRENT_TRANSACTIONS answer (the last
+ * transaction's markers are still being written) is asked again after 2 ms,
+ * doubling to 20 ms.  Not done: skipping AddPartitionsToTxn on brokers with
+ * transaction.version 2 (the Java client does; kwal's connections do not
+ * keep the finalized features it needs to know that).
+ */
+
+/*
+ * Gets the producer id and epoch of transactional_id from its transaction
+ * coordinator (InitProducerId; CONCURRENT_TRANSACTIONS and a coordinator
+ * that is loading are waited out).  Any transaction the id left open, by
+ * this process or an earlier one, is aborted or completed first.  Returns 0,
+ * KW_EFENCED (authorization or an even newer producer), KW_EBROKER with the
+ * Kafka error, KW_ETIMEDOUT, KW_EINVAL (called twice, or not transactional).
+ */
+KW_API int kw_producer_init_transactions(kw_producer *p, int timeout_ms);
+
+/* Starts a transaction (local: nothing is sent).  0, KW_EINVAL (one is open, or no init yet),
+ * KW_EFENCED. */
+KW_API int kw_producer_begin_transaction(kw_producer *p);
+
+/*
+ * Sends every record of the transaction, waits for their callbacks, then
+ * commits it (EndTxn): when this returns 0 every record and offset of the
+ * transaction is visible to read_committed readers.  Errors: KW_EFENCED;
+ * the abortable error of a failed record (the transaction stays open: abort
+ * it); KW_EBROKER; KW_ETIMEDOUT (call commit again, or abort); KW_EINVAL (no
+ * transaction open).
+ */
+KW_API int kw_producer_commit_transaction(kw_producer *p, int timeout_ms);
+
+/*
+ * Aborts the open transaction: records not sent yet fail (KW_ECLOSED), the
+ * ones sent are waited for, then EndTxn abort.  None of the transaction's
+ * records or offsets will be visible to read_committed readers.  0,
+ * KW_EFENCED, KW_EBROKER, KW_ETIMEDOUT, KW_EINVAL (no transaction open).
+ */
+KW_API int kw_producer_abort_transaction(kw_producer *p, int timeout_ms);
+
+/* The consumed offsets kw_producer_send_offsets_to_transaction commits with the transaction. */
+typedef struct kw_producer_txn_offsets {
+    const char *group;
+    /* The group member's id and generation (consume-transform-produce in a group: a zombie
+     * member's commit is then refused); NULL member_id: without membership. */
+    const char *member_id;
+    int32_t generation;
+    const char *group_instance_id; /* NULL: none */
+    const kw_client_committed *offsets; /* topic, partition, offset (the next to read),
+                                           leader_epoch (-1), metadata (NULL) */
+    size_t count;
+} kw_producer_txn_offsets;
+
+/*
+ * Adds the group's offsets to the open transaction (AddOffsetsToTxn, then
+ * TxnOffsetCommit to the group coordinator): they become the group's
+ * committed offsets when the transaction commits, and are dropped when it
+ * aborts.  0, KW_EFENCED, KW_EBROKER (the group's or a partition's error,
+ * e.g. ILLEGAL_GENERATION: the transaction is then abortable), KW_ETIMEDOUT,
+ * KW_EINVAL (no transaction, bad arguments).
+ */
+KW_API int kw_producer_send_offsets_to_transaction(kw_producer *p,
+                                                   const kw_producer_txn_offsets *offsets,
+                                                   int timeout_ms);
 
 /* Kafka's murmur2 (32-bit, seed 0x9747b28c) of data, as the Java client computes it. */
 KW_API uint32_t kw_murmur2(const void *data, size_t len);

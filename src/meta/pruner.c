@@ -1,5 +1,6 @@
 /* The WAL pruner: heartbeats in the store, a timer thread, rounds of ListOffsets + DeleteRecords */
 #include "meta/pruner.h"
+#include "net/client_int.h"
 #include "net/log.h"
 
 #include <errno.h>
@@ -678,7 +679,7 @@ static void run_window(round_t *rd, rtask *tasks, size_t n, bool (*want)(rtask *
             continue;
         pthread_mutex_lock(&rd->mu);
         while (rd->in_flight >= rd->p->o.parallelism)
-            pthread_cond_wait(&rd->cond, &rd->mu);
+            kw__client_wait_cond(rd->p->o.client, &rd->mu, &rd->cond, NULL);
         rd->in_flight++;
         pthread_mutex_unlock(&rd->mu);
         int rc = submit(&tasks[i]);
@@ -689,7 +690,7 @@ static void run_window(round_t *rd, rtask *tasks, size_t n, bool (*want)(rtask *
     }
     pthread_mutex_lock(&rd->mu);
     while (rd->in_flight)
-        pthread_cond_wait(&rd->cond, &rd->mu);
+        kw__client_wait_cond(rd->p->o.client, &rd->mu, &rd->cond, NULL);
     pthread_mutex_unlock(&rd->mu);
 }
 
@@ -802,6 +803,11 @@ static void run_round(kw_meta_pruner *p, bool dry_run, kw_meta_pruner_round *sum
     pthread_cond_init(&rd.cond, NULL);
     rtask *tasks = NULL;
     size_t n = 0;
+    if (kw__client_can_block(p->o.client)) { /* the loop thread: the round would wait for itself */
+        plog(p, KW_LOG_ERROR, "pruner: round refused: called from the client's loop thread");
+        sum->failed++;
+        goto out;
+    }
     if (!dry_run && !may_act(p)) {
         plog(p, KW_LOG_INFO, "pruner: round skipped: this metasrv does not lead");
         sum->skipped++;
@@ -837,7 +843,12 @@ static void run_round(kw_meta_pruner *p, bool dry_run, kw_meta_pruner_round *sum
                                       .record_bytes = p->o.record_bytes};
         kw__meta_pruner_decide(&in, &t->d);
         t->deleting = t->d.action == KW_META_PRUNER_PRUNE && !dry_run;
-        if (!dry_run && !may_act(p)) {
+        if (kw__client_can_block(p->o.client)) { /* the loop thread: the round would wait for itself */
+        plog(p, KW_LOG_ERROR, "pruner: round refused: called from the client's loop thread");
+        sum->failed++;
+        goto out;
+    }
+    if (!dry_run && !may_act(p)) {
             t->deleting = false;
             snprintf(t->d.reason, sizeof(t->d.reason), "not pruned: leadership lost in the round");
             continue;

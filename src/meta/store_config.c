@@ -1,7 +1,6 @@
 /* The metasrv store's keys (backend, store_addrs, store_key_prefix, [backend_*]) read from the TOML file. */
 #include "meta/store_config.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -244,30 +243,12 @@ int kw__meta_store_config_load(const char *path, kw__meta_store_config *c, char 
                                size_t errlen)
 {
     memset(c, 0, sizeof(*c));
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (err && errlen) {
-            char why[128];
-            snprintf(err, errlen, "%s: %s", path, strerror_r(errno, why, sizeof(why)));
-        }
-        return KW_ECONFIG;
-    }
-    char *text = malloc(MAX_FILE_BYTES + 1);
-    if (!text) {
-        fclose(f);
-        return KW_ENOMEM;
-    }
-    size_t n = fread(text, 1, MAX_FILE_BYTES + 1, f);
-    bool bad = ferror(f);
-    fclose(f);
-    int rc;
-    if (bad || n > MAX_FILE_BYTES) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: %s", path, bad ? "read error" : "larger than 1 MiB");
-        rc = KW_ECONFIG;
-    } else {
-        rc = kw__meta_store_config_parse(text, n, path, c, err, errlen);
-    }
+    char *text;
+    size_t n;
+    int rc = kw__toml_read_file(path, MAX_FILE_BYTES, &text, &n, err, errlen);
+    if (rc)
+        return rc;
+    rc = kw__meta_store_config_parse(text, n, path, c, err, errlen);
     free(text);
     return rc;
 }

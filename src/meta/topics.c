@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/client_int.h"
 #include "proto/batch.h"
 #include "proto/kerr.h"
 
@@ -194,22 +195,30 @@ static void slot_more(run *r)
 
 /*
  * Submits submit(slots[i]) for every slot, at most WINDOW in flight, and waits
- * for all.  A host-driven client is driven from here (kw_client_run_once);
- * an own-thread client refuses that with KW_EINVAL, and so does a host-driven
- * one another thread is driving: then the callbacks come from elsewhere and
- * this thread waits on the condition variable.
+ * for all, the client's one way (kw__client_wait_cond: a host-driven client
+ * is driven from here, or by whichever thread runs it).  From the client's
+ * loop thread nothing can complete while this waits: the run fails with
+ * KW_EDEADLK before anything is sent.
  */
 static void fan_out(run *r, slot *slots, size_t n, submit_fn *submit)
 {
-    bool drive = true;
     size_t next = 0;
+    int rc = kw__client_can_block(r->c);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            if (!slots[i].err) {
+                slots[i].err = rc;
+                slots[i].what = "waiting for the client (called from its loop thread)";
+            }
+        return;
+    }
     pthread_mutex_lock(&r->mu);
     for (;;) {
         while (next < n && r->pending < WINDOW) {
             slot *s = &slots[next++];
             r->pending++;
             pthread_mutex_unlock(&r->mu);
-            int rc = submit(r, s);
+            rc = submit(r, s);
             pthread_mutex_lock(&r->mu);
             if (rc) {
                 r->pending--;
@@ -221,15 +230,7 @@ static void fan_out(run *r, slot *slots, size_t n, submit_fn *submit)
         }
         if (next == n && r->pending == 0)
             break;
-        if (drive) {
-            pthread_mutex_unlock(&r->mu);
-            int rc = kw_client_run_once(r->c, 100);
-            pthread_mutex_lock(&r->mu);
-            if (rc == KW_EINVAL)
-                drive = false;
-            continue;
-        }
-        pthread_cond_wait(&r->cv, &r->mu);
+        kw__client_wait_cond(r->c, &r->mu, &r->cv, NULL);
     }
     pthread_mutex_unlock(&r->mu);
 }

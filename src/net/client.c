@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "net/client_int.h"
+#include "net/too_large.h"
 #include "proto/kerr.h"
 #include "proto/msg_data.h"
 
@@ -137,7 +139,10 @@ static const char *env_region(void)
 static void client_free(kw_client *c)
 {
     kw__cluster_free(c->cluster);
+    /* The connections are gone (their fetches cancelled); stop the source before its loop goes. */
+    kw__cred_source_close(c->cred);
     kw__loop_free(c->loop);
+    kw__cred_source_free(c->cred);
     kw__tls_ctx_unref(c->tls);
     for (size_t i = 0; i < sizeof(c->strs) / sizeof(c->strs[0]); i++) {
         if (c->strs[i]) /* passwords and tokens among them: wipe before free */
@@ -155,6 +160,63 @@ static int new_fail(kw_client *c, int rc, char *errbuf, size_t errlen, const cha
         snprintf(errbuf, errlen, fmt, arg ? arg : "");
     client_free(c);
     return rc;
+}
+
+/*
+ * The document source for OAUTHBEARER (oauth_file, oauth_http_socket) or
+ * AWS_MSK_IAM (aws_file, aws_http_socket), after checking that exactly one
+ * source of the mechanism's is set and none of the other mechanism's: 0, or
+ * KW_ECONFIG naming the options.  c->cred stays NULL for static credentials.
+ */
+static int cred_source_new(kw_client *c, const kw_client_options *opt, char *why, size_t len)
+{
+    const char *mech = opt->sasl_mechanism ? opt->sasl_mechanism : "PLAIN";
+    bool oauth = strcasecmp(mech, "OAUTHBEARER") == 0;
+    bool aws = strcasecmp(mech, "AWS_MSK_IAM") == 0;
+    struct {
+        const char *name;
+        bool set, is_oauth;
+    } src[] = {
+        {"oauth_token", opt->oauth_token != NULL, true},
+        {"oauth_token_file", opt->oauth_token_file != NULL, true},
+        {"oauth_token_cb", opt->oauth_token_cb != NULL, true},
+        {"oauth_file", opt->oauth_file != NULL, true},
+        {"oauth_http_socket", opt->oauth_http_socket != NULL, true},
+        /* The static AWS keys count as one more AWS source. */
+        {"aws_access_key_id", opt->aws_access_key_id != NULL, false},
+        {"aws_file", opt->aws_file != NULL, false},
+        {"aws_http_socket", opt->aws_http_socket != NULL, false},
+    };
+    const char *first = NULL;
+    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+        if (!src[i].set)
+            continue;
+        if (src[i].is_oauth ? !oauth : !aws) {
+            snprintf(why, len, "%s goes with sasl_mechanism %s, not %s", src[i].name,
+                     src[i].is_oauth ? "OAUTHBEARER" : "AWS_MSK_IAM", mech);
+            return KW_ECONFIG;
+        }
+        if (first) {
+            snprintf(why, len,
+                     "%s and %s are both set: %s takes exactly one credential source", first,
+                     src[i].name, mech);
+            return KW_ECONFIG;
+        }
+        first = src[i].name;
+    }
+    kw_cred_source_options co = {.timeout_ms = opt->sasl_http_timeout_ms};
+    if (oauth) {
+        co.kind = KW_CRED_OAUTH;
+        co.file = opt->oauth_file;
+        co.http_socket = opt->oauth_http_socket;
+    } else if (aws) {
+        co.kind = KW_CRED_AWS;
+        co.file = opt->aws_file;
+        co.http_socket = opt->aws_http_socket;
+    }
+    if (!co.file && !co.http_socket)
+        return 0;
+    return kw__cred_source_new(&c->cred, c->loop, &co, why, len);
 }
 
 KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *errbuf,
@@ -214,7 +276,9 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
                             .cert_file = opt->tls_cert_file,
                             .key_file = opt->tls_key_file,
                             .insecure_skip_verify = opt->tls_insecure_skip_verify,
-                            .no_hostname_check = opt->tls_no_hostname_check};
+                            .no_hostname_check = opt->tls_no_hostname_check,
+                            .min_version = opt->tls_min_version,
+                            .cipher_suites = opt->tls_cipher_suites};
         char why[512] = "";
         int rc = kw__tls_ctx_new(&c->tls, &tc, why, sizeof(why));
         if (rc)
@@ -228,8 +292,17 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
         client_log(c, KW_LOG_WARN,
                    "TLS files are set but the security protocol is not SSL or SASL_SSL: "
                    "connections are not encrypted");
+    int rc = kw__loop_new(&c->loop);
+    if (rc)
+        return new_fail(c, rc, errbuf, errlen, "cannot create the event loop: %s",
+                        kw_strerror(rc));
     if (use_sasl) {
+        char cred_why[512] = "";
+        rc = cred_source_new(c, opt, cred_why, sizeof(cred_why));
+        if (rc)
+            return new_fail(c, rc, errbuf, errlen, "SASL: %s", cred_why);
         c->sasl = (kw_sasl_config){
+            .cred = c->cred,
             .mechanism = keep(c, opt->sasl_mechanism ? opt->sasl_mechanism : "PLAIN"),
             .username = keep(c, opt->sasl_username),
             .password = keep(c, opt->sasl_password),
@@ -260,7 +333,7 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
             return new_fail(c, KW_ENOMEM, NULL, 0, NULL, NULL);
         /* Check the SASL settings now, so a typo is an error here and not at every connect. */
         kw_sasl probe;
-        int rc = kw__sasl_init(&probe, &c->sasl);
+        rc = kw__sasl_init(&probe, &c->sasl);
         if (rc) {
             char why[1024];
             snprintf(why, sizeof(why), "%s", kw__sasl_errstr(&probe));
@@ -271,10 +344,6 @@ KW_API int kw_client_new(kw_client **out, const kw_client_options *opt, char *er
         kw__sasl_free(&probe);
     }
 
-    int rc = kw__loop_new(&c->loop);
-    if (rc)
-        return new_fail(c, rc, errbuf, errlen, "cannot create the event loop: %s",
-                        kw_strerror(rc));
     kw_cluster_options co = {
         .bootstrap = bootstrap,
         .conn = {.client_id = client_id,
@@ -397,12 +466,46 @@ static int produce_build(void *arg, int version, int32_t epoch, const void **req
     return 0;
 }
 
+static void produce_finish(produce_call *k, kw_client_produce_result *r)
+{
+    kw_waiter *w = k->base.w;
+    kw_client_produce_cb *cb = (kw_client_produce_cb *)k->base.cb;
+    void *cb_arg = k->base.cb_arg;
+    if (k->free_batch)
+        free((void *)k->batch);
+    free(k);
+    if (w)
+        kw__waiter_done(w);
+    else
+        cb(r, cb_arg);
+}
+
+/* A batch refused as too large, waiting for the topic's limit to name in the detail. */
+typedef struct produce_too_large {
+    produce_call *k;
+    kw_client_produce_result r; /* the async form's result (the blocking form fills w->out) */
+} produce_too_large;
+
+static void produce_explained(void *arg, const char *detail)
+{
+    produce_too_large *t = arg;
+    produce_call *k = t->k;
+    kw_client_produce_result *r = k->base.w ? k->base.w->out : &t->r;
+    snprintf(r->detail, sizeof(r->detail), "%s", detail);
+    produce_finish(k, r);
+    free(t);
+}
+
 static void produce_done(const kw_cluster_result *res, void *arg)
 {
     produce_call *k = arg;
     kw_client_produce_result stack;
     kw_waiter *w = k->base.w;
-    kw_client_produce_result *r = w ? w->out : &stack;
+    produce_too_large *t = NULL;
+    if (res->err == KW_EBROKER && (res->kerr == KW_KERR_MESSAGE_TOO_LARGE ||
+                                   res->kerr == KW_KERR_RECORD_LIST_TOO_LARGE))
+        t = calloc(1, sizeof(*t));
+    kw_client_produce_result *r = w ? w->out : t ? &t->r : &stack;
     r->err = res->err;
     r->kerr = res->kerr;
     kw__client_detail(r->detail, res->err, res->detail);
@@ -414,15 +517,17 @@ static void produce_done(const kw_cluster_result *res, void *arg)
         r->log_append_time_ms = p->log_append_time_ms;
         r->log_start_offset = p->log_start_offset;
     }
-    kw_client_produce_cb *cb = (kw_client_produce_cb *)k->base.cb;
-    void *cb_arg = k->base.cb_arg;
-    if (k->free_batch)
-        free((void *)k->batch);
-    free(k);
-    if (w)
-        kw__waiter_done(w);
-    else
-        cb(r, cb_arg);
+    if (t) {
+        t->k = k;
+        if (kw__too_large_explain(k->base.c, k->topic, k->partition, res->kerr, k->batch,
+                                  k->batch_len, produce_explained, t) == 0)
+            return;
+        if (!w)
+            stack = t->r;
+        free(t);
+        r = w ? w->out : &stack;
+    }
+    produce_finish(k, r);
 }
 
 static int produce_start(kw_call *base)
@@ -625,7 +730,8 @@ static fetch_call *fetch_new(kw_client *c, const kw_client_fetch_args *a, int *r
 {
     *rc = KW_EINVAL;
     if (!c || !a || !a->topic || !*a->topic || a->partition < 0 || a->offset < 0 ||
-        a->max_bytes < 0 || a->max_wait_ms < 0 || a->min_bytes < 0 ||
+        a->max_bytes < 0 || a->max_bytes > (int32_t)KW__MAX_FETCH_BYTES || a->max_wait_ms < 0 ||
+        a->min_bytes < 0 ||
         (a->isolation != KW_CLIENT_READ_UNCOMMITTED && a->isolation != KW_CLIENT_READ_COMMITTED))
         return NULL;
     size_t tl = strlen(a->topic) + 1;
@@ -684,7 +790,12 @@ KW_API int kw_client_fetch(kw_client *c, const kw_client_fetch_args *a,
             return out->err;
         free(k);
     }
-    status_fill(&out->err, &out->kerr, out->detail, rc, NULL);
+    status_fill(&out->err, &out->kerr, out->detail, rc,
+                rc == KW_EINVAL && a && a->max_bytes > (int32_t)KW__MAX_FETCH_BYTES
+                    ? "max_bytes must be at most 67108864 (64 MiB): an answer holds max_bytes "
+                      "plus a first batch larger than it, within the client's 100 MiB response "
+                      "limit"
+                    : NULL);
     return rc;
 }
 

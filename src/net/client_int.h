@@ -9,6 +9,7 @@
 
 #include "kwal/client.h"
 #include "net/cluster.h"
+#include "net/cred.h"
 #include "net/loop.h"
 #include "net/sasl.h"
 #include "net/tls.h"
@@ -51,6 +52,7 @@ struct kw_client {
     kw_cluster *cluster;
     kw_tls_ctx *tls;
     kw_sasl_config sasl; /* strings below; the cluster's connections read it */
+    kw_cred_source *cred; /* OAUTHBEARER / AWS_MSK_IAM document source, or NULL */
     char *strs[24];      /* every copied option string, freed together */
     uint32_t request_timeout_ms;
     bool host_driven;
@@ -124,5 +126,18 @@ int kw__client_run(kw_client *c, int (*fn)(void *arg), void *arg);
  * KW_EDEADLK from the loop thread.
  */
 int kw__client_drive(kw_client *c, int timeout_ms);
+
+/*
+ * Waits on cond (mu held, as for pthread_cond_wait) for something the loop
+ * thread will signal, the one way every handle on a client waits (the WAL,
+ * kw_meta's topic calls and pruning rounds): host-driven, this thread runs
+ * the loop for up to 100 ms (or to until), or, while another thread runs it,
+ * waits at most 10 ms so it takes over if that thread stops; own-thread mode
+ * is a plain condition wait.  Returns 0 (look at your condition again),
+ * KW_ETIMEDOUT once until (CLOCK_REALTIME; NULL: none) has passed, or
+ * KW_EDEADLK from the loop thread (a callback), where waiting would hang.
+ */
+int kw__client_wait_cond(kw_client *c, pthread_mutex_t *mu, pthread_cond_t *cond,
+                         const struct timespec *until);
 
 #endif /* KW_NET_CLIENT_INT_H */

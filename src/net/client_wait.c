@@ -1,4 +1,5 @@
 /* Blocking on a client's loop: who may block, waiting for a call, running code on its thread. */
+#include <errno.h>
 #include <time.h>
 
 #include "net/client_int.h"
@@ -153,3 +154,44 @@ kw_log_fn *kw__client_log(const kw_client *c, void **arg)
     return c->log;
 }
 
+
+int kw__client_wait_cond(kw_client *c, pthread_mutex_t *mu, pthread_cond_t *cond,
+                         const struct timespec *until)
+{
+    int rc = kw__client_can_block(c);
+    if (rc)
+        return rc;
+    struct timespec now;
+    if (kw__client_host_driven(c)) {
+        int ms = 100;
+        if (until) {
+            clock_gettime(CLOCK_REALTIME, &now);
+            int64_t left = (int64_t)(until->tv_sec - now.tv_sec) * 1000 +
+                           (until->tv_nsec - now.tv_nsec) / 1000000;
+            if (left <= 0)
+                return KW_ETIMEDOUT;
+            if (left < ms)
+                ms = (int)left;
+        }
+        pthread_mutex_unlock(mu);
+        int drove = kw__client_drive(c, ms);
+        pthread_mutex_lock(mu);
+        if (drove != 0)
+            return drove < 0 ? drove : 0;
+        /* Another thread runs the loop: it signals cond, or we look again in 10 ms (it may
+         * stop running the loop, and then this thread must take over). */
+        clock_gettime(CLOCK_REALTIME, &now);
+        now.tv_nsec += 10 * 1000000;
+        if (now.tv_nsec >= 1000000000) {
+            now.tv_sec++;
+            now.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(cond, mu, &now);
+        return 0;
+    }
+    if (!until) {
+        pthread_cond_wait(cond, mu);
+        return 0;
+    }
+    return pthread_cond_timedwait(cond, mu, until) == ETIMEDOUT ? KW_ETIMEDOUT : 0;
+}

@@ -23,7 +23,7 @@
 
 #define DEFAULT_CONNECT_MS 10000u
 #define DEFAULT_IN_FLIGHT 64u
-#define DEFAULT_MAX_FRAME (100u << 20)
+#define DEFAULT_MAX_FRAME KW__CONN_MAX_FRAME
 #define READ_CHUNK 65536u
 /* Record batches this large are sent from where they are; smaller ones are cheaper to copy. */
 #define REFER_MIN 1024u
@@ -165,6 +165,10 @@ static void shut(kw_conn *c, int conn_err, int req_err, bool notify)
     kw__loop_timer_stop(&c->phase_timer);
     kw__loop_timer_stop(&c->reauth_timer);
     kw__loop_timer_stop(&c->defer_timer);
+    if (c->cred_job) { /* its result would come to a connection that is gone */
+        kw__cred_cancel(c->cred_job);
+        c->cred_job = NULL;
+    }
     close_socket(c);
     if (c->ai_list) {
         freeaddrinfo(c->ai_list);
@@ -454,7 +458,8 @@ static void do_read(kw_conn *c)
             uint32_t size = kw_load_be32(c->rbuf + off);
             if (size > c->max_frame) {
                 kw__conn_fail(c, KW_ETOOBIG, KW_EIO,
-                              "%s sent a %u-byte response; the limit is %u bytes", c->peer, size,
+                              "%s sent a %u-byte response; the limit is %u bytes (the client's "
+                              "largest response)", c->peer, size,
                               c->max_frame);
                 return;
             }

@@ -45,6 +45,20 @@ typedef void kw_conn_state_fn(kw_conn *c, int state, int err, const char *detail
 typedef void kw_conn_response_fn(int err, const uint8_t *frame, size_t len, int version,
                                  void *arg);
 
+/*
+ * Size limits that must agree with each other.  A connection reads responses
+ * of up to KW__CONN_MAX_FRAME bytes.  A Fetch answer holds up to its byte
+ * budget and, when the first record batch is larger than the budget, that
+ * batch whole (the broker never cuts it), so the budgets (consumer
+ * fetch_bytes, kw_client_fetch max_bytes, WAL fetch_max_bytes) stay within
+ * KW__MAX_FETCH_BYTES and the batches kwal writes (producer batch_bytes, WAL
+ * max_batch_bytes) within KW__MAX_BATCH_BYTES: together well under the frame
+ * limit.  Mimir's records (up to 15,983,616 bytes, batches up to 16 MB) fit.
+ */
+#define KW__CONN_MAX_FRAME (100u << 20)
+#define KW__MAX_FETCH_BYTES (64u << 20)
+#define KW__MAX_BATCH_BYTES (32u << 20)
+
 /* Zero means default. */
 typedef struct kw_conn_options {
     const char *host; /* name, IPv4 or IPv6 literal; every address it resolves to is tried */
@@ -55,7 +69,7 @@ typedef struct kw_conn_options {
     const char *tls_server_name; /* name the certificate must carry, and SNI; default host */
     const kw_sasl_config *sasl;  /* NULL = no SASL; copied */
     uint32_t max_in_flight;      /* 64 requests sent and unanswered; more wait in a queue */
-    uint32_t max_frame_size;     /* 104857600: a larger response closes the connection */
+    uint32_t max_frame_size;     /* KW__CONN_MAX_FRAME: a larger response closes the connection */
     kw_conn_state_fn *on_state;
     void *state_arg;
     kw_log_fn *log; /* levels KW_LOG_* */

@@ -78,6 +78,8 @@ struct kw_conn {
 
     bool has_sasl, reauthing;
     kw_sasl sasl;
+    /* A credential document being fetched for the next exchange: cancelled when the connection shuts. */
+    kw_cred_job *cred_job;
     int16_t sasl_auth_ver;
     unsigned reauth_count;
     int16_t api_versions_ver;

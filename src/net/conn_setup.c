@@ -84,6 +84,45 @@ static void on_sasl_handshake(int err, const uint8_t *frame, size_t len, int ver
 
 void kw__conn_on_reauth_timer(kw_loop_timer *t, void *arg);
 
+/* The credential document arrived (or did not): authenticate with it, or fail the connection. */
+static void on_cred(int err, const char *detail, kw_cred_doc *doc, void *arg)
+{
+    kw_conn *c = arg;
+    c->cred_job = NULL;
+    kw__conn_enter(c);
+    if (err) {
+        int rc = kw__sasl_cred_failed(&c->sasl, err, detail);
+        kw__conn_fail(c, rc, rc, "%s", kw__sasl_errstr(&c->sasl));
+    } else {
+        kw__sasl_set_cred(&c->sasl, doc);
+        send_sasl_handshake(c);
+    }
+    kw__conn_leave(c);
+}
+
+/*
+ * Every exchange, first or KIP-368 re-authentication, starts here: with a
+ * credential source the document is fetched anew first (off the loop for
+ * HTTP; the loop keeps serving other connections meanwhile), then the
+ * handshake goes out.  Requests wait while reauthing is set.
+ */
+static void begin_sasl(kw_conn *c)
+{
+    kw_cred_source *src = kw__sasl_cred_source(&c->sasl);
+    if (!src) {
+        send_sasl_handshake(c);
+        return;
+    }
+    int rc = kw__cred_fetch(src, on_cred, c, &c->cred_job);
+    if (rc) {
+        char detail[256];
+        snprintf(detail, sizeof(detail), "cannot ask %s for credentials: %s",
+                 kw__cred_source_name(src), kw_strerror(rc));
+        rc = kw__sasl_cred_failed(&c->sasl, rc, detail);
+        kw__conn_fail(c, rc, rc, "%s", kw__sasl_errstr(&c->sasl));
+    }
+}
+
 static void sasl_done(kw_conn *c, int64_t lifetime_ms)
 {
     if (c->session_cap_ms && (lifetime_ms <= 0 || lifetime_ms > (int64_t)c->session_cap_ms))
@@ -144,7 +183,7 @@ void kw__conn_on_reauth_timer(kw_loop_timer *t, void *arg)
         /* Queued requests wait (kw__conn_pump stops) so none is sent between the SASL messages. */
         c->reauthing = true;
         kw__conn_log(c, KW_LOG_DEBUG, "re-authenticating with %s", c->peer);
-        send_sasl_handshake(c);
+        begin_sasl(c);
     }
     kw__conn_leave(c);
 }
@@ -200,9 +239,14 @@ static void on_api_versions(int err, const uint8_t *frame, size_t len, int ver, 
         ranges[n].max_version = resp.api_keys.v[i].max_version;
     }
     kw__versions_pick_capped(&c->versions, ranges, n, c->api_release);
+    /* AddPartitionsToTxn v4+ is the brokers' batched form (authorized by CLUSTER_ACTION,
+     * skipping the transactional id's WRITE check): a client speaks v3 at most */
+    int16_t *add = &c->versions.v[KW_API_ADD_PARTITIONS_TO_TXN];
+    if (*add > 3)
+        *add = c->versions.broker_min[KW_API_ADD_PARTITIONS_TO_TXN] <= 3 ? 3 : -1;
     kw__arena_reset(&a);
     if (c->has_sasl)
-        send_sasl_handshake(c);
+        begin_sasl(c);
     else
         become_ready(c);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/conn.h"
 #include "net/consumer_int.h"
 
 enum {
@@ -39,8 +40,11 @@ KW_API int kw_consumer_new(kw_consumer **out, kw_client *client, const kw_consum
         return new_fail(errbuf, errlen, "offset_reset must be RESET_ERROR, EARLIEST or LATEST");
     if (o.fetches > MAX_FETCHES)
         return new_fail(errbuf, errlen, "fetches must be at most 64");
-    if (o.fetch_bytes > INT32_MAX)
-        return new_fail(errbuf, errlen, "fetch_bytes must fit in an int32 (at most 2147483647)");
+    if (o.fetch_bytes > KW__MAX_FETCH_BYTES)
+        return new_fail(errbuf, errlen,
+                        "fetch_bytes must be at most 67108864 (64 MiB): an answer holds the budget "
+                        "plus a first batch larger than it, within the client's 100 MiB response "
+                        "limit");
     if (o.max_wait_ms > INT32_MAX)
         return new_fail(errbuf, errlen, "max_wait_ms must fit in an int32");
     if (!o.fetches)
@@ -369,6 +373,8 @@ static int drain_part(kw_consumer *c, kw__consumer_part *p)
         if (!p->cur) {
             pthread_mutex_lock(&c->mu);
             bool got = take_chunk(c, p);
+            if (!got && p->state == KW__CONSUMER_LOSING && !p->qhead) /* all before it is out */
+                kw__consumer_report(p, p->loss_offset, KW_EDATALOSS, 0, "%s", p->loss_detail);
             pthread_mutex_unlock(&c->mu);
             if (!got)
                 return 0;
@@ -409,7 +415,8 @@ static bool ready(const kw_consumer *c)
     if (c->ehead)
         return true;
     for (const kw__consumer_part *p = c->parts; p; p = p->next)
-        if (!p->paused && !p->removed && p->state != KW__CONSUMER_STOPPED && p->qhead)
+        if (!p->paused && !p->removed &&
+            ((p->state != KW__CONSUMER_STOPPED && p->qhead) || p->state == KW__CONSUMER_LOSING))
             return true;
     return false;
 }
@@ -439,6 +446,27 @@ static void wait_ready(kw_consumer *c, uint64_t deadline, bool driving)
     if (!ready(c))
         pthread_cond_timedwait(&c->cond, &c->mu, &until);
     pthread_mutex_unlock(&c->mu);
+}
+
+void kw__consumer_wake(kw_consumer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int kw__consumer_set_driver(kw_consumer *c, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    int rc = 0;
+    if (fn && c->driver)
+        rc = KW_EEXISTS;
+    else {
+        c->driver = fn;
+        c->driver_arg = fn ? arg : NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_result *out)
@@ -476,6 +504,14 @@ KW_API int kw_consumer_poll(kw_consumer *c, int timeout_ms, kw_consumer_poll_res
     size_t nerr = 0;
     int rc = 0;
     for (;;) {
+        pthread_mutex_lock(&c->mu);
+        void (*driver)(void *) = c->driver;
+        void *driver_arg = c->driver_arg;
+        pthread_mutex_unlock(&c->mu);
+        /* A group assigns and unassigns partitions here, on the poll thread, before records are
+         * taken (and again after each wait, when it may have woken the poll: kw__consumer_wake). */
+        if (driver)
+            driver(driver_arg);
         pthread_mutex_lock(&c->mu);
         kw__consumer_event *ev = c->ehead;
         c->ehead = NULL;

@@ -28,7 +28,9 @@
  * (the answer before it ended early) a fetch for the hole goes out first.
  */
 
-enum { BACKOFF_MS = 100, BACKOFF_MAX_MS = 2000 };
+/* RANGE_RETRIES: OFFSET_OUT_OF_RANGE answers in a row, below the high watermark last seen,
+ * retried (with the backoff: about 3 s in all) before the offset reset policy applies. */
+enum { BACKOFF_MS = 100, BACKOFF_MAX_MS = 2000, RANGE_RETRIES = 5 };
 
 void kw__consumer_log(kw_consumer *c, int level, const char *fmt, ...)
 {
@@ -164,17 +166,15 @@ void kw__consumer_part_reset(kw__consumer_part *p)
 
 /* ---------------------------------------------------------------- errors and retries */
 
-static void report(kw__consumer_part *p, int64_t offset, int err, int16_t kerr, const char *fmt,
-                   ...) __attribute__((format(printf, 5, 6)));
-static void report(kw__consumer_part *p, int64_t offset, int err, int16_t kerr, const char *fmt,
-                   ...)
+static void vreport(kw__consumer_part *p, int64_t offset, int err, int16_t kerr, const char *fmt,
+                    va_list ap) __attribute__((format(printf, 5, 0)));
+static void vreport(kw__consumer_part *p, int64_t offset, int err, int16_t kerr, const char *fmt,
+                    va_list ap)
 {
     kw_consumer *c = p->c;
     slots_drop(p);
     p->state = KW__CONSUMER_STOPPED;
     kw__consumer_event *e = calloc(1, sizeof(*e));
-    va_list ap;
-    va_start(ap, fmt);
     if (e) {
         e->p = p;
         e->gen = p->gen;
@@ -186,6 +186,34 @@ static void report(kw__consumer_part *p, int64_t offset, int err, int16_t kerr, 
         pthread_cond_broadcast(&c->cond);
         kw__consumer_log(c, KW_LOG_ERROR, "%s", e->e.detail);
     }
+}
+
+static void report(kw__consumer_part *p, int64_t offset, int err, int16_t kerr, const char *fmt,
+                   ...) __attribute__((format(printf, 5, 6)));
+static void report(kw__consumer_part *p, int64_t offset, int err, int16_t kerr, const char *fmt,
+                   ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(p, offset, err, kerr, fmt, ap);
+    va_end(ap);
+}
+
+void kw__consumer_lose(kw__consumer_part *p)
+{
+    slots_drop(p);
+    p->state = KW__CONSUMER_LOSING;
+    p->lose_after = false;
+    kw__consumer_log(p->c, KW_LOG_ERROR, "%s", p->loss_detail);
+    pthread_cond_broadcast(&p->c->cond);
+}
+
+void kw__consumer_report(kw__consumer_part *p, int64_t offset, int err, int16_t kerr,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(p, offset, err, kerr, fmt, ap);
     va_end(ap);
 }
 
@@ -351,7 +379,8 @@ static int64_t span(const kw__consumer_part *p)
 static void pump(kw__consumer_part *p)
 {
     kw_consumer *c = p->c;
-    if (p->removed || p->paused || c->closing || p->state == KW__CONSUMER_STOPPED)
+    if (p->removed || p->paused || c->closing || p->state == KW__CONSUMER_STOPPED ||
+        p->state == KW__CONSUMER_LOSING)
         return;
     if (p->retry_at_ns && p->retry_at_ns > kw__loop_now_ns(kw__consumer_loop(c)))
         return;
@@ -398,6 +427,8 @@ static void advance(kw__consumer_part *p)
     kw_consumer *c = p->c;
     kw__consumer_slot *s;
     while ((s = p->slots) && s->done && s->offset <= p->frontier) {
+        if (s->chunk && s->end > p->frontier && kw__consumer_gap_check(p, s) != 0)
+            return; /* waiting for the topic's policy, or reported (s is gone) */
         p->slots = s->next;
         kw__consumer_chunk *ch = s->chunk;
         if (ch && s->end > p->frontier) {
@@ -415,6 +446,10 @@ static void advance(kw__consumer_part *p)
             kw__consumer_chunk_free(c, ch);
         }
         free(s);
+        if (p->lose_after) { /* what came before the hole is queued: stop there */
+            kw__consumer_lose(p);
+            return;
+        }
     }
     /* The first answer waiting starts past the frontier: fetch the hole first. */
     if ((s = p->slots) && s->offset > p->frontier) {
@@ -427,6 +462,16 @@ static void advance(kw__consumer_part *p)
             report(p, p->frontier, rc, 0, "%s[%" PRId32 "]: cannot send a fetch: %s", p->topic,
                    p->partition, kw_strerror(rc));
     }
+}
+
+void kw__consumer_advance(kw__consumer_part *p)
+{
+    advance(p);
+}
+
+void kw__consumer_pump(kw__consumer_part *p)
+{
+    pump(p);
 }
 
 /* What the loop inflated of an answer before taking mu. */
@@ -515,7 +560,13 @@ static int take_chunk(kw__consumer_slot *s, const kw_cluster_result *res,
     size_t whole = 0, batches = 0;
     int64_t first = -1, end = s->offset;
     bool at_lso = false;
+    s->gap_to = -1;
     while ((rc = kw__batch_next(&it, &b)) == 1 && !(at_lso = b.base_offset >= lso)) {
+        if (batches > 0 && b.base_offset > end && s->gap_to < 0) {
+            s->gap_from = end;
+            s->gap_to = b.base_offset;
+            s->gap_pos = whole;
+        }
         whole = it.pos;
         batches++;
         if (first < 0)
@@ -536,6 +587,8 @@ static int take_chunk(kw__consumer_slot *s, const kw_cluster_result *res,
         return KW_ETOOBIG;
     }
     s->end = end;
+    s->first = first;
+    s->log_start = fp->log_start_offset;
     if (whole == 0)
         return 0;
     if (end > first) {
@@ -650,6 +703,18 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
         p->bound = s->offset;
         advance(p);
     } else if (res->err == KW_EBROKER && res->kerr == KW_KERR_OFFSET_OUT_OF_RANGE &&
+               s->offset < p->bound && !(fp && fp->log_start_offset > s->offset) &&
+               p->range_retries < RANGE_RETRIES) {
+        /*
+         * The last answer put this offset below its high watermark and nothing says the log
+         * start passed it: a broker that just took over the partition can answer so for a
+         * moment (seen while a preferred election moved the leader).  Try again before
+         * resetting or reporting, so neither happens for a passing state.
+         */
+        p->range_retries++;
+        retry_later(p, "fetch", res->err,
+                    "OFFSET_OUT_OF_RANGE below the high watermark last seen (a leader change?)");
+    } else if (res->err == KW_EBROKER && res->kerr == KW_KERR_OFFSET_OUT_OF_RANGE &&
                c->o.offset_reset != KW_CONSUMER_RESET_ERROR) {
         bool earliest = c->o.offset_reset == KW_CONSUMER_RESET_EARLIEST;
         kw__consumer_log(c, KW_LOG_WARN,
@@ -677,6 +742,7 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
                res->detail && *res->detail ? res->detail : kw_strerror(res->err));
     } else if (take_chunk(s, res, fp, &pre) == 0) {
         p->retries = 0;
+        p->range_retries = 0;
         int64_t bound = c->o.isolation == KW_CONSUMER_READ_COMMITTED && fp->last_stable_offset >= 0
                             ? fp->last_stable_offset
                             : fp->high_watermark;

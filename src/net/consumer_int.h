@@ -61,6 +61,18 @@ enum kw__consumer_state {
     KW__CONSUMER_RESOLVING,   /* ListOffsets out */
     KW__CONSUMER_FETCHING,
     KW__CONSUMER_STOPPED, /* an error was reported: waits for seek */
+    /* Records are missing past what is queued: poll delivers the queue, then reports
+     * KW_EDATALOSS (loss_offset, loss_detail) and the partition is STOPPED. */
+    KW__CONSUMER_LOSING,
+};
+
+/* The topic's cleanup.policy, asked (DescribeConfigs) at the first gap in offsets an answer shows. */
+enum kw__consumer_policy {
+    KW__CONSUMER_POLICY_UNKNOWN = 0,
+    KW__CONSUMER_POLICY_ASKING,
+    KW__CONSUMER_POLICY_COMPACT, /* compaction removes records: gaps are expected */
+    KW__CONSUMER_POLICY_DELETE,  /* no gaps but below the log start */
+    KW__CONSUMER_POLICY_UNREADABLE, /* DescribeConfigs failed: a gap is reported, saying so */
 };
 
 typedef struct kw__consumer_part kw__consumer_part;
@@ -75,6 +87,12 @@ typedef struct kw__consumer_slot {
     bool done;
     kw__consumer_chunk *chunk; /* the answer (NULL: it had no whole batch) */
     int64_t end;               /* done: the offset after the answer's last whole batch */
+    int64_t first;             /* done, with a chunk: the base offset of its first batch */
+    int64_t log_start;         /* done: the log start offset the answer gave (-1 unknown) */
+    /* done: the first hole between two batches of the answer, [gap_from, gap_to) (gap_to -1:
+     * none), the batch after it starting gap_pos bytes into the records */
+    int64_t gap_from, gap_to;
+    size_t gap_pos;
     union {
         struct {
             kw_fetch_req_partition fp;
@@ -112,8 +130,14 @@ struct kw__consumer_part {
     double bytes_per_offset; /* 0 until a response had records */
     double batch_bytes;
     unsigned retries; /* passing failures in a row, for the backoff */
+    unsigned range_retries; /* OFFSET_OUT_OF_RANGE below the bound, in a row (a new leader) */
     uint64_t retry_at_ns;
     int64_t known_position; /* the resolved start until poll delivers (poll reads it): -1 */
+    int64_t loss_offset; /* LOSING (or lose_after): the first missing offset */
+    bool lose_after;     /* advance: go LOSING once the slot being filed (cut at the hole) is in */
+    char loss_detail[KW_CONSUMER_DETAIL_MAX];
+    int policy; /* enum kw__consumer_policy */
+    char policy_err[96]; /* POLICY_UNREADABLE: why */
 
     /* (poll) */
     kw__consumer_chunk *cur;  /* the chunk being decoded */
@@ -157,6 +181,10 @@ struct kw_consumer {
     uint8_t *spare[KW__CONSUMER_SPARES];
     size_t spare_cap[KW__CONSUMER_SPARES];
     kw_loop_timer retry_timer; /* (loop) */
+    /* Run by poll at its start, on the poll thread: the group that drives the consumer's
+     * assignment (group.c); NULL none.  Set and cleared under mu. */
+    void (*driver)(void *arg);
+    void *driver_arg;
 
     /* (poll) */
     kw__consumer_part *rr; /* where the next poll starts taking records */
@@ -183,6 +211,11 @@ static inline kw_cluster *kw__consumer_cluster(const kw_consumer *c)
     return kw__client_cluster(c->client);
 }
 
+/* Any thread: installs (fn non-NULL) or removes the poll driver.  KW_EEXISTS when another is set. */
+int kw__consumer_set_driver(kw_consumer *c, void (*fn)(void *arg), void *arg);
+/* Any thread (not holding mu): wakes a poll waiting for records, so its driver runs again. */
+void kw__consumer_wake(kw_consumer *c);
+
 /* ---- consumer_fetch.c: the loop side ---- */
 
 /* Any thread, mu held: ask the loop to (re)start fetching (one task per burst). */
@@ -195,6 +228,37 @@ bool kw__consumer_unlock(kw_consumer *c);
 void kw__consumer_part_release(kw__consumer_part *p);
 /* Once, from kw_consumer_new. */
 void kw__consumer_init_timer(kw_consumer *c);
+/* mu held: stops p with an error for poll to report, after what was queued for it; drops its slots. */
+void kw__consumer_report(kw__consumer_part *p, int64_t offset, int err, int16_t kerr,
+                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* mu held: stops fetching p; poll reports KW_EDATALOSS (p->loss_offset, p->loss_detail, set by
+ * the caller) once the queue is delivered. */
+void kw__consumer_lose(kw__consumer_part *p);
+/* mu held, loop thread: files answered slots in order, and sends what the pipeline lacks. */
+void kw__consumer_advance(kw__consumer_part *p);
+void kw__consumer_pump(kw__consumer_part *p);
+
+/* ---- consumer_gap.c: records missing from an answer (loop thread, mu held) ---- */
+
+/*
+ * The records of [*from, first) are absent from the log and the log start
+ * (log_start, -1 unknown) does not explain it: 1 with *from set, else 0.
+ * frontier is the next offset to file; first the base offset of the first
+ * batch of the answer being filed.  Pure.
+ */
+int kw__consumer_gap(int64_t frontier, int64_t first, int64_t log_start, int64_t *from);
+/*
+ * Before advance files slot s: 0 to file it (no gap, or one compaction or the
+ * log start explains), 1 to wait (the topic's cleanup.policy is being asked;
+ * advance runs again when it answers), or -1 when the answer starts past a
+ * hole that is data loss (kw__consumer_lose: the partition stopped
+ * fetching; its slots, s too, are freed).  A hole inside the answer that is
+ * data loss cuts the answer there (s->end, its chunk's length), sets
+ * p->lose_after and returns 0: advance files what came before the hole and
+ * then stops the partition.
+ */
+int kw__consumer_gap_check(kw__consumer_part *p, kw__consumer_slot *s);
+
 /* mu held: stops p with an error for poll to report (what was queued for it is dropped). */
 void kw__consumer_fail(kw__consumer_part *p, int64_t offset, int err, const char *detail);
 /* The poll thread, from kw_consumer_destroy (mu held): posts the task that disarms the retry timer. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/conn.h"
 #include "net/producer_int.h"
 
 #define DEFAULT_LINGER_MS 5
@@ -59,8 +60,11 @@ static int options_apply(kw_producer *p, const kw_producer_options *o, char *err
                        ? 0
                        : (uint64_t)(o->linger_ms ? o->linger_ms : DEFAULT_LINGER_MS) * 1000000u;
     p->batch_bytes = o->batch_bytes ? o->batch_bytes : DEFAULT_BATCH_BYTES;
-    if (p->batch_bytes < 1024 || p->batch_bytes > (1u << 30)) {
-        snprintf(why, sizeof(why), "batch_bytes %u is outside 1024 .. 1 GiB", p->batch_bytes);
+    if (p->batch_bytes < 1024 || p->batch_bytes > KW__MAX_BATCH_BYTES) {
+        snprintf(why, sizeof(why),
+                 "batch_bytes %u is outside 1024 .. 33554432 (32 MiB: consumers must be able to "
+                 "fetch the batch within the client's 100 MiB response limit)",
+                 p->batch_bytes);
         return options_fail(errbuf, errlen, KW_EINVAL, why);
     }
     p->max_in_flight = o->max_in_flight ? o->max_in_flight : DEFAULT_MAX_IN_FLIGHT;
@@ -82,7 +86,7 @@ static int options_apply(kw_producer *p, const kw_producer_options *o, char *err
         1000000u;
     p->log = o->log;
     p->log_arg = o->log_arg;
-    return 0;
+    return kw__producer_txn_options(p, o, errbuf, errlen);
 }
 
 KW_API int kw_producer_new(kw_producer **out, kw_client *client, const kw_producer_options *opts,
@@ -100,6 +104,7 @@ KW_API int kw_producer_new(kw_producer **out, kw_client *client, const kw_produc
         return KW_ENOMEM;
     int rc = options_apply(p, opts, errbuf, errlen);
     if (rc) {
+        free(p->txn_id);
         free(p);
         return rc;
     }
@@ -117,6 +122,7 @@ KW_API int kw_producer_new(kw_producer **out, kw_client *client, const kw_produc
     p->cappool = pool < 2 ? 2 : pool > 64 ? 64 : (size_t)pool;
     p->pool = calloc(p->cappool, sizeof(*p->pool));
     if (!p->pool) {
+        free(p->txn_id);
         free(p);
         return KW_ENOMEM;
     }
@@ -270,6 +276,8 @@ KW_API int kw_producer_send(kw_producer *p, const kw_producer_record *rec, kw_pr
         rc = kw__producer_fail(p, KW_ECLOSED, "the producer is being destroyed");
         goto out;
     }
+    if (p->txn_id && (rc = kw__producer_txn_check_send(p)) != 0)
+        goto out;
     if (p->buffered + cost > p->buffer_bytes) {
         rc =
             kw__producer_fail(p, KW_EFULL,
@@ -305,9 +313,6 @@ out:
     return rc;
 }
 
-/* A condition a blocking call waits for; called with p->mu held. */
-typedef bool kw__producer_until_fn(const kw_producer *p, uint64_t arg);
-
 static bool all_delivered(const kw_producer *p, uint64_t target)
 {
     return p->done_records >= target;
@@ -327,7 +332,8 @@ static bool room_for(const kw_producer *p, uint64_t bytes)
  * looks again every 10 ms, since the driver may stop before we are done.
  * The caller checked that this thread may block.
  */
-static int wait_until(kw_producer *p, kw__producer_until_fn *until, uint64_t arg, uint64_t deadline)
+int kw__producer_wait(kw_producer *p, kw__producer_until_fn *until, uint64_t arg,
+                      uint64_t deadline)
 {
     kw_client *c = p->c;
     int rc = 0;
@@ -361,21 +367,21 @@ static int wait_until(kw_producer *p, kw__producer_until_fn *until, uint64_t arg
     return rc;
 }
 
-static uint64_t deadline_of(int timeout_ms)
+uint64_t kw__producer_deadline(int timeout_ms)
 {
     return timeout_ms < 0 ? UINT64_MAX : kw__clock_now_ns() + (uint64_t)timeout_ms * 1000000u;
 }
 
 /* Waits for every record sent so far (blocking allowed: checked by the caller). */
-static int flush_wait(kw_producer *p, int timeout_ms)
+int kw__producer_flush_wait(kw_producer *p, int timeout_ms)
 {
-    uint64_t deadline = deadline_of(timeout_ms);
+    uint64_t deadline = kw__producer_deadline(timeout_ms);
     pthread_mutex_lock(&p->mu);
     uint64_t target = p->sent_records;
     p->flushing++;
     kw__producer_kick(p); /* the loop closes every open batch while flushing */
     pthread_mutex_unlock(&p->mu);
-    int rc = wait_until(p, all_delivered, target, deadline);
+    int rc = kw__producer_wait(p, all_delivered, target, deadline);
     pthread_mutex_lock(&p->mu);
     p->flushing--;
     pthread_mutex_unlock(&p->mu);
@@ -388,7 +394,7 @@ KW_API int kw_producer_wait_room(kw_producer *p, size_t bytes, int timeout_ms)
         return KW_EINVAL;
     if (kw__client_can_block(p->c))
         return KW_EDEADLK;
-    return wait_until(p, room_for, bytes, deadline_of(timeout_ms));
+    return kw__producer_wait(p, room_for, bytes, kw__producer_deadline(timeout_ms));
 }
 
 KW_API int kw_producer_flush(kw_producer *p, int timeout_ms)
@@ -397,7 +403,7 @@ KW_API int kw_producer_flush(kw_producer *p, int timeout_ms)
         return KW_EINVAL;
     if (kw__client_can_block(p->c))
         return KW_EDEADLK;
-    return flush_wait(p, timeout_ms);
+    return kw__producer_flush_wait(p, timeout_ms);
 }
 
 /* destroy's last task: no cluster call of ours is out, so nothing will call back into p. */
@@ -436,7 +442,7 @@ KW_API int kw_producer_destroy(kw_producer *p)
     pthread_mutex_lock(&p->mu);
     p->closing = true;
     pthread_mutex_unlock(&p->mu);
-    int rc = flush_wait(p, -1);
+    int rc = kw__producer_flush_wait(p, -1);
     if (rc)
         return rc;
     /* an InitProducerId or metadata call may still be out: wait until none is */
@@ -478,6 +484,7 @@ KW_API int kw_producer_destroy(kw_producer *p)
     }
     for (size_t i = 0; i < p->npool; i++)
         kw__wr_free(&p->pool[i]);
+    kw__producer_txn_free(p);
     free(p->pool);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);

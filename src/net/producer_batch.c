@@ -136,7 +136,13 @@ static kw__producer_batch *batch_open(kw_producer *p, kw__producer_partition *pt
         return NULL;
     }
     b->capslots = slots;
-    kw_batch_opts bo = {.codec = p->codec};
+    /* transactional batches carry the attribute bit; id, epoch and sequence are stamped when sent */
+    kw_batch_opts bo = {.codec = p->codec,
+                        .idempotent = p->txn_id != NULL,
+                        .producer_id = -1,
+                        .producer_epoch = -1,
+                        .base_sequence = -1,
+                        .transactional = p->txn_id != NULL};
     if (kw__batch_begin(&b->builder, &b->buf, &bo) != 0) {
         kw__producer_batch_free(b);
         return NULL;

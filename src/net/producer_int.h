@@ -43,6 +43,7 @@ enum kw__producer_batch_state {
     KW__PB_QUEUED,   /* closed and compressed, not sent yet (loop) */
     KW__PB_INFLIGHT, /* with the cluster */
     KW__PB_HELD,     /* OUT_OF_ORDER_SEQUENCE behind an earlier batch being retried: resend later */
+    KW__PB_EXPLAINING, /* refused as too large: waits for the topic's limit to name (loop) */
     KW__PB_ACKED,
     KW__PB_FAILED,
 };
@@ -89,6 +90,7 @@ struct kw__producer_partition {
     int32_t next_seq;
     int32_t acked_next_seq; /* the sequence after the last acknowledged batch */
     uint32_t inflight;      /* batches with the cluster */
+    uint8_t txn;            /* loop: enum kw__producer_txn_partition */
 };
 
 /* A record waiting for its topic's metadata: everything copied in one allocation. */
@@ -120,6 +122,33 @@ struct kw__producer_topic {
 };
 
 enum kw__producer_id_state { KW__PID_NEED, KW__PID_ASKING, KW__PID_READY, KW__PID_DRAINING };
+
+/*
+ * A transactional producer's state, as the Java client's TransactionManager
+ * has it.  ABORTABLE: something in the transaction failed (a record, an
+ * AddPartitionsToTxn); only abort gets out.  FATAL: fenced (or a fatal broker
+ * answer); every call fails with txn_err from then on.
+ */
+enum kw__producer_txn_state {
+    KW__TXN_UNINIT,
+    KW__TXN_INITIALIZING,
+    KW__TXN_READY,
+    KW__TXN_IN,
+    KW__TXN_COMMITTING,
+    KW__TXN_ABORTING,
+    KW__TXN_ABORTABLE,
+    KW__TXN_FATAL,
+};
+
+/* Where a partition stands in the open transaction. */
+enum kw__producer_txn_partition {
+    KW__TXP_NONE,   /* not in it */
+    KW__TXP_WANTED, /* a batch waits to be sent: AddPartitionsToTxn first */
+    KW__TXP_ADDING, /* in the AddPartitionsToTxn that is out */
+    KW__TXP_ADDED,
+};
+
+typedef struct kw__producer_txn_op kw__producer_txn_op;
 
 struct kw_producer {
     kw_client *c;
@@ -165,6 +194,19 @@ struct kw_producer {
     bool stopped;            /* destroy's last task ran: no more wake-ups */
     uint32_t inflight_total; /* batches with the cluster, all partitions */
     bool coalescing;         /* the cluster was asked to share Produce requests */
+
+    /* transactions (producer_txn.c); txn_id NULL: not transactional */
+    char *txn_id;
+    int32_t txn_timeout_ms;
+    int txn_state;      /* lock: enum kw__producer_txn_state */
+    int txn_err;        /* lock: why ABORTABLE or FATAL */
+    int16_t txn_kerr;   /* lock: the Kafka error behind txn_err, if any */
+    char txn_why[256];  /* lock: its text */
+    kw__producer_txn_op *txn_op; /* loop: the blocking call being carried out */
+    kw__producer_txn_op *txn_op_pending; /* lock: the op a caller started, until collected */
+    bool txn_adding;    /* loop: an AddPartitionsToTxn is out */
+    bool txn_started;   /* loop: partitions or offsets were added: ending needs EndTxn */
+    bool txn_bump;      /* loop: a batch's fate is unknown: bump the epoch at the abort */
 };
 
 /* producer_partitioner.c */
@@ -194,6 +236,47 @@ int kw__producer_fail(kw_producer *p, int err, const char *fmt, ...)
 
 /* The last topic present now (lock taken here): the loop walks p->topics up to it unlocked. */
 kw__producer_topic *kw__producer_topics_end(kw_producer *p);
+
+/* producer.c */
+/* A condition a blocking call waits for; called with p->mu held. */
+typedef bool kw__producer_until_fn(const kw_producer *p, uint64_t arg);
+/*
+ * Blocks (the caller checked it may) until until(p, arg) holds or deadline
+ * (CLOCK_MONOTONIC ns, UINT64_MAX: none): 0 or KW_ETIMEDOUT.  Host-driven
+ * clients' loops are run here when no other thread runs them.
+ */
+int kw__producer_wait(kw_producer *p, kw__producer_until_fn *until, uint64_t arg,
+                      uint64_t deadline);
+/* Sends every batch now and waits until every record sent so far was called back. */
+int kw__producer_flush_wait(kw_producer *p, int timeout_ms);
+uint64_t kw__producer_deadline(int timeout_ms);
+
+/* producer_txn.c */
+/* Options: copies the transactional id; KW_EINVAL / KW_ECONFIG / KW_ENOMEM with errbuf. */
+int kw__producer_txn_options(kw_producer *p, const kw_producer_options *o, char *errbuf,
+                             size_t errlen);
+/* Lock held, transactional: 0 when a record may be sent now, else the error (last_error set). */
+int kw__producer_txn_check_send(kw_producer *p);
+/*
+ * Lock held: a record of the transaction failed (err, kerr, detail): the
+ * transaction can only be aborted now, or, fenced, the producer is done.
+ */
+void kw__producer_txn_failed(kw_producer *p, int err, int16_t kerr, const char *detail);
+/*
+ * Loop: whether pt's queued batches may go now.  Marks the partition wanted
+ * for the transaction when it is not in it yet (kw__producer_txn_add sends
+ * the adds), and says false while it is not added.  *fail: the batches
+ * cannot go at all (the transaction is aborting or failed): fail them with it.
+ */
+bool kw__producer_txn_may_send(kw_producer *p, kw__producer_partition *pt, int *fail);
+/* Loop, end of a round: sends one AddPartitionsToTxn for every wanted partition. */
+void kw__producer_txn_add(kw_producer *p);
+/* Loop: a produce answer in a transaction failed with kerr: true when it fences the producer. */
+bool kw__producer_txn_fencing(int16_t kerr);
+/* Loop: every partition's sequences start over at 0 (a new producer id or epoch). */
+void kw__producer_reset_sequences(kw_producer *p);
+/* destroy */
+void kw__producer_txn_free(kw_producer *p);
 
 /* producer_send.c (loop thread) */
 /* The wake-up task and the timer: take closed batches, send, expire, look up topics. */

@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "net/producer_int.h"
+#include "net/too_large.h"
 #include "proto/kerr.h"
 #include "proto/msg.h"
 #include "proto/schema.h"
 #include "net/log.h"
+#include "net/producer_id.h"
 
 /*
  * Idempotence, as the WAL's kafka provider does it: one producer id and epoch
@@ -63,6 +65,11 @@ static void deliver(kw_producer *p, kw__producer_batch *b)
     };
     if (d.err == 0)
         d.kerr = 0;
+    if (d.err && p->txn_id) {
+        pthread_mutex_lock(&p->mu);
+        kw__producer_txn_failed(p, d.err, d.kerr, d.detail);
+        pthread_mutex_unlock(&p->mu);
+    }
     for (size_t i = 0; i < b->nslots; i++) {
         const kw__producer_slot *s = &b->slots[i];
         if (!s->cb)
@@ -129,7 +136,7 @@ static int build_produce(void *arg, int version, int32_t leader_epoch, const voi
     b->rt = (kw_produce_req_topic){.name = kw_str_c(b->part->topic->name)};
     b->rt.partition_data.v = &b->rp;
     b->rt.partition_data.n = 1;
-    b->req.transactional_id = KW_STR_NULL;
+    b->req.transactional_id = kw_str_c(b->part->topic->producer->txn_id); /* null: not in a txn */
     b->req.timeout_ms = kw__client_ms_left(b->deadline_ns);
     b->req.topic_data.v = &b->rt;
     b->req.topic_data.n = 1;
@@ -148,6 +155,20 @@ static bool earlier_unsettled(const kw__producer_partition *pt, const kw__produc
 static void produce_done(const kw_cluster_result *res, void *arg);
 static void start_bump(kw_producer *p);
 
+/*
+ * A batch's fate is unknown to the broker's sequence state.  Idempotent:
+ * stop sending, drain, bump the epoch.  Transactional: the transaction can
+ * only abort now (its records fail on their own); the epoch is bumped with
+ * the abort, when nothing of the transaction is out any more.
+ */
+static void sequence_lost(kw_producer *p)
+{
+    if (p->txn_id)
+        p->txn_bump = true;
+    else if (p->idempotent && p->pid_state == KW__PID_READY)
+        p->pid_state = KW__PID_DRAINING;
+}
+
 static void send_batch(kw_producer *p, kw__producer_batch *b)
 {
     kw__producer_partition *pt = b->part;
@@ -163,8 +184,7 @@ static void send_batch(kw_producer *p, kw__producer_batch *b)
         pt->inflight--;
         p->inflight_total--;
         batch_fail(b, rc, 0, "produce to %s/%d: %s", pt->topic->name, pt->index, kw_strerror(rc));
-        if (p->idempotent && p->pid_state == KW__PID_READY)
-            p->pid_state = KW__PID_DRAINING;
+        sequence_lost(p);
     }
 }
 
@@ -208,6 +228,19 @@ static bool has_held(const kw__producer_partition *pt)
     return false;
 }
 
+/* A too-large batch's detail, naming its size and the topic's limit: now it settles. */
+static void too_large_explained(void *arg, const char *detail)
+{
+    kw__producer_batch *b = arg;
+    kw__producer_partition *pt = b->part;
+    kw_producer *p = pt->topic->producer;
+    p->loop_calls--;
+    batch_fail(b, KW_EBROKER, b->kerr, "produce to %s/%d: %s", pt->topic->name, pt->index, detail);
+    settle(p, pt);
+    resend_held(p, pt);
+    kw__producer_run(p);
+}
+
 static void produce_done(const kw_cluster_result *res, void *arg)
 {
     kw__producer_batch *b = arg;
@@ -240,24 +273,42 @@ static void produce_done(const kw_cluster_result *res, void *arg)
          * the held batch goes out again with them.
          */
         b->state = KW__PB_HELD;
-        if (!earlier_unsettled(pt, b) && b->base_seq == pt->acked_next_seq &&
-            p->pid_state == KW__PID_READY) {
+        if (p->txn_id && !earlier_unsettled(pt, b) && b->base_seq == pt->acked_next_seq) {
+            /* in a transaction the epoch is bumped only with the abort */
+            batch_fail(b, KW_EBROKER, res->kerr, "produce to %s/%d: OUT_OF_ORDER_SEQUENCE_NUMBER "
+                       "at the expected sequence %d (the broker lost the producer's state)",
+                       pt->topic->name, pt->index, b->base_seq);
+            sequence_lost(p);
+        } else if (!earlier_unsettled(pt, b) && b->base_seq == pt->acked_next_seq &&
+                   p->pid_state == KW__PID_READY) {
             kw__producer_log(p, KW_LOG_WARN,
                              "%s/%d: OUT_OF_ORDER_SEQUENCE at the expected sequence %d: bumping "
                              "the producer epoch",
                              pt->topic->name, pt->index, b->base_seq);
             p->pid_state = KW__PID_DRAINING;
         }
+    } else if (p->txn_id && kw__producer_txn_fencing(res->kerr)) {
+        batch_fail(b, KW_EFENCED, res->kerr,
+                   "produce to %s/%d: %s: fenced: %s transactional id %s", pt->topic->name,
+                   pt->index, kw__kerr_name(res->kerr),
+                   res->kerr == KW_KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                       ? "not authorized to write as"
+                       : "a newer producer took over",
+                   p->txn_id);
+        kw__producer_log(p, KW_LOG_WARN, "%s", b->detail);
     } else {
-        batch_fail(b, res->err, res->kerr, "produce to %s/%d: %s%s", pt->topic->name, pt->index,
-                   res->detail && *res->detail ? res->detail : kw_strerror(res->err),
-                   res->kerr == KW_KERR_MESSAGE_TOO_LARGE
-                       ? " (the batch is larger than the topic's max.message.bytes or the "
-                         "broker's message.max.bytes: lower batch_bytes)"
-                       : "");
+        batch_fail(b, res->err, res->kerr, "produce to %s/%d: %s", pt->topic->name, pt->index,
+                   res->detail && *res->detail ? res->detail : kw_strerror(res->err));
         kw__producer_log(p, KW_LOG_WARN, "%s (%u attempts)", b->detail, res->attempts);
-        if (p->idempotent && p->pid_state == KW__PID_READY)
-            p->pid_state = KW__PID_DRAINING;
+        sequence_lost(p);
+        if (res->err == KW_EBROKER && (res->kerr == KW_KERR_MESSAGE_TOO_LARGE ||
+                                       res->kerr == KW_KERR_RECORD_LIST_TOO_LARGE) &&
+            kw__too_large_explain(p->c, pt->topic->name, pt->index, res->kerr, b->buf.buf,
+                                  b->buf.len, too_large_explained, b) == 0) {
+            /* Settled once the topic's limit is known, so the callbacks can name it. */
+            b->state = KW__PB_EXPLAINING;
+            p->loop_calls++;
+        }
     }
     settle(p, pt);
     resend_held(p, pt);
@@ -276,12 +327,8 @@ static int build_init(void *arg, int version, int32_t leader_epoch, const void *
     init_call *in = arg;
     kw_producer *p = in->p;
     (void)leader_epoch;
-    kw__schema_init(kw__api(KW_API_INIT_PRODUCER_ID)->req, version, &in->req);
-    in->req.transactional_id = KW_STR_NULL;
-    in->req.transaction_timeout_ms = 60000;
     /* KIP-360: the current id and epoch ask for a bump of the same id. */
-    in->req.producer_id = version >= 3 ? p->producer_id : -1;
-    in->req.producer_epoch = version >= 3 ? p->producer_epoch : -1;
+    kw__producer_id_request(&in->req, version, NULL, 60000, p->producer_id, p->producer_epoch);
     *req = &in->req;
     return 0;
 }
@@ -300,25 +347,11 @@ static void init_done(const kw_cluster_result *res, void *arg)
         p->pid_state = KW__PID_READY;
         kw__producer_log(p, KW_LOG_INFO, "producer id %lld epoch %d", (long long)p->producer_id,
                          p->producer_epoch);
-        /* every partition starts over at sequence 0; held batches are renumbered and resent */
-        kw__producer_topic *end = kw__producer_topics_end(p);
-        for (kw__producer_topic *t = end ? p->topics : NULL; t; t = t == end ? NULL : t->next) {
-            for (int32_t j = 0; t->parts && j < t->nparts; j++) {
-                kw__producer_partition *pt = &t->parts[j];
-                pt->next_seq = 0;
-                pt->acked_next_seq = 0;
-                for (kw__producer_batch *b = pt->head; b; b = b->next)
-                    if (b->state == KW__PB_HELD) {
-                        stamp(b, p->producer_id, p->producer_epoch, pt->next_seq);
-                        pt->next_seq += b->builder.count;
-                    }
-            }
-        }
+        kw__producer_reset_sequences(p);
         kw__producer_run(p);
         return;
     }
-    if (kerr == KW_KERR_INVALID_PRODUCER_EPOCH || kerr == KW_KERR_PRODUCER_FENCED ||
-        kerr == 49 /* INVALID_PRODUCER_ID_MAPPING */) {
+    if (kw__producer_id_stale(kerr)) {
         p->producer_id = -1;
         p->producer_epoch = -1;
     }
@@ -328,6 +361,24 @@ static void init_done(const kw_cluster_result *res, void *arg)
     p->pid_state = KW__PID_NEED;
     p->pid_retry_ns = kw__clock_now_ns() + 200000000ull;
     kw__producer_run(p);
+}
+
+void kw__producer_reset_sequences(kw_producer *p)
+{
+    /* every partition starts over at sequence 0; held batches are renumbered and resent */
+    kw__producer_topic *end = kw__producer_topics_end(p);
+    for (kw__producer_topic *t = end ? p->topics : NULL; t; t = t == end ? NULL : t->next) {
+        for (int32_t j = 0; t->parts && j < t->nparts; j++) {
+            kw__producer_partition *pt = &t->parts[j];
+            pt->next_seq = 0;
+            pt->acked_next_seq = 0;
+            for (kw__producer_batch *b = pt->head; b; b = b->next)
+                if (b->state == KW__PB_HELD) {
+                    stamp(b, p->producer_id, p->producer_epoch, pt->next_seq);
+                    pt->next_seq += b->builder.count;
+                }
+        }
+    }
 }
 
 static void start_bump(kw_producer *p)
@@ -418,6 +469,8 @@ static void pending_fail(kw_producer *p, kw__producer_pending *list, int err, in
             e->cb(&d, e->arg);
         }
         pthread_mutex_lock(&p->mu);
+        if (p->txn_id)
+            kw__producer_txn_failed(p, e_err, e_kerr, detail ? detail : text);
         p->buffered -= e->bytes;
         p->done_records++;
         if (p->waiters)
@@ -511,9 +564,26 @@ static void expire(kw_producer *p, kw__producer_partition *pt, uint64_t now)
                    (unsigned long long)(p->delivery_timeout_ns / 1000000u), pt->topic->name,
                    pt->index,
                    p->idempotent && p->pid_state != KW__PID_READY ? " (no producer id yet)" : "");
-        if (was_held && p->idempotent && p->pid_state == KW__PID_READY)
-            p->pid_state = KW__PID_DRAINING; /* a sequence gap now: renumber */
+        if (was_held)
+            sequence_lost(p); /* a sequence gap now: renumber */
     }
+}
+
+/*
+ * Fails b and the queued batches behind it (none has a sequence yet) with
+ * the transaction's error: it is aborting, or failed, so they must not go.
+ */
+static void txn_fail_unsent(kw_producer *p, kw__producer_batch *b, int err)
+{
+    char why[256];
+    pthread_mutex_lock(&p->mu);
+    int16_t kerr = p->txn_kerr;
+    snprintf(why, sizeof(why), "%s", *p->txn_why ? p->txn_why : "the transaction is aborting");
+    pthread_mutex_unlock(&p->mu);
+    kw__producer_partition *pt = b->part;
+    for (; b; b = b->next)
+        if (b->state == KW__PB_QUEUED)
+            batch_fail(b, err, kerr, "%s/%d: not sent: %s", pt->topic->name, pt->index, why);
 }
 
 void kw__producer_run(kw_producer *p)
@@ -558,6 +628,10 @@ void kw__producer_run(kw_producer *p)
         for (int32_t j = 0; j < t->nparts; j++) {
             kw__producer_partition *pt = &t->parts[j];
             kw__producer_batch *b = pt->open;
+            /* a partition joins the transaction with its first record, not when its batch
+             * goes: the AddPartitionsToTxn round trip overlaps the linger and the sends */
+            if (b && p->txn_id && pt->txn == KW__TXP_NONE && p->txn_state == KW__TXN_IN)
+                pt->txn = KW__TXP_WANTED;
             if (b) {
                 uint64_t due = b->opened_ns + p->linger_ns;
                 if (b->deadline_ns < due)
@@ -615,6 +689,12 @@ void kw__producer_run(kw_producer *p)
             for (kw__producer_batch *b = pt->unsent; b; b = b->next) {
                 if (b->state != KW__PB_QUEUED)
                     continue; /* failed at sealing or expired: settled in order */
+                int fail = 0;
+                if (p->txn_id && !kw__producer_txn_may_send(p, pt, &fail)) {
+                    if (fail)
+                        txn_fail_unsent(p, b, fail);
+                    break; /* not added yet: kw__producer_txn_add runs this again */
+                }
                 need_pid = true;
                 if (p->idempotent && p->pid_state != KW__PID_READY) {
                     next = min_u64(next, b->deadline_ns);
@@ -633,7 +713,9 @@ void kw__producer_run(kw_producer *p)
                 }
         }
     }
-    if (p->idempotent && need_pid) {
+    if (p->txn_id) {
+        kw__producer_txn_add(p); /* the producer id comes from kw_producer_init_transactions */
+    } else if (p->idempotent && need_pid) {
         if (p->pid_state == KW__PID_NEED && p->pid_retry_ns <= now)
             start_bump(p);
         else if (p->pid_state == KW__PID_NEED)
@@ -643,7 +725,7 @@ void kw__producer_run(kw_producer *p)
         p->pid_state = KW__PID_NEED;
         start_bump(p);
     }
-    if (p->pid_state == KW__PID_NEED && need_pid)
+    if (p->pid_state == KW__PID_NEED && need_pid && !p->txn_id)
         next = min_u64(next, p->pid_retry_ns > now ? p->pid_retry_ns : now + 1000000u);
 
     if (!p->timer_ready) {

@@ -114,7 +114,7 @@ static char *dup_opt(const char *src, bool *oom)
     return d;
 }
 
-static bool ext_key_ok(const char *k)
+bool kw__sasl_ext_key_ok(const char *k)
 {
     if (!k || !k[0])
         return false;
@@ -124,7 +124,7 @@ static bool ext_key_ok(const char *k)
     return true;
 }
 
-static bool ext_value_ok(const char *v)
+bool kw__sasl_ext_value_ok(const char *v)
 {
     if (!v || !v[0])
         return false;
@@ -132,6 +132,42 @@ static bool ext_value_ok(const char *v)
         if (!((*p >= 0x21 && *p <= 0x7e) || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
             return false;
     return true;
+}
+
+/*
+ * AWS_MSK_IAM's credentials from the document the connection fetched for this
+ * exchange (a file or Unix-socket source), in the form the mechanism's
+ * callback hands over: malloc'd copies.
+ */
+static char *dup_or_null(const char *v, bool *oom)
+{
+    if (!v)
+        return NULL;
+    char *d = strdup(v);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+static int aws_from_document(void *ctx, kw_sasl_aws_credentials *out, char *err, size_t errlen)
+{
+    kw_sasl *s = ctx;
+    const kw_cred_doc *doc = &s->fetched;
+    if (doc->kind != KW_CRED_AWS || !doc->access_key || !doc->secret_key) {
+        snprintf(err, errlen, "no AWS credential document was fetched from %s",
+                 kw__cred_source_name(s->cred));
+        return KW_EINVAL;
+    }
+    bool oom = false;
+    out->access_key_id = dup_or_null(doc->access_key, &oom);
+    out->secret_access_key = dup_or_null(doc->secret_key, &oom);
+    out->session_token = dup_or_null(doc->session_token, &oom);
+    out->user_agent = dup_or_null(doc->user_agent, &oom);
+    if (oom) {
+        snprintf(err, errlen, "out of memory");
+        return KW_ENOMEM;
+    }
+    return 0;
 }
 
 int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg)
@@ -150,10 +186,33 @@ int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg)
                            m);
     const char *name = mech_names[s->mech];
     bool oom = false;
+    if (cfg->cred && s->mech != KW_SASL_OAUTHBEARER && s->mech != KW_SASL_AWS_MSK_IAM)
+        return config_fail(s, KW_EINVAL,
+                           "SASL %s takes no credential document source (%s is for OAUTHBEARER "
+                           "or AWS_MSK_IAM)",
+                           name, kw__cred_source_name(cfg->cred));
 
     if (s->mech == KW_SASL_AWS_MSK_IAM) {
         char why[512];
-        int rc = kw__sasl_aws_new(&s->aws, cfg, why, sizeof(why));
+        kw_sasl_config aws = *cfg;
+        if (cfg->cred) {
+            /* A file or socket source: the connection fetches a document before each exchange
+             * (kw__sasl_set_cred) and the mechanism takes its keys from it. */
+            if (kw__cred_source_kind(cfg->cred) != KW_CRED_AWS)
+                return config_fail(s, KW_EINVAL,
+                                   "SASL AWS_MSK_IAM: the credential source (%s) gives "
+                                   "OAUTHBEARER documents, not AWS ones",
+                                   kw__cred_source_name(cfg->cred));
+            if (cfg->aws_access_key_id || cfg->aws_secret_access_key || cfg->aws_credentials_cb)
+                return config_fail(s, KW_EINVAL,
+                                   "SASL AWS_MSK_IAM: static keys and a credential source (%s) "
+                                   "are both set: give one",
+                                   kw__cred_source_name(cfg->cred));
+            aws.aws_credentials_cb = aws_from_document;
+            aws.aws_credentials_ctx = s;
+            s->cred = cfg->cred;
+        }
+        int rc = kw__sasl_aws_new(&s->aws, &aws, why, sizeof(why));
         if (rc)
             return config_fail(s, rc, "%s", why);
     } else if (s->mech == KW_SASL_GSSAPI) {
@@ -166,17 +225,23 @@ int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg)
         s->krb_service = dup_opt(svc, &oom);
         s->krb_host = dup_opt(cfg->server_host, &oom);
     } else if (s->mech == KW_SASL_OAUTHBEARER) {
-        int sources = !!cfg->oauth_token + !!cfg->oauth_token_file + !!cfg->oauth_token_cb;
+        int sources =
+            !!cfg->oauth_token + !!cfg->oauth_token_file + !!cfg->oauth_token_cb + !!cfg->cred;
         if (sources != 1)
             return config_fail(s, KW_EINVAL,
                                "SASL OAUTHBEARER: configure exactly one of a token, a token "
-                               "file or a token callback (got %d)",
+                               "file, a token callback or a credential document source (got %d)",
                                sources);
+        if (cfg->cred && kw__cred_source_kind(cfg->cred) != KW_CRED_OAUTH)
+            return config_fail(s, KW_EINVAL,
+                               "SASL OAUTHBEARER: the credential source (%s) gives AWS "
+                               "documents, not OAUTHBEARER ones",
+                               kw__cred_source_name(cfg->cred));
         if (cfg->oauth_token_file && !cfg->oauth_token_file[0])
             return config_fail(s, KW_EINVAL, "SASL OAUTHBEARER: the token file path is empty");
         for (size_t i = 0; i < cfg->oauth_extension_count; i++) {
             const kw_sasl_extension *e = &cfg->oauth_extensions[i];
-            if (!ext_key_ok(e->key))
+            if (!kw__sasl_ext_key_ok(e->key))
                 return config_fail(s, KW_EINVAL,
                                    "SASL OAUTHBEARER: extension key \"%.64s\" must be letters only",
                                    e->key ? e->key : "");
@@ -184,7 +249,7 @@ int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg)
             if (strcmp(e->key, "auth") == 0)
                 return config_fail(s, KW_EINVAL,
                                    "SASL OAUTHBEARER: \"auth\" is reserved, not an extension");
-            if (!ext_value_ok(e->value))
+            if (!kw__sasl_ext_value_ok(e->value))
                 return config_fail(s, KW_EINVAL,
                                    "SASL OAUTHBEARER: extension %s has an empty value or one "
                                    "with control characters",
@@ -194,6 +259,7 @@ int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg)
         s->token_file = dup_opt(cfg->oauth_token_file, &oom);
         s->token_cb = cfg->oauth_token_cb;
         s->token_ctx = cfg->oauth_token_ctx;
+        s->cred = cfg->cred;
         if (cfg->oauth_extension_count) {
             s->ext = calloc(cfg->oauth_extension_count, sizeof(*s->ext));
             if (!s->ext)
@@ -226,8 +292,7 @@ const char *kw__sasl_mechanism(const kw_sasl *s)
     return mech_names[s->mech];
 }
 
-/* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
-static bool token_ok(const char *t, size_t n)
+bool kw__sasl_token_ok(const char *t, size_t n)
 {
     size_t i = 0;
     for (; i < n; i++) {
@@ -271,7 +336,7 @@ static long read_token_file(kw_sasl *s, char *buf, size_t cap)
     return (long)n;
 }
 
-/* n,,\x01auth=Bearer <token>\x01[key=value\x01]...\x01 (RFC 7628 section 3.1, as Kafka sends it) */
+/* n,[a=zid],\x01auth=Bearer <token>\x01[key=value\x01]...\x01 (RFC 7628 section 3.1, as Kafka sends it) */
 static int oauth_first(kw_sasl *s)
 {
     size_t cap = KW_SASL_TOKEN_MAX;
@@ -280,7 +345,20 @@ static int oauth_first(kw_sasl *s)
         return fail(s, KW_ENOMEM, "out of memory");
     long n;
     const char *src;
-    if (s->token) {
+    const kw_cred_doc *doc = s->cred ? &s->fetched : NULL;
+    if (doc) {
+        src = "the credential document's token";
+        if (doc->kind != KW_CRED_OAUTH || !doc->token) {
+            wipe_free(buf, cap);
+            return fail(s, KW_EINVAL, "no credential document was fetched from %s",
+                        kw__cred_source_name(s->cred));
+        }
+        n = (long)strlen(doc->token);
+        if ((size_t)n > cap)
+            n = (long)cap + 1;
+        else
+            memcpy(buf, doc->token, (size_t)n);
+    } else if (s->token) {
         src = "the configured token";
         n = (long)strlen(s->token);
         if ((size_t)n > cap)
@@ -317,7 +395,7 @@ static int oauth_first(kw_sasl *s)
             return fail(s, KW_EINVAL, "token file %s is empty", s->token_file);
         return fail(s, KW_EINVAL, "%s is empty", src);
     }
-    if (!token_ok(buf, (size_t)n)) {
+    if (!kw__sasl_token_ok(buf, (size_t)n)) {
         wipe_free(buf, cap);
         if (s->token_file)
             return fail(s, KW_EINVAL, "token file %s holds characters a bearer token cannot have",
@@ -325,10 +403,21 @@ static int oauth_first(kw_sasl *s)
         return fail(s, KW_EINVAL, "%s holds characters a bearer token cannot have", src);
     }
 
-    static const char head[] = "n,,\x01" "auth=Bearer ";
-    size_t len = sizeof(head) - 1 + (size_t)n + 1;
-    for (size_t i = 0; i < s->ext_count; i++)
-        len += strlen(s->ext[i].key) + 1 + strlen(s->ext[i].value) + 1;
+    /* A document's extensions replace the configured ones; its zid goes into the GS2 header. */
+    const kw_sasl_extension *ext = s->ext;
+    size_t ext_count = s->ext_count;
+    const char *zid = doc ? doc->zid : NULL;
+    if (doc && doc->ext_count) {
+        /* kw_cred_kv and kw_sasl_extension are both {key, value} string pairs. */
+        _Static_assert(sizeof(kw_cred_kv) == sizeof(kw_sasl_extension), "same layout");
+        ext = (const kw_sasl_extension *)doc->ext;
+        ext_count = doc->ext_count;
+    }
+    static const char head[] = "\x01" "auth=Bearer ";
+    /* "n,a=" zid "," with ',' and '=' escaped as =2C and =3D (RFC 5801 saslname): 3 bytes each. */
+    size_t len = 5 + (zid ? 3 * strlen(zid) : 0) + sizeof(head) - 1 + (size_t)n + 1;
+    for (size_t i = 0; i < ext_count; i++)
+        len += strlen(ext[i].key) + 1 + strlen(ext[i].value) + 1;
     len += 1;
     uint8_t *out = malloc(len);
     if (!out) {
@@ -336,17 +425,32 @@ static int oauth_first(kw_sasl *s)
         return fail(s, KW_ENOMEM, "out of memory");
     }
     uint8_t *p = out;
+    *p++ = 'n';
+    *p++ = ',';
+    if (zid) {
+        *p++ = 'a';
+        *p++ = '=';
+        for (const char *z = zid; *z; z++) {
+            if (*z == ',' || *z == '=') {
+                memcpy(p, *z == ',' ? "=2C" : "=3D", 3);
+                p += 3;
+            } else {
+                *p++ = (uint8_t)*z;
+            }
+        }
+    }
+    *p++ = ',';
     memcpy(p, head, sizeof(head) - 1);
     p += sizeof(head) - 1;
     memcpy(p, buf, (size_t)n);
     p += n;
     *p++ = 0x01;
-    for (size_t i = 0; i < s->ext_count; i++) {
-        size_t kl = strlen(s->ext[i].key), vl = strlen(s->ext[i].value);
-        memcpy(p, s->ext[i].key, kl);
+    for (size_t i = 0; i < ext_count; i++) {
+        size_t kl = strlen(ext[i].key), vl = strlen(ext[i].value);
+        memcpy(p, ext[i].key, kl);
         p += kl;
         *p++ = '=';
-        memcpy(p, s->ext[i].value, vl);
+        memcpy(p, ext[i].value, vl);
         p += vl;
         *p++ = 0x01;
     }
@@ -502,6 +606,8 @@ int kw__sasl_start(kw_sasl *s, const uint8_t **out, size_t *outlen)
     default:
         return config_fail(s, KW_EINVAL, "SASL: kw__sasl_init did not succeed");
     }
+    /* A fetched document serves one exchange: the next one fetches anew. */
+    kw__cred_doc_clear(&s->fetched);
     if (rc)
         return rc;
     s->phase = KW_SASL_SENT_FIRST;
@@ -624,6 +730,23 @@ int kw__sasl_server_error(kw_sasl *s, const char *msg, size_t len)
     return rc;
 }
 
+struct kw_cred_source *kw__sasl_cred_source(const kw_sasl *s)
+{
+    return s->config_err ? NULL : s->cred;
+}
+
+void kw__sasl_set_cred(kw_sasl *s, kw_cred_doc *doc)
+{
+    kw__cred_doc_move(&s->fetched, doc);
+}
+
+int kw__sasl_cred_failed(kw_sasl *s, int err, const char *detail)
+{
+    drop_out(s);
+    kw__cred_doc_clear(&s->fetched);
+    return fail(s, err == KW_ENOMEM ? KW_ENOMEM : KW_ESASL, "%s", detail);
+}
+
 const char *kw__sasl_errstr(const kw_sasl *s)
 {
     return s->errstr;
@@ -644,6 +767,7 @@ void kw__sasl_free(kw_sasl *s)
     }
     free(s->ext);
     free(s->server_json);
+    kw__cred_doc_clear(&s->fetched);
     kw__gssapi_free(s->gss);
     kw__sasl_aws_free(s->aws);
     free(s->krb_service);

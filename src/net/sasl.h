@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kwal/error.h"
+#include "net/cred.h"
 #include "net/scram.h"
 
 /*
@@ -16,7 +17,10 @@
  * the next message (KW_SASL_CONTINUE) or says the client side is satisfied
  * (KW_SASL_DONE).  When a SaslAuthenticate response carries an error code,
  * the connection hands its error_message to kw__sasl_server_error instead,
- * which builds the detail.  Nothing here does I/O except reading the
+ * which builds the detail.  With a credential source (cfg->cred: a JSON
+ * file or an HTTP socket), the connection first fetches a document
+ * (kw__cred_fetch, asynchronous) and hands it over with kw__sasl_set_cred
+ * before each kw__sasl_start.  Nothing here does I/O except reading the
  * OAUTHBEARER token file (or calling the token callback) in kw__sasl_start,
  * and GSSAPI's ticket request to the KDC (cyrus-sasl and the Kerberos
  * library, in kw__sasl_start), which runs on the caller's thread.
@@ -86,7 +90,12 @@ typedef struct kw_sasl_config {
     const char *username;
     const char *password;
     /* OAUTHBEARER: exactly one token source.  The file is re-read on every
-     * authentication (trailing CR/LF stripped), so a sidecar can rotate it. */
+     * authentication (trailing CR/LF stripped), so a sidecar can rotate it.
+     * cred (not owned; outlives every kw_sasl made from this config) is the
+     * fourth kind: a JSON document per authentication, with zid and
+     * extensions beside the token (its extensions replace oauth_extensions
+     * when it has any). */
+    struct kw_cred_source *cred;
     const char *oauth_token;
     const char *oauth_token_file;
     kw_sasl_token_fn oauth_token_cb;
@@ -141,6 +150,8 @@ typedef struct kw_sasl {
     void *token_ctx;
     kw_sasl_extension *ext;
     size_t ext_count;
+    struct kw_cred_source *cred;
+    kw_cred_doc fetched; /* the document for the next kw__sasl_start (wiped once used) */
     char *cnonce;
     uint32_t min_iter, max_iter;
     kw_scram scram;
@@ -161,6 +172,25 @@ typedef struct kw_sasl {
  * afterwards either way.
  */
 int kw__sasl_init(kw_sasl *s, const kw_sasl_config *cfg);
+
+/* The credential source to fetch from before each kw__sasl_start, or NULL (static credentials). */
+struct kw_cred_source *kw__sasl_cred_source(const kw_sasl *s);
+
+/* Takes doc's contents (doc is left empty) for the next kw__sasl_start, which wipes them. */
+void kw__sasl_set_cred(kw_sasl *s, kw_cred_doc *doc);
+
+/*
+ * The fetch failed (err and detail from the kw_cred_done_fn): records the
+ * detail as this exchange's failure and returns the code to fail the
+ * connection with (KW_ESASL, or KW_ENOMEM).
+ */
+int kw__sasl_cred_failed(kw_sasl *s, int err, const char *detail);
+
+/* RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+bool kw__sasl_token_ok(const char *t, size_t n);
+/* RFC 7628 kvpair: a key is 1*ALPHA; a value is 1*(%x21-7E / SP / HT / CR / LF). */
+bool kw__sasl_ext_key_ok(const char *k);
+bool kw__sasl_ext_value_ok(const char *v);
 
 /* The canonical mechanism name for SaslHandshake ("SCRAM-SHA-512"); "" if init failed. */
 const char *kw__sasl_mechanism(const kw_sasl *s);

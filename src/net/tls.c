@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -21,12 +22,15 @@ struct kw_tls_ctx {
     SSL_CTX *ssl_ctx;
     bool insecure;
     bool no_hostname_check;
+    /* The configured version floor and suites, for a handshake refusal's detail ("" if none). */
+    char offer[300];
 };
 
 struct kw_tls {
     SSL *ssl;
     char where[300];
     char name[256];
+    char offer[300];
     char errstr[1024];
 };
 
@@ -45,6 +49,152 @@ static const char *openssl_reason(char *buf, size_t len, const char *fallback)
     }
     ERR_clear_error();
     return buf;
+}
+
+/* The TLS 1.3 suites OpenSSL implements: these names go to SSL_CTX_set_ciphersuites. */
+static const char *const tls13_suites[] = {
+    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256",
+};
+
+static bool is_tls13_suite(const char *name)
+{
+    for (size_t i = 0; i < sizeof(tls13_suites) / sizeof(tls13_suites[0]); i++)
+        if (strcmp(name, tls13_suites[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Appends name to a ':' list in buf; false when it does not fit. */
+static bool list_add(char *buf, size_t cap, const char *name)
+{
+    size_t used = strlen(buf), n = strlen(name);
+    if (used + (used ? 1 : 0) + n + 1 > cap)
+        return false;
+    if (used)
+        buf[used++] = ':';
+    memcpy(buf + used, name, n + 1);
+    return true;
+}
+
+/*
+ * min_version and cipher_suites onto the context (see tls.h for the
+ * mapping).  A TLS 1.2 name may be OpenSSL's or the standard one (Java and
+ * Go configurations use those): both are looked up among every cipher this
+ * OpenSSL knows, and the OpenSSL name goes into the cipher list.
+ */
+static int apply_versions(SSL_CTX *ctx, const kw_tls_config *cfg, char *err, size_t errlen)
+{
+    int min = TLS1_2_VERSION;
+    if (cfg->min_version) {
+        if (strcasecmp(cfg->min_version, "TLSv1.2") == 0) {
+            min = TLS1_2_VERSION;
+        } else if (strcasecmp(cfg->min_version, "TLSv1.3") == 0) {
+            min = TLS1_3_VERSION;
+        } else {
+            snprintf(err, errlen,
+                     "TLS: minimum version \"%.64s\" (tls_min_version, ssl.min.version) is not "
+                     "TLSv1.2 or TLSv1.3",
+                     cfg->min_version);
+            return KW_ECONFIG;
+        }
+    }
+    int max = 0; /* the newest OpenSSL has */
+    if (cfg->cipher_suites) {
+        char list12[4096] = "", list13[512] = "";
+        SSL_CTX *all_ctx = SSL_CTX_new(TLS_client_method());
+        if (!all_ctx || SSL_CTX_set_cipher_list(all_ctx, "ALL:COMPLEMENTOFALL") != 1) {
+            SSL_CTX_free(all_ctx);
+            ERR_clear_error();
+            snprintf(err, errlen, "TLS: cannot list the cipher suites OpenSSL knows");
+            return KW_ETLS;
+        }
+        STACK_OF(SSL_CIPHER) *all = SSL_CTX_get_ciphers(all_ctx);
+        const char *p = cfg->cipher_suites;
+        int rc = 0;
+        while (*p && !rc) {
+            size_t n = strcspn(p, ":,");
+            char name[128];
+            /* Blanks around names are a common slip in hand-written lists: dropped. */
+            while (n && (*p == ' ' || *p == '\t')) {
+                p++;
+                n--;
+            }
+            size_t k = n;
+            while (k && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+                k--;
+            if (k >= sizeof(name)) {
+                snprintf(err, errlen, "TLS: cipher suite name \"%.64s...\" is too long", p);
+                rc = KW_ECONFIG;
+                break;
+            }
+            memcpy(name, p, k);
+            name[k] = '\0';
+            p += n;
+            if (*p)
+                p++;
+            if (!k)
+                continue;
+            const char *ossl = NULL;
+            bool v13 = is_tls13_suite(name);
+            for (int i = 0; !v13 && i < sk_SSL_CIPHER_num(all); i++) {
+                const SSL_CIPHER *c = sk_SSL_CIPHER_value(all, i);
+                const char *std = SSL_CIPHER_standard_name(c);
+                if (strcmp(SSL_CIPHER_get_name(c), name) == 0 || (std && strcmp(std, name) == 0))
+                    ossl = SSL_CIPHER_get_name(c);
+            }
+            if (!v13 && !ossl) {
+                snprintf(err, errlen,
+                         "TLS: cipher suite \"%s\" (tls_cipher_suites, ssl.cipher.suites) is not "
+                         "one OpenSSL knows (use OpenSSL or IANA names, e.g. "
+                         "ECDHE-RSA-AES128-GCM-SHA256 or TLS_AES_128_GCM_SHA256)",
+                         name);
+                rc = KW_ECONFIG;
+            } else if (!(v13 ? list_add(list13, sizeof(list13), name)
+                             : list_add(list12, sizeof(list12), ossl))) {
+                snprintf(err, errlen, "TLS: the cipher suite list is too long");
+                rc = KW_ECONFIG;
+            }
+        }
+        SSL_CTX_free(all_ctx);
+        if (rc)
+            return rc;
+        if (!list12[0] && !list13[0]) {
+            snprintf(err, errlen, "TLS: tls_cipher_suites (ssl.cipher.suites) names no suite");
+            return KW_ECONFIG;
+        }
+        if (!list13[0] && min == TLS1_3_VERSION) {
+            snprintf(err, errlen,
+                     "TLS: tls_cipher_suites \"%.200s\" has no TLS 1.3 suite, but the minimum "
+                     "version is TLSv1.3",
+                     cfg->cipher_suites);
+            return KW_ECONFIG;
+        }
+        if (list12[0] && SSL_CTX_set_cipher_list(ctx, list12) != 1) {
+            char why[256];
+            snprintf(err, errlen, "TLS: cipher list \"%.200s\" refused: %s", list12,
+                     openssl_reason(why, sizeof(why), "no usable cipher"));
+            return KW_ECONFIG;
+        }
+        if (SSL_CTX_set_ciphersuites(ctx, list13) != 1) {
+            char why[256];
+            snprintf(err, errlen, "TLS: TLS 1.3 suites \"%.200s\" refused: %s", list13,
+                     openssl_reason(why, sizeof(why), "no usable suite"));
+            return KW_ECONFIG;
+        }
+        if (!list13[0])
+            max = TLS1_2_VERSION; /* no TLS 1.3 suite listed: TLS 1.3 is off */
+        if (!list12[0])
+            min = TLS1_3_VERSION; /* only TLS 1.3 suites listed: TLS 1.2 is off */
+    }
+    if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
+        (max && SSL_CTX_set_max_proto_version(ctx, max) != 1)) {
+        char why[256];
+        snprintf(err, errlen, "TLS: cannot set the protocol versions: %s",
+                 openssl_reason(why, sizeof(why), "refused"));
+        return KW_ETLS;
+    }
+    return 0;
 }
 
 int kw__tls_ctx_new(kw_tls_ctx **out, const kw_tls_config *cfg, char *err, size_t errlen)
@@ -72,11 +222,22 @@ int kw__tls_ctx_new(kw_tls_ctx **out, const kw_tls_config *cfg, char *err, size_
         free(c);
         return KW_ETLS;
     }
-    SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION);
+    if (cfg->min_version || cfg->cipher_suites)
+        snprintf(c->offer, sizeof(c->offer), "%s%.40s%s%s%.200s", cfg->min_version ? "ssl.min.version=" : "",
+                 cfg->min_version ? cfg->min_version : "",
+                 cfg->min_version && cfg->cipher_suites ? ", " : "",
+                 cfg->cipher_suites ? "ssl.cipher.suites=" : "",
+                 cfg->cipher_suites ? cfg->cipher_suites : "");
+    int rc = apply_versions(c->ssl_ctx, cfg, err, errlen);
+    if (rc) {
+        SSL_CTX_free(c->ssl_ctx);
+        free(c);
+        return rc;
+    }
     /* Partial writes and a moving buffer let the connection retry a write with whatever is queued. */
     SSL_CTX_set_mode(c->ssl_ctx,
                      SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    int rc = KW_ETLS;
+    rc = KW_ETLS;
     if (cfg->ca_file || cfg->ca_dir) {
         if (SSL_CTX_load_verify_locations(c->ssl_ctx, cfg->ca_file, cfg->ca_dir) != 1) {
             snprintf(err, errlen, "TLS: cannot load CA %s: %s",
@@ -189,6 +350,7 @@ int kw__tls_new(kw_tls **out, kw_tls_ctx *ctx, int fd, const char *server_name, 
         return KW_ENOMEM;
     snprintf(t->where, sizeof(t->where), "%s", where);
     snprintf(t->name, sizeof(t->name), "%s", server_name);
+    memcpy(t->offer, ctx->offer, sizeof(t->offer));
     char why[256];
     ERR_clear_error();
     t->ssl = SSL_new(ctx->ssl_ctx);
@@ -272,8 +434,20 @@ static int map_result(kw_tls *t, int ret, unsigned *want, const char *what)
         snprintf(t->errstr, sizeof(t->errstr), "TLS: certificate verify failed for %s: %s",
                  t->where, X509_verify_cert_error_string(vr));
     } else {
-        snprintf(t->errstr, sizeof(t->errstr), "TLS %s %s failed: %s", what, t->where,
-                 openssl_reason(why, sizeof(why), "protocol error"));
+        /* A refusal over versions or suites: say which ones were offered, if they were chosen. */
+        int reason = ERR_GET_REASON(ERR_peek_last_error());
+        bool offer = t->offer[0] && (reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE ||
+                                     reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+                                     reason == SSL_R_TLSV1_ALERT_INSUFFICIENT_SECURITY ||
+                                     reason == SSL_R_NO_CIPHERS_AVAILABLE ||
+                                     reason == SSL_R_UNSUPPORTED_PROTOCOL ||
+                                     reason == SSL_R_WRONG_CIPHER_RETURNED);
+        snprintf(t->errstr, sizeof(t->errstr), "TLS %s %s failed: %s%s%s%s", what, t->where,
+                 openssl_reason(why, sizeof(why), "protocol error"),
+                 offer ? " (the broker accepts none of the TLS versions and cipher suites "
+                         "offered: "
+                       : "",
+                 offer ? t->offer : "", offer ? ")" : "");
     }
     return KW_ETLS;
 }

@@ -21,6 +21,17 @@ typedef struct kw_tls_config {
     bool insecure_skip_verify; /* the connection logs a warning every time it connects */
     /* Verify the chain but not the name in it (ssl.endpoint.identification.algorithm=none). */
     bool no_hostname_check;
+    /* "TLSv1.2" (default) or "TLSv1.3", case-insensitive; anything else is KW_ECONFIG. */
+    const char *min_version;
+    /*
+     * ':' or ',' separated suite names, OpenSSL's or the standard (IANA)
+     * ones.  TLS 1.3 names go to SSL_CTX_set_ciphersuites, the rest to
+     * SSL_CTX_set_cipher_list; a version none of whose suites is listed is
+     * turned off (no TLS 1.3 name: max TLS 1.2; only TLS 1.3 names: min
+     * TLS 1.3).  An unknown name, or a list that leaves no version, is
+     * KW_ECONFIG naming it.
+     */
+    const char *cipher_suites;
 } kw_tls_config;
 
 /*

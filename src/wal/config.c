@@ -52,8 +52,9 @@ enum key_id {
     S_TYPE, S_USERNAME, S_PASSWORD, S_KERBEROS_SERVICE, S_TOKEN, S_TOKEN_FILE,
     S_AWS_ACCESS_KEY_ID, S_AWS_SECRET_ACCESS_KEY, S_AWS_SESSION_TOKEN, S_AWS_REGION,
     S_AWS_USER_AGENT,
+    S_OAUTH_FILE, S_OAUTH_HTTP_SOCKET, S_AWS_FILE, S_AWS_HTTP_SOCKET, S_HTTP_TIMEOUT,
     T_SERVER_CA, T_SERVER_CA_DIR, T_CLIENT_CERT, T_CLIENT_KEY, T_SERVER_NAME,
-    T_NO_HOSTNAME_CHECK, T_INSECURE_SKIP_VERIFY,
+    T_NO_HOSTNAME_CHECK, T_INSECURE_SKIP_VERIFY, T_MIN_VERSION, T_CIPHER_SUITES,
     KEY_IDS
 };
 
@@ -80,7 +81,7 @@ struct keydef {
 static key_check_fn check_provider, check_endpoints, check_selector, check_prefix_key,
     check_nonempty, check_topic_key, check_format, check_compression, check_api_version_max,
     check_sasl_table, check_tls_table, check_unused, check_mechanism, check_krb_service,
-    check_server_name;
+    check_server_name, check_min_version;
 
 static const keydef wal_keys[] = {
     {"provider", K_STRING, W_PROVIDER, ST_NONE, 0, 0, 0, "", check_provider},
@@ -184,6 +185,17 @@ static const keydef sasl_keys[] = {
      check_nonempty},
     {"aws_user_agent", K_STRING, S_AWS_USER_AGENT, ST_STR, AT(wal.kafka.aws_user_agent), 0, 0, "",
      check_nonempty},
+    /* Credential documents (JSON), read anew at each (re-)authentication: a file or GET / on a
+     * Unix socket; the timeout bounds each HTTP request. */
+    {"oauthbearer_file", K_STRING, S_OAUTH_FILE, ST_STR, AT(wal.kafka.oauth_file), 0, 0, "",
+     check_nonempty},
+    {"oauthbearer_http_socket", K_STRING, S_OAUTH_HTTP_SOCKET, ST_STR,
+     AT(wal.kafka.oauth_http_socket), 0, 0, "", check_nonempty},
+    {"aws_file", K_STRING, S_AWS_FILE, ST_STR, AT(wal.kafka.aws_file), 0, 0, "", check_nonempty},
+    {"aws_http_socket", K_STRING, S_AWS_HTTP_SOCKET, ST_STR, AT(wal.kafka.aws_http_socket), 0, 0,
+     "", check_nonempty},
+    {"http_socket_timeout", K_DURATION, S_HTTP_TIMEOUT, ST_U32, AT(wal.kafka.sasl_http_timeout_ms),
+     1, 86400000, " ms", NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -203,6 +215,11 @@ static const keydef tls_keys[] = {
      AT(wal.kafka.tls_no_hostname_check), 0, 0, "", NULL},
     {"insecure_skip_verify", K_BOOL, T_INSECURE_SKIP_VERIFY, ST_BOOL,
      AT(wal.kafka.tls_insecure_skip_verify), 0, 0, "", NULL},
+    {"min_version", K_STRING, T_MIN_VERSION, ST_STR, AT(wal.kafka.tls_min_version), 0, 0, "",
+     check_min_version},
+    /* OpenSSL or IANA names, ':' or ',' separated; the client checks each name. */
+    {"cipher_suites", K_STRING, T_CIPHER_SUITES, ST_STR, AT(wal.kafka.tls_cipher_suites), 0, 0,
+     "", check_nonempty},
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -797,6 +814,15 @@ static int check_server_name(ctx *c, const kw__toml_entry *e, const keydef *k, c
     return 0;
 }
 
+/* Kafka's ssl.min.version values that kwal speaks. */
+static int check_min_version(ctx *c, const kw__toml_entry *e, const keydef *k, const char *s,
+                             uint64_t num)
+{
+    if (strcmp(s, "TLSv1.2") != 0 && strcmp(s, "TLSv1.3") != 0)
+        return fail(c, e->line, "tls.min_version: '%s' is not \"TLSv1.2\" or \"TLSv1.3\"", s);
+    return 0;
+}
+
 /* The table's walk ------------------------------------------------------------------- */
 
 /* Checks one key against its row and stores it where the row says. */
@@ -871,9 +897,54 @@ static int check_whole(ctx *c, const kw__toml_entry *wal)
         bool gssapi = m && strcmp(m, "GSSAPI") == 0;
         bool oauth = m && strcmp(m, "OAUTHBEARER") == 0;
         bool aws = m && strcmp(m, "AWS_MSK_IAM") == 0;
+        /* The credential sources: each with its mechanism, at most one per mechanism. */
+        static const struct {
+            const char *key;
+            bool is_oauth;
+            size_t off;
+        } srcs[] = {
+            {"token", true, AT(wal.kafka.oauth_token)},
+            {"token_file", true, AT(wal.kafka.oauth_token_file)},
+            {"oauthbearer_file", true, AT(wal.kafka.oauth_file)},
+            {"oauthbearer_http_socket", true, AT(wal.kafka.oauth_http_socket)},
+            {"aws_file", false, AT(wal.kafka.aws_file)},
+            {"aws_http_socket", false, AT(wal.kafka.aws_http_socket)},
+            {"aws_access_key_id", false, AT(wal.kafka.aws_access_key_id)},
+        };
+        const char *first = NULL;
+        for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+            if (!*(const char *const *)(const void *)((const char *)cfg + srcs[i].off))
+                continue;
+            if (m && (srcs[i].is_oauth ? !oauth : !aws))
+                return fail(c, line, "[wal.sasl]: %s goes with type %s only", srcs[i].key,
+                            srcs[i].is_oauth ? "OAUTHBEARER" : "AWS_MSK_IAM");
+            if (first)
+                return fail(c, line,
+                            "[wal.sasl]: %s and %s are both set: give one credential source",
+                            first, srcs[i].key);
+            first = srcs[i].key;
+        }
+        if (oauth && !first)
+            return fail(c, line,
+                        "[wal.sasl]: type OAUTHBEARER needs one of token, token_file, "
+                        "oauthbearer_file and oauthbearer_http_socket");
+        /* AWS_MSK_IAM: static keys (both), or a file or socket source; aws_* with that type only. */
         bool any_aws = o->aws_access_key_id || o->aws_secret_access_key || o->aws_session_token ||
                        o->aws_region || o->aws_user_agent;
-        const char *missing = !m                  ? "type"
+        if (!aws && any_aws)
+            return fail(c, line, "[wal.sasl]: the aws_* keys go with type AWS_MSK_IAM only");
+        if (aws && !first)
+            return fail(c, line,
+                        "[wal.sasl]: type AWS_MSK_IAM needs aws_access_key_id and "
+                        "aws_secret_access_key, or aws_file, or aws_http_socket");
+        if (aws && !o->aws_access_key_id != !o->aws_secret_access_key)
+            return fail(c, line, "[wal.sasl]: type AWS_MSK_IAM needs aws_access_key_id and "
+                                 "aws_secret_access_key together");
+        if (o->sasl_http_timeout_ms && !o->oauth_http_socket && !o->aws_http_socket)
+            return fail(c, line,
+                        "[wal.sasl]: http_socket_timeout needs oauthbearer_http_socket or "
+                        "aws_http_socket");
+        const char *missing = !m                       ? "type"
                               : gssapi || oauth || aws ? NULL
                               : !o->sasl_username ? "username"
                               : !o->sasl_password ? "password"
@@ -886,25 +957,11 @@ static int check_whole(ctx *c, const kw__toml_entry *wal)
                         "credential cache, KRB5CCNAME, says who the WAL is)");
         if (!gssapi && o->sasl_kerberos_service_name)
             return fail(c, line, "[wal.sasl]: kerberos_service_name goes with type GSSAPI only");
-        if (oauth && (o->sasl_username || o->sasl_password))
+        if ((oauth || aws) && (o->sasl_username || o->sasl_password))
             return fail(c, line,
-                        "[wal.sasl]: type OAUTHBEARER takes a token or token_file, not a "
-                        "username or password");
-        if (oauth && !o->oauth_token == !o->oauth_token_file)
-            return fail(c, line, "[wal.sasl]: type OAUTHBEARER needs exactly one of token and "
-                                 "token_file");
-        if (!oauth && (o->oauth_token || o->oauth_token_file))
-            return fail(c, line, "[wal.sasl]: token and token_file go with type OAUTHBEARER only");
-        /* AWS_MSK_IAM: both keys; the aws_* keys with that type only. */
-        if (aws && (o->sasl_username || o->sasl_password))
-            return fail(c, line,
-                        "[wal.sasl]: type AWS_MSK_IAM takes aws_access_key_id and "
-                        "aws_secret_access_key, not a username or password");
-        if (aws && (!o->aws_access_key_id || !o->aws_secret_access_key))
-            return fail(c, line, "[wal.sasl]: type AWS_MSK_IAM needs aws_access_key_id and "
-                                 "aws_secret_access_key");
-        if (!aws && any_aws)
-            return fail(c, line, "[wal.sasl]: the aws_* keys go with type AWS_MSK_IAM only");
+                        "[wal.sasl]: type %s takes a credential source, not a username or "
+                        "password",
+                        m);
     }
     const kw__toml_entry *tls = c->seen[W_TLS];
     if (tls && !o->tls_cert_file != !o->tls_key_file)
@@ -1031,37 +1088,12 @@ int kw__wal_config_parse(const char *text, size_t len, const char *filename, kw_
 int kw__wal_config_load(const char *path, kw__wal_config *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (err && errlen)
-        {
-            char why[128];
-            /* strerror_r, not strerror: a library must not share its buffer across threads. */
-            snprintf(err, errlen, "%s: %s", path, strerror_r(errno, why, sizeof(why)));
-        }
-        return KW_ECONFIG;
-    }
-    /* One byte past the limit tells a file that is too big from one that just fits. */
-    char *text = malloc(MAX_FILE_BYTES + 1);
-    if (!text) {
-        fclose(f);
-        return KW_ENOMEM;
-    }
-    size_t n = fread(text, 1, MAX_FILE_BYTES + 1, f);
-    int read_err = ferror(f);
-    fclose(f);
-    int rc;
-    if (read_err) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: read error", path);
-        rc = KW_ECONFIG;
-    } else if (n > MAX_FILE_BYTES) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s: bigger than %zu bytes", path, MAX_FILE_BYTES);
-        rc = KW_ECONFIG;
-    } else {
-        rc = kw__wal_config_parse(text, n, path, cfg, err, errlen);
-    }
+    char *text;
+    size_t n;
+    int rc = kw__toml_read_file(path, MAX_FILE_BYTES, &text, &n, err, errlen);
+    if (rc)
+        return rc;
+    rc = kw__wal_config_parse(text, n, path, cfg, err, errlen);
     free(text);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/conn.h"
 #include "wal/kafka_int.h"
 #include "net/log.h"
 
@@ -48,41 +49,7 @@ void kw__wal_kafka_log(kw_wal_kafka *k, int level, const char *fmt, ...)
 int kw__wal_kafka_wait(kw_wal_kafka *k, pthread_mutex_t *mu, pthread_cond_t *cond,
                        const struct timespec *until)
 {
-    int rc = kw__client_can_block(k->client);
-    if (rc)
-        return rc;
-    struct timespec now;
-    if (kw__client_host_driven(k->client)) {
-        int ms = 100;
-        if (until) {
-            clock_gettime(CLOCK_REALTIME, &now);
-            int64_t left = (int64_t)(until->tv_sec - now.tv_sec) * 1000 +
-                           (until->tv_nsec - now.tv_nsec) / 1000000;
-            if (left <= 0)
-                return KW_ETIMEDOUT;
-            if (left < ms)
-                ms = (int)left;
-        }
-        pthread_mutex_unlock(mu);
-        int drove = kw__client_drive(k->client, ms);
-        pthread_mutex_lock(mu);
-        if (drove != 0)
-            return drove < 0 ? drove : 0;
-        /* Another thread runs the loop: it signals cond, or we look again in 10 ms. */
-        clock_gettime(CLOCK_REALTIME, &now);
-        now.tv_nsec += 10 * 1000000;
-        if (now.tv_nsec >= 1000000000) {
-            now.tv_sec++;
-            now.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(cond, mu, &now);
-        return 0;
-    }
-    if (!until) {
-        pthread_cond_wait(cond, mu);
-        return 0;
-    }
-    return pthread_cond_timedwait(cond, mu, until) == ETIMEDOUT ? KW_ETIMEDOUT : 0;
+    return kw__client_wait_cond(k->client, mu, cond, until);
 }
 
 /* ---------------------------------------------------------------- topics and regions */
@@ -228,6 +195,14 @@ static int kafka_append(void *p, uint64_t region_id, const void *data, size_t le
                         kw_wal_append_cb *cb, void *arg)
 {
     kw_wal_kafka *k = p;
+    if (len > KW_WAL_MAX_ENTRY_BYTES) {
+        pthread_mutex_lock(&k->mu);
+        snprintf(k->errstr, sizeof(k->errstr),
+                 "append: an entry of %zu bytes is larger than the %zu bytes replay reassembles",
+                 len, KW_WAL_MAX_ENTRY_BYTES);
+        pthread_mutex_unlock(&k->mu);
+        return KW_ETOOBIG;
+    }
     uint32_t nparts;
     int rc = kw__wal_split(len, k->max_part, &nparts);
     if (rc)
@@ -386,6 +361,18 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
     int rc = 0;
     if (!k->default_topic) {
         rc = KW_ENOMEM;
+    } else if (k->o.max_batch_bytes > KW__MAX_BATCH_BYTES) {
+        snprintf(errbuf, errlen,
+                 "max_batch_bytes: %zu is over 33554432 (32 MiB): replay must fetch a batch "
+                 "within the client's 100 MiB response limit",
+                 k->o.max_batch_bytes);
+        rc = KW_ECONFIG;
+    } else if (k->o.fetch_max_bytes > KW__MAX_FETCH_BYTES) {
+        snprintf(errbuf, errlen,
+                 "fetch_max_bytes: %zu is over 67108864 (64 MiB): an answer holds the budget "
+                 "plus a first batch larger than it, within the client's 100 MiB response limit",
+                 k->o.fetch_max_bytes);
+        rc = KW_ECONFIG;
     } else if (k->max_part == 0) {
         snprintf(errbuf, errlen, "max_batch_bytes: %zu is too small (more than %d bytes needed)",
                  k->o.max_batch_bytes, KW_WAL_RECORD_OVERHEAD);

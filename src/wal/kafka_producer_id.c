@@ -7,6 +7,7 @@
 #include "proto/crc32c.h"
 #include "proto/kerr.h"
 #include "proto/msg_group.h"
+#include "net/producer_id.h"
 #include "wal/kafka_int.h"
 
 /* ---------------------------------------------------------------- producer id */
@@ -20,13 +21,10 @@ static int build_init(void *arg, int version, int32_t leader_epoch, const void *
 {
     kinit *in = arg;
     ktopic *t = in->t;
-    kw__schema_init(kw__api(KW_API_INIT_PRODUCER_ID)->req, version, &in->req);
-    in->req.transactional_id = KW_STR_NULL;
-    in->req.transaction_timeout_ms = 60000;
+    (void)leader_epoch;
     /* KIP-360: asking with the current id and epoch bumps the epoch, so the
      * broker forgets the old sequence state without a new producer id. */
-    in->req.producer_id = version >= 3 ? t->producer_id : -1;
-    in->req.producer_epoch = version >= 3 ? t->producer_epoch : -1;
+    kw__producer_id_request(&in->req, version, NULL, 60000, t->producer_id, t->producer_epoch);
     *req = &in->req;
     return 0;
 }
@@ -101,8 +99,7 @@ static void init_done(const kw_cluster_result *res, void *arg)
         return;
     }
     /* A stale or fenced id: start over with a fresh one. */
-    if (kerr == KW_KERR_INVALID_PRODUCER_EPOCH || kerr == KW_KERR_PRODUCER_FENCED ||
-        kerr == 49 /* INVALID_PRODUCER_ID_MAPPING */) {
+    if (kw__producer_id_stale(kerr)) {
         t->producer_id = -1;
         t->producer_epoch = -1;
     }

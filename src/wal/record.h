@@ -174,6 +174,9 @@ int kw__wal_record_topic_unescape(const kw_wal_record_key *k, char *buf, size_t 
  * (under 32) and its key (34 for kwal; GreptimeDB refuses keys >= 256).
  */
 #define KW_WAL_RECORD_OVERHEAD 256
+/* The largest entry the kafka provider takes: replay reassembles entries up to this (its
+ * max_entry_bytes default), so append refuses what replay could not give back. */
+#define KW_WAL_MAX_ENTRY_BYTES ((size_t)64 << 20)
 
 /* The largest part payload for a batch limit: max_batch_bytes - 256, or 0 when it is not above 256.
  */

@@ -36,7 +36,7 @@ void kw__wal_record_asm_init(kw_wal_record_asm *a, const kw_wal_record_asm_optio
     if (opts)
         a->opts = *opts;
     if (!a->opts.max_entry_bytes)
-        a->opts.max_entry_bytes = (size_t)64 << 20;
+        a->opts.max_entry_bytes = KW_WAL_MAX_ENTRY_BYTES;
     if (!a->opts.max_buffered_bytes)
         a->opts.max_buffered_bytes = (size_t)256 << 20;
     if (!a->opts.max_regions)

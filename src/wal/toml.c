@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* strtod_l, newlocale */
 #endif
 #include "wal/toml.h"
+#include <errno.h>
 
 #include <locale.h>
 #include <stdarg.h>
@@ -1153,4 +1154,43 @@ const char *kw__toml_type_name(int type)
     case KW_TOML_TABLE: return "table";
     default: return "value";
     }
+}
+
+int kw__toml_read_file(const char *path, size_t max, char **text, size_t *len, char *err,
+                       size_t errlen)
+{
+    *text = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (err && errlen) {
+            char why[128];
+            /* strerror_r, not strerror: a library must not share its buffer across threads. */
+            snprintf(err, errlen, "%s: %s", path, strerror_r(errno, why, sizeof(why)));
+        }
+        return KW_ECONFIG;
+    }
+    /* One byte past the limit tells a file that is too big from one that just fits. */
+    char *data = malloc(max + 2);
+    if (!data) {
+        fclose(f);
+        return KW_ENOMEM;
+    }
+    size_t n = fread(data, 1, max + 1, f);
+    int read_err = ferror(f);
+    fclose(f);
+    if (read_err || n > max) {
+        if (err && errlen) {
+            if (read_err)
+                snprintf(err, errlen, "%s: read error", path);
+            else
+                snprintf(err, errlen, "%s: bigger than %zu bytes", path, max);
+        }
+        free(data);
+        return KW_ECONFIG;
+    }
+    data[n] = 0;
+    *text = data;
+    *len = n;
+    return 0;
 }

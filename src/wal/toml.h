@@ -85,6 +85,14 @@ int kw__toml_parse(const char *text, size_t len, const kw__toml_limits *limits,
 
 void kw__toml_free(kw__toml_value *root);
 
+/*
+ * Reads the file at path whole (at most max bytes) for kw__toml_parse: 0 and
+ * *text (malloc'd, NUL-terminated; the caller frees) and *len, or KW_ECONFIG
+ * with "PATH: why" in err (missing, unreadable, bigger than max), KW_ENOMEM.
+ */
+int kw__toml_read_file(const char *path, size_t max, char **text, size_t *len, char *err,
+                       size_t errlen);
+
 /* The entry named key in table t, or NULL (also when t is NULL or not a table). */
 const kw__toml_entry *kw__toml_find(const kw__toml_value *t, const char *key);
 

@@ -79,7 +79,7 @@ usage "kwal: -X request.timeout.ms: 'soon' is not a number of milliseconds from 
 usage "kwal: -X ssl.endpoint.identification.algorithm: 'dns' is not one of https, none" \
   -b "$B" -X ssl.endpoint.identification.algorithm=dns topics list
 usage "kwal: -X sasl.username: the value is empty" -b "$B" -X sasl.username= topics list
-usage "kwal: -X sasl.mechanism=AWS_MSK_IAM needs -X sasl.aws.access.key.id and -X sasl.aws.secret.access.key" \
+usage "kwal: -X sasl.mechanism=AWS_MSK_IAM needs -X sasl.aws.access.key.id and -X sasl.aws.secret.access.key, or -X sasl.aws.file, or -X sasl.aws.http.socket" \
   -b "$B" -X security.protocol=sasl_ssl -X sasl.mechanism=AWS_MSK_IAM -X sasl.aws.access.key.id=AKID topics list
 usage "kwal: -X sasl.aws.* needs sasl.mechanism=AWS_MSK_IAM" -b "$B" -X security.protocol=sasl_plaintext \
   -X sasl.mechanism=PLAIN -X sasl.username=a -X sasl.password=b -X sasl.aws.region=us-east-1 topics list
@@ -315,6 +315,52 @@ ok "SASL OAUTHBEARER through -X sasl.oauthbearer.token"
 run 1 "$KWAL" "${OAUTH[@]}" -X sasl.oauthbearer.token="$OLD" -X request.timeout.ms=5000 offsets -t "$T"
 grep -q 'invalid_token' "$TMP/err" || fail "an expired token: $(cat "$TMP/err")"
 ok "an expired OAUTHBEARER token fails with exit 1 and the broker's status"
+printf '{"token": "%s", "zid": "alice"}\n' "$TOKEN" >"$TMP/oauth.json"
+run 0 "$KWAL" "${OAUTH[@]}" -X sasl.oauthbearer.file="$TMP/oauth.json" offsets -t "$T"
+[ "$(cat "$TMP/out")" = "0 0 1000" ] || fail "offsets with sasl.oauthbearer.file: $(cat "$TMP/out")"
+ok "SASL OAUTHBEARER through -X sasl.oauthbearer.file (a JSON document)"
+printf '{"zid": "alice"}' >"$TMP/oauth.json"
+run 1 "$KWAL" "${OAUTH[@]}" -X sasl.oauthbearer.file="$TMP/oauth.json" -X request.timeout.ms=5000 offsets -t "$T"
+has_err 'field "token" is missing'
+has_err "$TMP/oauth.json"
+ok "a credential document without a token fails with exit 1, naming the file and the field"
+# The HTTP callback: python3's http.server on a Unix socket answers GET / with the document.
+cat >"$TMP/cred_server.py" <<'PY'
+import http.server, os, socket, socketserver, sys
+path, body, status = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+    def address_string(self):
+        return "unix"
+class S(socketserver.UnixStreamServer):
+    pass
+S(path, H).serve_forever()
+PY
+cred_http() { # cred_http SOCKET BODY STATUS: starts the server in the background, waits for its socket
+  python3 "$TMP/cred_server.py" "$1" "$2" "$3" &
+  CRED_PID=$!
+  for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
+  fail "the credential server did not start"
+}
+cred_http "$TMP/cred.sock" "{\"token\": \"$TOKEN\"}" 200
+run 0 "$KWAL" "${OAUTH[@]}" -X sasl.oauthbearer.http.socket="$TMP/cred.sock" offsets -t "$T"
+[ "$(cat "$TMP/out")" = "0 0 1000" ] || fail "offsets with sasl.oauthbearer.http.socket: $(cat "$TMP/out")"
+kill "$CRED_PID"; wait "$CRED_PID" 2>/dev/null || true; rm -f "$TMP/cred.sock"
+ok "SASL OAUTHBEARER through -X sasl.oauthbearer.http.socket (GET / on a Unix socket)"
+cred_http "$TMP/cred.sock" "no tokens today" 500
+run 1 "$KWAL" "${OAUTH[@]}" -X sasl.oauthbearer.http.socket="$TMP/cred.sock" \
+  -X sasl.http.socket.timeout.ms=3000 -X request.timeout.ms=5000 offsets -t "$T"
+has_err "status 500"
+kill "$CRED_PID"; wait "$CRED_PID" 2>/dev/null || true; rm -f "$TMP/cred.sock"
+ok "a credential server answering 500 fails with exit 1 and the status"
+usage "kwal: -X sasl.oauthbearer.token and -X sasl.oauthbearer.file are both set: give the mechanism one credential source" \
+  "${OAUTH[@]}" -X sasl.oauthbearer.token="$TOKEN" -X sasl.oauthbearer.file=/x offsets -t "$T"
 
 # AWS_MSK_IAM: the AWSIAM listener's test mechanism checks the SigV4 signature (a broker without it: skipped).
 if [ -n "${KWAL_BOOTSTRAP_AWS:-}" ]; then
@@ -338,6 +384,13 @@ run 0 "$KWAL" "${SSL[@]}" offsets -t "$T"
 run 0 "$KWAL" "${SSL[@]}" consume -t "$T" -o 995 -e
 same "$TMP/out" <(tail -n 5 "$TMP/lines") "consume over TLS"
 ok "SSL through -X ssl.ca.location"
+run 0 "$KWAL" "${SSL[@]}" -X ssl.min.version=TLSv1.3 -X ssl.cipher.suites=TLS_AES_256_GCM_SHA384 offsets -t "$T"
+[ "$(cat "$TMP/out")" = "0 0 1000" ] || fail "offsets over TLS 1.3: $(cat "$TMP/out")"
+ok "ssl.min.version=TLSv1.3 and a TLS 1.3 suite in ssl.cipher.suites"
+run 1 "$KWAL" "${SSL[@]}" -X ssl.cipher.suites=TLS_AES_128_CCM_8_SHA256 -X request.timeout.ms=5000 offsets -t "$T"
+has_err "accepts none of the TLS versions and cipher suites"
+ok "cipher suites the broker does not accept fail with exit 1, saying so"
+usage "kwal: -X ssl.min.version: 'TLSv1' is not one of TLSv1.2, TLSv1.3" "${SSL[@]}" -X ssl.min.version=TLSv1 offsets -t "$T"
 run 0 "$KWAL" -b "$KWAL_BOOTSTRAP_MTLS" -X security.protocol=ssl -X ssl.ca.location="$TLS/ca.pem" \
   -X ssl.certificate.location="$TLS/client.pem" -X ssl.key.location="$TLS/client.key" offsets -t "$T"
 ok "mTLS through -X ssl.certificate.location and ssl.key.location"

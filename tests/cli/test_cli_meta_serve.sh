@@ -10,7 +10,9 @@ fi
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -KILL "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -TERM "$p" 2>/dev/null || true; done
+  sleep 0.3 # TERM: the leader resigns instead of leaving a lease to lapse into the next test
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   "$kwal" -b "$KWAL_BOOTSTRAP" topics delete -t "${prefix}_0" -t "${prefix}_1" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -68,6 +70,17 @@ serve b
 if wait_for "$work/b.out" "^following: a$" 10; then ok; else bad "b does not follow a"; cat "$work/b.out" "$work/b.err" >&2; fi
 out=$("$kwal" meta status -c "$cfg" 2>&1) || true
 if grep -q "^leader: a$" <<<"$out"; then ok; else bad "status does not name a: $out"; fi
+
+# One prunes: with rounds every second, the follower skips every round and the leader skips none.
+sleep 2.5
+if grep -q "round skipped: this metasrv does not lead" "$work/b.err" &&
+   ! grep -q "round skipped: this metasrv does not lead" "$work/a.err" &&
+   grep -qE "pruner: round done: [0-9]+ topics, [0-9]+ pruned, 0 skipped" "$work/a.err"; then
+  ok
+else
+  bad "rounds: the leader should run them and the follower skip them"
+  grep -h "round" "$work/a.err" "$work/b.err" | head -5 >&2
+fi
 
 # SIGKILL the leader: b takes over once a's lease lapses (2 s), not before.
 t0=$(now_ms)

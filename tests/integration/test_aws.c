@@ -124,6 +124,43 @@ START_TEST(session_token_pair_produces_and_fetches)
 }
 END_TEST
 
+/* Mimir's way: the keys from a JSON document re-read at each authentication (aws_file). */
+START_TEST(keys_from_a_credential_file_produce_and_fetch)
+{
+    char path[] = "/tmp/kwal-aws-cred-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "{\"AccessKey\": \"%s\", \"SecretKey\": \"%s\", \"SessionToken\": \"%s\", "
+               "\"UserAgent\": \"kwal-file/1\"}",
+            s_key_id, s_secret, s_token);
+    fclose(f);
+    kw_client_options o = aws_options(bs, NULL, NULL);
+    o.aws_file = path;
+    kw_client *c = open_client(&o);
+    round_trip(c, "file", 3);
+    kw_client_destroy(c);
+    /* A document with the wrong secret: refused with the broker's reason. */
+    f = fopen(path, "w");
+    fprintf(f, "{\"AccessKey\": \"%s\", \"SecretKey\": \"not-the-secret\"}", key_id);
+    fclose(f);
+    c = open_client(&o);
+    kw_client_metadata_result r;
+    int rc = kw_client_metadata(c, &(kw_client_metadata_args){.timeout_ms = 5000}, &r);
+    ck_assert_int_eq(rc, KW_ESASL);
+    kw_client_metadata_result_free(&r);
+    kw_client_destroy(c);
+    /* Static keys and a file at once: a configuration error naming both. */
+    o = aws_options(bs, key_id, secret);
+    o.aws_file = path;
+    kw_client *bad = NULL;
+    char err[512];
+    ck_assert_int_eq(kw_client_new(&bad, &o, err, sizeof(err)), KW_ECONFIG);
+    ck_assert_msg(strstr(err, "aws_access_key_id") && strstr(err, "aws_file"), "%s", err);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(region_from_the_environment)
 {
     /* Read once by kw_client_new: changing it afterwards changes nothing. */
@@ -401,6 +438,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, good_keys_produce_and_fetch);
     tcase_add_test(tc, session_token_pair_produces_and_fetches);
+    tcase_add_test(tc, keys_from_a_credential_file_produce_and_fetch);
     tcase_add_test(tc, region_from_the_environment);
     tcase_add_test(tc, wrong_secret_is_refused_with_the_broker_reason);
     tcase_add_test(tc, wrong_region_is_refused);

@@ -8,10 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kwal/client.h"
 #include "kwal/meta.h"
 
-#define REGIONS 60
-#define TOPICS 4
+#define REGIONS 200
+#define TOPICS 64
 
 static char cfg_path[256];
 static char prefix[128];
@@ -123,6 +124,26 @@ START_TEST(two_datanodes_allocating_at_once_agree_and_the_leader_sees_both)
         ck_assert_msg(strcmp(seen[0][r], seen[1][r]) == 0, "region %d: %s vs %s", r, seen[0][r],
                       seen[1][r]);
 
+    /* A restarted datanode gets the same topic for every region. */
+    {
+        kw_meta *again = open_meta(false);
+        for (int r = 0; r < REGIONS; r++) {
+            char t[256];
+            ck_assert_int_eq(kw_meta_region_topic(again, (uint64_t)r, t, sizeof(t)), 0);
+            ck_assert_str_eq(t, seen[0][r]);
+        }
+        kw_meta_close(again);
+    }
+    /* round_robin spreads them: every topic has regions (200 over 64). */
+    for (int tix = 0; tix < TOPICS; tix++) {
+        char want[256];
+        snprintf(want, sizeof(want), "%s_%d", prefix, tix);
+        int n = 0;
+        for (int r = 0; r < REGIONS; r++)
+            n += strcmp(seen[0][r], want) == 0;
+        ck_assert_msg(n >= 1, "topic %s has no region", want);
+    }
+
     /* The elected metasrv (a third process's handle) counts every region, whoever reported it. */
     kw_meta *leader = open_meta(true);
     for (int i = 0; i < 100 && !kw_meta_leading(leader); i++) {
@@ -150,6 +171,24 @@ START_TEST(two_datanodes_allocating_at_once_agree_and_the_leader_sees_both)
     ck_assert_str_eq(who, who2);
     kw_meta_close(other);
     kw_meta_close(leader);
+    /* The topics go: the broker is shared. */
+    kw_client_options co = {.bootstrap = getenv("KWAL_BOOTSTRAP")};
+    kw_client *c = NULL;
+    char err[256];
+    if (kw_client_new(&c, &co, err, sizeof(err)) == 0) {
+        const char *names[TOPICS];
+        char buf[TOPICS][256];
+        for (int tix = 0; tix < TOPICS; tix++) {
+            snprintf(buf[tix], sizeof(buf[tix]), "%s_%d", prefix, tix);
+            names[tix] = buf[tix];
+        }
+        kw_client_topics_result tr;
+        kw_client_delete_topics(c, &(kw_client_delete_topics_args){.names = names,
+                                                                   .name_count = TOPICS},
+                                &tr);
+        kw_client_topics_result_free(&tr);
+        kw_client_destroy(c);
+    }
     unlink(cfg_path);
 }
 END_TEST

@@ -38,6 +38,44 @@ static void teardown(void)
 
 /* kwal's own [wal.sasl] / [wal.tls] keys: every security option the client has. ------------ */
 
+START_TEST(credential_documents_and_tls_options_map_onto_the_client)
+{
+    parse_ok("[wal.sasl]\ntype = \"OAUTHBEARER\"\noauthbearer_http_socket = \"/run/cred.sock\"\n"
+             "http_socket_timeout = \"2s\"\n"
+             "[wal.tls]\nmin_version = \"TLSv1.3\"\ncipher_suites = \"TLS_AES_256_GCM_SHA384\"\n");
+    ck_assert_str_eq(cfg.wal.kafka.oauth_http_socket, "/run/cred.sock");
+    ck_assert_uint_eq(cfg.wal.kafka.sasl_http_timeout_ms, 2000);
+    ck_assert_str_eq(cfg.wal.kafka.tls_min_version, "TLSv1.3");
+    ck_assert_str_eq(cfg.wal.kafka.tls_cipher_suites, "TLS_AES_256_GCM_SHA384");
+    ck_assert_int_eq(cfg.wal.kafka.security, KW_CLIENT_SASL_SSL);
+    kw__wal_config_free(&cfg);
+    parse_ok("[wal.sasl]\ntype = \"OAUTHBEARER\"\noauthbearer_file = \"/run/oauth.json\"\n");
+    ck_assert_str_eq(cfg.wal.kafka.oauth_file, "/run/oauth.json");
+    kw__wal_config_free(&cfg);
+    parse_ok("[wal.sasl]\ntype = \"AWS_MSK_IAM\"\naws_file = \"/run/aws.json\"\n");
+    ck_assert_str_eq(cfg.wal.kafka.sasl_mechanism, "AWS_MSK_IAM");
+    ck_assert_str_eq(cfg.wal.kafka.aws_file, "/run/aws.json");
+    kw__wal_config_free(&cfg);
+    parse_ok("[wal.sasl]\ntype = \"AWS_MSK_IAM\"\naws_http_socket = \"/run/aws.sock\"\n");
+    ck_assert_str_eq(cfg.wal.kafka.aws_http_socket, "/run/aws.sock");
+    kw__wal_config_free(&cfg);
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\noauthbearer_file = \"/a\"\n"
+              "oauthbearer_http_socket = \"/b\"\n",
+              "wal.toml:1: [wal.sasl]: oauthbearer_file and oauthbearer_http_socket are both "
+              "set: give one credential source");
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\naws_file = \"/a\"\n",
+              "wal.toml:1: [wal.sasl]: aws_file goes with type AWS_MSK_IAM only");
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken = \"t\"\nhttp_socket_timeout = \"1s\"\n",
+              "wal.toml:1: [wal.sasl]: http_socket_timeout needs oauthbearer_http_socket or "
+              "aws_http_socket");
+    parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\noauthbearer_file = \"\"\n",
+              "wal.toml:3: sasl.oauthbearer_file: the path is empty");
+    parse_err("[wal.tls]\nmin_version = \"TLSv1.1\"\n",
+              "wal.toml:2: tls.min_version: 'TLSv1.1' is not \"TLSv1.2\" or \"TLSv1.3\"");
+    parse_err("[wal.tls]\ncipher_suites = \"\"\n", "wal.toml:2: tls.cipher_suites: the path is empty");
+}
+END_TEST
+
 START_TEST(oauthbearer_token_and_token_file_map_onto_the_client)
 {
     parse_ok("[wal]\nprovider = \"kafka\"\n"
@@ -69,11 +107,11 @@ START_TEST(aws_msk_iam_keys_map_onto_the_client)
     kw__wal_config_free(&cfg);
     parse_err("[wal.sasl]\ntype = \"AWS_MSK_IAM\"\naws_access_key_id = \"AKID\"\n",
               "wal.toml:1: [wal.sasl]: type AWS_MSK_IAM needs aws_access_key_id and "
-              "aws_secret_access_key");
+              "aws_secret_access_key together");
     parse_err("[wal.sasl]\ntype = \"AWS_MSK_IAM\"\naws_access_key_id = \"AKID\"\n"
               "aws_secret_access_key = \"s\"\nusername = \"u\"\n",
-              "wal.toml:1: [wal.sasl]: type AWS_MSK_IAM takes aws_access_key_id and "
-              "aws_secret_access_key, not a username or password");
+              "wal.toml:1: [wal.sasl]: type AWS_MSK_IAM takes a credential source, not a "
+              "username or password");
     parse_err("[wal.sasl]\ntype = \"PLAIN\"\nusername = \"u\"\npassword = \"p\"\n"
               "aws_region = \"us-east-1\"\n",
               "wal.toml:1: [wal.sasl]: the aws_* keys go with type AWS_MSK_IAM only");
@@ -113,14 +151,16 @@ START_TEST(bad_security_keys_name_the_key)
     parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken_file = \"\"\n",
               "wal.toml:3: sasl.token_file: the path is empty");
     parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\n",
-              "wal.toml:1: [wal.sasl]: type OAUTHBEARER needs exactly one of token and token_file");
+              "wal.toml:1: [wal.sasl]: type OAUTHBEARER needs one of token, token_file, "
+              "oauthbearer_file and oauthbearer_http_socket");
     parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken = \"t\"\ntoken_file = \"/f\"\n",
-              "wal.toml:1: [wal.sasl]: type OAUTHBEARER needs exactly one of token and token_file");
+              "wal.toml:1: [wal.sasl]: token and token_file are both set: give one credential "
+              "source");
     parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken = \"t\"\nusername = \"u\"\n",
-              "wal.toml:1: [wal.sasl]: type OAUTHBEARER takes a token or token_file, not a "
+              "wal.toml:1: [wal.sasl]: type OAUTHBEARER takes a credential source, not a "
               "username or password");
     parse_err("[wal.sasl]\ntype = \"PLAIN\"\nusername = \"u\"\npassword = \"p\"\ntoken = \"t\"\n",
-              "wal.toml:1: [wal.sasl]: token and token_file go with type OAUTHBEARER only");
+              "wal.toml:1: [wal.sasl]: token goes with type OAUTHBEARER only");
     parse_err("[wal.sasl]\ntype = \"OAUTHBEARER\"\ntoken = 5\n",
               "wal.toml:3: sasl.token: expected a string, not an integer");
     parse_err("[wal.sasl]\ntokn = \"t\"\n",
@@ -1171,6 +1211,7 @@ int main(void)
     tcase_add_test(tc, wrong_types_are_errors);
     tcase_add_test(tc, bad_values_are_errors);
     tcase_add_test(tc, oauthbearer_token_and_token_file_map_onto_the_client);
+    tcase_add_test(tc, credential_documents_and_tls_options_map_onto_the_client);
     tcase_add_test(tc, tls_server_name_checks_and_ca_dir_map_onto_the_client);
     tcase_add_test(tc, bad_security_keys_name_the_key);
     tcase_add_test(tc, topic_name_prefix_follows_greptimedb_and_kafka);

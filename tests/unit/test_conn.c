@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../cred_http_server.h"
 #include "net/conn.h"
+#include "net/cred.h"
 #include "proto/msg_admin.h"
 #include "proto/msg_core.h"
 #include "proto/msg_data.h"
@@ -38,6 +40,8 @@ typedef struct fake {
     int small_rcvbuf;       /* a few KiB of receive buffer: a big request fills the socket */
     atomic_int produce_bytes_ok; /* records of the last Produce: 1 matched the pattern, -1 not */
     atomic_int produce_records_len;
+    char auths[8][512]; /* the first SaslAuthenticate payloads, NUL-terminated (\x01 kept) */
+    atomic_int n_auth_saved;
 } fake;
 
 /* The byte at position i of the test's records: no period that a misplaced resume could hide in. */
@@ -153,6 +157,16 @@ static void *fake_main(void *arg)
         case KW_API_SASL_AUTHENTICATE: {
             atomic_fetch_add(&f->n_auths, 1);
             in_sasl = false;
+            {
+                const kw_sasl_authenticate_req *q = (const kw_sasl_authenticate_req *)reqbuf;
+                int k = atomic_load(&f->n_auth_saved);
+                if (k < 8 && q->auth_bytes.len >= 0) {
+                    size_t n = (size_t)q->auth_bytes.len < 511 ? (size_t)q->auth_bytes.len : 511;
+                    memcpy(f->auths[k], q->auth_bytes.ptr, n);
+                    f->auths[k][n] = '\0';
+                    atomic_store(&f->n_auth_saved, k + 1);
+                }
+            }
             kw_sasl_authenticate_resp resp;
             kw__schema_init(api->resp, ver, &resp);
             resp.auth_bytes = (kw_bytes){(const uint8_t *)"", 0};
@@ -860,6 +874,165 @@ START_TEST(session_cap_hook_shortens_an_endless_session)
 }
 END_TEST
 
+static kw_cred_source *oauth_source(const char *file, const char *sock, uint32_t timeout_ms)
+{
+    kw_cred_source *src;
+    char err[256];
+    kw_cred_source_options so = {
+        .kind = KW_CRED_OAUTH, .file = file, .http_socket = sock, .timeout_ms = timeout_ms};
+    ck_assert_int_eq(kw__cred_source_new(&src, loop, &so, err, sizeof(err)), 0);
+    return src;
+}
+
+static void drop_source(kw_cred_source *src)
+{
+    kw__cred_source_close(src);
+    kw__cred_source_free(src);
+}
+
+/* KIP-368 with an HTTP credential source: each exchange asks the server again and sends its token. */
+START_TEST(reauthentication_fetches_the_credential_document_anew)
+{
+    cred_server srv;
+    ck_assert_int_eq(cred_server_start(&srv, 200, "{\"token\":\"one\",\"zid\":\"alice\"}"), 0);
+    kw_cred_source *src = oauth_source(NULL, srv.path, 0);
+    fake f = {.api_versions_max = -1, .session_lifetime_ms = 300};
+    fake_start(&f);
+    watch w = {0};
+    kw_sasl_config s = {.mechanism = "OAUTHBEARER", .cred = src};
+    kw_conn_options o = {.sasl = &s};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    /* the server's next answers, one per re-authentication; the second one is slow */
+    cred_server_set(&srv, 200, 0, "{\"token\":\"two\",\"extensions\":{\"trace\":\"t2\"}}");
+    uint64_t end = now_ms() + 5000;
+    while (kw__conn_reauth_count(c) < 1 && now_ms() < end)
+        kw__loop_run_once(loop, 10);
+    ck_assert_uint_ge(kw__conn_reauth_count(c), 1);
+    cred_server_set(&srv, 200, 200, "{\"token\":\"three\"}");
+    /* requests sent meanwhile wait for the exchange and then succeed */
+    res r[20];
+    memset(r, 0, sizeof(r));
+    int sent = 0;
+    while (kw__conn_reauth_count(c) < 2 && now_ms() < end) {
+        if (sent < 20 && kw__conn_in_flight(c) + kw__conn_queued(c) == 0)
+            ck_assert_int_eq(send_metadata(c, 3000, &r[sent++]), 0);
+        kw__loop_run_once(loop, 5);
+    }
+    ck_assert_uint_ge(kw__conn_reauth_count(c), 2);
+    ck_assert(run_until(&r[sent - 1].done, 2000));
+    for (int i = 0; i < sent; i++)
+        ck_assert_int_eq(r[i].err, 0);
+    ck_assert_int_eq(atomic_load(&f.interleaved), 0);
+    ck_assert_int_ge(atomic_load(&f.n_auth_saved), 3);
+    ck_assert_str_eq(f.auths[0], "n,a=alice,\x01" "auth=Bearer one\x01\x01");
+    ck_assert_str_eq(f.auths[1], "n,,\x01" "auth=Bearer two\x01trace=t2\x01\x01");
+    ck_assert_str_eq(f.auths[2], "n,,\x01" "auth=Bearer three\x01\x01");
+    ck_assert_int_ge(atomic_load(&srv.requests), 3);
+    ck_assert_int_eq(w.closed, 0);
+
+    /* the next answer is a 500: that re-authentication fails the connection, saying why */
+    cred_server_set(&srv, 500, 0, "token service down");
+    ck_assert(run_until(&w.closed, 5000));
+    ck_assert_int_eq(w.err, KW_ESASL);
+    ck_assert_msg(strstr(w.detail, "SASL authentication failed (OAUTHBEARER)") &&
+                      strstr(w.detail, srv.path) && strstr(w.detail, "status 500") &&
+                      strstr(w.detail, "token service down"),
+                  "%s", w.detail);
+    kw__conn_free(c);
+    fake_stop(&f);
+    drop_source(src);
+    cred_server_stop(&srv);
+}
+END_TEST
+
+/* A JSON file rotated between re-authentications: each exchange sends the file's current token. */
+START_TEST(reauthentication_rereads_the_credential_file)
+{
+    char dir[] = "/tmp/kwal-conn-cred-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256], tmp[300];
+    snprintf(path, sizeof(path), "%s/oauth.json", dir);
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    const char *docs[] = {"{\"token\":\"first\"}", "{\"token\":\"second\"}",
+                          "{\"token\":\"third\"}", "{\"zid\":\"x\"}"};
+    FILE *fp = fopen(path, "w");
+    fputs(docs[0], fp);
+    fclose(fp);
+    kw_cred_source *src = oauth_source(path, NULL, 0);
+    fake f = {.api_versions_max = -1, .session_lifetime_ms = 200};
+    fake_start(&f);
+    watch w = {0};
+    kw_sasl_config s = {.mechanism = "OAUTHBEARER", .cred = src};
+    kw_conn_options o = {.sasl = &s};
+    kw_conn *c = connect_fake(&f, &w, &o);
+    ck_assert_msg(w.ready == 1, "%s", w.detail);
+    uint64_t end = now_ms() + 5000;
+    for (unsigned i = 1; i < 3; i++) {
+        fp = fopen(tmp, "w");
+        fputs(docs[i], fp);
+        fclose(fp);
+        ck_assert_int_eq(rename(tmp, path), 0);
+        while (kw__conn_reauth_count(c) < i && now_ms() < end)
+            kw__loop_run_once(loop, 10);
+        ck_assert_uint_ge(kw__conn_reauth_count(c), i);
+    }
+    ck_assert_int_ge(atomic_load(&f.n_auth_saved), 3);
+    ck_assert_str_eq(f.auths[0], "n,,\x01" "auth=Bearer first\x01\x01");
+    ck_assert_str_eq(f.auths[1], "n,,\x01" "auth=Bearer second\x01\x01");
+    ck_assert_str_eq(f.auths[2], "n,,\x01" "auth=Bearer third\x01\x01");
+    /* a document without a token: the next re-authentication fails, naming file and field */
+    fp = fopen(tmp, "w");
+    fputs(docs[3], fp);
+    fclose(fp);
+    ck_assert_int_eq(rename(tmp, path), 0);
+    ck_assert(run_until(&w.closed, 5000));
+    ck_assert_int_eq(w.err, KW_ESASL);
+    ck_assert_msg(strstr(w.detail, path) && strstr(w.detail, "field \"token\" is missing"), "%s",
+                  w.detail);
+    kw__conn_free(c);
+    fake_stop(&f);
+    drop_source(src);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* The connection goes while its credential request still waits: no callback, nothing leaks. */
+START_TEST(connection_freed_while_the_credential_request_waits)
+{
+    cred_server srv;
+    ck_assert_int_eq(cred_server_start(&srv, 200, "{\"token\":\"slow\"}"), 0);
+    cred_server_set(&srv, 200, 8000, "{\"token\":\"slow\"}");
+    kw_cred_source *src = oauth_source(NULL, srv.path, 0);
+    fake f = {.api_versions_max = -1};
+    fake_start(&f);
+    watch w = {0};
+    kw_sasl_config s = {.mechanism = "OAUTHBEARER", .cred = src};
+    kw_conn_options o = {.sasl = &s, .host = "127.0.0.1", .port = f.port, .on_state = on_state,
+                         .state_arg = &w};
+    kw_conn *c;
+    ck_assert_int_eq(kw__conn_new(&c, loop, &o), 0);
+    res r = {0};
+    ck_assert_int_eq(send_metadata(c, 10000, &r), 0);
+    uint64_t end = now_ms() + 5000;
+    while (atomic_load(&srv.requests) == 0 && now_ms() < end)
+        kw__loop_run_once(loop, 10);
+    ck_assert_int_eq(atomic_load(&srv.requests), 1);
+    ck_assert_int_eq(w.ready, 0);
+    uint64_t t0 = now_ms();
+    kw__conn_free(c);
+    ck_assert_int_eq(r.err, KW_ECLOSED);
+    for (int i = 0; i < 5; i++)
+        kw__loop_run_once(loop, 10);
+    drop_source(src);
+    ck_assert_msg(now_ms() - t0 < 1500, "took %llu ms", (unsigned long long)(now_ms() - t0));
+    ck_assert_int_eq(w.ready + w.closed, 0);
+    fake_stop(&f);
+    cred_server_stop(&srv);
+}
+END_TEST
+
 START_TEST(send_before_ready_needs_an_explicit_version)
 {
     fake f = {.api_versions_max = -1};
@@ -960,6 +1133,9 @@ int main(void)
     tcase_add_test(tc, a_write_that_fails_inside_send_is_reported_on_the_next_round);
     tcase_add_test(tc, sasl_session_lifetime_triggers_reauthentication_without_interleaving);
     tcase_add_test(tc, session_cap_hook_shortens_an_endless_session);
+    tcase_add_test(tc, reauthentication_fetches_the_credential_document_anew);
+    tcase_add_test(tc, reauthentication_rereads_the_credential_file);
+    tcase_add_test(tc, connection_freed_while_the_credential_request_waits);
     tcase_add_test(tc, send_before_ready_needs_an_explicit_version);
     tcase_add_test(tc, bad_options_are_refused_up_front);
     suite_add_tcase(s, tc);

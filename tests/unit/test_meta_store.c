@@ -478,7 +478,10 @@ START_TEST(reopen_keeps_every_pair_and_revision_through_compactions)
         }
         /* The counter continues past the last delete, not past the highest live key. */
         uint64_t r = put_str(s, round ? "after/1" : "after/0", "x");
-        ck_assert_uint_eq(r, last + 1 + (uint64_t)round);
+        if (on_etcd()) /* etcd's revision is the whole cluster's: other writers move it too */
+            ck_assert_uint_ge(r, last + 1 + (uint64_t)round);
+        else
+            ck_assert_uint_eq(r, last + 1 + (uint64_t)round);
         kw__meta_store_close(s);
     }
     tdir_remove(&d);

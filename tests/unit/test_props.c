@@ -239,11 +239,74 @@ START_TEST(oauthbearer_needs_a_token_and_no_password)
 {
     set_ok("security.protocol=sasl_ssl");
     set_ok("sasl.mechanism=OAUTHBEARER");
-    check_bad("-X sasl.mechanism=OAUTHBEARER needs -X sasl.oauthbearer.token");
+    check_bad("-X sasl.mechanism=OAUTHBEARER needs -X sasl.oauthbearer.token, "
+              "sasl.oauthbearer.file or sasl.oauthbearer.http.socket");
     set_ok("sasl.oauthbearer.token=t");
     check_ok();
     set_ok("sasl.username=alice");
     check_bad("-X sasl.username and sasl.password do not go with sasl.mechanism=OAUTHBEARER");
+}
+END_TEST
+
+START_TEST(credential_sources_map_and_one_is_taken)
+{
+    set_ok("security.protocol=sasl_plaintext");
+    set_ok("sasl.mechanism=oauthbearer");
+    set_ok("sasl.oauthbearer.file=/run/oauth.json");
+    check_ok();
+    ck_assert_str_eq(o.oauth_file, "/run/oauth.json");
+    set_ok("sasl.oauthbearer.http.socket=/run/cred.sock");
+    ck_assert_str_eq(o.oauth_http_socket, "/run/cred.sock");
+    check_bad("-X sasl.oauthbearer.file and -X sasl.oauthbearer.http.socket are both set: give "
+              "the mechanism one credential source");
+    o.oauth_file = NULL;
+    set_ok("sasl.http.socket.timeout.ms=2500");
+    ck_assert_uint_eq(o.sasl_http_timeout_ms, 2500);
+    check_ok();
+    set_ok("sasl.oauthbearer.token=t");
+    check_bad("-X sasl.oauthbearer.token and -X sasl.oauthbearer.http.socket are both set: give "
+              "the mechanism one credential source");
+    o.oauth_token = NULL;
+    set_ok("sasl.aws.file=/run/aws.json");
+    check_bad("-X sasl.aws.file needs sasl.mechanism=AWS_MSK_IAM");
+    set_bad("sasl.http.socket.timeout.ms=0",
+            "-X sasl.http.socket.timeout.ms: '0' is not a number of milliseconds from 1 to "
+            "86400000");
+    set_bad("sasl.aws.http.socket=", "-X sasl.aws.http.socket: the value is empty");
+
+    setup();
+    set_ok("security.protocol=sasl_ssl");
+    set_ok("sasl.mechanism=AWS_MSK_IAM");
+    set_ok("sasl.aws.file=/run/aws.json");
+    set_ok("sasl.aws.http.socket=/run/aws.sock");
+    check_bad("-X sasl.aws.file and -X sasl.aws.http.socket are both set: give the mechanism one "
+              "credential source");
+    o.aws_file = NULL;
+    check_ok();
+    ck_assert_str_eq(o.aws_http_socket, "/run/aws.sock");
+    set_ok("sasl.oauthbearer.file=/x");
+    check_bad("-X sasl.oauthbearer.file needs sasl.mechanism=OAUTHBEARER");
+
+    setup();
+    set_ok("security.protocol=plaintext");
+    set_ok("sasl.http.socket.timeout.ms=100");
+    check_bad("-X sasl.* needs security.protocol sasl_plaintext or sasl_ssl (it is plaintext)");
+}
+END_TEST
+
+START_TEST(tls_version_and_cipher_suites)
+{
+    set_ok("security.protocol=ssl");
+    set_ok("ssl.min.version=TLSv1.3");
+    set_ok("ssl.cipher.suites=TLS_AES_256_GCM_SHA384:ECDHE-RSA-AES128-GCM-SHA256");
+    check_ok();
+    ck_assert_str_eq(o.tls_min_version, "TLSv1.3");
+    ck_assert_str_eq(o.tls_cipher_suites, "TLS_AES_256_GCM_SHA384:ECDHE-RSA-AES128-GCM-SHA256");
+    set_bad("ssl.min.version=TLSv1.1", "-X ssl.min.version: 'TLSv1.1' is not one of TLSv1.2, TLSv1.3");
+    set_bad("ssl.cipher.suites=", "-X ssl.cipher.suites: the value is empty");
+    setup();
+    set_ok("ssl.min.version=tlsv1.2");
+    check_bad("-X ssl.* needs security.protocol ssl or sasl_ssl (it is plaintext)");
 }
 END_TEST
 
@@ -322,10 +385,10 @@ START_TEST(aws_msk_iam_takes_static_keys_and_a_region)
     set_ok("sasl.mechanism=aws_msk_iam");
     ck_assert_str_eq(o.sasl_mechanism, "AWS_MSK_IAM");
     check_bad("-X sasl.mechanism=AWS_MSK_IAM needs -X sasl.aws.access.key.id and "
-              "-X sasl.aws.secret.access.key");
+              "-X sasl.aws.secret.access.key, or -X sasl.aws.file, or -X sasl.aws.http.socket");
     set_ok("sasl.aws.access.key.id=AKIDEXAMPLE");
     check_bad("-X sasl.mechanism=AWS_MSK_IAM needs -X sasl.aws.access.key.id and "
-              "-X sasl.aws.secret.access.key");
+              "-X sasl.aws.secret.access.key, or -X sasl.aws.file, or -X sasl.aws.http.socket");
     set_ok("sasl.aws.secret.access.key=wJalr/K7+x");
     check_ok();
     set_ok("sasl.aws.session.token=FQoG/tok==");
@@ -377,6 +440,8 @@ static Suite *props_suite(void)
     tcase_add_test(tc, a_key_given_twice_keeps_the_last_value);
     tcase_add_test(tc, sasl_protocols_need_a_mechanism_and_credentials);
     tcase_add_test(tc, oauthbearer_needs_a_token_and_no_password);
+    tcase_add_test(tc, credential_sources_map_and_one_is_taken);
+    tcase_add_test(tc, tls_version_and_cipher_suites);
     tcase_add_test(tc, sasl_settings_without_a_sasl_protocol_are_refused);
     tcase_add_test(tc, ssl_settings_without_an_ssl_protocol_are_refused);
     tcase_add_test(tc, a_client_certificate_needs_its_key_and_the_other_way_round);

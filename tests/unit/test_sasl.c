@@ -616,12 +616,12 @@ START_TEST(config_errors_are_explained)
          "SASL SCRAM-SHA-256: the user name is empty"},
         {{.mechanism = "OAUTHBEARER"},
          KW_EINVAL,
-         "SASL OAUTHBEARER: configure exactly one of a token, a token file or a token callback "
-         "(got 0)"},
+         "SASL OAUTHBEARER: configure exactly one of a token, a token file, a token callback "
+         "or a credential document source (got 0)"},
         {{.mechanism = "OAUTHBEARER", .oauth_token = "a", .oauth_token_file = "/x"},
          KW_EINVAL,
-         "SASL OAUTHBEARER: configure exactly one of a token, a token file or a token callback "
-         "(got 2)"},
+         "SASL OAUTHBEARER: configure exactly one of a token, a token file, a token callback "
+         "or a credential document source (got 2)"},
         {{.mechanism = "OAUTHBEARER", .oauth_token_file = ""},
          KW_EINVAL,
          "SASL OAUTHBEARER: the token file path is empty"},
