@@ -72,7 +72,8 @@ static char *key64(const etcd_store *e, const uint8_t *k, size_t n)
     uint8_t *full = malloc(e->prefix_len + n + 1);
     if (!full)
         return NULL;
-    memcpy(full, e->prefix, e->prefix_len);
+    if (e->prefix_len) /* no prefix: e->prefix is NULL, not a pointer memcpy may take */
+        memcpy(full, e->prefix, e->prefix_len);
     if (n)
         memcpy(full + e->prefix_len, k, n);
     char *out = b64(full, e->prefix_len + n);
@@ -464,7 +465,8 @@ static int etcd_range(kw_meta_store *s, const uint8_t *start, size_t start_len,
         size_t got = json_array_size(kvs);
         if (!got)
             more = false;
-        for (size_t i = 0; i < got && !rc; i++) {
+        /* The limit holds whatever the answer holds: a server may send more than asked. */
+        for (size_t i = 0; i < got && !rc && (!limit || n < limit); i++) {
             json_t *kv = json_array_get(kvs, i);
             if (n == cap) {
                 size_t c = cap ? cap * 2 : 64;

@@ -62,6 +62,7 @@
 #define REC_PUT 1u
 #define REC_DEL 2u
 #define DEFAULT_COMPACT_MIN (1024u * 1024u)
+#define MAX_REV ((uint64_t)INT64_MAX) /* the highest revision a log may hold */
 
 typedef struct entry {
     uint64_t rev;
@@ -708,6 +709,13 @@ static int load_log(file_store *fs)
         goto out;
     }
     fs->rev = get_le64(p + 12);
+    /* Revisions are int64 in every store (etcd's too): one above that is damage, and the next
+     * put would count on to UINT64_MAX and wrap to 0, which means "absent". */
+    if (fs->rev > MAX_REV) {
+        rc = kw__meta_store_fail(&fs->base, KW_ECORRUPT, "%s/%s: base revision %llu is past %lld",
+                                 fs->dir, name, (unsigned long long)fs->rev, (long long)MAX_REV);
+        goto out;
+    }
     uint64_t off = FILE_HDR;
     while (off < size) {
         uint32_t len;
@@ -732,7 +740,7 @@ static int load_log(file_store *fs)
         unsigned type = b[0];
         uint64_t rev = get_le64(b + 1);
         uint32_t klen = get_le32(b + 9), vlen = get_le32(b + 13);
-        if ((type != REC_PUT && type != REC_DEL) || rev == 0 || klen == 0 ||
+        if ((type != REC_PUT && type != REC_DEL) || rev == 0 || rev > MAX_REV || klen == 0 ||
             klen > KW_META_STORE_MAX_KEY || vlen > KW_META_STORE_MAX_VALUE ||
             (uint64_t)BODY_FIXED + klen + vlen != len || (type == REC_DEL && vlen != 0)) {
             rc = kw__meta_store_fail(&fs->base, KW_ECORRUPT,

@@ -29,6 +29,8 @@ static void unique(char *buf, size_t len, const char *what)
     snprintf(buf, len, "kwal-it-offsets-%s-%d-%d", what, getpid(), seq++);
 }
 
+static void wait_topic(kw_client *c, const char *topic, int32_t partitions);
+
 static void make_topic(kw_client *c, const char *topic, int32_t partitions)
 {
     kw_client_new_topic t = {.name = topic, .partitions = partitions, .replication_factor = 1};
@@ -38,6 +40,28 @@ static void make_topic(kw_client *c, const char *topic, int32_t partitions)
     ck_assert_int_eq(r.topic_count, 1);
     ck_assert_int_eq(r.topics[0].kerr, 0);
     kw_client_topics_result_free(&r);
+    wait_topic(c, topic, partitions);
+}
+
+static void wait_topic(kw_client *c, const char *topic, int32_t partitions)
+{
+    /* CreateTopics answers once the controller has the topic; the group coordinator checks
+     * commits against the broker's metadata, which may lag (UNKNOWN_TOPIC_OR_PARTITION, seen
+     * on 3.9.1): wait until Metadata shows every partition with a leader. */
+    for (int attempt = 0;; attempt++) {
+        ck_assert_msg(attempt < 100, "%s never showed up in Metadata", topic);
+        kw_client_metadata_args ma = {.topics = &topic, .topic_count = 1};
+        kw_client_metadata_result mr;
+        ck_assert_int_eq(kw_client_metadata(c, &ma, &mr), 0);
+        bool ready = mr.topic_count == 1 && mr.topics[0].kerr == 0 &&
+                     mr.topics[0].partition_count == (size_t)partitions;
+        for (size_t i = 0; ready && i < mr.topics[0].partition_count; i++)
+            ready = mr.topics[0].partitions[i].leader >= 0;
+        kw_client_metadata_result_free(&mr);
+        if (ready)
+            break;
+        usleep(100 * 1000);
+    }
 }
 
 static const kw_client_committed *find(const kw_client_offsets_result *r, const char *topic,
@@ -271,12 +295,22 @@ START_TEST(a_wrong_coordinator_is_left_for_the_right_one)
                                                  .topic_count = 1}, &tr),
                      0);
     kw_client_topics_result_free(&tr);
+    wait_topic(c, topic, 1);
     char group[128];
     unique(group, sizeof(group), "cg");
     kw_client_committed in = {.topic = topic, .partition = 0, .offset = 1, .leader_epoch = -1};
     kw_client_offsets_result r;
-    int rc = kw_client_offset_commit(
-        c, &(kw_client_offset_commit_args){.group = group, .offsets = &in, .count = 1}, &r);
+    int rc;
+    /* the coordinator may be another node than the one Metadata came from: until its metadata
+     * has the topic, the commit is UNKNOWN_TOPIC_OR_PARTITION (3) */
+    for (int attempt = 0;; attempt++) {
+        rc = kw_client_offset_commit(
+            c, &(kw_client_offset_commit_args){.group = group, .offsets = &in, .count = 1}, &r);
+        if (rc != KW_EBROKER || r.kerr != 3 || attempt == 50)
+            break;
+        kw_client_offsets_result_free(&r);
+        usleep(100 * 1000);
+    }
     ck_assert_msg(rc == 0, "first commit: %s", r.detail);
     kw_client_offsets_result_free(&r);
     poison_arg p = {.c = c, .group = group};
