@@ -360,6 +360,11 @@ static list_call *list_new(kw_client *c, const kw_client_list_groups_args *a, in
     return k;
 }
 
+static void list_drop(kw_call *k)
+{
+    list_free((list_call *)k);
+}
+
 KW_API int kw_client_list_groups_async(kw_client *c, const kw_client_list_groups_args *a,
                                        kw_client_list_groups_cb *cb, void *arg)
 {
@@ -367,12 +372,7 @@ KW_API int kw_client_list_groups_async(kw_client *c, const kw_client_list_groups
     list_call *k = cb ? list_new(c, a, &rc) : (rc = KW_EINVAL, NULL);
     if (!k)
         return rc;
-    k->base.cb = (void (*)(void))cb;
-    k->base.cb_arg = arg;
-    rc = kw__client_submit(c, &k->base);
-    if (rc)
-        list_free(k);
-    return rc;
+    return kw__client_call_async(c, &k->base, (void (*)(void))cb, arg, list_drop);
 }
 
 KW_API int kw_client_list_groups(kw_client *c, const kw_client_list_groups_args *a,
@@ -383,17 +383,8 @@ KW_API int kw_client_list_groups(kw_client *c, const kw_client_list_groups_args 
     memset(out, 0, sizeof(*out));
     int rc;
     list_call *k = list_new(c, a, &rc);
-    if (k && (rc = kw__client_can_block(c)) != 0) {
-        list_free(k);
-        k = NULL;
-    }
-    if (k) {
-        kw_waiter w;
-        rc = kw__client_wait(c, &k->base, &w, out);
-        if (!rc)
-            return out->err;
-        list_free(k);
-    }
+    if (k && (rc = kw__client_call_wait(c, &k->base, out, list_drop)) == 0)
+        return out->err;
     out->err = rc;
     kw__client_detail(out->detail, rc, NULL);
     return rc;
@@ -683,6 +674,11 @@ static describe_call *describe_new(kw_client *c, const kw_client_describe_groups
     return k;
 }
 
+static void describe_drop(kw_call *k)
+{
+    describe_free((describe_call *)k);
+}
+
 KW_API int kw_client_describe_groups_async(kw_client *c, const kw_client_describe_groups_args *a,
                                            kw_client_describe_groups_cb *cb, void *arg)
 {
@@ -690,12 +686,7 @@ KW_API int kw_client_describe_groups_async(kw_client *c, const kw_client_describ
     describe_call *k = cb ? describe_new(c, a, &rc) : (rc = KW_EINVAL, NULL);
     if (!k)
         return rc;
-    k->base.cb = (void (*)(void))cb;
-    k->base.cb_arg = arg;
-    rc = kw__client_submit(c, &k->base);
-    if (rc)
-        describe_free(k);
-    return rc;
+    return kw__client_call_async(c, &k->base, (void (*)(void))cb, arg, describe_drop);
 }
 
 KW_API int kw_client_describe_groups(kw_client *c, const kw_client_describe_groups_args *a,
@@ -706,17 +697,8 @@ KW_API int kw_client_describe_groups(kw_client *c, const kw_client_describe_grou
     memset(out, 0, sizeof(*out));
     int rc;
     describe_call *k = describe_new(c, a, &rc);
-    if (k && (rc = kw__client_can_block(c)) != 0) {
-        describe_free(k);
-        k = NULL;
-    }
-    if (k) {
-        kw_waiter w;
-        rc = kw__client_wait(c, &k->base, &w, out);
-        if (!rc)
-            return out->err;
-        describe_free(k);
-    }
+    if (k && (rc = kw__client_call_wait(c, &k->base, out, describe_drop)) == 0)
+        return out->err;
     out->err = rc;
     kw__client_detail(out->detail, rc, NULL);
     return rc;

@@ -93,6 +93,17 @@ int kw__client_submit(kw_client *c, kw_call *k);
 int kw__client_can_block(kw_client *c);
 /* Blocking form: submits k with waiter w and returns once done ran (0), or the submit error. */
 int kw__client_wait(kw_client *c, kw_call *k, kw_waiter *w, void *out);
+/*
+ * The two forms every call kind offers, around a k its constructor made.
+ * Async: sets the caller's callback and submits; on failure k is dropped.
+ * Blocking: KW_EDEADLK from the loop thread, else submits and waits for done;
+ * 0 once done ran (it filled out), else the error with k dropped.  drop
+ * frees a call that never reached the loop.
+ */
+typedef void kw_call_drop_fn(kw_call *k);
+int kw__client_call_async(kw_client *c, kw_call *k, void (*cb)(void), void *arg,
+                          kw_call_drop_fn *drop);
+int kw__client_call_wait(kw_client *c, kw_call *k, void *out, kw_call_drop_fn *drop);
 /* Loop thread, from done: wake the blocked caller (the last touch of w). */
 void kw__waiter_done(kw_waiter *w);
 /* The detail text of a result: "" on success, else the cluster's text or the code's message. */

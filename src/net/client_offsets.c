@@ -444,29 +444,20 @@ static offsets_call *fetch_new(kw_client *c, const kw_client_offset_fetch_args *
     return k;
 }
 
+static void call_drop(kw_call *k)
+{
+    call_free((offsets_call *)k);
+}
+
 static int submit_async(kw_client *c, offsets_call *k, kw_client_offsets_cb *cb, void *arg)
 {
-    k->base.cb = (void (*)(void))cb;
-    k->base.cb_arg = arg;
-    int rc = kw__client_submit(c, &k->base);
-    if (rc)
-        call_free(k);
-    return rc;
+    return kw__client_call_async(c, &k->base, (void (*)(void))cb, arg, call_drop);
 }
 
 static int submit_wait(kw_client *c, offsets_call *k, int rc, kw_client_offsets_result *out)
 {
-    if (k && (rc = kw__client_can_block(c)) != 0) {
-        call_free(k);
-        k = NULL;
-    }
-    if (k) {
-        kw_waiter w;
-        rc = kw__client_wait(c, &k->base, &w, out);
-        if (!rc)
-            return out->err;
-        call_free(k);
-    }
+    if (k && (rc = kw__client_call_wait(c, &k->base, out, call_drop)) == 0)
+        return out->err;
     out->err = rc;
     out->kerr = 0;
     kw__client_detail(out->detail, rc, NULL);

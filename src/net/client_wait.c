@@ -195,3 +195,27 @@ int kw__client_wait_cond(kw_client *c, pthread_mutex_t *mu, pthread_cond_t *cond
     }
     return pthread_cond_timedwait(cond, mu, until) == ETIMEDOUT ? KW_ETIMEDOUT : 0;
 }
+
+int kw__client_call_async(kw_client *c, kw_call *k, void (*cb)(void), void *arg,
+                          kw_call_drop_fn *drop)
+{
+    k->cb = cb;
+    k->cb_arg = arg;
+    int rc = kw__client_submit(c, k);
+    if (rc)
+        drop(k);
+    return rc;
+}
+
+int kw__client_call_wait(kw_client *c, kw_call *k, void *out, kw_call_drop_fn *drop)
+{
+    int rc = kw__client_can_block(c);
+    if (!rc) {
+        kw_waiter w;
+        rc = kw__client_wait(c, k, &w, out);
+        if (!rc)
+            return 0;
+    }
+    drop(k);
+    return rc;
+}
