@@ -361,14 +361,15 @@ int main(void)
     tcase_add_test(tc, bad_arguments_are_refused_before_sending);
     tcase_add_test(tc, async_forms_on_a_host_driven_client);
     suite_add_tcase(s, tc);
-    TCase *cl = tcase_create("cluster");
-    tcase_set_timeout(cl, 120);
-    tcase_add_test(cl, a_wrong_coordinator_is_left_for_the_right_one);
-    if (cluster_bootstrap)
+    if (cluster_bootstrap) {
+        TCase *cl = tcase_create("cluster");
+        tcase_set_timeout(cl, 120);
+        tcase_add_test(cl, a_wrong_coordinator_is_left_for_the_right_one);
         suite_add_tcase(s, cl);
-    else
+    } else {
         fprintf(stderr, "KWAL_BOOTSTRAP_CLUSTER is not set: the cluster case is left to the "
                         "integration-cluster suite\n");
+    }
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
