@@ -63,6 +63,7 @@ typedef struct kw__producer_batch {
     uint64_t deadline_ns; /* the first record's delivery deadline */
     /* loop */
     int32_t base_seq;
+    bool resent_in_order; /* sent again after the batches before it were acknowledged */
     int64_t base_offset;
     int64_t log_append_time_ms;
     int err;
@@ -90,6 +91,9 @@ struct kw__producer_partition {
     int32_t next_seq;
     int32_t acked_next_seq; /* the sequence after the last acknowledged batch */
     uint32_t inflight;      /* batches with the cluster */
+    /* loop: a batch of this producer id and epoch was acknowledged here, so the broker checks
+     * sequences strictly (before that it takes the first batch whatever its sequence) */
+    bool seq_anchored;
     uint8_t txn;            /* loop: enum kw__producer_txn_partition */
 };
 

@@ -38,15 +38,47 @@ void kw__producer_log(kw_producer *p, int level, const char *fmt, ...)
 /* ---------------------------------------------------------------- in-flight limit */
 
 /*
- * The limit is per partition: the broker checks an idempotent producer's
- * sequences against the last 5 batches of each partition, and the batches of
- * different partitions that become ready in one loop round for the same
- * broker share one Produce request (the cluster's coalesce_produce), so a
- * per-partition count also bounds the requests per broker in practice.
+ * A broker with no state for a producer id and epoch on a partition takes the
+ * first batch it sees whatever its sequence (its state may have gone with
+ * retention).  So until one batch of the epoch is acknowledged on a
+ * partition, only one goes out there: with more, a resend after a lost
+ * connection (resends go in the order of their backoffs) could land a later
+ * batch first, and the earlier ones would then be out of order for good (seen:
+ * the epoch bumped and the batches written twice).
+ */
+static bool anchored(const kw_producer *p, const kw__producer_partition *pt)
+{
+    return !p->idempotent || pt->seq_anchored;
+}
+
+/*
+ * The limit is per partition: the batches of different partitions that
+ * become ready in one loop round for the same broker share one Produce
+ * request (the cluster's coalesce_produce), so a per-partition count also
+ * bounds the requests per broker in practice.
+ *
+ * A resend must reach a broker that still remembers the batch: the broker
+ * keeps the last 5 batches of each producer and partition, and answers a
+ * resend of an older one OUT_OF_ORDER_SEQUENCE, not as a duplicate.  So what
+ * counts for a new batch is not the calls out but every batch sent and not
+ * yet settled, acknowledged ones included: after a cut the resends go in the
+ * order of their backoffs, and a later batch's acknowledgement frees no room
+ * while an earlier batch of the partition still waits for its resend, or its
+ * window would slide past a batch the broker wrote from the dead connection
+ * (seen: a batch held and resent until its delivery timeout).
  */
 static bool partition_has_room(const kw_producer *p, const kw__producer_partition *pt)
 {
-    return pt->inflight < p->max_in_flight;
+    uint32_t sent = 0;
+    for (const kw__producer_batch *b = pt->head; b && b != pt->unsent; b = b->next)
+        sent++;
+    return sent < (anchored(p, pt) ? p->max_in_flight : 1);
+}
+
+/* Held batches go out again within the calls-out limit: they are in the window already. */
+static bool partition_may_resend(const kw_producer *p, const kw__producer_partition *pt)
+{
+    return pt->inflight < (anchored(p, pt) ? p->max_in_flight : 1);
 }
 
 /* ---------------------------------------------------------------- callbacks */
@@ -124,6 +156,7 @@ static void stamp(kw__producer_batch *b, int64_t pid, int16_t epoch, int32_t seq
 {
     kw__batch_set_producer(b->buf.buf, b->buf.len, pid, epoch, seq);
     b->base_seq = seq;
+    b->resent_in_order = false;
 }
 
 static int build_produce(void *arg, int version, int32_t leader_epoch, const void **req)
@@ -213,8 +246,9 @@ static void resend_held(kw_producer *p, kw__producer_partition *pt)
     while (x && x->state == KW__PB_ACKED)
         x = x->next;
     for (; x && x->state == KW__PB_HELD; x = x->next) {
-        if (!partition_has_room(p, pt))
+        if (!partition_may_resend(p, pt))
             break; /* a done callback runs this again */
+        x->resent_in_order = !earlier_unsettled(pt, x);
         send_batch(p, x);
     }
 }
@@ -247,12 +281,18 @@ static void produce_done(const kw_cluster_result *res, void *arg)
     kw__producer_partition *pt = b->part;
     kw_producer *p = pt->topic->producer;
     p->loop_calls--;
+    kw__producer_log(p, KW_LOG_DEBUG, "%s/%d: sequence %d (%u records): %s after %u attempts",
+                     pt->topic->name, pt->index, b->base_seq, (unsigned)b->builder.count,
+                     res->err ? (res->kerr ? kw__kerr_name(res->kerr) : kw_strerror(res->err))
+                              : "acknowledged",
+                     res->attempts);
     pt->inflight--;
     p->inflight_total--;
 
     if (res->err == 0) {
         b->state = KW__PB_ACKED;
         pt->acked_next_seq = b->base_seq + b->builder.count;
+        pt->seq_anchored = true;
         const kw_produce_resp *r = res->resp;
         if (r && r->responses.n > 0 && r->responses.v[0].partition_responses.n > 0) {
             const kw_produce_resp_partition *rp = &r->responses.v[0].partition_responses.v[0];
@@ -262,6 +302,7 @@ static void produce_done(const kw_cluster_result *res, void *arg)
     } else if (p->idempotent && res->kerr == KW_KERR_DUPLICATE_SEQUENCE_NUMBER) {
         b->state = KW__PB_ACKED; /* written by an earlier attempt; its offset is not known */
         pt->acked_next_seq = b->base_seq + b->builder.count;
+        pt->seq_anchored = true;
     } else if (p->idempotent && res->kerr == KW_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER &&
                b->deadline_ns > kw__clock_now_ns()) {
         /*
@@ -273,18 +314,26 @@ static void produce_done(const kw_cluster_result *res, void *arg)
          * the held batch goes out again with them.
          */
         b->state = KW__PB_HELD;
+        kw__producer_log(p, KW_LOG_DEBUG,
+                         "%s/%d: OUT_OF_ORDER_SEQUENCE for sequence %d (acked up to %d, %s "
+                         "earlier unsettled): held",
+                         pt->topic->name, pt->index, b->base_seq, pt->acked_next_seq,
+                         earlier_unsettled(pt, b) ? "some" : "none");
         if (p->txn_id && !earlier_unsettled(pt, b) && b->base_seq == pt->acked_next_seq) {
             /* in a transaction the epoch is bumped only with the abort */
             batch_fail(b, KW_EBROKER, res->kerr, "produce to %s/%d: OUT_OF_ORDER_SEQUENCE_NUMBER "
                        "at the expected sequence %d (the broker lost the producer's state)",
                        pt->topic->name, pt->index, b->base_seq);
             sequence_lost(p);
-        } else if (!earlier_unsettled(pt, b) && b->base_seq == pt->acked_next_seq &&
+        } else if (!earlier_unsettled(pt, b) &&
+                   (b->base_seq == pt->acked_next_seq || b->resent_in_order) &&
                    p->pid_state == KW__PID_READY) {
+            /* (a batch refused again after everything before it was acknowledged: the
+             * broker's idea of the sequence is not ours, and resending cannot change it) */
             kw__producer_log(p, KW_LOG_WARN,
-                             "%s/%d: OUT_OF_ORDER_SEQUENCE at the expected sequence %d: bumping "
-                             "the producer epoch",
-                             pt->topic->name, pt->index, b->base_seq);
+                             "%s/%d: OUT_OF_ORDER_SEQUENCE at sequence %d with everything before "
+                             "it acknowledged (next expected %d): bumping the producer epoch",
+                             pt->topic->name, pt->index, b->base_seq, pt->acked_next_seq);
             p->pid_state = KW__PID_DRAINING;
         }
     } else if (p->txn_id && kw__producer_txn_fencing(res->kerr)) {
@@ -372,6 +421,7 @@ void kw__producer_reset_sequences(kw_producer *p)
             kw__producer_partition *pt = &t->parts[j];
             pt->next_seq = 0;
             pt->acked_next_seq = 0;
+            pt->seq_anchored = false; /* a new id or epoch: the broker has no state for it */
             for (kw__producer_batch *b = pt->head; b; b = b->next)
                 if (b->state == KW__PB_HELD) {
                     stamp(b, p->producer_id, p->producer_epoch, pt->next_seq);

@@ -220,6 +220,7 @@ void kw__wal_kafka_renumber(kbatch *b, int64_t pid, int16_t epoch, int32_t seq);
 kbatch *kw__wal_kafka_build_batch(ktopic *t);
 /* Whether another batch may go while the topic has some in flight (see seq_anchored). */
 bool kw__wal_kafka_may_overlap(const ktopic *t);
+bool kw__wal_kafka_has_room(const ktopic *t);
 /* Bytes queued and not yet in a batch; whether any entry is (an empty entry has 0 bytes). */
 size_t kw__wal_kafka_queued_bytes(ktopic *t);
 bool kw__wal_kafka_has_queued(ktopic *t);

@@ -280,6 +280,24 @@ void kw__wal_kafka_take_queue(ktopic *t)
     t->rbytes += bytes;
 }
 
+/*
+ * Room for one more batch: the batches sent and not yet settled, acknowledged
+ * ones behind an unsettled one included, stay under max_in_flight.  The
+ * broker remembers a producer's last 5 batches per partition; a resend of an
+ * older one is answered OUT_OF_ORDER_SEQUENCE instead of as a duplicate, so
+ * a later batch's acknowledgement must not free room while an earlier one
+ * still waits for its resend after a lost connection (resends go in the
+ * order of their backoffs).
+ */
+bool kw__wal_kafka_has_room(const ktopic *t)
+{
+    const kw_wal_kafka *k = t->k;
+    uint32_t max = k->o.no_idempotence ? 1 : k->o.max_in_flight, sent = 0;
+    for (const kbatch *b = t->head; b && sent < max; b = b->next)
+        sent++;
+    return sent < max;
+}
+
 bool kw__wal_kafka_may_overlap(const ktopic *t)
 {
     return t->in_flight == 0 || t->seq_anchored || t->k->o.no_idempotence;
@@ -422,8 +440,7 @@ kbatch *kw__wal_kafka_build_batch(ktopic *t)
 static void pump_alone(ktopic *t)
 {
     kw_wal_kafka *k = t->k;
-    uint32_t max = k->o.no_idempotence ? 1 : k->o.max_in_flight;
-    while (t->pstate == KP_READY && t->in_flight < max && kw__wal_kafka_may_overlap(t)) {
+    while (t->pstate == KP_READY && kw__wal_kafka_has_room(t) && kw__wal_kafka_may_overlap(t)) {
         /*
          * Two batches in flight at once, then another only once a full batch
          * is waiting: the broker's cost is per batch and per request, so

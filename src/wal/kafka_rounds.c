@@ -97,18 +97,15 @@ void kw__wal_kafka_round_release(kbatch *b)
 /* Whether the topic may put a batch in a round now. */
 static bool topic_can_send(const ktopic *t)
 {
-    const kw_wal_kafka *k = t->k;
-    uint32_t max = k->o.no_idempotence ? 1 : k->o.max_in_flight;
-    return t->pstate == KP_READY && t->in_flight < max && kw__wal_kafka_may_overlap(t);
+    return t->pstate == KP_READY && kw__wal_kafka_has_room(t) && kw__wal_kafka_may_overlap(t);
 }
 
 /* Sends the topic's batches in round r: one, and more while a full batch is left. */
 static void round_add(kround *r, ktopic *t)
 {
     kw_wal_kafka *k = t->k;
-    uint32_t max = k->o.no_idempotence ? 1 : k->o.max_in_flight;
     bool first = true;
-    while (t->pstate == KP_READY && t->in_flight < max && kw__wal_kafka_may_overlap(t) &&
+    while (t->pstate == KP_READY && kw__wal_kafka_has_room(t) && kw__wal_kafka_may_overlap(t) &&
            !k->stopping) {
         if (!first && !t->partial && kw__wal_kafka_queued_bytes(t) < k->o.max_batch_bytes)
             break;

@@ -501,6 +501,14 @@ END_TEST
 
 /* ---------------------------------------------------------------- faults */
 
+/* The producer's warnings go to the test's log, so a failure says what the producer saw. */
+static void log_to_stderr(void *arg, int level, const char *msg)
+{
+    (void)arg;
+    if (level <= KW_LOG_DEBUG)
+        fprintf(stderr, "producer log %d: %s\n", level, msg);
+}
+
 static int port_of(const char *hostport)
 {
     const char *colon = strrchr(hostport, ':');
@@ -576,7 +584,7 @@ START_TEST(delivery_timeout_fires_against_a_stalled_broker)
 }
 END_TEST
 
-START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts)
+static void cuts_run(int n, int cut_every, int pause_every)
 {
     kw_client *admin = open_client(bootstrap(), false);
     char topic[128];
@@ -587,12 +595,13 @@ START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts
     atomic_store(&redirect_to, px.listen_port);
     atomic_store(&redirect_from, port_of(bootstrap()));
     kw_client *c = open_client(px.listen_addr, false);
-    kw_producer *p = open_producer(
-        c,
-        (kw_producer_options){.batch_bytes = 8192, .linger_ms = 2, .delivery_timeout_ms = 60000});
-    enum { N = 20000 };
+    kw_producer *p = open_producer(c, (kw_producer_options){.batch_bytes = 8192,
+                                                            .linger_ms = 2,
+                                                            .delivery_timeout_ms = 60000,
+                                                            .log = log_to_stderr});
+    const int N = n;
     book *bk = book_new(N);
-    ticket *tk = calloc(N, sizeof(*tk));
+    ticket *tk = calloc((size_t)N, sizeof(*tk));
     int cuts = 0;
     for (int i = 0; i < N; i++) {
         char value[64];
@@ -604,14 +613,19 @@ START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts
         while ((rc = kw_producer_send(p, &r, on_delivery, &tk[i])) == KW_EFULL)
             usleep(1000);
         ck_assert_int_eq(rc, 0);
-        if (i % 200 == 199)
+        if (pause_every && i % pause_every == pause_every - 1)
             usleep(20000); /* a steady stream, so every cut finds requests in flight */
-        if (i % 2000 == 1000) {
+        if (i % cut_every == cut_every / 2) {
+            /* a full stream queues faster than it is written: after the first cut (which hits
+             * the first batches, before any is acknowledged) let the producer catch up to a few
+             * batches behind, so each cut finds live requests, not a reconnect's backoff */
+            for (int w = 0; !pause_every && cuts && w < 10000 && book_count(bk) < i - 2000; w++)
+                usleep(1000);
             ck_assert_int_eq(kt_proxy_cmd(&px, "cut"), 0);
             cuts++;
         }
     }
-    ck_assert_int_eq(cuts, 10);
+    ck_assert_int_eq(cuts, N / cut_every);
     ck_assert_int_eq(kw_producer_flush(p, 60000), 0);
     ck_assert_int_eq(book_count(bk), N);
     for (int i = 0; i < N; i++) {
@@ -621,10 +635,10 @@ START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts
     }
     char reply[256];
     ck_assert_int_eq(kt_proxy_query(&px, "stats", reply, sizeof(reply)), 0);
-    fprintf(stderr, "producer: through 10 cuts: %s\n", reply);
+    fprintf(stderr, "producer: through %d cuts: %s\n", cuts, reply);
     /* the cuts hit live Produce connections: the producer connected again through the proxy
      * (a cut during a reconnect's backoff finds nothing to cut, so not always 10 times) */
-    ck_assert_msg(kt_proxy_stat(reply, "accepted") >= 6, "%s", reply);
+    ck_assert_msg(kt_proxy_stat(reply, "accepted") >= cuts * 6 / 10, "%s", reply);
     ck_assert_int_eq(kw_producer_destroy(p), 0);
     kw_client_destroy(c);
     atomic_store(&redirect_from, 0);
@@ -648,6 +662,100 @@ START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts
     free(tk);
     delete_topic(admin, topic);
     kw_client_destroy(admin);
+}
+
+/*
+ * A broker with no state for a producer on a partition takes the first batch
+ * it sees whatever its sequence.  Here the first batches of a fresh producer
+ * on a partition never reach the broker (the proxy holds them, then cuts), so
+ * every one is resent, in the order of the resends' backoffs.  Before the
+ * producer sent one batch alone until one was acknowledged, a later batch
+ * could land first and the earlier ones then failed OUT_OF_ORDER_SEQUENCE,
+ * bumping the epoch and writing batches twice, or resent until the delivery timeout
+ * (one round in 6 or so).
+ */
+START_TEST(first_batches_lost_in_a_cut_land_once_and_in_order)
+{
+    kw_client *admin = open_client(bootstrap(), false);
+    char topic[128];
+    topic_name(topic, sizeof(topic), "first");
+    enum { ROUNDS = 6, N = 10 };
+    create_topic(admin, topic, ROUNDS + 1, NULL);
+    kt_proxy px;
+    ck_assert_int_eq(kt_proxy_start_timed(&px, bootstrap(), 120), 0);
+    atomic_store(&redirect_to, px.listen_port);
+    atomic_store(&redirect_from, port_of(bootstrap()));
+    kw_client *c = open_client(px.listen_addr, false);
+    book *bk = book_new(ROUNDS * (N + 1));
+    ticket tk[ROUNDS * (N + 1)];
+    char value[900];
+    for (int round = 0; round < ROUNDS; round++) {
+        /* a fresh producer: a producer id the broker has seen on no partition */
+        kw_producer *p = open_producer(c, (kw_producer_options){.batch_bytes = 1024,
+                                                                .delivery_timeout_ms = 30000,
+                                                                .log = log_to_stderr});
+        int base = round * (N + 1);
+        /* its id, the metadata and the connection, from a record on partition 0 */
+        kw_producer_record warm = {.topic = topic, .partition = 0, .value = "warm", .value_len = 4};
+        tk[base] = (ticket){bk, -1};
+        send_ok(p, &warm, &tk[base]);
+        ck_assert_int_eq(kw_producer_flush(p, 20000), 0);
+        ck_assert_int_eq(book_count(bk), base + 1);
+        ck_assert_msg(bk->d[base].err == 0, "%s", bk->first_error);
+
+        ck_assert_int_eq(kt_proxy_cmd(&px, "stall"), 0);
+        for (int i = 0; i < N; i++) { /* one batch each */
+            memset(value, 'a' + i, sizeof(value));
+            kw_producer_record r = {
+                .topic = topic, .partition = round + 1, .value = value, .value_len = sizeof(value)};
+            tk[base + 1 + i] = (ticket){bk, i};
+            send_ok(p, &r, &tk[base + 1 + i]);
+        }
+        usleep(300 * 1000); /* what may go out is out, held by the proxy */
+        ck_assert_int_eq(kt_proxy_cmd(&px, "cut"), 0);
+        ck_assert_int_eq(kt_proxy_cmd(&px, "forward"), 0);
+        ck_assert_int_eq(kw_producer_flush(p, 30000), 0);
+        ck_assert_int_eq(book_count(bk), base + 1 + N);
+        for (int i = 0; i < N; i++) {
+            const kw_producer_delivery *d = &bk->d[base + 1 + i];
+            ck_assert_msg(d->err == 0, "round %d record %d: %s", round, i, bk->first_error);
+            ck_assert_int_eq(bk->tag[base + 1 + i], i);
+            ck_assert_int_eq(d->offset, i);
+        }
+        ck_assert_int_eq(kw_producer_destroy(p), 0);
+        /* the log holds each once, in send order */
+        got *g = read_back(admin, topic, round + 1, N);
+        for (int i = 0; i < N; i++) {
+            ck_assert_int_eq(g[i].value.len, (int)sizeof(value));
+            ck_assert_msg(((const char *)g[i].value.ptr)[0] == 'a' + i,
+                          "round %d: offset %d holds record %d", round, i,
+                          ((const char *)g[i].value.ptr)[0] - 'a');
+        }
+        got_free(g, N);
+        kw_client_list_offsets_args lo = {
+            .topic = topic, .partition = round + 1, .spec = KW_CLIENT_OFFSET_LATEST};
+        kw_client_list_offsets_result lr;
+        ASSERT_OK(kw_client_list_offsets(admin, &lo, &lr), lr.detail);
+        ck_assert_int_eq(lr.offset, N);
+    }
+    kw_client_destroy(c);
+    atomic_store(&redirect_from, 0);
+    kt_proxy_stop(&px);
+    book_free(bk);
+    delete_topic(admin, topic);
+    kw_client_destroy(admin);
+}
+END_TEST
+
+START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts)
+{
+    cuts_run(20000, 2000, 200);
+}
+END_TEST
+
+START_TEST(a_full_stream_through_cuts_keeps_every_record_once)
+{
+    cuts_run(100000, 10000, 0);
 }
 END_TEST
 
@@ -956,7 +1064,6 @@ int main(void)
     tcase_add_test(tc, a_full_buffer_fails_send_at_once);
     tcase_add_test(tc, a_batch_over_the_brokers_limit_fails_naming_it_and_the_producer_goes_on);
     tcase_add_test(tc, delivery_timeout_fires_against_a_stalled_broker);
-    tcase_add_test(tc, idempotent_producer_writes_each_record_once_in_order_through_ten_cuts);
     tcase_add_test(tc, senders_on_four_threads_each_keep_their_order);
     tcase_add_test(tc, a_log_append_time_topic_returns_the_brokers_timestamp);
     tcase_add_test(tc, unknown_topic_fails_at_the_delivery_timeout_naming_it);
@@ -964,6 +1071,13 @@ int main(void)
     tcase_add_test(tc, host_driven_client_runs_the_producer_inside_flush);
     tcase_add_test(tc, flush_from_another_thread_waits_for_the_hosts_loop_thread);
     suite_add_tcase(s, tc);
+    /* its own case, so CK_RUN_CASE=cuts runs it alone (it is the one with the most moves) */
+    TCase *cuts = tcase_create("cuts");
+    tcase_set_timeout(cuts, 180);
+    tcase_add_test(cuts, idempotent_producer_writes_each_record_once_in_order_through_ten_cuts);
+    tcase_add_test(cuts, a_full_stream_through_cuts_keeps_every_record_once);
+    tcase_add_test(cuts, first_batches_lost_in_a_cut_land_once_and_in_order);
+    suite_add_tcase(s, cuts);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
