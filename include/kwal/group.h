@@ -148,7 +148,10 @@ typedef struct kw_group_options {
      * between two polls before the member leaves the group (max.poll.interval.ms). */
     uint32_t max_poll_interval_ms;
     /* Static membership (group.instance.id): a member that comes back within the session
-     * timeout keeps its partitions without a rebalance; it sends no LeaveGroup on close. */
+     * timeout keeps its partitions without a rebalance.  Classic: it sends no LeaveGroup on
+     * close.  KIP-848: the id goes in every ConsumerGroupHeartbeat (InstanceId) and the
+     * close is a heartbeat with member epoch -2, which keeps its partitions for it; the
+     * process that comes back with the same id takes the member's place and epoch. */
     const char *group_instance_id;
     int protocol; /* enum kw_group_protocol */
     /* CONSUMER protocol: the broker's assignor ("uniform", "range"); NULL: the broker's

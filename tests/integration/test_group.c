@@ -108,9 +108,15 @@ START_TEST(three_members_share_three_topics_and_only_moved_partitions_are_revoke
 }
 END_TEST
 
-/* A static member that comes back within the session timeout gets its partition back, no rebalance. */
+/*
+ * A static member that comes back within the session timeout gets its partition back, no
+ * rebalance: classic (no LeaveGroup on close), and KIP-848 (InstanceId in the heartbeat, the
+ * close is a heartbeat with member epoch -2, the new process joins with epoch 0 and the same
+ * instance id and takes the old member's place).
+ */
 START_TEST(static_member_rejoins_without_a_rebalance)
 {
+    bool kip848 = _i == 1;
     kw_client *admin = open_client(false);
     char topics[2][128], group[128], names[2][160];
     const char *tv[2];
@@ -126,7 +132,7 @@ START_TEST(static_member_rejoins_without_a_rebalance)
     snprintf(idb, sizeof(idb), "b-%d", getpid());
     member a, b;
     member_opts moa = {.group = group, .topics = tv, .ntopics = 2, .instance = ida,
-                       .session_ms = 20000};
+                       .session_ms = 20000, .kip848 = kip848};
     member_opts mob = moa;
     mob.instance = idb;
     member_start(&a, &moa);
@@ -141,13 +147,35 @@ START_TEST(static_member_rejoins_without_a_rebalance)
     int b_events = b.revoked + b.lost + b.assigned;
 
     /* a goes away (a static member sends no LeaveGroup) and comes back with its id. */
+    kw_group_info a_before;
+    ck_assert_int_eq(kw_group_info_get(a.g, &a_before), 0);
     member_stop(&a, true);
+    /* Away longer than b's heartbeat interval (KIP-848: the broker's, 5 s by default), well
+     * within the session: a dynamic member's partition would have gone to b by now. */
+    sleep_ms(6000);
+    ck_assert_int_eq(owned_count(&b), 1);
+    uint64_t t0 = now_ms();
     member_start(&a, &moa);
     settle(all, 2, one, names, 2, 30000);
+    uint64_t took = now_ms() - t0;
+    fprintf(stderr, "%s: the static member had its partition back %llu ms after it started again\n",
+            kip848 ? "KIP-848" : "classic", (unsigned long long)took);
     ck_assert_str_eq(a.own[0], a_had);
+    kw_group_info a_after;
+    ck_assert_int_eq(kw_group_info_get(a.g, &a_after), 0);
+    if (kip848) /* it took the old member's place: same member epoch, nothing recomputed */
+        ck_assert_int_eq(a_after.generation, a_before.generation);
+    kw_group_info_free(&a_before);
+    kw_group_info_free(&a_after);
+    /* b kept what it had all the while: a second of samples, no event, no reassignment. */
+    for (int i = 0; i < 10; i++) {
+        settle(all, 2, one, names, 2, 100);
+        sleep_ms(100);
+    }
     kw_group_info after;
     ck_assert_int_eq(kw_group_info_get(b.g, &after), 0);
-    ck_assert_int_eq(after.generation, before.generation);
+    if (!kip848) /* KIP-848: the group epoch may move on with a member's return; b's assignment does not */
+        ck_assert_int_eq(after.generation, before.generation);
     ck_assert_uint_eq(after.rebalances, before.rebalances);
     ck_assert_int_eq(b.revoked + b.lost + b.assigned, b_events); /* b saw nothing happen */
     kw_group_info_free(&before);
@@ -525,7 +553,7 @@ int main(void)
     } cases[] = {
         {"options", bad_options_are_named},
         {"three", three_members_share_three_topics_and_only_moved_partitions_are_revoked, 2},
-        {"static", static_member_rejoins_without_a_rebalance},
+        {"static", static_member_rejoins_without_a_rebalance, 2},
         {"range", range_members_rebalance_eagerly},
         {"none", reset_none_reports_a_partition_without_a_commit},
         {"subscribe", a_changed_subscription_is_followed, 2},
