@@ -131,8 +131,19 @@ typedef void kw_group_event_cb(void *arg, const kw_group_event *ev);
 /* Zero means default for every field; strings and arrays are copied by kw_group_new. */
 typedef struct kw_group_options {
     const char *group_id;      /* required, non-empty */
-    const char *const *topics; /* required: at least one topic */
+    const char *const *topics; /* required: at least one topic (unless topic_regex) */
     size_t topic_count;
+    /*
+     * CONSUMER protocol only: also subscribe to every topic whose name matches this
+     * regular expression, matched by the broker (RE2/J syntax, the whole name: "orders-.*";
+     * Kafka 4.0+, ConsumerGroupHeartbeat v1 SubscribedTopicRegex).  Topics created later
+     * that match are assigned as the broker notices them (it re-evaluates regexes every
+     * group.consumer.regex.refresh.interval.ms, 10 min by default, and when the group
+     * changes).  With it, topics may be empty.  NULL: none.  With the CLASSIC protocol
+     * kw_group_new returns KW_EUNSUPPORTED; a broker whose ConsumerGroupHeartbeat is v0
+     * (Kafka 3.7-3.9) gets a FATAL event, err KW_EUNSUPPORTED, detail naming the regex.
+     */
+    const char *topic_regex;
     /*
      * Assignors in preference order, by Java's names: "cooperative-sticky", "range",
      * "roundrobin".  Default { "cooperative-sticky" }: it keeps partitions where they are
@@ -176,8 +187,10 @@ typedef struct kw_group_options {
  * not wait for the group).  Returns 0, KW_EINVAL (a missing or empty
  * group_id, no topics, an empty topic name, an unknown assignor, a heartbeat
  * interval not below the session timeout: errbuf, when not NULL, names the
- * option), KW_ENOMEM or KW_ECLOSED.  A broker without the CONSUMER protocol
- * is reported later, as a FATAL event (UNSUPPORTED_VERSION).
+ * option), KW_EUNSUPPORTED (topic_regex with the CLASSIC protocol), KW_ENOMEM
+ * or KW_ECLOSED.  A broker without the CONSUMER protocol is reported later, as
+ * a FATAL event (err KW_EUNSUPPORTED; or KW_EBROKER, kerr UNSUPPORTED_VERSION,
+ * when the broker has the API but not the feature enabled).
  * A consumer can be driven by one group at a time (KW_EEXISTS).
  */
 KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_options *opts,

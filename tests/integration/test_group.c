@@ -10,6 +10,19 @@
 
 /* ---------------------------------------------------------------- tests */
 
+/* Keeps a FATAL event's err and detail (arg: struct { int *err; char *detail; }). */
+static void fatal_event(void *arg, const kw_group_event *ev)
+{
+    struct {
+        int *err;
+        char *detail;
+    } *seen = arg;
+    if (ev->kind != KW_GROUP_FATAL)
+        return;
+    snprintf(seen->detail, 512, "%s", ev->detail ? ev->detail : "");
+    __atomic_store_n(seen->err, ev->err, __ATOMIC_RELEASE);
+}
+
 START_TEST(bad_options_are_named)
 {
     kw_client *c = open_client(false);
@@ -537,6 +550,95 @@ START_TEST(a_grown_topic_is_reassigned)
 }
 END_TEST
 
+/*
+ * KIP-848 regex subscription (SubscribedTopicRegex, matched by the broker): a matching topic is
+ * assigned, one created later that matches is assigned too, a topic that does not match never
+ * is.  A client capped at Kafka 3.9's versions (ConsumerGroupHeartbeat v0) gets a clear "not
+ * supported"; the classic protocol refuses the option up front.
+ */
+START_TEST(a_regex_subscription_picks_up_a_topic_created_later)
+{
+    kw_client *admin = open_client(false);
+    char topics[3][128], group[128], names[3][160], regex[128];
+    snprintf(regex, sizeof(regex), "kwal-it-group-rx%d-.*", getpid());
+    snprintf(topics[0], sizeof(topics[0]), "kwal-it-group-rx%d-a", getpid());
+    snprintf(topics[1], sizeof(topics[1]), "kwal-it-group-rx%d-b", getpid());
+    snprintf(topics[2], sizeof(topics[2]), "kwal-it-group-ry%d-c", getpid()); /* no match */
+    for (int i = 0; i < 3; i++)
+        tp_name(names[i], topics[i], 0);
+    make_topic(admin, topics[0], 1);
+    make_topic(admin, topics[2], 1);
+    produce(admin, topics[0], 0, 3);
+    unique(group, sizeof(group), "regex");
+    member a;
+    member_opts mo = {.group = group, .kip848 = true, .topic_regex = regex};
+    member_start(&a, &mo);
+    member *all[] = {&a};
+    settle(all, 1, (int[]){1}, names, 1, 60000);
+    ck_assert(owns(&a, names[0]));
+    uint64_t t0 = now_ms();
+    while (a.records < 3) {
+        ck_assert_msg(now_ms() - t0 < 30000, "read %lld of the matching topic's 3 records",
+                      (long long)a.records);
+        sleep_ms(50);
+    }
+    /* A topic created now that matches: the broker re-evaluates the regex and assigns it. */
+    make_topic(admin, topics[1], 1);
+    produce(admin, topics[1], 0, 2);
+    t0 = now_ms();
+    settle(all, 1, (int[]){2}, names, 2, 120000);
+    fprintf(stderr, "regex: the topic created later was assigned after %llu ms\n",
+            (unsigned long long)(now_ms() - t0));
+    ck_assert(!owns(&a, names[2]));
+    while (a.records < 5) {
+        ck_assert_msg(now_ms() - t0 < 30000, "read %lld of 5 records", (long long)a.records);
+        sleep_ms(50);
+    }
+    ck_assert_int_eq(a.fatal, 0);
+    member_stop(&a, true);
+
+    /* Not supported: a broker (here: a client capped) without ConsumerGroupHeartbeat v1. */
+    char ev_detail[512] = "";
+    int ev_err = 0;
+    kw_client *old = open_client_capped(false, "3.9");
+    kw_consumer *k = NULL;
+    ck_assert_int_eq(kw_consumer_new(&k, old, NULL, NULL, 0), 0);
+    struct fatal_seen {
+        int *err;
+        char *detail;
+    } seen = {&ev_err, ev_detail};
+    kw_group_options o = {.group_id = group, .protocol = KW_GROUP_PROTOCOL_CONSUMER,
+                          .topic_regex = regex, .consumer = k, .event_arg = &seen,
+                          .on_event = fatal_event};
+    kw_group *g = NULL;
+    char err[256];
+    ck_assert_int_eq(kw_group_new(&g, old, &o, err, sizeof(err)), 0);
+    t0 = now_ms();
+    while (!__atomic_load_n(&ev_err, __ATOMIC_ACQUIRE)) {
+        ck_assert_msg(now_ms() - t0 < 20000, "no FATAL event for the regex on a v0 heartbeat");
+        kw_consumer_poll_result r;
+        kw_consumer_poll(k, 50, &r);
+    }
+    ck_assert_int_eq(ev_err, KW_EUNSUPPORTED);
+    ck_assert_msg(strstr(ev_detail, "not supported") && strstr(ev_detail, regex), "detail: %s",
+                  ev_detail);
+    kw_group_destroy(g);
+    kw_consumer_destroy(k);
+    kw_client_destroy(old);
+
+    /* The classic protocol: refused up front, naming the option. */
+    o = (kw_group_options){.group_id = group, .topic_regex = regex};
+    ck_assert_int_eq(kw_group_new(&g, admin, &o, err, sizeof(err)), KW_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err, "topic_regex"));
+    o = (kw_group_options){.group_id = group, .protocol = KW_GROUP_PROTOCOL_CONSUMER,
+                           .topic_regex = ""};
+    ck_assert_int_eq(kw_group_new(&g, admin, &o, err, sizeof(err)), KW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "topic_regex"));
+    drop_topics(admin, topics, 3);
+    kw_client_destroy(admin);
+}
+END_TEST
+
 int main(void)
 {
     group_test_bootstrap = getenv("KWAL_BOOTSTRAP");
@@ -562,6 +664,7 @@ int main(void)
         {"pause", a_paused_member_loses_its_partitions},
         {"maxpoll", a_member_that_stops_polling_leaves},
         {"grow", a_grown_topic_is_reassigned},
+        {"regex", a_regex_subscription_picks_up_a_topic_created_later},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name); /* CK_RUN_CASE=name runs one */
