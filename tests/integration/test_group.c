@@ -595,6 +595,37 @@ START_TEST(a_regex_subscription_picks_up_a_topic_created_later)
         sleep_ms(50);
     }
     ck_assert_int_eq(a.fatal, 0);
+
+    /* kw_client_describe_groups: a KIP-848 group, through ConsumerGroupDescribe. */
+    kw_group_info info;
+    ck_assert_int_eq(kw_group_info_get(a.g, &info), 0);
+    const char *gv[] = {group};
+    kw_client_describe_groups_args da = {.groups = gv, .group_count = 1};
+    kw_client_describe_groups_result dr;
+    ck_assert_msg(kw_client_describe_groups(admin, &da, &dr) == 0, "describe: %s", dr.detail);
+    const kw_client_group_description *d = &dr.groups[0];
+    ck_assert_int_eq(d->kerr, 0);
+    ck_assert_str_eq(d->type, "consumer");
+    ck_assert_str_eq(d->protocol_type, "consumer");
+    ck_assert_str_eq(d->state, "Stable");
+    ck_assert_int_ge(d->group_epoch, info.generation);
+    ck_assert_int_eq(d->member_count, 1);
+    const kw_client_group_member *m = &d->members[0];
+    ck_assert_str_eq(m->member_id, info.member_id);
+    ck_assert_int_eq(m->member_epoch, info.generation);
+    ck_assert_str_eq(m->subscribed_topic_regex, regex);
+    ck_assert_uint_eq(m->subscribed_topic_count, 0);
+    ck_assert_uint_eq(m->assigned_count, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const kw_client_topic_partitions *tp = &m->assigned[i];
+        ck_assert_msg(!strcmp(tp->topic, topics[0]) || !strcmp(tp->topic, topics[1]),
+                      "assigned %s", tp->topic);
+        ck_assert_uint_eq(tp->partition_count, 1);
+        ck_assert_int_eq(tp->partitions[0], 0);
+    }
+    ck_assert_uint_eq(m->target_count, 2);
+    kw_client_describe_groups_result_free(&dr);
+    kw_group_info_free(&info);
     member_stop(&a, true);
 
     /* Not supported: a broker (here: a client capped) without ConsumerGroupHeartbeat v1. */
