@@ -117,6 +117,7 @@ typedef struct cli_group_args {
     const char *format;  /* -f */
     bool kip848;         /* --group-protocol consumer */
     const char *instance; /* --group-instance-id; NULL none */
+    const char *regex;    /* --topic-regex; NULL none */
 } cli_group_args;
 int cli_consume_group(cli_ctx *ctx, const cli_group_args *a);
 

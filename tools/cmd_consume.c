@@ -18,7 +18,7 @@ static const char consume_help[] =
     "usage: kwal -b BROKERS [-X key=value ...] consume -t TOPIC [-p PARTITION]\n"
     "                 [-o beginning|end|OFFSET|-N] [-e] [-c COUNT] [-f FORMAT]\n"
     "       kwal -b BROKERS [-X key=value ...] consume -G GROUP -t TOPIC [-t TOPIC ...]\n"
-    "                 [-o beginning|end] [-c COUNT] [-f FORMAT]\n"
+    "                 [--topic-regex RE] [-o beginning|end] [-c COUNT] [-f FORMAT]\n"
     "\n"
     "Prints the records of a topic, one value per line.\n"
     "With -G it is a member of consumer group GROUP (kcat's balanced consumer): it\n"
@@ -30,6 +30,10 @@ static const char consume_help[] =
     "                 -o then says where a partition without a committed offset starts\n"
     "  --group-protocol classic|consumer\n"
     "                 with -G: the classic protocol (default) or KIP-848 (the broker assigns)\n"
+    "  --topic-regex RE\n"
+    "                 with -G and --group-protocol consumer: also every topic whose whole\n"
+    "                 name matches RE (RE2/J syntax, matched by the broker, Kafka 4.0+),\n"
+    "                 topics created later included; -t is then optional\n"
     "  --group-instance-id ID\n"
     "                 with -G: static membership (no LeaveGroup at exit: the partitions\n"
     "                 wait for the same ID until the session times out)\n"
@@ -51,6 +55,7 @@ typedef struct consume_opts {
     const char *group;           /* -G */
     bool kip848;                 /* --group-protocol consumer */
     const char *instance;        /* --group-instance-id */
+    const char *regex;           /* --topic-regex */
     const char *topics[CLI_GROUP_TOPICS_MAX]; /* every -t (with -G) */
     size_t ntopics;
     int32_t partition; /* -1: all */
@@ -275,6 +280,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
     static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
                                              {"group-protocol", required_argument, NULL, 'P'},
                                              {"group-instance-id", required_argument, NULL, 'I'},
+                                             {"topic-regex", required_argument, NULL, 'R'},
                                              {NULL, 0, NULL, 0}};
     *o = (consume_opts){.partition = -1, .start = START_END, .format = "%s\\n"};
     optind = 0;
@@ -305,6 +311,11 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
             if (!*optarg)
                 return cli_usage("consume: --group-instance-id must not be empty");
             o->instance = optarg;
+            break;
+        case 'R':
+            if (!*optarg)
+                return cli_usage("consume: --topic-regex must not be empty");
+            o->regex = optarg;
             break;
         case 'G':
             if (!*optarg)
@@ -357,7 +368,10 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, consume_opts *o)
     if (optind < argc)
         return cli_usage("consume: unexpected argument '%s' (see kwal consume --help)",
                          argv[optind]);
-    if (!o->topic)
+    if (o->regex && (!o->group || !o->kip848))
+        return cli_usage("consume: --topic-regex needs -G GROUP and --group-protocol consumer (the "
+                         "broker matches it: KIP-848)");
+    if (!o->topic && !o->regex)
         return cli_usage("consume: -t TOPIC is required (see kwal consume --help)");
     if (o->group && (o->partition >= 0 || o->exit_at_end || o->start == START_OFFSET ||
                      o->start == START_TAIL))
@@ -384,7 +398,8 @@ int cli_cmd_consume(cli_ctx *ctx, int argc, char **argv)
                                                         .count = o.count,
                                                         .format = o.format,
                                                         .kip848 = o.kip848,
-                                                        .instance = o.instance});
+                                                        .instance = o.instance,
+                                                        .regex = o.regex});
     kw_client *c;
     if ((rc = cli_connect(ctx, &c)))
         return rc;

@@ -10,6 +10,7 @@
 #include "kwal/group.h"
 
 static volatile sig_atomic_t group_stop;
+static volatile sig_atomic_t group_failed; /* a FATAL event: exit 1 */
 
 static void on_group_signal(int sig)
 {
@@ -27,6 +28,7 @@ static void on_event(void *arg, const kw_group_event *ev)
                                                       : "failed";
     if (ev->kind == KW_GROUP_FATAL) {
         fprintf(stderr, "kwal: group %s: %s\n", group, ev->detail);
+        group_failed = 1;
         group_stop = 1;
         return;
     }
@@ -100,6 +102,7 @@ int cli_consume_group(cli_ctx *ctx, const cli_group_args *ga)
         .topics = ga->topics,
         .topic_count = ga->ntopics,
         .group_instance_id = ga->instance,
+        .topic_regex = ga->regex,
         .protocol = ga->kip848 ? KW_GROUP_PROTOCOL_CONSUMER : KW_GROUP_PROTOCOL_CLASSIC,
         .consumer = k,
         .reset = ga->from_beginning ? KW_GROUP_RESET_EARLIEST : KW_GROUP_RESET_LATEST,
@@ -126,6 +129,8 @@ int cli_consume_group(cli_ctx *ctx, const cli_group_args *ga)
         }
         rc = print_poll(k, &res, format, count, &printed);
     }
+    if (group_failed && !rc)
+        rc = CLI_EXIT_FAIL; /* the event said why */
     /* Leave in order: the printed positions are committed, then LeaveGroup. */
     int crc = kw_group_close(g, 10000);
     if (crc && !rc)

@@ -20,7 +20,9 @@ static const char groups_help[] =
     "        --type: only groups of this type (classic, consumer)\n"
     "  describe GROUP [--convention kafka|mimir]\n"
     "        the group's state, protocol and coordinator; each member with its client id, host\n"
-    "        and assigned partitions; then the committed offset, end offset (high watermark) and\n"
+    "        and assigned partitions (a KIP-848 group, through ConsumerGroupDescribe: its epochs\n"
+    "        and assignor, each member's epoch, subscription and, while it moves, its target\n"
+    "        assignment); then the committed offset, end offset (high watermark) and\n"
     "        lag of every partition the group has an offset for or a member is assigned.\n"
     "        --convention says what COMMITTED means, as for `kwal offsets -G`: kafka (default,\n"
     "        the next offset to read: LAG = END - COMMITTED) or mimir (the last offset consumed:\n"
@@ -141,6 +143,59 @@ static int cmp_partition(const void *a, const void *b)
     return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
 }
 
+static void print_partitions(const char *what, const kw_client_topic_partitions *v, size_t n)
+{
+    for (size_t t = 0; t < n; t++) {
+        printf("  %s %s:", what, v[t].topic);
+        for (size_t j = 0; j < v[t].partition_count; j++)
+            printf("%s%d", j ? "," : " ", (int)v[t].partitions[j]);
+        putchar('\n');
+    }
+}
+
+static bool same_partitions(const kw_client_topic_partitions *a, size_t na,
+                            const kw_client_topic_partitions *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++) {
+        if (strcmp(a[i].topic, b[i].topic) || a[i].partition_count != b[i].partition_count)
+            return false;
+        for (size_t j = 0; j < a[i].partition_count; j++)
+            if (a[i].partitions[j] != b[i].partitions[j])
+                return false;
+    }
+    return true;
+}
+
+/* A KIP-848 member: epoch, subscription, what it owns and, while it moves, its target. */
+static void print_consumer_member(const kw_client_group_member *m)
+{
+    printf("member %s  client-id %s  host %s  epoch %d", m->member_id, or_dash(m->client_id),
+           or_dash(m->client_host), (int)m->member_epoch);
+    if (m->group_instance_id)
+        printf("  instance %s", m->group_instance_id);
+    if (m->rack_id)
+        printf("  rack %s", m->rack_id);
+    putchar('\n');
+    printf("  subscribed");
+    for (size_t i = 0; i < m->subscribed_topic_count; i++)
+        printf("%s%s", i ? "," : " ", m->subscribed_topics[i]);
+    if (!m->subscribed_topic_count && !m->subscribed_topic_regex)
+        printf(" -");
+    if (m->subscribed_topic_regex)
+        printf("  regex %s", m->subscribed_topic_regex);
+    putchar('\n');
+    if (!m->assigned_count)
+        printf("  assigned: none\n");
+    print_partitions("assigned", m->assigned, m->assigned_count);
+    if (!same_partitions(m->assigned, m->assigned_count, m->target, m->target_count)) {
+        if (!m->target_count)
+            printf("  target: none\n");
+        print_partitions("target", m->target, m->target_count);
+    }
+}
+
 static void print_member(const kw_client_group_member *m)
 {
     printf("member %s  client-id %s  host %s", m->member_id, or_dash(m->client_id),
@@ -226,9 +281,10 @@ static int groups_describe(kw_client *c, const groups_opts *o)
     }
     const kw_client_group_description *g = &r.groups[0];
     if (g->kerr == KW_KERR_GROUP_ID_NOT_FOUND && is_consumer_type(c, o->group)) {
-        /* KIP-848: DescribeGroups knows classic groups only; the offsets are still there */
-        printf("group %s  type consumer (KIP-848): its members and assignments need "
-               "ConsumerGroupDescribe, which kwal does not send yet\n",
+        /* Listed as a KIP-848 group, yet ConsumerGroupDescribe did not describe it (a broker
+         * without the API, or it went away in between): its offsets are still there. */
+        printf("group %s  type consumer (KIP-848): not described (ConsumerGroupDescribe did "
+               "not answer for it)\n",
                o->group);
         g = NULL;
     } else if (g->kerr || !g->state || !strcmp(g->state, "Dead")) {
@@ -238,7 +294,14 @@ static int groups_describe(kw_client *c, const groups_opts *o)
         kw_client_describe_groups_result_free(&r);
         return rc;
     }
-    if (g) {
+    if (g && g->type && !strcmp(g->type, "consumer")) {
+        printf("group %s  type consumer  state %s  assignor %s  group-epoch %d  "
+               "assignment-epoch %d  coordinator %d  members %zu\n",
+               g->group_id, g->state, or_dash(g->protocol), (int)g->group_epoch,
+               (int)g->assignment_epoch, (int)g->coordinator, g->member_count);
+        for (size_t i = 0; i < g->member_count; i++)
+            print_consumer_member(&g->members[i]);
+    } else if (g) {
         printf("group %s  state %s  protocol-type %s  protocol %s  coordinator %d  members %zu\n",
                g->group_id, g->state, or_dash(g->protocol_type), or_dash(g->protocol),
                (int)g->coordinator, g->member_count);

@@ -566,6 +566,17 @@ typedef struct kw_client_group_member {
     const kw_client_topic_partitions *assigned;
     size_t assigned_count;
     int assignment_err;
+    /* A KIP-848 member (the group's type is "consumer"): its epoch, rack, subscription and
+     * the target assignment the broker is moving it to (assigned above is what it owns now,
+     * with the broker's topic names; metadata and assignment are empty).  A classic member:
+     * member_epoch -1 and the rest NULL / 0. */
+    int32_t member_epoch;
+    const char *rack_id;
+    const char *const *subscribed_topics;
+    size_t subscribed_topic_count;
+    const char *subscribed_topic_regex;
+    const kw_client_topic_partitions *target;
+    size_t target_count;
 } kw_client_group_member;
 
 typedef struct kw_client_group_description {
@@ -581,6 +592,14 @@ typedef struct kw_client_group_description {
     const kw_client_group_member *members;
     size_t member_count;
     int32_t coordinator; /* node id of the coordinator that answered */
+    /* "classic" (DescribeGroups answered), "consumer" (a KIP-848 group: DescribeGroups said
+     * GROUP_ID_NOT_FOUND and ConsumerGroupDescribe described it), or NULL when neither did.
+     * For "consumer": state is KIP-848's ("Empty", "Assigning", "Reconciling", "Stable",
+     * "Dead"), protocol_type "consumer", protocol the broker's assignor ("uniform", "range"),
+     * and the group's epochs below; -1 for "classic". */
+    const char *type;
+    int32_t group_epoch;
+    int32_t assignment_epoch;
 } kw_client_group_description;
 
 typedef struct kw_client_describe_groups_args {
@@ -609,11 +628,12 @@ typedef void kw_client_describe_groups_cb(const kw_client_describe_groups_result
 
 /*
  * DescribeGroups, each group to its own coordinator (found with
- * FindCoordinator and found again when it moves), all at once.  Groups of
- * the KIP-848 "consumer" type are described by Kafka with
- * ConsumerGroupDescribe, not this: Kafka 4 answers DescribeGroups for one
- * with GROUP_ID_NOT_FOUND ("... is not a classic group"; ListGroups shows
- * its type).  Returns 0 and fills *out (then free it), or
+ * FindCoordinator and found again when it moves), all at once.  A group
+ * DescribeGroups does not know (GROUP_ID_NOT_FOUND: Kafka 4 says so for a
+ * KIP-848 "consumer" group) is asked again with ConsumerGroupDescribe where
+ * the coordinator has it; the description's type says which answered, and
+ * a group neither knows keeps DescribeGroups' GROUP_ID_NOT_FOUND.  Returns 0
+ * and fills *out (then free it), or
  * an error before anything was sent (KW_EINVAL: no groups, a NULL or empty
  * name).
  */

@@ -131,8 +131,19 @@ typedef void kw_group_event_cb(void *arg, const kw_group_event *ev);
 /* Zero means default for every field; strings and arrays are copied by kw_group_new. */
 typedef struct kw_group_options {
     const char *group_id;      /* required, non-empty */
-    const char *const *topics; /* required: at least one topic */
+    const char *const *topics; /* required: at least one topic (unless topic_regex) */
     size_t topic_count;
+    /*
+     * CONSUMER protocol only: also subscribe to every topic whose name matches this
+     * regular expression, matched by the broker (RE2/J syntax, the whole name: "orders-.*";
+     * Kafka 4.0+, ConsumerGroupHeartbeat v1 SubscribedTopicRegex).  Topics created later
+     * that match are assigned as the broker notices them (it re-evaluates regexes every
+     * group.consumer.regex.refresh.interval.ms, 10 min by default, and when the group
+     * changes).  With it, topics may be empty.  NULL: none.  With the CLASSIC protocol
+     * kw_group_new returns KW_EUNSUPPORTED; a broker whose ConsumerGroupHeartbeat is v0
+     * (Kafka 3.7-3.9) gets a FATAL event, err KW_EUNSUPPORTED, detail naming the regex.
+     */
+    const char *topic_regex;
     /*
      * Assignors in preference order, by Java's names: "cooperative-sticky", "range",
      * "roundrobin".  Default { "cooperative-sticky" }: it keeps partitions where they are
@@ -148,7 +159,10 @@ typedef struct kw_group_options {
      * between two polls before the member leaves the group (max.poll.interval.ms). */
     uint32_t max_poll_interval_ms;
     /* Static membership (group.instance.id): a member that comes back within the session
-     * timeout keeps its partitions without a rebalance; it sends no LeaveGroup on close. */
+     * timeout keeps its partitions without a rebalance.  Classic: it sends no LeaveGroup on
+     * close.  KIP-848: the id goes in every ConsumerGroupHeartbeat (InstanceId) and the
+     * close is a heartbeat with member epoch -2, which keeps its partitions for it; the
+     * process that comes back with the same id takes the member's place and epoch. */
     const char *group_instance_id;
     int protocol; /* enum kw_group_protocol */
     /* CONSUMER protocol: the broker's assignor ("uniform", "range"); NULL: the broker's
@@ -173,8 +187,10 @@ typedef struct kw_group_options {
  * not wait for the group).  Returns 0, KW_EINVAL (a missing or empty
  * group_id, no topics, an empty topic name, an unknown assignor, a heartbeat
  * interval not below the session timeout: errbuf, when not NULL, names the
- * option), KW_ENOMEM or KW_ECLOSED.  A broker without the CONSUMER protocol
- * is reported later, as a FATAL event (UNSUPPORTED_VERSION).
+ * option), KW_EUNSUPPORTED (topic_regex with the CLASSIC protocol), KW_ENOMEM
+ * or KW_ECLOSED.  A broker without the CONSUMER protocol is reported later, as
+ * a FATAL event (err KW_EUNSUPPORTED; or KW_EBROKER, kerr UNSUPPORTED_VERSION,
+ * when the broker has the API but not the feature enabled).
  * A consumer can be driven by one group at a time (KW_EEXISTS).
  */
 KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_options *opts,

@@ -178,6 +178,42 @@ KW_API int kw_log_start(kw_log *log, char *errbuf, size_t errlen);
 KW_API int kw_log_submit(kw_log *log, const char *database, const void *key, size_t key_len,
                          const void *value, size_t value_len, int64_t *offset);
 
+/* What kw_log_submit_async reports; valid during the callback only. */
+typedef struct kw_log_submitted {
+    const char *database;
+    int err;            /* 0: the broker has the command (acks all) at offset; else KW_E* */
+    const char *detail; /* "" on success, else what went wrong */
+    int64_t offset;     /* -1 on error */
+    int64_t timestamp_ms; /* the broker's LogAppendTime (source topics use it), else CreateTime */
+} kw_log_submitted;
+
+/*
+ * Runs on the client's I/O thread (the loop thread of the node's client),
+ * exactly once per accepted submit.  It must not block: it may call
+ * kw_log_submit_async and kw_log_db_info_get, but not
+ * kw_log_submit or kw_log_close (both return KW_EDEADLK there) nor any
+ * blocking call of the node's client, and it holds up every connection of
+ * the client while it runs.  The callbacks of one database run in submit
+ * order.
+ */
+typedef void kw_log_submit_fn(void *arg, const kw_log_submitted *s);
+
+/*
+ * kw_log_submit without waiting: queues the command for the database's
+ * source topic (key and value are copied) and returns at once; cb (may be
+ * NULL) reports its fate later, never from inside this call.  Commands
+ * submitted from one thread reach the source topic in submit order (the
+ * producer is idempotent).  Any thread, the worker's callbacks and cb
+ * included.  Returns 0, or an error and then cb is never called:
+ * KW_ENOTFOUND (no such database), KW_EFULL (the submit buffer is full:
+ * submit again after callbacks ran), KW_ECLOSED (the node is closing),
+ * KW_ENOMEM, KW_EINVAL.  kw_log_close waits for every queued command's
+ * callback (at the producer's delivery timeout at the latest).
+ */
+KW_API int kw_log_submit_async(kw_log *log, const char *database, const void *key,
+                               size_t key_len, const void *value, size_t value_len,
+                               kw_log_submit_fn *cb, void *arg);
+
 /* Adds one replica record to the open transaction (apply only).  0, KW_EFENCED, the
  * producer's send errors. */
 KW_API int kw_log_emit(kw_log_output *out, const void *key, size_t key_len, const void *value,
@@ -209,8 +245,9 @@ KW_API int kw_log_db_info_get(kw_log *log, const char *database, kw_log_db_info 
 
 /*
  * Leaves the group (the databases this node led are reassigned), stops the
- * worker, frees the node.  Never from a callback (KW_EDEADLK: nothing done).
- * NULL is fine (returns 0).
+ * worker, waits for the callbacks of every command kw_log_submit_async
+ * queued, frees the node.  Never from a callback: the worker's or a submit
+ * callback (KW_EDEADLK: nothing done).  NULL is fine (returns 0).
  */
 KW_API int kw_log_close(kw_log *log);
 

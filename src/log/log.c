@@ -452,6 +452,50 @@ int kw_log_submit(kw_log *log, const char *database, const void *key, size_t key
     return rc;
 }
 
+/* One kw_log_submit_async in flight: the host's callback and the database it names. */
+typedef struct submit_async {
+    kw_log_submit_fn *cb;
+    void *arg;
+    const char *database; /* the node's copy: it outlives every submit */
+} submit_async;
+
+/* The producer's delivery, on the client's I/O thread. */
+static void submit_async_done(const kw_producer_delivery *d, void *arg)
+{
+    submit_async *s = arg;
+    if (s->cb) {
+        kw_log_submitted out = {.database = s->database,
+                                .err = d->err,
+                                .detail = d->detail ? d->detail : "",
+                                .offset = d->err ? -1 : d->offset,
+                                .timestamp_ms = d->timestamp_ms};
+        s->cb(s->arg, &out);
+    }
+    free(s);
+}
+
+int kw_log_submit_async(kw_log *log, const char *database, const void *key, size_t key_len,
+                        const void *value, size_t value_len, kw_log_submit_fn *cb, void *arg)
+{
+    if (!log || !database)
+        return KW_EINVAL;
+    if (atomic_load(&log->closing))
+        return KW_ECLOSED;
+    kw__log_db *d = find_name(log, database);
+    if (!d)
+        return KW_ENOTFOUND;
+    submit_async *s = malloc(sizeof(*s));
+    if (!s)
+        return KW_ENOMEM;
+    *s = (submit_async){cb, arg, d->name};
+    kw_producer_record r = {.topic = d->topic, .partition = 0, .key = key, .key_len = key_len,
+                            .value = value, .value_len = value_len};
+    int rc = kw_producer_send(log->submitter, &r, submit_async_done, s);
+    if (rc)
+        free(s); /* the producer never calls back after a refused send */
+    return rc;
+}
+
 int kw_log_db_info_get(kw_log *log, const char *database, kw_log_db_info *out)
 {
     if (!log || !database || !out)
@@ -471,6 +515,9 @@ int kw_log_close(kw_log *log)
         return 0;
     if (log->started && pthread_equal(pthread_self(), log->worker))
         return KW_EDEADLK;
+    if (kw__client_can_block(log->client) != 0)
+        return KW_EDEADLK; /* the client's I/O thread: a submit callback */
+    atomic_store(&log->closing, true);
     if (log->started) {
         /* The worker finishes its transaction and steps down first, so leaving the group
          * hands the databases over without fencing a transaction in flight. */

@@ -45,6 +45,7 @@ struct kw_log {
     pthread_cond_t cv;
     bool started;
     atomic_bool stop;
+    atomic_bool closing; /* kw_log_close began: no more submits */
     pthread_t worker;
 };
 

@@ -1,4 +1,4 @@
-/* The public client's consumer-group listing and description: ListGroups to every broker, DescribeGroups to each group's coordinator. */
+/* The public client's consumer-group listing and description: ListGroups to every broker, DescribeGroups (then ConsumerGroupDescribe) to each group's coordinator. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,6 +400,7 @@ typedef struct describe_one {
     size_t index;
     kw_str name;
     kw_describe_groups_req req;
+    kw_consumer_group_describe_req cg_req; /* the second question, for a KIP-848 group */
 } describe_one;
 
 struct describe_call {
@@ -555,6 +556,120 @@ static void copy_member(describe_call *k, kw_client_group_member *d,
     }
 }
 
+static int build_cg_describe(void *arg, int version, int32_t leader_epoch, const void **req)
+{
+    (void)leader_epoch;
+    describe_one *o = arg;
+    kw__schema_init(kw__api_consumer_group_describe.req, version, &o->cg_req);
+    o->cg_req.group_ids.v = &o->name;
+    o->cg_req.group_ids.n = 1;
+    *req = &o->cg_req;
+    return 0;
+}
+
+static int16_t cg_describe_kerr(const void *resp, int version)
+{
+    (void)version;
+    const kw_consumer_group_describe_resp *r = resp;
+    return r->groups.n > 0 ? r->groups.v[0].error_code : 0;
+}
+
+/* ConsumerGroupDescribe's topic partitions (named by the broker) into the result's arena. */
+static const kw_client_topic_partitions *
+copy_cg_assignment(describe_call *k, const kw_consumer_group_describe_resp_assignment *a,
+                   size_t *count)
+{
+    size_t n = (size_t)(a->topic_partitions.n > 0 ? a->topic_partitions.n : 0);
+    kw_client_topic_partitions *t = amem(k->mem, n * sizeof(*t));
+    *count = 0;
+    if (!t) {
+        k->oom = true;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const kw_consumer_group_describe_resp_topic *s = &a->topic_partitions.v[i];
+        size_t np = (size_t)(s->partitions.n > 0 ? s->partitions.n : 0);
+        int32_t *pv = amem(k->mem, np * sizeof(*pv));
+        if (!pv) {
+            k->oom = true;
+            return NULL;
+        }
+        if (np)
+            memcpy(pv, s->partitions.v, np * sizeof(*pv));
+        const char *name = astr(k->mem, s->topic_name, &k->oom);
+        t[i] = (kw_client_topic_partitions){name ? name : "", pv, np};
+    }
+    *count = n;
+    return t;
+}
+
+static void copy_cg_member(describe_call *k, kw_client_group_member *d,
+                           const kw_consumer_group_describe_resp_member *s)
+{
+    d->member_id = astr(k->mem, s->member_id, &k->oom);
+    d->group_instance_id = astr(k->mem, s->instance_id, &k->oom);
+    d->rack_id = astr(k->mem, s->rack_id, &k->oom);
+    d->client_id = astr(k->mem, s->client_id, &k->oom);
+    d->client_host = astr(k->mem, s->client_host, &k->oom);
+    d->member_epoch = s->member_epoch;
+    size_t nt = (size_t)(s->subscribed_topic_names.n > 0 ? s->subscribed_topic_names.n : 0);
+    const char **names = amem(k->mem, nt * sizeof(*names));
+    if (!names)
+        k->oom = true;
+    for (size_t i = 0; names && i < nt; i++) {
+        names[i] = astr(k->mem, s->subscribed_topic_names.v[i], &k->oom);
+        if (!names[i])
+            names[i] = "";
+    }
+    d->subscribed_topics = names;
+    d->subscribed_topic_count = names ? nt : 0;
+    /* Kafka 4 sends "" (not null) for a member without a regex */
+    if (s->subscribed_topic_regex.len > 0)
+        d->subscribed_topic_regex = astr(k->mem, s->subscribed_topic_regex, &k->oom);
+    d->assigned = copy_cg_assignment(k, &s->assignment, &d->assigned_count);
+    d->target = copy_cg_assignment(k, &s->target_assignment, &d->target_count);
+}
+
+/*
+ * The answer to ConsumerGroupDescribe.  A failure of this second question
+ * leaves the group as DescribeGroups described it (GROUP_ID_NOT_FOUND): a
+ * broker without the API, or a group that is not a KIP-848 one either.
+ */
+static void cg_describe_done(const kw_cluster_result *res, void *arg)
+{
+    describe_one *o = arg;
+    describe_call *k = o->k;
+    kw_client_group_description *d = &k->groups[o->index];
+    const kw_consumer_group_describe_resp *p = res->err ? NULL : res->resp;
+    const kw_consumer_group_describe_resp_group *g = NULL;
+    for (int32_t i = 0; p && i < p->groups.n && !g; i++)
+        if (kw_str_eq(p->groups.v[i].group_id, d->group_id))
+            g = &p->groups.v[i];
+    if (g && g->error_code != KW_KERR_GROUP_ID_NOT_FOUND) {
+        d->coordinator = res->node_id;
+        d->type = "consumer";
+        d->kerr = g->error_code;
+        d->error_message = astr(k->mem, g->error_message, &k->oom);
+        d->state = astr(k->mem, g->group_state, &k->oom);
+        d->protocol_type = "consumer";
+        d->protocol = astr(k->mem, g->assignor_name, &k->oom);
+        if (!d->protocol)
+            d->protocol = "";
+        d->group_epoch = g->group_epoch;
+        d->assignment_epoch = g->assignment_epoch;
+        size_t m = (size_t)(g->members.n > 0 ? g->members.n : 0);
+        kw_client_group_member *mv = amem(k->mem, m * sizeof(*mv));
+        if (!mv)
+            k->oom = true;
+        for (size_t i = 0; mv && i < m; i++)
+            copy_cg_member(k, &mv[i], &g->members.v[i]);
+        d->members = mv;
+        d->member_count = mv ? m : 0;
+    }
+    if (--k->pending == 0)
+        describe_finish(k);
+}
+
 static void describe_one_done(const kw_cluster_result *res, void *arg)
 {
     describe_one *o = arg;
@@ -578,6 +693,7 @@ static void describe_one_done(const kw_cluster_result *res, void *arg)
         }
     } else {
         d->kerr = g->error_code;
+        d->type = g->error_code ? NULL : "classic";
         d->error_message = astr(k->mem, g->error_message, &k->oom);
         d->state = astr(k->mem, g->group_state, &k->oom);
         d->protocol_type = astr(k->mem, g->protocol_type, &k->oom);
@@ -591,11 +707,18 @@ static void describe_one_done(const kw_cluster_result *res, void *arg)
         if (!mv)
             k->oom = true;
         for (size_t i = 0; mv && i < m; i++) {
+            mv[i].member_epoch = -1;
             copy_member(k, &mv[i], &g->members.v[i]);
             decode_assignment(k->mem, d->protocol_type, &mv[i], &k->oom);
         }
         d->members = mv;
         d->member_count = mv ? m : 0;
+        /* Kafka 4 answers so for a KIP-848 group: ask its other question (same pending). */
+        if (g->error_code == KW_KERR_GROUP_ID_NOT_FOUND &&
+            kw__coord_send(k->base.c->cluster, KW_COORDINATOR_GROUP, d->group_id,
+                           KW_API_CONSUMER_GROUP_DESCRIBE, build_cg_describe, o,
+                           cg_describe_kerr, k->base.deadline_ns, cg_describe_done, o) == 0)
+            return;
     }
     if (--k->pending == 0)
         describe_finish(k);
@@ -659,7 +782,9 @@ static describe_call *describe_new(kw_client *c, const kw_client_describe_groups
     bool oom = !k->ones || !k->groups;
     for (size_t i = 0; !oom && i < k->count; i++) {
         k->groups[i] = (kw_client_group_description){.group_id = adup(k->mem, a->groups[i], &oom),
-                                                     .coordinator = -1};
+                                                     .coordinator = -1,
+                                                     .group_epoch = -1,
+                                                     .assignment_epoch = -1};
         k->ones[i] = (describe_one){.k = k, .index = i, .name = kw_str_c(k->groups[i].group_id)};
     }
     if (oom) {

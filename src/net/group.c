@@ -158,6 +158,7 @@ static void group_free(kw_group *g)
     free(g->instance_id);
     free(g->rack);
     free(g->server_assignor);
+    free(g->topic_regex);
     kw__group_cg_free(g);
     for (size_t i = 0; i < g->ntopics; i++)
         free(g->topics[i]);
@@ -372,8 +373,18 @@ KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_option
     if (o->protocol != KW_GROUP_PROTOCOL_CLASSIC && o->protocol != KW_GROUP_PROTOCOL_CONSUMER)
         return new_fail(errbuf, errlen, KW_EINVAL, "protocol must be CLASSIC or CONSUMER (got %d)",
                         o->protocol);
-    if (!o->topics || o->topic_count == 0)
-        return new_fail(errbuf, errlen, KW_EINVAL, "topics: at least one topic is required");
+    if (o->topic_regex && !*o->topic_regex)
+        return new_fail(errbuf, errlen, KW_EINVAL, "topic_regex is empty (NULL for none)");
+    if (o->topic_regex && o->protocol != KW_GROUP_PROTOCOL_CONSUMER)
+        return new_fail(errbuf, errlen, KW_EUNSUPPORTED,
+                        "topic_regex is not supported with the CLASSIC protocol (the broker "
+                        "matches it: protocol CONSUMER, KIP-848, Kafka 4.0+)");
+    if (o->topic_count && !o->topics)
+        return new_fail(errbuf, errlen, KW_EINVAL, "topics is NULL with topic_count %zu",
+                        o->topic_count);
+    if (o->topic_count == 0 && !o->topic_regex)
+        return new_fail(errbuf, errlen, KW_EINVAL,
+                        "topics: at least one topic is required (or a topic_regex)");
     for (size_t i = 0; i < o->topic_count; i++)
         if (!o->topics[i] || !*o->topics[i])
             return new_fail(errbuf, errlen, KW_EINVAL, "topics[%zu] is NULL or empty", i);
@@ -425,8 +436,9 @@ KW_API int kw_group_new(kw_group **out, kw_client *client, const kw_group_option
     g->instance_id = dup_or_null(o->group_instance_id, &oom);
     g->rack = dup_or_null(o->rack, &oom);
     g->server_assignor = dup_or_null(o->server_assignor, &oom);
+    g->topic_regex = dup_or_null(o->topic_regex, &oom);
     g->kip848 = o->protocol == KW_GROUP_PROTOCOL_CONSUMER;
-    g->topics = calloc(o->topic_count, sizeof(*g->topics));
+    g->topics = calloc(o->topic_count ? o->topic_count : 1, sizeof(*g->topics));
     g->assignors = calloc(nanames, sizeof(*g->assignors));
     if (!g->topics || !g->assignors)
         oom = true;

@@ -146,7 +146,8 @@ static int build_meta(void *arg, int version, int32_t leader_epoch, const void *
     for (size_t i = 0; i < g->ntopics; i++)
         m->topics[i] = (kw_metadata_req_topic){.name = kw_str_c(g->topics[i])};
     m->req.topics.v = m->topics;
-    m->req.topics.n = (int32_t)g->ntopics;
+    /* A regex can match any topic, also one created after the join: ask for all of them. */
+    m->req.topics.n = g->topic_regex ? -1 : (int32_t)g->ntopics;
     m->req.allow_auto_topic_creation = false;
     *req = &m->req;
     return 0;
@@ -189,7 +190,7 @@ static void lookup_ids(kw_group *g)
     meta_req *m = calloc(1, sizeof(*m));
     if (!m)
         return;
-    m->topics = calloc(g->ntopics, sizeof(*m->topics));
+    m->topics = calloc(g->ntopics ? g->ntopics : 1, sizeof(*m->topics));
     if (!m->topics) {
         free(m);
         return;
@@ -361,6 +362,12 @@ static int build_cg(void *arg, int version, int32_t leader_epoch, const void **r
     if (r->flags & (SEND_FULL | SEND_TOPICS)) {
         q->subscribed_topic_names.v = m->names;
         q->subscribed_topic_names.n = (int32_t)m->nnames;
+        if (g->topic_regex && version < 1) {
+            g->regex_refused = true; /* cg_done reports it: the request is not sent */
+            return KW_EVERSION;
+        }
+        if (g->topic_regex)
+            q->subscribed_topic_regex = kw_str_c(g->topic_regex);
     }
     if (r->flags & (SEND_FULL | SEND_OWNED)) {
         q->topic_partitions.v = m->topics;
@@ -374,8 +381,8 @@ static int build_cg(void *arg, int version, int32_t leader_epoch, const void **r
 static int fill_mem(kw_group *g, cg_mem *m, size_t *ntopics)
 {
     *ntopics = 0;
-    m->names = calloc(g->ntopics, sizeof(*m->names));
-    m->owned_names = calloc(g->ntopics, sizeof(*m->owned_names));
+    m->names = calloc(g->ntopics ? g->ntopics : 1, sizeof(*m->names));
+    m->owned_names = calloc(g->ntopics ? g->ntopics : 1, sizeof(*m->owned_names));
     size_t n = 0;
     pthread_mutex_lock(&g->mu);
     kw_group_partition *owned = kw__group_owned_list(g, &n);
@@ -494,6 +501,20 @@ static void cg_done(const kw_cluster_result *res, void *arg)
     bool joining = g->state == KW__GROUP_JOINING;
     if (res->err == KW_ECLOSED) {
         g->state = KW__GROUP_CLOSED;
+    } else if (res->err == KW_EVERSION && g->regex_refused) {
+        char d[256];
+        snprintf(d, sizeof(d),
+                 "topic_regex \"%.100s\" is not supported by this broker (SubscribedTopicRegex "
+                 "needs ConsumerGroupHeartbeat v1, Kafka 4.0+)",
+                 g->topic_regex);
+        kw__group_fatal(g, KW_EUNSUPPORTED, 0, d);
+    } else if (res->err == KW_EVERSION) {
+        char d[512];
+        snprintf(d, sizeof(d),
+                 "the CONSUMER group protocol (KIP-848) is not supported by this broker "
+                 "(ConsumerGroupHeartbeat: %.400s)",
+                 res->detail ? res->detail : kw_strerror(res->err));
+        kw__group_fatal(g, KW_EUNSUPPORTED, 0, d);
     } else if (res->err || !resp) {
         if (joining)
             kw__group_retry_later(g, "ConsumerGroupHeartbeat", res->err, res->kerr, res->detail);

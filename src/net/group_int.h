@@ -70,6 +70,7 @@ struct kw_group {
     bool cooperative; /* every assignor is cooperative: incremental rebalances */
     bool kip848;      /* the CONSUMER protocol (group_consumer.c) */
     char *server_assignor;
+    char *topic_regex; /* KIP-848: SubscribedTopicRegex, or NULL */
     uint32_t session_ms, heartbeat_ms, max_poll_ms, commit_ms, timeout_ms;
     bool auto_commit;
     int reset;
@@ -150,6 +151,7 @@ struct kw_group {
     bool send_owned;     /* the owned set changed since the last heartbeat that carried it */
     bool send_topics;    /* the subscription changed (kw_group_subscribe): the next heartbeat says so */
     bool ids_out;        /* a Metadata request for topic ids is out */
+    bool regex_refused;  /* the broker's ConsumerGroupHeartbeat is v0: no SubscribedTopicRegex */
     uint32_t server_hb_ms;
     void *cg_req;        /* the ConsumerGroupHeartbeat being built (kw_consumer_group_heartbeat_req) */
     void *cg_mem;        /* its arrays */

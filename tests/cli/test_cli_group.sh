@@ -64,6 +64,9 @@ usage "kwal: consume: -G takes -t, -o beginning|end, -c and -f only (the group a
 usage "kwal: consume: -G takes -t, -o beginning|end, -c and -f only (the group assigns partitions)" \
   -b "$B" consume -G g -t t -e
 usage "kwal: consume: several -t need -G GROUP" -b "$B" consume -t a -t b
+usage "kwal: consume: --topic-regex needs -G GROUP and --group-protocol consumer (the broker matches it: KIP-848)" \
+  -b "$B" consume -G g --topic-regex 'a.*'
+usage "kwal: consume: --topic-regex must not be empty" -b "$B" consume -G g --topic-regex ''
 usage "kwal: consume: --group-protocol: 'eager' is not classic or consumer" \
   -b "$B" consume -G g -t t --group-protocol eager
 usage "kwal: consume: --group-protocol and --group-instance-id need -G GROUP" \
@@ -132,6 +135,21 @@ wait_lines "$TMP/k" 9
 stop "$PK"
 [ "$(sort "$TMP/k" | tr '\n' ' ')" = "a0 a1 a2 a3 b0 b1 n0 n1 n2 " ] || fail "KIP-848 member printed: $(cat "$TMP/k")"
 ok "consume -G --group-protocol consumer (KIP-848) reads every assigned partition"
+
+# A regex subscription (the broker matches it): both topics, named by no -t.
+G4="$RUN-g4"
+"$KWAL" -b "$B" consume -G "$G4" --topic-regex "$RUN-.*" -o beginning --group-protocol consumer \
+  >"$TMP/r" 2>"$TMP/r.err" &
+PIDS+=($!); PR=$!
+wait_lines "$TMP/r" 9
+stop "$PR"
+[ "$(sort "$TMP/r" | tr '\n' ' ')" = "a0 a1 a2 a3 b0 b1 n0 n1 n2 " ] || fail "regex member printed: $(cat "$TMP/r")"
+ok "consume -G --topic-regex (KIP-848): every topic the regex matches"
+run 1 timeout 60 "$KWAL" -b "$B" -X api.version.max=3.9 consume -G "$G4-old" --topic-regex "$RUN-.*" \
+  --group-protocol consumer
+grep -q "kwal: group $G4-old: topic_regex \"$RUN-.\*\" is not supported by this broker" "$TMP/err" ||
+  fail "no 'not supported' for a regex on a v0 heartbeat: $(cat "$TMP/err")"
+ok "consume -G --topic-regex speaking Kafka 3.9's versions: 'not supported', exit 1"
 
 run 0 "$KWAL" -b "$B" topics delete -t "$T1"
 run 0 "$KWAL" -b "$B" topics delete -t "$T2"

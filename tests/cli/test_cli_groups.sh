@@ -222,12 +222,14 @@ grep -q "members 0$" "$TMP/out" || fail "members after the stop: $(head -n 1 "$T
 has_out "$TA 1 10 10 0"
 ok "after the console consumer leaves: Empty, no members, its committed offsets stay"
 
-# A KIP-848 group (the console consumer with group.protocol=consumer): DescribeGroups does not know
-# it; kwal says so and still shows its committed offsets.
+# A KIP-848 group (the console consumer with group.protocol=consumer and a rack):
+# DescribeGroups does not know it, ConsumerGroupDescribe does: epochs, assignor, the member's epoch,
+# rack, subscription and assignment, cross-checked with Kafka's ConsumerGroupCommand.
 GK=$RUN-kip848
 java -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=error -cp "$KWAL_KAFKA_LIB/*" \
   org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$B" --topic "$TA" --group "$GK" \
   --from-beginning --consumer-property group.protocol=consumer \
+  --consumer-property client.id=kwal-it-848 --consumer-property client.rack=kwal-rack \
   --consumer-property auto.commit.interval.ms=200 >"$TMP/console2.out" 2>"$TMP/console2.err" &
 PIDS+=($!)
 seen=0
@@ -239,10 +241,21 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 [ "$seen" = 1 ] || fail "the KIP-848 group never showed its offsets: $(cat "$TMP/out" "$TMP/err")"
-has_out "group $GK  type consumer (KIP-848): its members and assignments need ConsumerGroupDescribe, which kwal does not send yet"
+grep -Eq "^group $GK  type consumer  state Stable  assignor uniform  group-epoch [0-9]+  assignment-epoch [0-9]+  coordinator 1  members 1$" "$TMP/out" ||
+  fail "KIP-848 groups describe header: $(head -n 1 "$TMP/out")"
+grep -Eq "^member [A-Za-z0-9_-]+  client-id kwal-it-848  host /127.0.0.1  epoch [0-9]+  rack kwal-rack$" "$TMP/out" ||
+  fail "KIP-848 groups describe member line: $(sed -n 2p "$TMP/out")"
+has_out "  subscribed $TA"
+has_out "  assigned $TA: 0,1,2"
+grep -q "^  target" "$TMP/out" && fail "a settled member shows a target: $(cat "$TMP/out")"
+member=$(awk '/^member / { print $2 }' "$TMP/out")
+epoch=$(awk '/^member / { print $8 }' "$TMP/out")
+cgc --describe --group "$GK" --members --verbose >"$TMP/java" 2>&1 || fail "ConsumerGroupCommand --members (KIP-848): $(cat "$TMP/java")"
+grep -Eq "^$GK +$member +/127.0.0.1 +kwal-it-848 +3 +$epoch +$TA:0,1,2 +$epoch +$TA:0,1,2" "$TMP/java" ||
+  fail "Java's --members --verbose does not show member $member, epoch $epoch, $TA:0,1,2: $(cat "$TMP/java")"
 run 0 "$KWAL" -b "$B" groups list --type consumer
 has_out "$GK Stable consumer consumer"
-ok "a KIP-848 group: listed with its type, described by its offsets with a note on what is missing"
+ok "a KIP-848 group: listed with its type, described through ConsumerGroupDescribe as Kafka's ConsumerGroupCommand describes it"
 kill "${PIDS[-1]}"
 wait "${PIDS[-1]}" 2>/dev/null || true
 

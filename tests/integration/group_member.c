@@ -32,8 +32,13 @@ void sleep_ms(unsigned ms)
 
 kw_client *open_client(bool host_driven)
 {
+    return open_client_capped(host_driven, NULL);
+}
+
+kw_client *open_client_capped(bool host_driven, const char *api_version_max)
+{
     kw_client_options o = {.bootstrap = group_test_bootstrap, .connect_timeout_ms = 5000,
-                           .host_driven = host_driven};
+                           .host_driven = host_driven, .api_version_max = api_version_max};
     kw_client *c = NULL;
     char err[256];
     int rc = kw_client_new(&c, &o, err, sizeof(err));
@@ -161,7 +166,7 @@ void member_start(member *m, const member_opts *mo)
 {
     memset(m, 0, sizeof(*m));
     pthread_mutex_init(&m->mu, NULL);
-    m->c = open_client(mo->host_driven);
+    m->c = open_client_capped(mo->host_driven, mo->api_version_max);
     char err[256];
     kw_consumer_options co = {.max_wait_ms = 100};
     ck_assert_int_eq(kw_consumer_new(&m->k, m->c, &co, err, sizeof(err)), 0);
@@ -182,6 +187,7 @@ void member_start(member *m, const member_opts *mo)
         .assignors = mo->eager ? range : NULL,
         .assignor_count = mo->eager ? 1 : 0,
         .protocol = mo->kip848 ? KW_GROUP_PROTOCOL_CONSUMER : KW_GROUP_PROTOCOL_CLASSIC,
+        .topic_regex = mo->topic_regex,
         .log = getenv("KWAL_TEST_LOG") ? log_line : NULL,
         .log_arg = m,
     };

@@ -41,6 +41,8 @@ typedef struct member_opts {
     bool host_driven;
     bool eager;
     bool kip848; /* the CONSUMER protocol */
+    const char *topic_regex;
+    const char *api_version_max; /* the client's cap (a Kafka release), NULL none */
 } member_opts;
 
 /* A name unique to this process and call: "kwal-it-group-WHAT-PID-SEQ". */
@@ -50,6 +52,8 @@ uint64_t now_ms(void);
 void sleep_ms(unsigned ms);
 /* A client on KWAL_BOOTSTRAP (asserts it opens). */
 kw_client *open_client(bool host_driven);
+/* The same, speaking no API version newer than Kafka release api_version_max ("3.9"; NULL none). */
+kw_client *open_client_capped(bool host_driven, const char *api_version_max);
 /* Topic admin, n records "v0".."vN-1" into one partition, and a group's committed offset (-1 none). */
 void make_topic(kw_client *c, const char *topic, int32_t partitions);
 void drop_topics(kw_client *c, char (*names)[128], size_t n);

@@ -10,6 +10,19 @@
 
 /* ---------------------------------------------------------------- tests */
 
+/* Keeps a FATAL event's err and detail (arg: struct { int *err; char *detail; }). */
+static void fatal_event(void *arg, const kw_group_event *ev)
+{
+    struct {
+        int *err;
+        char *detail;
+    } *seen = arg;
+    if (ev->kind != KW_GROUP_FATAL)
+        return;
+    snprintf(seen->detail, 512, "%s", ev->detail ? ev->detail : "");
+    __atomic_store_n(seen->err, ev->err, __ATOMIC_RELEASE);
+}
+
 START_TEST(bad_options_are_named)
 {
     kw_client *c = open_client(false);
@@ -108,9 +121,15 @@ START_TEST(three_members_share_three_topics_and_only_moved_partitions_are_revoke
 }
 END_TEST
 
-/* A static member that comes back within the session timeout gets its partition back, no rebalance. */
+/*
+ * A static member that comes back within the session timeout gets its partition back, no
+ * rebalance: classic (no LeaveGroup on close), and KIP-848 (InstanceId in the heartbeat, the
+ * close is a heartbeat with member epoch -2, the new process joins with epoch 0 and the same
+ * instance id and takes the old member's place).
+ */
 START_TEST(static_member_rejoins_without_a_rebalance)
 {
+    bool kip848 = _i == 1;
     kw_client *admin = open_client(false);
     char topics[2][128], group[128], names[2][160];
     const char *tv[2];
@@ -126,7 +145,7 @@ START_TEST(static_member_rejoins_without_a_rebalance)
     snprintf(idb, sizeof(idb), "b-%d", getpid());
     member a, b;
     member_opts moa = {.group = group, .topics = tv, .ntopics = 2, .instance = ida,
-                       .session_ms = 20000};
+                       .session_ms = 20000, .kip848 = kip848};
     member_opts mob = moa;
     mob.instance = idb;
     member_start(&a, &moa);
@@ -141,13 +160,35 @@ START_TEST(static_member_rejoins_without_a_rebalance)
     int b_events = b.revoked + b.lost + b.assigned;
 
     /* a goes away (a static member sends no LeaveGroup) and comes back with its id. */
+    kw_group_info a_before;
+    ck_assert_int_eq(kw_group_info_get(a.g, &a_before), 0);
     member_stop(&a, true);
+    /* Away longer than b's heartbeat interval (KIP-848: the broker's, 5 s by default), well
+     * within the session: a dynamic member's partition would have gone to b by now. */
+    sleep_ms(6000);
+    ck_assert_int_eq(owned_count(&b), 1);
+    uint64_t t0 = now_ms();
     member_start(&a, &moa);
     settle(all, 2, one, names, 2, 30000);
+    uint64_t took = now_ms() - t0;
+    fprintf(stderr, "%s: the static member had its partition back %llu ms after it started again\n",
+            kip848 ? "KIP-848" : "classic", (unsigned long long)took);
     ck_assert_str_eq(a.own[0], a_had);
+    kw_group_info a_after;
+    ck_assert_int_eq(kw_group_info_get(a.g, &a_after), 0);
+    if (kip848) /* it took the old member's place: same member epoch, nothing recomputed */
+        ck_assert_int_eq(a_after.generation, a_before.generation);
+    kw_group_info_free(&a_before);
+    kw_group_info_free(&a_after);
+    /* b kept what it had all the while: a second of samples, no event, no reassignment. */
+    for (int i = 0; i < 10; i++) {
+        settle(all, 2, one, names, 2, 100);
+        sleep_ms(100);
+    }
     kw_group_info after;
     ck_assert_int_eq(kw_group_info_get(b.g, &after), 0);
-    ck_assert_int_eq(after.generation, before.generation);
+    if (!kip848) /* KIP-848: the group epoch may move on with a member's return; b's assignment does not */
+        ck_assert_int_eq(after.generation, before.generation);
     ck_assert_uint_eq(after.rebalances, before.rebalances);
     ck_assert_int_eq(b.revoked + b.lost + b.assigned, b_events); /* b saw nothing happen */
     kw_group_info_free(&before);
@@ -509,6 +550,126 @@ START_TEST(a_grown_topic_is_reassigned)
 }
 END_TEST
 
+/*
+ * KIP-848 regex subscription (SubscribedTopicRegex, matched by the broker): a matching topic is
+ * assigned, one created later that matches is assigned too, a topic that does not match never
+ * is.  A client capped at Kafka 3.9's versions (ConsumerGroupHeartbeat v0) gets a clear "not
+ * supported"; the classic protocol refuses the option up front.
+ */
+START_TEST(a_regex_subscription_picks_up_a_topic_created_later)
+{
+    kw_client *admin = open_client(false);
+    char topics[3][128], group[128], names[3][160], regex[128];
+    snprintf(regex, sizeof(regex), "kwal-it-group-rx%d-.*", getpid());
+    snprintf(topics[0], sizeof(topics[0]), "kwal-it-group-rx%d-a", getpid());
+    snprintf(topics[1], sizeof(topics[1]), "kwal-it-group-rx%d-b", getpid());
+    snprintf(topics[2], sizeof(topics[2]), "kwal-it-group-ry%d-c", getpid()); /* no match */
+    for (int i = 0; i < 3; i++)
+        tp_name(names[i], topics[i], 0);
+    make_topic(admin, topics[0], 1);
+    make_topic(admin, topics[2], 1);
+    produce(admin, topics[0], 0, 3);
+    unique(group, sizeof(group), "regex");
+    member a;
+    member_opts mo = {.group = group, .kip848 = true, .topic_regex = regex};
+    member_start(&a, &mo);
+    member *all[] = {&a};
+    settle(all, 1, (int[]){1}, names, 1, 60000);
+    ck_assert(owns(&a, names[0]));
+    uint64_t t0 = now_ms();
+    while (a.records < 3) {
+        ck_assert_msg(now_ms() - t0 < 30000, "read %lld of the matching topic's 3 records",
+                      (long long)a.records);
+        sleep_ms(50);
+    }
+    /* A topic created now that matches: the broker re-evaluates the regex and assigns it. */
+    make_topic(admin, topics[1], 1);
+    produce(admin, topics[1], 0, 2);
+    t0 = now_ms();
+    settle(all, 1, (int[]){2}, names, 2, 120000);
+    fprintf(stderr, "regex: the topic created later was assigned after %llu ms\n",
+            (unsigned long long)(now_ms() - t0));
+    ck_assert(!owns(&a, names[2]));
+    while (a.records < 5) {
+        ck_assert_msg(now_ms() - t0 < 30000, "read %lld of 5 records", (long long)a.records);
+        sleep_ms(50);
+    }
+    ck_assert_int_eq(a.fatal, 0);
+
+    /* kw_client_describe_groups: a KIP-848 group, through ConsumerGroupDescribe. */
+    kw_group_info info;
+    ck_assert_int_eq(kw_group_info_get(a.g, &info), 0);
+    const char *gv[] = {group};
+    kw_client_describe_groups_args da = {.groups = gv, .group_count = 1};
+    kw_client_describe_groups_result dr;
+    ck_assert_msg(kw_client_describe_groups(admin, &da, &dr) == 0, "describe: %s", dr.detail);
+    const kw_client_group_description *d = &dr.groups[0];
+    ck_assert_int_eq(d->kerr, 0);
+    ck_assert_str_eq(d->type, "consumer");
+    ck_assert_str_eq(d->protocol_type, "consumer");
+    ck_assert_str_eq(d->state, "Stable");
+    ck_assert_int_ge(d->group_epoch, info.generation);
+    ck_assert_int_eq(d->member_count, 1);
+    const kw_client_group_member *m = &d->members[0];
+    ck_assert_str_eq(m->member_id, info.member_id);
+    ck_assert_int_eq(m->member_epoch, info.generation);
+    ck_assert_str_eq(m->subscribed_topic_regex, regex);
+    ck_assert_uint_eq(m->subscribed_topic_count, 0);
+    ck_assert_uint_eq(m->assigned_count, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const kw_client_topic_partitions *tp = &m->assigned[i];
+        ck_assert_msg(!strcmp(tp->topic, topics[0]) || !strcmp(tp->topic, topics[1]),
+                      "assigned %s", tp->topic);
+        ck_assert_uint_eq(tp->partition_count, 1);
+        ck_assert_int_eq(tp->partitions[0], 0);
+    }
+    ck_assert_uint_eq(m->target_count, 2);
+    kw_client_describe_groups_result_free(&dr);
+    kw_group_info_free(&info);
+    member_stop(&a, true);
+
+    /* Not supported: a broker (here: a client capped) without ConsumerGroupHeartbeat v1. */
+    char ev_detail[512] = "";
+    int ev_err = 0;
+    kw_client *old = open_client_capped(false, "3.9");
+    kw_consumer *k = NULL;
+    ck_assert_int_eq(kw_consumer_new(&k, old, NULL, NULL, 0), 0);
+    struct fatal_seen {
+        int *err;
+        char *detail;
+    } seen = {&ev_err, ev_detail};
+    kw_group_options o = {.group_id = group, .protocol = KW_GROUP_PROTOCOL_CONSUMER,
+                          .topic_regex = regex, .consumer = k, .event_arg = &seen,
+                          .on_event = fatal_event};
+    kw_group *g = NULL;
+    char err[256];
+    ck_assert_int_eq(kw_group_new(&g, old, &o, err, sizeof(err)), 0);
+    t0 = now_ms();
+    while (!__atomic_load_n(&ev_err, __ATOMIC_ACQUIRE)) {
+        ck_assert_msg(now_ms() - t0 < 20000, "no FATAL event for the regex on a v0 heartbeat");
+        kw_consumer_poll_result r;
+        kw_consumer_poll(k, 50, &r);
+    }
+    ck_assert_int_eq(ev_err, KW_EUNSUPPORTED);
+    ck_assert_msg(strstr(ev_detail, "not supported") && strstr(ev_detail, regex), "detail: %s",
+                  ev_detail);
+    kw_group_destroy(g);
+    kw_consumer_destroy(k);
+    kw_client_destroy(old);
+
+    /* The classic protocol: refused up front, naming the option. */
+    o = (kw_group_options){.group_id = group, .topic_regex = regex};
+    ck_assert_int_eq(kw_group_new(&g, admin, &o, err, sizeof(err)), KW_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err, "topic_regex"));
+    o = (kw_group_options){.group_id = group, .protocol = KW_GROUP_PROTOCOL_CONSUMER,
+                           .topic_regex = ""};
+    ck_assert_int_eq(kw_group_new(&g, admin, &o, err, sizeof(err)), KW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "topic_regex"));
+    drop_topics(admin, topics, 3);
+    kw_client_destroy(admin);
+}
+END_TEST
+
 int main(void)
 {
     group_test_bootstrap = getenv("KWAL_BOOTSTRAP");
@@ -525,7 +686,7 @@ int main(void)
     } cases[] = {
         {"options", bad_options_are_named},
         {"three", three_members_share_three_topics_and_only_moved_partitions_are_revoked, 2},
-        {"static", static_member_rejoins_without_a_rebalance},
+        {"static", static_member_rejoins_without_a_rebalance, 2},
         {"range", range_members_rebalance_eagerly},
         {"none", reset_none_reports_a_partition_without_a_commit},
         {"subscribe", a_changed_subscription_is_followed, 2},
@@ -534,6 +695,7 @@ int main(void)
         {"pause", a_paused_member_loses_its_partitions},
         {"maxpoll", a_member_that_stops_polling_leaves},
         {"grow", a_grown_topic_is_reassigned},
+        {"regex", a_regex_subscription_picks_up_a_topic_created_later},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name); /* CK_RUN_CASE=name runs one */

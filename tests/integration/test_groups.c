@@ -125,6 +125,8 @@ START_TEST(a_group_only_committed_to_is_empty_without_members)
     ck_assert_str_eq(d->protocol, "");
     ck_assert_int_eq(d->member_count, 0);
     ck_assert_int_eq(d->coordinator, 1);
+    ck_assert_str_eq(d->type, "classic");
+    ck_assert_int_eq(d->group_epoch, -1);
     kw_client_describe_groups_result_free(&dr);
     drop_topic(c, topic);
     kw_client_destroy(c);
@@ -144,6 +146,7 @@ START_TEST(an_unknown_group_is_described_as_not_found)
     ck_assert_msg(rc == 0, "describe: %s", dr.detail);
     ck_assert_int_eq(dr.groups[0].kerr, KW_KERR_GROUP_ID_NOT_FOUND);
     ck_assert_str_eq(dr.groups[0].state, "Dead");
+    ck_assert_ptr_null(dr.groups[0].type); /* ConsumerGroupDescribe did not know it either */
     ck_assert_int_eq(dr.groups[0].member_count, 0);
     kw_client_describe_groups_result_free(&dr);
     kw_client_destroy(c);

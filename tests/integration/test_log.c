@@ -734,6 +734,95 @@ START_TEST(stale_terms_are_dropped)
 }
 END_TEST
 
+/* What kw_log_submit_async's callbacks saw (they run on the node's client I/O thread). */
+typedef struct submits {
+    pthread_mutex_t mu;
+    kw_log *log;
+    pthread_t test_thread;
+    int calls, errors, on_test_thread;
+    int64_t offsets[64];
+    char database[128];
+    int blocking_rc, close_rc, chained_rc; /* what the first callback's calls returned */
+} submits;
+
+static void submitted(void *arg, const kw_log_submitted *s)
+{
+    submits *k = arg;
+    bool first;
+    pthread_mutex_lock(&k->mu);
+    first = k->calls == 0;
+    if (k->calls < 64)
+        k->offsets[k->calls] = s->offset;
+    k->calls++;
+    k->errors += s->err != 0;
+    k->on_test_thread += pthread_equal(pthread_self(), k->test_thread);
+    snprintf(k->database, sizeof(k->database), "%s", s->database);
+    pthread_mutex_unlock(&k->mu);
+    if (first) { /* what the callback may not do, and what it may */
+        k->blocking_rc = kw_log_submit(k->log, s->database, NULL, 0, "no", 2, NULL);
+        k->close_rc = kw_log_close(k->log);
+        k->chained_rc = kw_log_submit_async(k->log, s->database, NULL, 0, "chained", 7,
+                                            submitted, k);
+    }
+}
+
+/* kw_log_submit_async: queued at once, reported on the I/O thread in order, applied by the leader. */
+START_TEST(async_submits_are_reported_in_order)
+{
+    char group[128], prefix[128], dbs[1][2][128], replica[160];
+    unique(group, sizeof(group), "group");
+    unique(prefix, sizeof(prefix), "prefix");
+    name_dbs(dbs, 1);
+    snprintf(replica, sizeof(replica), "%s-replica", dbs[0][1]);
+    deploy dep = {.group = group, .prefix = prefix};
+    node *n = open_node("A", &dep, dbs, 1, -1);
+    wait_settled(&n, 1, dbs, 1, true, 60000);
+    submits k = {.log = n->log, .test_thread = pthread_self()};
+    pthread_mutex_init(&k.mu, NULL);
+    char v[32];
+    uint64_t t0 = now_ms();
+    for (int i = 0; i < 20; i++) {
+        snprintf(v, sizeof(v), "async-%d", i);
+        ck_assert_int_eq(kw_log_submit_async(n->log, dbs[0][0], NULL, 0, v, strlen(v), submitted, &k), 0);
+    }
+    uint64_t queued = now_ms() - t0;
+    ck_assert_int_eq(kw_log_submit_async(n->log, "nope", NULL, 0, "x", 1, submitted, &k),
+                     KW_ENOTFOUND);
+    for (;;) {
+        pthread_mutex_lock(&k.mu);
+        int calls = k.calls;
+        pthread_mutex_unlock(&k.mu);
+        if (calls == 21)
+            break;
+        ck_assert_msg(now_ms() - t0 < 30000, "%d of 21 submit callbacks", calls);
+        sleep_ms(10);
+    }
+    fprintf(stderr, "async submit: 20 queued in %llu ms, all 21 acknowledged after %llu ms\n",
+            (unsigned long long)queued, (unsigned long long)(now_ms() - t0));
+    ck_assert_int_eq(k.errors, 0);
+    ck_assert_int_eq(k.on_test_thread, 0);
+    ck_assert_str_eq(k.database, dbs[0][0]);
+    ck_assert_int_eq(k.blocking_rc, KW_EDEADLK);
+    ck_assert_int_eq(k.close_rc, KW_EDEADLK);
+    ck_assert_int_eq(k.chained_rc, 0);
+    for (int i = 1; i < 21; i++) /* one producer, one partition: submit order, no gap */
+        ck_assert_int_eq(k.offsets[i], k.offsets[i - 1] + 1);
+    kw_client *c = open_client();
+    entry e[64];
+    size_t got = read_replica(c, replica, 21, e, 64, 30000);
+    ck_assert_uint_eq(got, 21);
+    /* kw_log_close waits for the callbacks of what is still queued. */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(kw_log_submit_async(n->log, dbs[0][0], NULL, 0, "late", 4, submitted, &k), 0);
+    close_node(n);
+    ck_assert_int_eq(k.calls, 26);
+    ck_assert_int_eq(k.errors, 0);
+    pthread_mutex_destroy(&k.mu);
+    kw_client_destroy(c);
+    drop_dbs(dbs, 1);
+}
+END_TEST
+
 static int nop_apply(void *arg, const kw_log_record *src, kw_log_output *out)
 {
     return 0;
@@ -783,6 +872,7 @@ START_TEST(bad_input_is_named)
     ck_assert_int_eq(kw_log_start(log, err, sizeof(err)), KW_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "no database"));
     ck_assert_int_eq(kw_log_submit(log, "nope", NULL, 0, "x", 1, NULL), KW_ENOTFOUND);
+    ck_assert_int_eq(kw_log_submit_async(log, "nope", NULL, 0, "x", 1, NULL, NULL), KW_ENOTFOUND);
     ck_assert_int_eq(kw_log_close(log), 0);
     drop_topic(c, three);
     drop_topic(c, ct);
@@ -810,6 +900,7 @@ int main(void)
         {"prefix", prefixes_keep_deployments_apart},
         {"apply", failed_apply_rewinds_one_database},
         {"stale", stale_terms_are_dropped},
+        {"async", async_submits_are_reported_in_order},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         TCase *tc = tcase_create(cases[i].name); /* CK_RUN_CASE=name runs one */
