@@ -33,7 +33,7 @@
  *
  * --recover-topics: a datanode's recovery at scale, on the topics bench/wal_append -T TOPICS
  * writes (region r on PREFIX_(r % TOPICS)): every region 0 .. REGIONS-1, each topic read
- * once by one kw_wal_replay_open_regions over its regions, THREADS (4) topics at a time
+ * once by one kw_wal_replay_open_regions over its regions, THREADS (8) topics at a time
  * (each replay holds one fetch, so memory is bounded by THREADS x fetch_max_bytes plus a
  * few words per region, however many regions and topics).  The topics hold several runs'
  * entries (regions that wrote in earlier runs too), so entries are counted, not checked
@@ -458,7 +458,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (threads == 0)
-        threads = by_topics ? 4 : 2;
+        threads = by_topics ? 8 : 2;
     char name[512];
     for (unsigned r = 0; r < regions; r++)
         if (kw_wal_set_region_topic(wal, wb_region_id(r),
