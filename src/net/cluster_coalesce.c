@@ -94,15 +94,13 @@ static size_t set_cap(size_t n)
     return cap;
 }
 
-/* Each call's partition as the answer it would have had alone (a view into the full one). */
 /*
  * The answer's partition for topic/partition: by the index of the answer's topics (idx, cap
  * slots, positions + 1) when there is one, else by a scan.  A topic may come more than once.
  */
-static const kw_produce_resp_partition *answer_find(const kw_produce_resp *full,
-                                                    const uint32_t *idx, const uint64_t *hashes,
-                                                    size_t cap, const char *topic, int32_t partition,
-                                                    const kw_produce_resp_topic **in)
+static const kw_produce_resp_partition *
+answer_find(const kw_produce_resp *full, const uint32_t *idx, const uint64_t *hashes, size_t cap,
+            const char *topic, int32_t partition, const kw_produce_resp_topic **in)
 {
     size_t len = strlen(topic);
     uint64_t h = idx ? kw__cl_name_hash(topic, len) : 0;
