@@ -2,7 +2,7 @@
 /*
  *   wal_append -b BROKERS -t PREFIX -n COUNT [-s SIZE] [-r REGIONS] [-T TOPICS] [-j THREADS]
  *              [-w WINDOW] [--greptimedb] [--batch-bytes N] [--max-in-flight N]
- *              [--timeout-ms N]
+ *              [--timeout-ms N] [--cdf FILE]
  *   wal_append -b BROKERS -t PREFIX [-T TOPICS] --topics-create | --topics-delete
  *
  * REGIONS regions (1000) are assigned round-robin to topics PREFIX_0 .. PREFIX_(TOPICS-1)
@@ -36,6 +36,9 @@
  * and producer ids are in place (librdkafka's peer also warms up).  CPU is getrusage for
  * the timed part (every kwal thread included); max_rss_kb is the process's peak (it
  * includes 12 bytes per entry of the benchmark's own latency arrays).
+ *
+ * --cdf FILE writes the latency distribution there (bench/wal_common.h's wb_write_cdf), for
+ * bench/plot.
  *
  * Output, one line:
  *   entries=N mb=M seconds=S entries_per_s=E mb_per_s=R p50_ms=A p99_ms=B cpu_user=U
@@ -165,6 +168,7 @@ static void usage(void)
             "usage: wal_append -b BROKERS -t PREFIX -n COUNT [-s SIZE] [-r REGIONS] [-T TOPICS]\n"
             "                  [-j THREADS] [-w WINDOW] [--greptimedb] [--batch-bytes N]\n"
             "                  [--max-in-flight N] [--timeout-ms N] [--no-compression|--ceiling]\n"
+            "                  [--cdf FILE]\n"
             "       wal_append -b BROKERS -t PREFIX [-T TOPICS] --topics-create|--topics-delete\n");
 }
 
@@ -184,6 +188,7 @@ int main(int argc, char **argv)
     bool greptimedb = false, create = false, delete = false;
     uint64_t max_in_flight = 0;
     bool no_compression = false, ceiling = false;
+    const char *cdf = NULL;
     enum {
         OPT_GREPTIMEDB = 256,
         OPT_TIMEOUT,
@@ -192,7 +197,8 @@ int main(int argc, char **argv)
         OPT_BATCH,
         OPT_IN_FLIGHT,
         OPT_NO_COMPRESSION,
-        OPT_CEILING
+        OPT_CEILING,
+        OPT_CDF
     };
     static const struct option longopts[] = {
         {"greptimedb", no_argument, NULL, OPT_GREPTIMEDB},
@@ -203,6 +209,7 @@ int main(int argc, char **argv)
         {"max-in-flight", required_argument, NULL, OPT_IN_FLIGHT},
         {"no-compression", no_argument, NULL, OPT_NO_COMPRESSION},
         {"ceiling", no_argument, NULL, OPT_CEILING},
+        {"cdf", required_argument, NULL, OPT_CDF},
         {NULL, 0, NULL, 0},
     };
     int c, bad = 0;
@@ -226,6 +233,7 @@ int main(int argc, char **argv)
         case OPT_GREPTIMEDB: greptimedb = true; break;
         case OPT_NO_COMPRESSION: no_compression = true; break;
         case OPT_CEILING: ceiling = true; break;
+        case OPT_CDF: cdf = optarg; break;
         case OPT_CREATE: create = true; break;
         case OPT_DELETE: delete = true; break;
         default: usage(); return 2;
@@ -343,6 +351,8 @@ int main(int argc, char **argv)
     uint64_t ok = count - failed;
     double mb = (double)ok * (double)g.report_size / 1e6;
     wb_sort(g.lat_us, count);
+    if (cdf && wb_write_cdf(cdf, g.lat_us, count) != 0)
+        fprintf(stderr, "wal_append: cannot write %s\n", cdf);
     printf("entries=%" PRIu64 " mb=%.1f seconds=%.3f entries_per_s=%.0f mb_per_s=%.2f "
            "p50_ms=%.2f p99_ms=%.2f cpu_user=%.2f cpu_sys=%.2f max_rss_kb=%ld batches=%" PRIu64
            " requests=%" PRIu64 " retries=%" PRIu64 "\n",

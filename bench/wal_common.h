@@ -86,6 +86,23 @@ static inline double wb_percentile_ms(uint32_t *us, size_t n, double p)
     return (double)us[at] / 1000.0;
 }
 
+/*
+ * Writes the latency distribution of sorted us[0..n) to path: one "fraction latency_ms" line
+ * per quantile (every 0.5 %, then 99.5, 99.9, 99.99 and 100 %), what bench/plot draws.
+ */
+static inline int wb_write_cdf(const char *path, uint32_t *us, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    static const double tail[] = {0.995, 0.999, 0.9999, 1.0};
+    for (int i = 0; i < 204; i++) {
+        double q = i < 200 ? i / 200.0 : tail[i - 200];
+        fprintf(f, "%.4f %.3f\n", q, wb_percentile_ms(us, n, q));
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 static inline void wb_sort(uint32_t *us, size_t n)
 {
     qsort(us, n, sizeof(*us), wb_cmp_u32);

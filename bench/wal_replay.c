@@ -3,6 +3,7 @@
  *   wal_replay -b BROKERS -t TOPIC --write -n COUNT [-s SIZE] [-r REGIONS] [--greptimedb]
  *   wal_replay -b BROKERS -t TOPIC [-s SIZE] [-r REGIONS] [-R REGION] [--fetch-bytes N]
  *              [--greptimedb] [--timeout-ms N]
+ *   wal_replay -b BROKERS -t PREFIX --recover-topics -T TOPICS [-r REGIONS] [-j THREADS]
  *   wal_replay -b BROKERS -t TOPIC --topic-delete
  *
  * --write creates TOPIC (one partition) and appends COUNT entries of SIZE bytes (1024)
@@ -29,6 +30,16 @@
  * two at a time (-j, as many as this machine has cores).  Every entry's bytes are
  * checked.  Output: entries=N mb=M seconds=S mb_per_s=R topic_reads=K cpu_user=U
  * cpu_sys=Y max_rss_kb=X (mb: all regions' entries; topic_reads: passes over the topic).
+ *
+ * --recover-topics: a datanode's recovery at scale, on the topics bench/wal_append -T TOPICS
+ * writes (region r on PREFIX_(r % TOPICS)): every region 0 .. REGIONS-1, each topic read
+ * once by one kw_wal_replay_open_regions over its regions, THREADS (8) topics at a time
+ * (each replay holds one fetch, so memory is bounded by THREADS x fetch_max_bytes plus a
+ * few words per region, however many regions and topics).  The topics hold several runs'
+ * entries (regions that wrote in earlier runs too), so entries are counted, not checked
+ * byte by byte.  Output: entries=N mb=M topic_mb=T seconds=S mb_per_s=R topic_mb_per_s=Q
+ * topic_reads=K cpu_user=U cpu_sys=Y max_rss_kb=X (topic_mb: every record read, whichever
+ * region it belongs to, at SIZE bytes each).
  *
  * Output, one line:
  *   entries=N region_mb=M topic_mb=T seconds=S region_mb_per_s=R topic_mb_per_s=Q
@@ -77,6 +88,8 @@ static void usage(void)
             "                  [--timeout-ms N]\n"
             "       wal_replay -b BROKERS -t TOPIC --all-regions [--one-by-one [-j N]]"
             " [--greptimedb] ...\n"
+            "       wal_replay -b BROKERS -t PREFIX --recover-topics -T TOPICS [-r REGIONS]"
+            " [-j THREADS]\n"
             "       wal_replay -b BROKERS -t TOPIC --topic-delete\n");
 }
 
@@ -269,13 +282,102 @@ static int recover_all(kw_wal *wal, const char *pool, size_t size, unsigned regi
     return 0;
 }
 
+typedef struct topics_job {
+    kw_wal *wal;
+    unsigned topics, regions;
+    unsigned next; /* the next topic to take (atomic) */
+    uint64_t entries, bytes, records, reads; /* atomics */
+    int err;
+    char detail[256];
+} topics_job;
+
+/* Takes topics from the job until none is left: one replay of all of a topic's regions each. */
+static void *recover_topics_worker(void *arg)
+{
+    topics_job *j = arg;
+    unsigned per = j->regions / j->topics + 1;
+    uint64_t *ids = calloc(per, sizeof(*ids)), *froms = calloc(per, sizeof(*froms));
+    unsigned t;
+    while (ids && froms && !j->err &&
+           (t = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->topics) {
+        size_t n = 0;
+        for (unsigned r = t; r < j->regions; r += j->topics)
+            ids[n++] = wb_region_id(r);
+        kw_wal_replay *rp;
+        int rc = kw_wal_replay_open_regions(j->wal, ids, froms, n, 0, &rp);
+        if (rc) {
+            snprintf(j->detail, sizeof j->detail, "topic %u: open: %s", t, kw_wal_errstr(j->wal));
+            j->err = rc;
+            break;
+        }
+        uint64_t entries = 0, bytes = 0, region, id;
+        const uint8_t *data;
+        size_t len;
+        while ((rc = kw_wal_replay_next_region(rp, &region, &id, &data, &len, -1)) == 1) {
+            entries++;
+            bytes += len;
+        }
+        if (rc < 0) {
+            snprintf(j->detail, sizeof j->detail, "topic %u: %s", t, kw_wal_replay_errstr(rp));
+            j->err = rc;
+        }
+        kw_wal_replay_stats st;
+        kw_wal_replay_stats_get(rp, &st);
+        kw_wal_replay_close(rp);
+        __atomic_fetch_add(&j->entries, entries, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&j->bytes, bytes, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&j->records, st.records_read, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&j->reads, 1, __ATOMIC_RELAXED);
+    }
+    if (!ids || !froms)
+        j->err = KW_ENOMEM;
+    free(ids);
+    free(froms);
+    return NULL;
+}
+
+static int recover_topics(kw_wal *wal, size_t size, unsigned topics, unsigned regions,
+                          unsigned threads)
+{
+    double user0, sys0, user1, sys1;
+    long rss;
+    wb_usage(&user0, &sys0, &rss);
+    uint64_t start = wb_now_ns();
+    topics_job j = {.wal = wal, .topics = topics, .regions = regions};
+    pthread_t th[64];
+    if (threads > 64)
+        threads = 64;
+    unsigned started = 0;
+    for (unsigned t = 0; t < threads; t++)
+        if (pthread_create(&th[t], NULL, recover_topics_worker, &j) == 0)
+            started++;
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    uint64_t end = wb_now_ns();
+    wb_usage(&user1, &sys1, &rss);
+    if (!started || j.err) {
+        fprintf(stderr, "wal_replay: recovery: %s (%s)\n",
+                kw_strerror(started ? j.err : KW_ENOMEM), j.detail);
+        return 2;
+    }
+    double seconds = (double)(end - start) / 1e9, mb = (double)j.bytes / 1e6;
+    double topic_mb = (double)j.records * (double)size / 1e6;
+    printf("entries=%" PRIu64 " mb=%.1f topic_mb=%.1f seconds=%.3f mb_per_s=%.1f "
+           "topic_mb_per_s=%.1f topic_reads=%" PRIu64 " cpu_user=%.2f cpu_sys=%.2f "
+           "max_rss_kb=%ld\n",
+           j.entries, mb, topic_mb, seconds, mb / seconds, topic_mb / seconds, j.reads,
+           user1 - user0, sys1 - sys0, rss);
+    return j.entries == 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = NULL;
     uint64_t count = 0, size = 1024, regions = 64, region = 7, fetch_bytes = 0;
     uint64_t timeout_ms = 0;
     bool greptimedb = false, write = false, delete = false, all = false, one_by_one = false;
-    uint64_t threads = 2;
+    bool by_topics = false;
+    uint64_t threads = 0, topics = 0; /* threads: -j, 2 by default (4 with --recover-topics) */
     enum {
         OPT_GREPTIMEDB = 256,
         OPT_TIMEOUT,
@@ -283,7 +385,8 @@ int main(int argc, char **argv)
         OPT_DELETE,
         OPT_FETCH,
         OPT_ALL,
-        OPT_ONE_BY_ONE
+        OPT_ONE_BY_ONE,
+        OPT_TOPICS
     };
     static const struct option longopts[] = {
         {"greptimedb", no_argument, NULL, OPT_GREPTIMEDB},
@@ -293,10 +396,11 @@ int main(int argc, char **argv)
         {"fetch-bytes", required_argument, NULL, OPT_FETCH},
         {"all-regions", no_argument, NULL, OPT_ALL},
         {"one-by-one", no_argument, NULL, OPT_ONE_BY_ONE},
+        {"recover-topics", no_argument, NULL, OPT_TOPICS},
         {NULL, 0, NULL, 0},
     };
     int c, bad = 0;
-    while ((c = getopt_long(argc, argv, "b:t:n:s:r:R:j:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "b:t:n:s:r:R:T:j:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -304,7 +408,12 @@ int main(int argc, char **argv)
         case 's': bad |= wb_parse_u64("wal_replay", optarg, "size", &size); break;
         case 'r': bad |= wb_parse_u64("wal_replay", optarg, "regions", &regions); break;
         case 'R': bad |= wb_parse_u64("wal_replay", optarg, "region", &region); break;
-        case 'j': bad |= wb_parse_u64("wal_replay", optarg, "threads", &threads); break;
+        case 'j':
+            bad |= wb_parse_u64("wal_replay", optarg, "threads", &threads);
+            bad |= threads == 0;
+            break;
+        case 'T': bad |= wb_parse_u64("wal_replay", optarg, "topics", &topics); break;
+        case OPT_TOPICS: by_topics = true; break;
         case OPT_ALL: all = true; break;
         case OPT_ONE_BY_ONE: one_by_one = true; break;
         case OPT_FETCH: bad |= wb_parse_u64("wal_replay", optarg, "fetch-bytes", &fetch_bytes); break;
@@ -319,7 +428,8 @@ int main(int argc, char **argv)
     }
     if (bad || !brokers || !topic || optind != argc || size == 0 || size > WB_POOL_BYTES / 2 ||
         regions == 0 || regions > 1000000 || region >= regions || (write && count == 0) ||
-        threads == 0 || (one_by_one && !all)) {
+        (one_by_one && !all) ||
+        (by_topics && (topics == 0 || topics > regions || write || all || greptimedb))) {
         usage();
         return 2;
     }
@@ -347,13 +457,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "wal_replay: open: %s\n", err);
         return 2;
     }
+    if (threads == 0)
+        threads = by_topics ? 8 : 2;
+    char name[512];
     for (unsigned r = 0; r < regions; r++)
-        if (kw_wal_set_region_topic(wal, wb_region_id(r), topic) != 0) {
+        if (kw_wal_set_region_topic(wal, wb_region_id(r),
+                                    by_topics ? (snprintf(name, sizeof name, "%s_%u", topic,
+                                                          (unsigned)(r % topics)),
+                                                 name)
+                                              : topic) != 0) {
             fprintf(stderr, "wal_replay: set_region_topic: %s\n", kw_wal_errstr(wal));
             kw_wal_close(wal);
             return 2;
         }
-    int rc = write ? write_topic(wal, pool, count, (size_t)size, (unsigned)regions)
+    int rc = by_topics ? recover_topics(wal, (size_t)size, (unsigned)topics, (unsigned)regions,
+                                        (unsigned)threads)
+             : write ? write_topic(wal, pool, count, (size_t)size, (unsigned)regions)
              : all ? recover_all(wal, pool, (size_t)size, (unsigned)regions, one_by_one,
                                  (unsigned)threads)
                    : replay_region(wal, pool, (size_t)size, (unsigned)regions, (unsigned)region);

@@ -104,10 +104,26 @@ static void conn_log(kw_cluster *cl, int level, const char *fmt, ...)
 
 static topic_info *topic_find(const kw_cluster *cl, const char *name, size_t len)
 {
-    for (size_t i = 0; i < cl->ntopics; i++)
-        if (strlen(cl->topics[i].name) == len && memcmp(cl->topics[i].name, name, len) == 0)
-            return &cl->topics[i];
+    if (!cl->cap_idx)
+        return NULL;
+    uint64_t h = kw__cl_name_hash(name, len);
+    size_t mask = cl->cap_idx - 1;
+    for (size_t j = (size_t)h & mask; cl->topic_idx[j]; j = (j + 1) & mask) {
+        topic_info *t = &cl->topics[cl->topic_idx[j] - 1];
+        if (t->hash == h && t->len == len && memcmp(t->name, name, len) == 0)
+            return t;
+    }
     return NULL;
+}
+
+/* Puts topics[i] in the index (which has room). */
+static void topic_index_put(uint32_t *idx, size_t cap, const topic_info *t, size_t i)
+{
+    size_t mask = cap - 1;
+    size_t j = (size_t)t->hash & mask;
+    while (idx[j])
+        j = (j + 1) & mask;
+    idx[j] = (uint32_t)(i + 1);
 }
 
 static topic_info *topic_add(kw_cluster *cl, const char *name, size_t len)
@@ -115,6 +131,8 @@ static topic_info *topic_add(kw_cluster *cl, const char *name, size_t len)
     topic_info *t = topic_find(cl, name, len);
     if (t)
         return t;
+    if (cl->ntopics >= UINT32_MAX - 1)
+        return NULL;
     if (cl->ntopics == cl->captopics) {
         size_t cap = cl->captopics ? cl->captopics * 2 : 8;
         topic_info *n = realloc(cl->topics, cap * sizeof(*n));
@@ -123,11 +141,25 @@ static topic_info *topic_add(kw_cluster *cl, const char *name, size_t len)
         cl->topics = n;
         cl->captopics = cap;
     }
+    if ((cl->ntopics + 1) * 2 > cl->cap_idx) {
+        size_t cap = cl->cap_idx ? cl->cap_idx * 2 : 16;
+        uint32_t *idx = calloc(cap, sizeof(*idx));
+        if (!idx)
+            return NULL;
+        for (size_t i = 0; i < cl->ntopics; i++)
+            topic_index_put(idx, cap, &cl->topics[i], i);
+        free(cl->topic_idx);
+        cl->topic_idx = idx;
+        cl->cap_idx = cap;
+    }
     t = &cl->topics[cl->ntopics];
     memset(t, 0, sizeof(*t));
     t->name = dupn(name, len);
     if (!t->name)
         return NULL;
+    t->len = len;
+    t->hash = kw__cl_name_hash(name, len);
+    topic_index_put(cl->topic_idx, cl->cap_idx, t, cl->ntopics);
     cl->ntopics++;
     return t;
 }
@@ -1086,6 +1118,7 @@ void kw__cluster_free(kw_cluster *cl)
         free(cl->topics[i].parts);
     }
     free(cl->topics);
+    free(cl->topic_idx);
     free(cl->nodes);
     free(cl->bootstrap);
     free(cl->client_id);

@@ -80,28 +80,83 @@ static bool same_partition(const call *a, const call *b)
     return a->partition == b->partition && strcmp(a->topic, b->topic) == 0;
 }
 
+static uint64_t partition_hash(const char *topic, size_t len, int32_t partition)
+{
+    return kw__cl_name_hash(topic, len) ^ ((uint64_t)(uint32_t)partition * 0x9E3779B97F4A7C15ull);
+}
+
+/* The smallest power of two at least twice n (16 at least). */
+static size_t set_cap(size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    return cap;
+}
+
+/*
+ * The answer's partition for topic/partition: by the index of the answer's topics (idx, cap
+ * slots, positions + 1) when there is one, else by a scan.  A topic may come more than once.
+ */
+static const kw_produce_resp_partition *
+answer_find(const kw_produce_resp *full, const uint32_t *idx, const uint64_t *hashes, size_t cap,
+            const char *topic, int32_t partition, const kw_produce_resp_topic **in)
+{
+    size_t len = strlen(topic);
+    uint64_t h = idx ? kw__cl_name_hash(topic, len) : 0;
+    size_t mask = cap - 1;
+    size_t j = idx ? (size_t)h & mask : 0;
+    for (int32_t s = 0; idx ? idx[j] != 0 : s < full->responses.n; s++) {
+        int32_t t = idx ? (int32_t)idx[j] - 1 : s;
+        j = (j + 1) & mask;
+        const kw_produce_resp_topic *ft = &full->responses.v[t];
+        if ((idx && hashes[t] != h) || ft->name.len < 0 || (size_t)ft->name.len != len ||
+            memcmp(ft->name.ptr, topic, len) != 0)
+            continue;
+        for (int32_t p = 0; p < ft->partition_responses.n; p++)
+            if (ft->partition_responses.v[p].index == partition) {
+                *in = ft;
+                return &ft->partition_responses.v[p];
+            }
+    }
+    return NULL;
+}
+
 /* Each call's partition as the answer it would have had alone (a view into the full one). */
 static void group_answered(pgroup *g, int version, const uint8_t *frame, size_t len,
                            const kw_produce_resp *full)
 {
+    /* An index of the answer's topics by name: one lookup per call, not a scan (1,000+ topics). */
+    size_t nt = full->responses.n > 0 ? (size_t)full->responses.n : 0;
+    size_t cap = set_cap(nt);
+    uint32_t *idx = nt > 8 ? calloc(cap, sizeof(*idx)) : NULL;
+    uint64_t *hashes = idx ? malloc(nt * sizeof(*hashes)) : NULL;
+    if (!hashes) {
+        free(idx);
+        idx = NULL; /* no memory: scan */
+    }
+    for (size_t t = 0; idx && t < nt; t++) {
+        const kw_produce_resp_topic *ft = &full->responses.v[t];
+        hashes[t] = ft->name.len >= 0 ? kw__cl_name_hash(ft->name.ptr, (size_t)ft->name.len) : 0;
+        size_t j = (size_t)hashes[t] & (cap - 1);
+        while (idx[j])
+            j = (j + 1) & (cap - 1);
+        idx[j] = (uint32_t)(t + 1);
+    }
     for (size_t i = 0; i < g->n; i++) {
         call *k = g->calls[i];
         kw_produce_resp one = *full;
         kw_produce_resp_topic topic = {0};
+        const kw_produce_resp_topic *ft = NULL;
+        const kw_produce_resp_partition *fp =
+            answer_find(full, idx, hashes, cap, k->topic, k->partition, &ft);
         one.responses.v = &topic;
         one.responses.n = 0;
-        for (int32_t t = 0; t < full->responses.n && !one.responses.n; t++) {
-            const kw_produce_resp_topic *ft = &full->responses.v[t];
-            if (!kw_str_eq(ft->name, k->topic))
-                continue;
-            for (int32_t p = 0; p < ft->partition_responses.n; p++)
-                if (ft->partition_responses.v[p].index == k->partition) {
-                    topic = *ft;
-                    topic.partition_responses.v = &ft->partition_responses.v[p];
-                    topic.partition_responses.n = 1;
-                    one.responses.n = 1;
-                    break;
-                }
+        if (fp) {
+            topic = *ft;
+            topic.partition_responses.v = (kw_produce_resp_partition *)fp; /* a view, not changed */
+            topic.partition_responses.n = 1;
+            one.responses.n = 1;
         }
         if (!one.responses.n) {
             snprintf(k->detail, sizeof(k->detail),
@@ -113,6 +168,8 @@ static void group_answered(pgroup *g, int version, const uint8_t *frame, size_t 
         }
         kw__cl_call_answered(k, version, frame, len, &one);
     }
+    free(idx);
+    free(hashes);
 }
 
 static void on_group_response(int err, const uint8_t *frame, size_t len, int version, void *arg)
@@ -254,17 +311,30 @@ static void flush_broker(broker *b)
             }
             return;
         }
-        /* oldest first; a second call for a partition waits for the next request */
+        /* oldest first; a second call for a partition waits for the next request (a set of
+         * the partitions taken finds it: a round may carry 1,000+ of them) */
+        size_t cap = set_cap(n);
+        call **seen = n > 8 ? calloc(cap, sizeof(*seen)) : NULL;
         for (size_t i = 0; i < n; i++) {
             call *k = b->pend[i];
             bool dup = false;
-            for (size_t j = 0; j < take && !dup; j++)
-                dup = same_partition(group[j], k);
+            if (seen) {
+                size_t j = (size_t)partition_hash(k->topic, strlen(k->topic), k->partition) &
+                           (cap - 1);
+                for (; seen[j] && !dup; j = (j + 1) & (cap - 1))
+                    dup = same_partition(seen[j], k);
+                if (!dup)
+                    seen[j] = k;
+            } else {
+                for (size_t j = 0; j < take && !dup; j++)
+                    dup = same_partition(group[j], k);
+            }
             if (dup)
                 b->pend[keep++] = k;
             else
                 group[take++] = k;
         }
+        free(seen);
         b->npend = keep;
         for (size_t i = 0; i < take; i++) {
             group[i]->pend_broker = NULL;

@@ -30,6 +30,8 @@ typedef struct part_info {
 
 typedef struct topic_info {
     char *name;
+    size_t len;    /* strlen(name) */
+    uint64_t hash; /* kw__cl_name_hash(name) */
     bool followed; /* asked for in every Metadata request */
     bool known;    /* a Metadata response described it */
     uint64_t md_asked; /* the number of the latest Metadata request that asked for it */
@@ -40,6 +42,15 @@ typedef struct topic_info {
      * one jittered backoff per call, so they wake together and go out in submission order. */
     uint64_t retry_at_ns;
 } topic_info;
+
+/* FNV-1a of a topic name: the key of the cluster's topic index and the coalescer's sets. */
+static inline uint64_t kw__cl_name_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h;
+}
 
 enum call_kind { CALL_PARTITION, CALL_ANY, CALL_REFRESH, CALL_NODE };
 /* CS_PENDING: coalesce_produce, in its leader's pend list until the round's flush. */
@@ -84,6 +95,10 @@ struct kw_cluster {
     size_t nnodes, capnodes;
     topic_info *topics;
     size_t ntopics, captopics;
+    /* topic_find's index: open addressing over topics' positions + 1 (0: empty), a power of
+     * two at least twice ntopics; topics are never removed, so it only grows. */
+    uint32_t *topic_idx;
+    size_t cap_idx;
     int32_t controller_id;
     /* Metadata: one request in flight at a time, numbered. */
     bool md_inflight;

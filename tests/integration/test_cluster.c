@@ -503,6 +503,100 @@ START_TEST(produce_calls_of_one_round_share_a_request)
 }
 END_TEST
 
+/*
+ * The same with more than 8 calls in a round, where the coalescer finds a partition taken
+ * twice and each call's part of the answer through hash sets (3 topics x 4 partitions, three
+ * partitions called twice): the first call of every partition shares one request, the
+ * seconds the next, and each call gets its own partition's base offset.
+ */
+START_TEST(many_partitions_of_one_round_share_a_request_each_answered_its_own)
+{
+    kw_cluster_options opt = {.bootstrap = bootstrap(),
+                              .conn = {.connect_timeout_ms = 3000},
+                              .backoff_ms = 50,
+                              .backoff_max_ms = 500,
+                              .coalesce_produce = true};
+    kw_cluster *cl;
+    ck_assert_int_eq(kw__cluster_new(&cl, loop, &opt), 0);
+    enum { TOPICS = 3, PARTS = 4, FIRST = TOPICS * PARTS, N = FIRST + 3 };
+    char names[TOPICS][128];
+    for (int t = 0; t < TOPICS; t++) {
+        snprintf(names[t], sizeof(names[t]), "kwal-it-cluster-many-%d-%d", t, getpid());
+        create_topic(cl, names[t], PARTS);
+        refresh(cl, names[t]);
+    }
+    produce_ctx pc[N];
+    outcome po[N];
+    int records[N];
+    memset(pc, 0, sizeof(pc));
+    memset(po, 0, sizeof(po));
+    for (int i = 0; i < N; i++) {
+        int slot = i < FIRST ? i : (i - FIRST) * 5; /* seconds: slots 0, 5 and 10 again */
+        pc[i].topic = names[slot / PARTS];
+        pc[i].partition = slot % PARTS;
+        records[i] = 1 + i % 4;
+    }
+    /* one record to every partition first: each has a known leader (a new topic's partitions
+     * get theirs one by one) and the connection is up, so all the calls are ready in one round */
+    for (int slot = 0; slot < FIRST; slot++) {
+        produce_ctx w = {.topic = names[slot / PARTS], .partition = slot % PARTS};
+        kw__wr_init(&w.batch);
+        kw_batch_builder bb;
+        ck_assert_int_eq(kw__batch_begin(&bb, &w.batch, NULL), 0);
+        ck_assert_int_eq(kw__batch_add(&bb, 1700000000000, KW_BYTES_NULL,
+                                       (kw_bytes){(const uint8_t *)"w", 1}, NULL, 0),
+                         0);
+        ck_assert_int_eq(kw__batch_finish(&bb), 0);
+        outcome wo = {0};
+        ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_PRODUCE, w.topic, w.partition,
+                                                    build_produce, &w, deadline_in(15000),
+                                                    on_produced, &wo),
+                         0);
+        ck_assert(run_until(&wo.done, 16000));
+        ck_assert_msg(wo.err == 0, "warm-up produce %d: %s: %s", slot, kw_err_name(wo.err),
+                      wo.detail);
+        kw__wr_free(&w.batch);
+    }
+    uint64_t req0, calls0;
+    kw__cluster_coalesced(cl, &req0, &calls0);
+    for (int i = 0; i < N; i++) {
+        kw__wr_init(&pc[i].batch);
+        kw_batch_builder bb;
+        ck_assert_int_eq(kw__batch_begin(&bb, &pc[i].batch, NULL), 0);
+        for (int r = 0; r < records[i]; r++)
+            ck_assert_int_eq(kw__batch_add(&bb, 1700000000000, KW_BYTES_NULL,
+                                           (kw_bytes){(const uint8_t *)"v", 1}, NULL, 0),
+                             0);
+        ck_assert_int_eq(kw__batch_finish(&bb), 0);
+        ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_PRODUCE, pc[i].topic,
+                                                    pc[i].partition, build_produce, &pc[i],
+                                                    deadline_in(15000), on_produced, &po[i]),
+                         0);
+    }
+    for (int i = 0; i < N; i++) {
+        ck_assert(run_until(&po[i].done, 16000));
+        ck_assert_msg(po[i].err == 0, "produce %d: %s (kerr %d): %s", i, kw_err_name(po[i].err),
+                      po[i].kerr, po[i].detail);
+    }
+    /* first calls: offset 1 (after "w"); seconds: after their first call's records */
+    for (int i = 0; i < FIRST; i++)
+        ck_assert_msg(po[i].base_offset == 1, "call %d: base offset %lld", i,
+                      (long long)po[i].base_offset);
+    for (int i = FIRST; i < N; i++) {
+        int first = (i - FIRST) * 5;
+        ck_assert_msg(po[i].base_offset == 1 + records[first], "call %d: base offset %lld, not %d",
+                      i, (long long)po[i].base_offset, 1 + records[first]);
+    }
+    uint64_t req1, calls1;
+    kw__cluster_coalesced(cl, &req1, &calls1);
+    ck_assert_msg(req1 - req0 == 2 && calls1 - calls0 == N, "%llu requests of %llu calls",
+                  (unsigned long long)(req1 - req0), (unsigned long long)(calls1 - calls0));
+    for (int i = 0; i < N; i++)
+        kw__wr_free(&pc[i].batch);
+    kw__cluster_free(cl);
+}
+END_TEST
+
 /* One produce call of a single-record batch for topic/0. */
 static void produce_one(kw_cluster *cl, produce_ctx *pc, const char *topic, outcome *o)
 {
@@ -699,6 +793,7 @@ int main(void)
     tcase_add_test(tc, metadata_cache_describes_a_created_topic);
     tcase_add_test(tc, calls_made_while_their_topic_is_looked_up_keep_their_order);
     tcase_add_test(tc, produce_calls_of_one_round_share_a_request);
+    tcase_add_test(tc, many_partitions_of_one_round_share_a_request_each_answered_its_own);
     tcase_add_test(tc, routed_produce_then_fetch_reads_it_back);
     tcase_add_test(tc, unknown_topic_retries_until_the_deadline_then_says_3);
     tcase_add_test(tc, free_fails_unfinished_calls_with_closed);

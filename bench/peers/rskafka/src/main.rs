@@ -1,6 +1,7 @@
 //! bench/wal's rskafka peer: GreptimeDB's remote WAL access pattern on rskafka, its real Kafka client.
 //!
 //!   rskafka_wal -b BROKERS -t PREFIX -n COUNT [-s SIZE] [-r REGIONS] [-T TOPICS] [-w WINDOW]
+//!               [--cdf FILE]
 //!   rskafka_wal -b BROKERS --replay TOPIC [--region INDEX | --all-regions N] [-s SIZE]
 //!
 //! Append: the records of bench/wal_common.h (entry i: region index i % REGIONS, id
@@ -12,6 +13,9 @@
 //! not yet acknowledged, as in wal_append's default run.
 //!   entries=N mb=M seconds=S entries_per_s=E mb_per_s=R p50_ms=A p99_ms=B cpu_user=U
 //!   cpu_sys=Y max_rss_kb=K batches=P requests=P
+//!
+//! --cdf FILE also writes the latency distribution there, as bench/wal_append --cdf does: one
+//! "fraction latency_ms" line per quantile (every 0.5 %, then 99.5, 99.9, 99.99 and 100 %).
 //!
 //! Replay: GreptimeDB's replay of one region: partition 0 of TOPIC from the log start to the
 //! high watermark in 1 MiB fetches, every record's key parsed as JSON to find its region,
@@ -107,7 +111,20 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     sorted_us[at] as f64 / 1000.0
 }
 
+/* The quantiles of a --cdf file (as bench/wal_common.h's wb_write_cdf). */
+fn write_cdf(path: &str, sorted_us: &[u32]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut qs: Vec<f64> = (0..200).map(|i| i as f64 / 200.0).collect();
+    qs.extend_from_slice(&[0.995, 0.999, 0.9999, 1.0]);
+    for q in qs {
+        writeln!(f, "{:.4} {:.3}", q, percentile_ms(sorted_us, q))?;
+    }
+    f.flush()
+}
+
 struct Args {
+    cdf: Option<String>,
     brokers: String,
     prefix: String,
     count: u64,
@@ -122,6 +139,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
+        cdf: None,
         brokers: String::new(),
         prefix: String::new(),
         count: 0,
@@ -147,6 +165,7 @@ fn parse_args() -> Result<Args, String> {
             "-T" => a.topics = num(v)?,
             "-w" => a.window = num(v)? as usize,
             "--replay" => a.replay = Some(v.clone()),
+            "--cdf" => a.cdf = Some(v.clone()),
             "--region" => a.region = num(v)?,
             "--all-regions" => a.all_regions = num(v)?,
             other => return Err(format!("unknown option {}", other)),
@@ -162,7 +181,7 @@ fn parse_args() -> Result<Args, String> {
         || a.window == 0
     {
         return Err("usage: rskafka_wal -b BROKERS -t PREFIX -n COUNT [-s SIZE] [-r REGIONS] \
-                    [-T TOPICS] [-w WINDOW] | -b BROKERS --replay TOPIC [--region INDEX] [-s SIZE]"
+                    [-T TOPICS] [-w WINDOW] [--cdf FILE] | -b BROKERS --replay TOPIC [--region INDEX] [-s SIZE]"
             .into());
     }
     Ok(a)
@@ -250,6 +269,11 @@ async fn append(a: Args) -> Result<(), String> {
     let mb = ok as f64 * a.size as f64 / 1e6;
     let mut l = lat.lock().unwrap();
     l.sort_unstable();
+    if let Some(path) = &a.cdf {
+        if let Err(e) = write_cdf(path, &l) {
+            eprintln!("rskafka_wal: {}: {}", path, e);
+        }
+    }
     let req = requests.load(Ordering::Relaxed);
     println!(
         "entries={} mb={:.1} seconds={:.3} entries_per_s={:.0} mb_per_s={:.2} p50_ms={:.2} \
