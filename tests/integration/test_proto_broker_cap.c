@@ -22,6 +22,7 @@
  */
 static kw_loop *loop;
 static char topic[128];
+static kw_uuid topic_id; /* from Metadata at setup: Fetch v13+ names the topic by it */
 
 typedef struct watch {
     int ready, closed;
@@ -97,6 +98,7 @@ static void setup(void)
     ck_assert_msg(kt_connect(&k, kt_bootstrap()) == 0, "cannot reach the broker at %s",
                   kt_bootstrap());
     ck_assert_int_eq(kt_create_topic(&k, topic, 1), 0);
+    ck_assert_int_eq(kt_topic_id(&k, topic, &topic_id), 0);
     kt_close(&k);
 }
 
@@ -262,7 +264,8 @@ START_TEST(capped_connection_produces_fetches_and_commits)
                                  .last_fetched_epoch = -1,
                                  .log_start_offset = -1,
                                  .partition_max_bytes = 1 << 20};
-    kw_fetch_req_topic ft = {.topic = kw_str_c(topic)};
+    ck_assert_int_eq(fv, 17); /* 3.9's Fetch: topic ids */
+    kw_fetch_req_topic ft = {.topic = kw_str_c(topic), .topic_id = topic_id};
     ft.partitions.v = &fp;
     ft.partitions.n = 1;
     kw_fetch_req freq;

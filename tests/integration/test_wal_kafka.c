@@ -262,6 +262,7 @@ static void fetch_from_start(const char *topic, int32_t max_bytes, kw_arena *ar,
                                  .last_fetched_epoch = -1, .log_start_offset = -1,
                                  .partition_max_bytes = max_bytes};
     kw_fetch_req_topic ft = {.topic = kw_str_c(topic)};
+    ck_assert_int_eq(kt_topic_id(&admin, topic, &ft.topic_id), 0);
     ft.partitions.v = &fp;
     ft.partitions.n = 1;
     int fv = kt_version(&admin, KW_API_FETCH);
