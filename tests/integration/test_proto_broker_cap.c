@@ -405,7 +405,7 @@ START_TEST(capped_public_client_round_trips_a_batch)
     ck_assert_str_eq(or.offsets[0].metadata, "capped");
     kw_client_offsets_result_free(&or);
     kw_client_destroy(c);
-    ck_assert_msg(strstr(l.capped, "capped at Kafka 3.9's: Produce v11, Fetch v12, Metadata v12"),
+    ck_assert_msg(strstr(l.capped, "capped at Kafka 3.9's: Produce v11, Fetch v17, Metadata v12"),
                   "log: %s", l.capped);
 }
 END_TEST
