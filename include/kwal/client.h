@@ -331,6 +331,11 @@ typedef struct kw_client_fetch_args {
 } kw_client_fetch_args;
 
 /*
+ * The fetch names the topic by its id from Fetch v13 on (the id from the
+ * client's metadata; by name at v12 and below).  A topic deleted and created
+ * again under its name between two attempts of one fetch ends it with
+ * KW_ENOTFOUND, kerr 100 (UNKNOWN_TOPIC_ID), naming both ids.
+ *
  * records holds whole RecordBatch v2 byte strings as the broker sent them
  * (the last one may be truncated: readers skip it).  Async: records point
  * into the response, valid during the callback.  Blocking: a heap copy,

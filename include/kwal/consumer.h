@@ -66,6 +66,15 @@ extern "C" {
  * fetch timing out) are retried by the client and then by the consumer,
  * logged at KW_LOG_WARN, not reported.
  *
+ * Topic ids.  With Fetch v13 or later (Kafka 3.1+, unless api_version_max
+ * caps it lower) fetches name the topic by its id, and the consumer keeps the
+ * id its partition started reading.  A topic deleted and created again under
+ * the same name has a new id and a new log whose offsets start over: the
+ * partition stops with err KW_ENOTFOUND, kerr 100 (UNKNOWN_TOPIC_ID) and a
+ * detail naming both ids (or with kerr 3 when the topic was still missing at
+ * the fetch deadline), never with the new topic's records at the old one's
+ * offsets.  kw_consumer_seek goes on with the new topic.
+ *
  * Data loss.  The broker answers a fetch with the batch holding the offset
  * asked, and batches follow each other without holes, so an answer that
  * starts past the offset asked, or has a hole between two batches, means

@@ -650,6 +650,8 @@ typedef struct fetch_call {
 static int fetch_build(void *arg, int version, int32_t epoch, const void **req)
 {
     fetch_call *k = arg;
+    kw_uuid id;
+    kw__cluster_topic_id(k->base.c->cluster, k->topic, &id);
     kw__schema_init(kw__api(KW_API_FETCH)->req, version, &k->req);
     k->p = (kw_fetch_req_partition){.partition = k->partition,
                                     .current_leader_epoch = epoch,
@@ -657,7 +659,7 @@ static int fetch_build(void *arg, int version, int32_t epoch, const void **req)
                                     .last_fetched_epoch = -1,
                                     .log_start_offset = -1,
                                     .partition_max_bytes = k->max_bytes};
-    k->t = (kw_fetch_req_topic){.topic = kw_str_c(k->topic)};
+    k->t = (kw_fetch_req_topic){.topic = kw_str_c(k->topic), .topic_id = id};
     k->t.partitions.v = &k->p;
     k->t.partitions.n = 1;
     k->req.replica_id = -1;
@@ -687,9 +689,14 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
     r->high_watermark = r->last_stable_offset = r->log_start_offset = -1;
     r->records = NULL;
     r->records_len = 0;
-    const kw_fetch_resp *resp = res->resp;
-    if (resp && resp->responses.n > 0 && resp->responses.v[0].partitions.n > 0) {
-        const kw_fetch_resp_partition *p = &resp->responses.v[0].partitions.v[0];
+    /* From v13 the answer names the topic by the id the request carried. */
+    const kw_fetch_resp_partition *p =
+        kw__fetch_resp_find(res->resp, res->version, k->topic, k->t.topic_id, k->partition);
+    if (!r->err && res->resp && !p) {
+        r->err = KW_EMALFORMED;
+        kw__client_detail(r->detail, r->err, "the Fetch response does not have the partition");
+    }
+    if (p) {
         r->high_watermark = p->high_watermark;
         r->last_stable_offset = p->last_stable_offset;
         r->log_start_offset = p->log_start_offset;

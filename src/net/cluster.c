@@ -340,6 +340,7 @@ static void md_apply(kw_cluster *cl, const kw_metadata_resp *r)
             continue;
         t->known = true;
         t->err = mt->error_code;
+        t->id = mt->error_code ? (kw_uuid){{0}} : mt->topic_id;
         int32_t max = -1;
         for (int32_t j = 0; j < mt->partitions.n; j++)
             if (mt->partitions.v[j].partition_index > max)
@@ -547,7 +548,7 @@ static void call_timed_out(call *k)
 }
 
 /* The partition error the response gives for (topic, partition); 0 when it is not there. */
-static int16_t partition_error(const call *k, const void *resp)
+static int16_t partition_error(const call *k, int version, const void *resp)
 {
     switch (k->api_key) {
     case KW_API_PRODUCE: {
@@ -563,12 +564,9 @@ static int16_t partition_error(const call *k, const void *resp)
         const kw_fetch_resp *r = resp;
         if (r->error_code)
             return r->error_code;
-        for (int32_t i = 0; i < r->responses.n; i++)
-            if (kw_str_eq(r->responses.v[i].topic, k->topic))
-                for (int32_t j = 0; j < r->responses.v[i].partitions.n; j++)
-                    if (r->responses.v[i].partitions.v[j].partition_index == k->partition)
-                        return r->responses.v[i].partitions.v[j].error_code;
-        return 0;
+        const kw_fetch_resp_partition *p =
+            kw__fetch_resp_find(r, version, k->topic, k->topic_id, k->partition);
+        return p ? p->error_code : 0;
     }
     case KW_API_LIST_OFFSETS: {
         const kw_list_offsets_resp *r = resp;
@@ -596,7 +594,8 @@ static bool kerr_needs_metadata(int16_t e)
 {
     return e == KW_KERR_UNKNOWN_TOPIC_OR_PARTITION || e == KW_KERR_LEADER_NOT_AVAILABLE ||
            e == KW_KERR_NOT_LEADER_OR_FOLLOWER || e == KW_KERR_FENCED_LEADER_EPOCH ||
-           e == KW_KERR_UNKNOWN_LEADER_EPOCH || e == KW_KERR_UNKNOWN_TOPIC_ID;
+           e == KW_KERR_UNKNOWN_LEADER_EPOCH || e == KW_KERR_UNKNOWN_TOPIC_ID ||
+           e == KW_KERR_INCONSISTENT_TOPIC_ID || e == KW_KERR_FETCH_SESSION_TOPIC_ID_ERROR;
 }
 
 /* Schedules the next attempt after a backoff; with a metadata refresh first when asked. */
@@ -639,7 +638,7 @@ void kw__cl_call_answered(call *k, int version, const uint8_t *frame, size_t len
     kw_cluster_result res = {.version = version, .node_id = k->node_id, .frame = frame,
                              .frame_len = len, .conn = frame ? k->conn : NULL, .resp = resp};
     if (k->kind == CALL_PARTITION) {
-        int16_t e = partition_error(k, resp);
+        int16_t e = partition_error(k, version, resp);
         if (e && kw__kerr_retriable(e) && now_ns(cl) < k->deadline_ns) {
             k->last_kerr = e;
             k->last_err = KW_EBROKER;
@@ -716,6 +715,29 @@ void kw__cl_call_send(call *k, broker *b, int32_t epoch)
         snprintf(k->detail, sizeof(k->detail), "%s: %s", kw__conn_peer(b->conn), buf);
         kw__cl_call_fail(k, KW_EVERSION, 0);
         return;
+    }
+    if (k->api_key == KW_API_FETCH && k->topic) {
+        /* From v13 a Fetch names its topic by id.  The id comes from the cache; one that
+         * changed between attempts of this call means the topic was deleted and created
+         * again: its offsets are another log's, so the call ends instead of reading them. */
+        const topic_info *t = topic_find(k->cl, k->topic, strlen(k->topic));
+        kw_uuid id = t ? t->id : (kw_uuid){{0}};
+        if (!kw_uuid_is_zero(k->topic_id) && !kw_uuid_is_zero(id) &&
+            !kw_uuid_eq(id, k->topic_id)) {
+            char was[23], now[23];
+            kw__uuid_format(k->topic_id, was);
+            kw__uuid_format(id, now);
+            snprintf(k->detail, sizeof(k->detail),
+                     "topic %s was deleted and created again (topic id %s, now %s)", k->topic, was,
+                     now);
+            kw__cl_call_fail(k, KW_ENOTFOUND, KW_KERR_UNKNOWN_TOPIC_ID);
+            return;
+        }
+        /* No id known (a Metadata version without them): the name, at v12. */
+        if (ver >= 13 && kw_uuid_is_zero(id))
+            ver = 12;
+        if (!kw_uuid_is_zero(id))
+            k->topic_id = id;
     }
     const void *req = NULL;
     int rc = k->build(k->build_arg, ver, epoch, &req);
@@ -1169,6 +1191,23 @@ int kw__cluster_leader(const kw_cluster *cl, const char *topic, int32_t partitio
     *leader_id = t->parts[partition].leader;
     *leader_epoch = t->parts[partition].epoch;
     return 0;
+}
+
+int kw__cluster_topic_id(const kw_cluster *cl, const char *topic, kw_uuid *id)
+{
+    topic_info *t = topic ? topic_find(cl, topic, strlen(topic)) : NULL;
+    *id = t && t->known ? t->id : (kw_uuid){{0}};
+    return kw_uuid_is_zero(*id) ? KW_ENOTFOUND : 0;
+}
+
+const char *kw__cluster_topic_name(const kw_cluster *cl, kw_uuid id)
+{
+    if (kw_uuid_is_zero(id))
+        return NULL;
+    for (size_t i = 0; i < cl->ntopics; i++)
+        if (cl->topics[i].known && kw_uuid_eq(cl->topics[i].id, id))
+            return cl->topics[i].name;
+    return NULL;
 }
 
 uint64_t kw__cluster_refresh_count(const kw_cluster *cl)

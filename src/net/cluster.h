@@ -167,6 +167,17 @@ int32_t kw__cluster_partition_count(const kw_cluster *cl, const char *topic, int
 /* 0 with the leader id (-1: none) and epoch, or KW_ENOTFOUND. */
 int kw__cluster_leader(const kw_cluster *cl, const char *topic, int32_t partition,
                        int32_t *leader_id, int32_t *leader_epoch);
+/*
+ * The topic id the cache holds for topic (Metadata v10+): 0 and *id, or
+ * KW_ENOTFOUND with *id zero (not known, gone, or a broker without ids).
+ * Fetch builders put it in the request from v13; the cluster passes a Fetch
+ * build v12 (names) when the cache has no id, and ends a Fetch call with
+ * KW_ENOTFOUND, kerr UNKNOWN_TOPIC_ID, when the id changed between its
+ * attempts (the topic was deleted and created again under the same name).
+ */
+int kw__cluster_topic_id(const kw_cluster *cl, const char *topic, kw_uuid *id);
+/* The name of the topic with this id in the cache (valid until the next refresh), or NULL. */
+const char *kw__cluster_topic_name(const kw_cluster *cl, kw_uuid id);
 /* Successful Metadata responses applied so far. */
 uint64_t kw__cluster_refresh_count(const kw_cluster *cl);
 /*

@@ -8,6 +8,7 @@
 
 #include "net/cluster.h"
 #include "net/loop.h"
+#include "proto/wire.h"
 
 typedef struct broker {
     int32_t node_id; /* -1 for a bootstrap entry */
@@ -36,6 +37,7 @@ typedef struct topic_info {
     bool known;    /* a Metadata response described it */
     uint64_t md_asked; /* the number of the latest Metadata request that asked for it */
     int16_t err;   /* topic-level error of that response */
+    kw_uuid id;    /* its topic id (Metadata v10+); zero when unknown or the topic is gone */
     int32_t nparts;
     part_info *parts;
     /* While the topic has no usable leader: when its waiting calls look again.  Shared, not
@@ -63,6 +65,7 @@ typedef struct call {
     int api_key;
     char *topic;
     int32_t partition;
+    kw_uuid topic_id; /* Fetch: the id of the last attempt (zero: none yet, or sent by name) */
     kw_cluster_build_fn *build;
     void *build_arg;
     kw_cluster_done_fn *done;

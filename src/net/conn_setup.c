@@ -17,7 +17,12 @@ static void become_ready(kw_conn *c)
                      c->versions.v[KW_API_FETCH], c->versions.v[KW_API_METADATA],
                      c->versions.v[KW_API_OFFSET_COMMIT]);
     else
-        kw__conn_log(c, KW_LOG_DEBUG, "connected to %s (%s)", c->peer, c->addr_text);
+        kw__conn_log(c, KW_LOG_DEBUG,
+                     "connected to %s (%s); API versions: Produce v%d, Fetch v%d, Metadata v%d, "
+                     "OffsetCommit v%d",
+                     c->peer, c->addr_text, c->versions.v[KW_API_PRODUCE],
+                     c->versions.v[KW_API_FETCH], c->versions.v[KW_API_METADATA],
+                     c->versions.v[KW_API_OFFSET_COMMIT]);
     if (c->on_state)
         c->on_state(c, KW_CONN_READY, 0, NULL, c->state_arg);
     kw__conn_pump(c);

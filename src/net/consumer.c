@@ -167,8 +167,11 @@ KW_API int kw_consumer_seek(kw_consumer *c, const char *topic, int32_t partition
         return KW_EINVAL;
     pthread_mutex_lock(&c->mu);
     kw__consumer_part *p = find_part(c, topic, partition);
-    if (p)
+    if (p) {
         part_restart(c, p, start);
+        /* A seek is the way on after the topic was created again: read the id there now. */
+        p->topic_id = p->topic_id_now = (kw_uuid){{0}};
+    }
     pthread_mutex_unlock(&c->mu);
     return p ? 0 : KW_ENOTFOUND;
 }

@@ -272,6 +272,19 @@ static int build_fetch(void *arg, int version, int32_t leader_epoch, const void 
     kw__consumer_slot *s = arg;
     kw__consumer_part *p = s->p;
     const kw_consumer_options *o = &p->c->o;
+    kw_uuid id;
+    kw__cluster_topic_id(kw__consumer_cluster(p->c), p->topic, &id);
+    if (!kw_uuid_is_zero(id)) {
+        pthread_mutex_lock(&p->c->mu);
+        bool other = !kw_uuid_is_zero(p->topic_id) && !kw_uuid_eq(p->topic_id, id);
+        if (other)
+            p->topic_id_now = id;
+        else
+            p->topic_id = id;
+        pthread_mutex_unlock(&p->c->mu);
+        if (other)
+            return KW_ENOTFOUND; /* fetch_done reports it */
+    }
     kw__schema_init(kw__api(KW_API_FETCH)->req, version, &s->u.f.req);
     s->u.f.fp = (kw_fetch_req_partition){.partition = p->partition,
                                          .current_leader_epoch = leader_epoch,
@@ -279,7 +292,7 @@ static int build_fetch(void *arg, int version, int32_t leader_epoch, const void 
                                          .last_fetched_epoch = -1,
                                          .log_start_offset = -1,
                                          .partition_max_bytes = (int32_t)o->fetch_bytes};
-    s->u.f.ft = (kw_fetch_req_topic){.topic = kw_str_c(p->topic)};
+    s->u.f.ft = (kw_fetch_req_topic){.topic = kw_str_c(p->topic), .topic_id = id};
     s->u.f.ft.partitions.v = &s->u.f.fp;
     s->u.f.ft.partitions.n = 1;
     s->u.f.req.replica_id = -1;
@@ -672,8 +685,11 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
     kw_consumer *c = p->c;
     const kw_fetch_resp *r0 = res->resp;
     pre_inflated pre = {0};
-    if (res->err == 0 && r0 && r0->responses.n == 1 && r0->responses.v[0].partitions.n == 1)
-        pre_inflate(p, &r0->responses.v[0].partitions.v[0], &pre);
+    /* From v13 the answer names the topic by the id the request carried. */
+    const kw_fetch_resp_partition *fp =
+        kw__fetch_resp_find(r0, res->version, p->topic, s->u.f.ft.topic_id, p->partition);
+    if (res->err == 0 && fp)
+        pre_inflate(p, fp, &pre);
     if (pre.n)
         kw__consumer_log(c, KW_LOG_DEBUG,
                          "%s[%" PRId32 "]: inflated %zu batches of the answer at offset %" PRId64
@@ -688,15 +704,26 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
     /* Done from here: any branch that drops the slots frees this one with them. */
     s->done = true;
     s->end = s->offset;
-    const kw_fetch_resp *resp = res->resp;
-    const kw_fetch_resp_partition *fp =
-        resp && resp->responses.n == 1 && resp->responses.v[0].partitions.n == 1
-            ? &resp->responses.v[0].partitions.v[0]
-            : NULL;
     if (res->err == 0 && !fp) {
         report(p, s->offset, KW_EMALFORMED, 0,
                "%s[%" PRId32 "] fetch at offset %" PRId64 ": the response has no partition",
                p->topic, p->partition, s->offset);
+    } else if (res->err == KW_ENOTFOUND &&
+               (!kw_uuid_is_zero(p->topic_id_now) || res->kerr == KW_KERR_UNKNOWN_TOPIC_ID)) {
+        char was[23], now[23];
+        kw__uuid_format(p->topic_id, was);
+        kw__uuid_format(p->topic_id_now, now);
+        if (kw_uuid_is_zero(p->topic_id_now))
+            report(p, s->offset, KW_ENOTFOUND, KW_KERR_UNKNOWN_TOPIC_ID,
+                   "%s[%" PRId32 "] fetch at offset %" PRId64 ": %s; seek to read the new topic",
+                   p->topic, p->partition, s->offset,
+                   res->detail && *res->detail ? res->detail : "the topic id changed");
+        else
+            report(p, s->offset, KW_ENOTFOUND, KW_KERR_UNKNOWN_TOPIC_ID,
+                   "%s[%" PRId32 "] fetch at offset %" PRId64
+                   ": the topic was deleted and created again (topic id %s, now %s); its offsets "
+                   "start over: seek to read the new topic",
+                   p->topic, p->partition, s->offset, was, now);
     } else if (res->err == KW_EBROKER && res->kerr == KW_KERR_OFFSET_OUT_OF_RANGE &&
                s->offset > p->frontier) {
         /* A fetch ahead past a log end that moved back: the bound was stale. */

@@ -136,6 +136,10 @@ struct kw__consumer_part {
     int64_t loss_offset; /* LOSING (or lose_after): the first missing offset */
     bool lose_after;     /* advance: go LOSING once the slot being filed (cut at the hole) is in */
     char loss_detail[KW_CONSUMER_DETAIL_MAX];
+    /* The topic id this partition reads (zero until a Fetch found one in the metadata cache):
+     * a later id under the same name is another topic, whose offsets it must not read on. */
+    kw_uuid topic_id;
+    kw_uuid topic_id_now; /* the other id, when a build found one (for the report) */
     int policy; /* enum kw__consumer_policy */
     char policy_err[96]; /* POLICY_UNREADABLE: why */
 

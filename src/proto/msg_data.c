@@ -4,9 +4,8 @@
 /*
  * Masks start where Kafka's spec starts a field, even below the versions
  * kwal speaks, so each table reads like the spec it transcribes.  Fields
- * that only exist above kwal's maximum (Fetch and Produce topic ids,
- * Fetch's ReplicaState, ReplicaDirectoryId and NodeEndpoints) are left out:
- * no version kwal speaks has them.
+ * that only exist above kwal's maximum (Produce's topic ids, Fetch's v18
+ * HighWatermark) are left out: no version kwal speaks has them.
  *
  * Records fields have no default in the specs; Kafka's generated code starts
  * them as null, and so do these tables.
@@ -111,27 +110,40 @@ static const kw_field fetch_req_partition_fields[] = {
     KW_F(kw_fetch_req_partition, last_fetched_epoch, KW_T_INT32, KW_VFROM(12), .dflt = -1),
     KW_F(kw_fetch_req_partition, log_start_offset, KW_T_INT64, KW_VFROM(5), .dflt = -1),
     KW_F(kw_fetch_req_partition, partition_max_bytes, KW_T_INT32, KW_VALL),
+    KW_F(kw_fetch_req_partition, replica_directory_id, KW_T_UUID, KW_VFROM(17), .tag = 0,
+         .tagv = KW_VFROM(17)),
 };
 static const kw_schema fetch_req_partition =
     KW_SCHEMA(kw_fetch_req_partition, fetch_req_partition_fields);
 
 static const kw_field fetch_req_topic_fields[] = {
     KW_F(kw_fetch_req_topic, topic, KW_T_STRING, KW_V(0, 12)),
+    KW_F(kw_fetch_req_topic, topic_id, KW_T_UUID, KW_VFROM(13)),
     KW_FA(kw_fetch_req_topic, partitions, fetch_req_partition, KW_VALL),
 };
 static const kw_schema fetch_req_topic = KW_SCHEMA(kw_fetch_req_topic, fetch_req_topic_fields);
 
 static const kw_field fetch_req_forgotten_topic_fields[] = {
     KW_F(kw_fetch_req_forgotten_topic, topic, KW_T_STRING, KW_V(7, 12)),
+    KW_F(kw_fetch_req_forgotten_topic, topic_id, KW_T_UUID, KW_VFROM(13)),
     KW_FP(kw_fetch_req_forgotten_topic, partitions, KW_T_INT32, KW_VFROM(7)),
 };
 static const kw_schema fetch_req_forgotten_topic =
     KW_SCHEMA(kw_fetch_req_forgotten_topic, fetch_req_forgotten_topic_fields);
 
+static const kw_field fetch_req_replica_state_fields[] = {
+    KW_F(kw_fetch_req_replica_state, replica_id, KW_T_INT32, KW_VFROM(15), .dflt = -1),
+    KW_F(kw_fetch_req_replica_state, replica_epoch, KW_T_INT64, KW_VFROM(15), .dflt = -1),
+};
+static const kw_schema fetch_req_replica_state =
+    KW_SCHEMA(kw_fetch_req_replica_state, fetch_req_replica_state_fields);
+
 static const kw_field fetch_req_fields[] = {
     KW_F(kw_fetch_req, cluster_id, KW_T_STRING, KW_VFROM(12), .nullv = KW_VFROM(12), .tag = 0,
          .tagv = KW_VFROM(12), .dflt = -1),
     KW_F(kw_fetch_req, replica_id, KW_T_INT32, KW_V(0, 14), .dflt = -1),
+    KW_FS(kw_fetch_req, replica_state, fetch_req_replica_state, KW_VFROM(15), .tag = 1,
+          .tagv = KW_VFROM(15)),
     KW_F(kw_fetch_req, max_wait_ms, KW_T_INT32, KW_VALL),
     KW_F(kw_fetch_req, min_bytes, KW_T_INT32, KW_VALL),
     KW_F(kw_fetch_req, max_bytes, KW_T_INT32, KW_VFROM(3), .dflt = 0x7fffffff),
@@ -195,15 +207,28 @@ static const kw_schema fetch_resp_partition =
 
 static const kw_field fetch_resp_topic_fields[] = {
     KW_F(kw_fetch_resp_topic, topic, KW_T_STRING, KW_V(0, 12)),
+    KW_F(kw_fetch_resp_topic, topic_id, KW_T_UUID, KW_VFROM(13)),
     KW_FA(kw_fetch_resp_topic, partitions, fetch_resp_partition, KW_VALL),
 };
 static const kw_schema fetch_resp_topic = KW_SCHEMA(kw_fetch_resp_topic, fetch_resp_topic_fields);
+
+static const kw_field fetch_resp_node_endpoint_fields[] = {
+    KW_F(kw_fetch_resp_node_endpoint, node_id, KW_T_INT32, KW_VFROM(16)),
+    KW_F(kw_fetch_resp_node_endpoint, host, KW_T_STRING, KW_VFROM(16)),
+    KW_F(kw_fetch_resp_node_endpoint, port, KW_T_INT32, KW_VFROM(16)),
+    KW_F(kw_fetch_resp_node_endpoint, rack, KW_T_STRING, KW_VFROM(16), .nullv = KW_VFROM(16),
+         .dflt = -1),
+};
+static const kw_schema fetch_resp_node_endpoint =
+    KW_SCHEMA(kw_fetch_resp_node_endpoint, fetch_resp_node_endpoint_fields);
 
 static const kw_field fetch_resp_fields[] = {
     KW_F(kw_fetch_resp, throttle_time_ms, KW_T_INT32, KW_VFROM(1)),
     KW_F(kw_fetch_resp, error_code, KW_T_INT16, KW_VFROM(7)),
     KW_F(kw_fetch_resp, session_id, KW_T_INT32, KW_VFROM(7)),
     KW_FA(kw_fetch_resp, responses, fetch_resp_topic, KW_VALL),
+    KW_FA(kw_fetch_resp, node_endpoints, fetch_resp_node_endpoint, KW_VFROM(16), .tag = 0,
+          .tagv = KW_VFROM(16)),
 };
 static const kw_schema fetch_resp = KW_SCHEMA(kw_fetch_resp, fetch_resp_fields);
 
@@ -211,7 +236,7 @@ const kw_api kw__api_fetch = {
     .key = KW_API_FETCH,
     .name = "Fetch",
     .vmin = 4,
-    .vmax = 12,
+    .vmax = 17,
     .flex = 12,
     .req = &fetch_req,
     .resp = &fetch_resp,
@@ -405,3 +430,22 @@ const kw_api kw__api_delete_records = {
     .req = &delete_records_req,
     .resp = &delete_records_resp,
 };
+
+const kw_fetch_resp_partition *kw__fetch_resp_find(const kw_fetch_resp *r, int version,
+                                                   const char *topic, kw_uuid topic_id,
+                                                   int32_t partition)
+{
+    if (!r)
+        return NULL;
+    for (int32_t i = 0; i < r->responses.n; i++) {
+        const kw_fetch_resp_topic *t = &r->responses.v[i];
+        bool same = version >= 13 ? !kw_uuid_is_zero(topic_id) && kw_uuid_eq(t->topic_id, topic_id)
+                                  : kw_str_eq(t->topic, topic);
+        if (!same)
+            continue;
+        for (int32_t j = 0; j < t->partitions.n; j++)
+            if (t->partitions.v[j].partition_index == partition)
+                return &t->partitions.v[j];
+    }
+    return NULL;
+}

@@ -86,7 +86,7 @@ typedef struct kw_produce_resp {
 
 /* ---- Fetch (1) ---- */
 
-/* Fetch request partition, versions 4-12, flexible from 12. */
+/* Fetch request partition, versions 4-17, flexible from 12. */
 typedef struct kw_fetch_req_partition {
     int32_t partition;
     int32_t current_leader_epoch; /* v9+, default -1 */
@@ -94,24 +94,34 @@ typedef struct kw_fetch_req_partition {
     int32_t last_fetched_epoch;   /* v12+, default -1 */
     int64_t log_start_offset;     /* v5+, default -1 */
     int32_t partition_max_bytes;
+    kw_uuid replica_directory_id; /* v17+, tag 0: a follower's; zero from a consumer */
 } kw_fetch_req_partition;
 
-/* Fetch request topic, versions 4-12, flexible from 12. */
+/* Fetch request topic, versions 4-17, flexible from 12. */
 typedef struct kw_fetch_req_topic {
-    kw_str topic; /* v0-12 (v13+ name topics by id) */
+    kw_str topic;     /* v0-12 */
+    kw_uuid topic_id; /* v13+, instead of the name */
     KW_ARRAY(kw_fetch_req_partition) partitions;
 } kw_fetch_req_topic;
 
-/* Fetch request forgotten topic, versions 4-12, flexible from 12. */
+/* Fetch request forgotten topic, versions 4-17, flexible from 12. */
 typedef struct kw_fetch_req_forgotten_topic {
     kw_str topic;                 /* v7-12 */
+    kw_uuid topic_id;             /* v13+ */
     KW_ARRAY(int32_t) partitions; /* v7+ */
 } kw_fetch_req_forgotten_topic;
 
-/* Fetch (1) request, versions 4-12, flexible from 12. */
+/* Fetch request replica state (KIP-903), versions 15+: a follower's; defaults from a consumer. */
+typedef struct kw_fetch_req_replica_state {
+    int32_t replica_id;    /* default -1 */
+    int64_t replica_epoch; /* default -1 */
+} kw_fetch_req_replica_state;
+
+/* Fetch (1) request, versions 4-17, flexible from 12. */
 typedef struct kw_fetch_req {
     kw_str cluster_id;      /* v12+, tag 0, null ok, default null */
     int32_t replica_id;     /* v0-14, default -1 (a consumer) */
+    kw_fetch_req_replica_state replica_state; /* v15+, tag 1 (replaces replica_id) */
     int32_t max_wait_ms;
     int32_t min_bytes;
     int32_t max_bytes;      /* v3+, default 0x7fffffff */
@@ -123,31 +133,31 @@ typedef struct kw_fetch_req {
     kw_str rack_id;                                               /* v11+ */
 } kw_fetch_req;
 
-/* Fetch response diverging epoch (EpochEndOffset), versions 4-12, flexible from 12. */
+/* Fetch response diverging epoch (EpochEndOffset), versions 4-17, flexible from 12. */
 typedef struct kw_fetch_resp_epoch_end_offset {
     int32_t epoch;      /* v12+, default -1 */
     int64_t end_offset; /* v12+, default -1 */
 } kw_fetch_resp_epoch_end_offset;
 
-/* Fetch response leader (LeaderIdAndEpoch), versions 4-12, flexible from 12. */
+/* Fetch response leader (LeaderIdAndEpoch), versions 4-17, flexible from 12. */
 typedef struct kw_fetch_resp_leader {
     int32_t leader_id;    /* v12+, default -1 */
     int32_t leader_epoch; /* v12+, default -1 */
 } kw_fetch_resp_leader;
 
-/* Fetch response snapshot id, versions 4-12, flexible from 12. */
+/* Fetch response snapshot id, versions 4-17, flexible from 12. */
 typedef struct kw_fetch_resp_snapshot_id {
     int64_t end_offset; /* default -1 */
     int32_t epoch;      /* default -1 */
 } kw_fetch_resp_snapshot_id;
 
-/* Fetch response aborted transaction, versions 4-12, flexible from 12. */
+/* Fetch response aborted transaction, versions 4-17, flexible from 12. */
 typedef struct kw_fetch_resp_aborted_txn {
     int64_t producer_id;  /* v4+ */
     int64_t first_offset; /* v4+ */
 } kw_fetch_resp_aborted_txn;
 
-/* Fetch response partition, versions 4-12, flexible from 12. */
+/* Fetch response partition, versions 4-17, flexible from 12. */
 typedef struct kw_fetch_resp_partition {
     int32_t partition_index;
     int16_t error_code;
@@ -162,19 +172,39 @@ typedef struct kw_fetch_resp_partition {
     kw_bytes records;                              /* null ok, default null */
 } kw_fetch_resp_partition;
 
-/* Fetch response topic, versions 4-12, flexible from 12. */
+/* Fetch response topic, versions 4-17, flexible from 12. */
 typedef struct kw_fetch_resp_topic {
-    kw_str topic; /* v0-12 */
+    kw_str topic;     /* v0-12 */
+    kw_uuid topic_id; /* v13+, instead of the name */
     KW_ARRAY(kw_fetch_resp_partition) partitions;
 } kw_fetch_resp_topic;
 
-/* Fetch (1) response, versions 4-12, flexible from 12. */
+/* Fetch response node endpoint (KIP-951), versions 16+: where the new leaders named by
+ * current_leader are. */
+typedef struct kw_fetch_resp_node_endpoint {
+    int32_t node_id;
+    kw_str host;
+    int32_t port;
+    kw_str rack; /* null ok, default null */
+} kw_fetch_resp_node_endpoint;
+
+/* Fetch (1) response, versions 4-17, flexible from 12. */
 typedef struct kw_fetch_resp {
     int32_t throttle_time_ms; /* v1+ */
     int16_t error_code;       /* v7+ */
     int32_t session_id;       /* v7+ */
     KW_ARRAY(kw_fetch_resp_topic) responses;
+    KW_ARRAY(kw_fetch_resp_node_endpoint) node_endpoints; /* v16+, tag 0 */
 } kw_fetch_resp;
+
+/*
+ * The partition of a Fetch response at `version` for (topic, partition): by the
+ * name below v13, by topic_id from v13 (a zero id matches nothing there).  NULL
+ * when the response does not have it.
+ */
+const kw_fetch_resp_partition *kw__fetch_resp_find(const kw_fetch_resp *r, int version,
+                                                   const char *topic, kw_uuid topic_id,
+                                                   int32_t partition);
 
 /* ---- ListOffsets (2) ---- */
 

@@ -519,3 +519,20 @@ size_t kw__varlong_size(int64_t v)
     }
     return n;
 }
+
+void kw__uuid_format(kw_uuid id, char out[23])
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i += 3) {
+        uint32_t v = (uint32_t)id.b[i] << 16;
+        if (i + 1 < 16)
+            v |= (uint32_t)id.b[i + 1] << 8;
+        if (i + 2 < 16)
+            v |= id.b[i + 2];
+        size_t chars = i + 2 < 16 ? 4 : i + 1 < 16 ? 3 : 2;
+        for (size_t k = 0; k < chars; k++)
+            out[o++] = abc[(v >> (18 - 6 * k)) & 63];
+    }
+    out[o] = '\0';
+}

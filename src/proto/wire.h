@@ -36,6 +36,17 @@ static inline kw_str kw_str_c(const char *s)
 {
     return s ? (kw_str){s, (int32_t)strlen(s)} : KW_STR_NULL;
 }
+static inline bool kw_uuid_eq(kw_uuid a, kw_uuid b)
+{
+    return memcmp(a.b, b.b, sizeof(a.b)) == 0;
+}
+static inline bool kw_uuid_is_zero(kw_uuid a)
+{
+    static const kw_uuid zero;
+    return kw_uuid_eq(a, zero);
+}
+/* Kafka's text form of a topic id: URL-safe base64 without padding (22 characters + NUL). */
+void kw__uuid_format(kw_uuid id, char out[23]);
 static inline bool kw_str_eq(kw_str a, const char *b)
 {
     if (!b)

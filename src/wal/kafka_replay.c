@@ -68,6 +68,9 @@ typedef struct kreplay {
     kw_fetch_req_partition fp;
     kw_fetch_req_topic ft;
     kw_fetch_req freq;
+    /* Loop thread: the topic id the replay reads (zero until known), and another one a build
+     * found under the same name (the topic was deleted and created again). */
+    kw_uuid topic_id, topic_id_now;
     kw_list_offsets_req_partition lp;
     kw_list_offsets_req_topic lt;
     kw_list_offsets_req lreq;
@@ -138,6 +141,14 @@ static void send_fetch(kreplay *r);
 static int build_fetch(void *arg, int version, int32_t leader_epoch, const void **req)
 {
     kreplay *r = arg;
+    kw_uuid id;
+    kw__cluster_topic_id(r->k->cl, r->topic, &id);
+    if (!kw_uuid_is_zero(id) && !kw_uuid_is_zero(r->topic_id) && !kw_uuid_eq(id, r->topic_id)) {
+        r->topic_id_now = id;
+        return KW_ENOTFOUND; /* fetch_done says why */
+    }
+    if (!kw_uuid_is_zero(id))
+        r->topic_id = id;
     size_t max = r->k->o.fetch_max_bytes;
     if (max > INT32_MAX)
         max = INT32_MAX;
@@ -147,7 +158,7 @@ static int build_fetch(void *arg, int version, int32_t leader_epoch, const void 
                                      .last_fetched_epoch = -1,
                                      .log_start_offset = -1,
                                      .partition_max_bytes = (int32_t)max};
-    r->ft = (kw_fetch_req_topic){.topic = kw_str_c(r->topic)};
+    r->ft = (kw_fetch_req_topic){.topic = kw_str_c(r->topic), .topic_id = id};
     r->ft.partitions.v = &r->fp;
     r->ft.partitions.n = 1;
     kw__schema_init(kw__api(KW_API_FETCH)->req, version, &r->freq);
@@ -180,13 +191,22 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
     if (closed_while_out(r))
         return;
     kw_wal_kafka *k = r->k;
-    const kw_fetch_resp *resp = res->resp;
+    /* From v13 the answer names the topic by the id the request carried. */
     const kw_fetch_resp_partition *p =
-        resp && resp->responses.n == 1 && resp->responses.v[0].partitions.n == 1
-            ? &resp->responses.v[0].partitions.v[0]
-            : NULL;
+        kw__fetch_resp_find(res->resp, res->version, r->topic, r->ft.topic_id, 0);
     if (res->err == 0 && !p) {
         set_err(r, KW_EMALFORMED, "fetch %s: the response has no partition 0", r->topic);
+        return;
+    }
+    if (res->err == KW_ENOTFOUND && !kw_uuid_is_zero(r->topic_id_now)) {
+        char was[23], now[23];
+        kw__uuid_format(r->topic_id, was);
+        kw__uuid_format(r->topic_id_now, now);
+        set_err(r, KW_ENOTFOUND,
+                "replay of region %llu from %s at offset %lld: the topic was deleted and "
+                "created again (topic id %s, now %s): the new topic's records are not this "
+                "region's",
+                (unsigned long long)r->region_id, r->topic, (long long)r->fetch_offset, was, now);
         return;
     }
     if (res->err) {

@@ -193,6 +193,10 @@ for z in none lz4 gzip snappy zstd; do
   same "$TMP/out" "$TMP/lines" "-z $z: consumed lines differ from produced ones"
   ok "produce 1000 lines -z $z, consume -e gives them back byte for byte"
 done
+# Fetch by topic id (v13+, the default against this broker) and, capped at Kafka 3.0, by name (v12).
+run 0 "$KWAL" -b "$B" -X api.version.max=3.0 consume -t "$RUN-rt-zstd" -o beginning -e
+same "$TMP/out" "$TMP/lines" "consume capped at Kafka 3.0 (Fetch v12, by name): lines differ"
+ok "consume capped at Kafka 3.0 (Fetch by name) gives the same lines"
 
 T=$RUN-big
 run 0 "$KWAL" -b "$B" topics create -t "$T" --partitions 1

@@ -230,6 +230,27 @@ int kt_wait_topic(kt_conn *c, const char *topic)
     return -1;
 }
 
+int kt_topic_id(kt_conn *c, const char *topic, kw_uuid *id)
+{
+    int ver = kt_version(c, KW_API_METADATA);
+    kw_metadata_req_topic t = {.name = kw_str_c(topic)};
+    kw_metadata_req req;
+    kw__schema_init(kw__api(KW_API_METADATA)->req, ver, &req);
+    req.topics.v = &t;
+    req.topics.n = 1;
+    kw_arena a;
+    kw__arena_init(&a, 0);
+    kw_metadata_resp resp;
+    int rc = -1;
+    if (kt_call(c, KW_API_METADATA, ver, &req, &a, &resp) == 0 && resp.topics.n == 1 &&
+        resp.topics.v[0].error_code == 0) {
+        *id = resp.topics.v[0].topic_id;
+        rc = 0;
+    }
+    kw__arena_reset(&a);
+    return rc;
+}
+
 int kt_list_offset(kt_conn *c, const char *topic, int ver, int64_t ts, int64_t *out)
 {
     kw_list_offsets_req_partition p = {.partition_index = 0, .current_leader_epoch = -1,

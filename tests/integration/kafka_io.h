@@ -40,6 +40,9 @@ int kt_min_version(kt_conn *c, int api_key);
  */
 int kt_wait_topic(kt_conn *c, const char *topic);
 
+/* The topic id Metadata gives for topic (zero when the broker has none): 0, or -1 on failure. */
+int kt_topic_id(kt_conn *c, const char *topic, kw_uuid *id);
+
 /* ListOffsets for partition 0 of topic at version ver (ts -2 earliest, -1 latest): the
  * partition's error code, and the offset in *out. */
 int kt_list_offset(kt_conn *c, const char *topic, int ver, int64_t ts, int64_t *out);

@@ -259,6 +259,7 @@ static void on_produced(const kw_cluster_result *r, void *arg)
 }
 
 typedef struct fetch_ctx {
+    kw_cluster *cl; /* for the topic id (Fetch v13+) */
     const char *topic;
     int32_t partition;
     int64_t offset;
@@ -266,6 +267,7 @@ typedef struct fetch_ctx {
     kw_fetch_req_topic t;
     kw_fetch_req req;
     int32_t epoch_seen;
+    int version_seen;
     int builds;
     int wrong_epochs; /* the first this many attempts claim a leader epoch from the future */
 } fetch_ctx;
@@ -283,7 +285,10 @@ static int build_fetch(void *arg, int version, int32_t epoch, const void **req)
                                     .last_fetched_epoch = -1,
                                     .log_start_offset = -1,
                                     .partition_max_bytes = 1 << 20};
+    c->version_seen = version;
     c->t = (kw_fetch_req_topic){.topic = kw_str_c(c->topic)};
+    if (c->cl)
+        kw__cluster_topic_id(c->cl, c->topic, &c->t.topic_id);
     c->t.partitions.v = &c->p;
     c->t.partitions.n = 1;
     c->req.replica_id = -1;
@@ -358,7 +363,7 @@ START_TEST(routed_produce_then_fetch_reads_it_back)
     ck_assert_int_ge(pc.builds, 1);
     ck_assert_int_eq(po.attempts, (unsigned)pc.builds);
 
-    fetch_ctx fc = {.topic = name, .partition = 1, .offset = 0};
+    fetch_ctx fc = {.cl = cl, .topic = name, .partition = 1, .offset = 0};
     outcome fo = {0};
     ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_FETCH, name, 1, build_fetch, &fc,
                                                 deadline_in(10000), on_fetched, &fo),
@@ -369,10 +374,13 @@ START_TEST(routed_produce_then_fetch_reads_it_back)
     ck_assert_str_eq(fo.value, val);
     ck_assert_int_eq(fo.high_watermark, 1);
     ck_assert_int_ge(fc.epoch_seen, 0); /* the cache's leader epoch went into the request */
+    ck_assert_int_ge(fc.version_seen, 13); /* by topic id */
+    ck_assert(!kw_uuid_is_zero(fc.t.topic_id));
+    ck_assert_str_eq(kw__cluster_topic_name(cl, fc.t.topic_id), name);
 
     /* A non-retriable partition error comes back at once: fetch past the end... is retriable
      * in no client; OFFSET_OUT_OF_RANGE (1) ends the call on the first answer. */
-    fetch_ctx bad = {.topic = name, .partition = 1, .offset = 1000};
+    fetch_ctx bad = {.cl = cl, .topic = name, .partition = 1, .offset = 1000};
     outcome bo = {0};
     uint64_t t0 = now_ms();
     ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_FETCH, name, 1, build_fetch, &bad,
@@ -387,7 +395,7 @@ START_TEST(routed_produce_then_fetch_reads_it_back)
 
     /* A retriable partition error (UNKNOWN_LEADER_EPOCH) refreshes metadata and retries. */
     uint64_t refreshes = kw__cluster_refresh_count(cl);
-    fetch_ctx re = {.topic = name, .partition = 1, .offset = 0, .wrong_epochs = 1};
+    fetch_ctx re = {.cl = cl, .topic = name, .partition = 1, .offset = 0, .wrong_epochs = 1};
     outcome ro = {0};
     ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_FETCH, name, 1, build_fetch, &re,
                                                 deadline_in(10000), on_fetched, &ro),
@@ -400,7 +408,7 @@ START_TEST(routed_produce_then_fetch_reads_it_back)
     ck_assert_int_gt(kw__cluster_refresh_count(cl), refreshes);
 
     /* Still wrong at the deadline: the call ends with the Kafka error after several attempts. */
-    fetch_ctx stuck = {.topic = name, .partition = 1, .offset = 0, .wrong_epochs = 1000};
+    fetch_ctx stuck = {.cl = cl, .topic = name, .partition = 1, .offset = 0, .wrong_epochs = 1000};
     outcome so = {0};
     t0 = now_ms();
     ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_FETCH, name, 1, build_fetch, &stuck,
@@ -659,7 +667,7 @@ START_TEST(unknown_topic_retries_until_the_deadline_then_says_3)
     kw_cluster *cl = open_cluster(bootstrap());
     char name[128];
     snprintf(name, sizeof(name), "kwal-it-cluster-missing-%d", getpid());
-    fetch_ctx fc = {.topic = name, .partition = 0, .offset = 0};
+    fetch_ctx fc = {.cl = cl, .topic = name, .partition = 0, .offset = 0};
     outcome o = {0};
     uint64_t t0 = now_ms();
     ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_FETCH, name, 0, build_fetch, &fc,
@@ -685,7 +693,7 @@ END_TEST
 START_TEST(free_fails_unfinished_calls_with_closed)
 {
     kw_cluster *cl = open_cluster(bootstrap());
-    fetch_ctx fc = {.topic = "kwal-it-cluster-never", .partition = 0};
+    fetch_ctx fc = {.cl = cl, .topic = "kwal-it-cluster-never", .partition = 0};
     outcome o = {0};
     ck_assert_int_eq(kw__cluster_send_partition(cl, KW_API_FETCH, fc.topic, 0, build_fetch, &fc,
                                                 deadline_in(10000), on_fetched, &o),

@@ -96,9 +96,10 @@ START_TEST(api_versions_every_version_and_ranges_cover_the_broker)
                 api->vmax, conn.versions.broker_min[api->key],
                 conn.versions.broker_max[api->key], v);
     }
-    /* the data path at its newest: Produce v11 (3.x) / v12 (4.x), Fetch v12 at least */
+    /* the data path at its newest: Produce v11 (3.x) / v12 (4.x), Fetch v13 at least (topic
+     * ids: every broker kwal tests against has them) */
     ck_assert_int_ge(kt_version(&conn, KW_API_PRODUCE), 11);
-    ck_assert_int_ge(kt_version(&conn, KW_API_FETCH), 12);
+    ck_assert_int_ge(kt_version(&conn, KW_API_FETCH), 13);
     const kw_api *av = kw__api(KW_API_API_VERSIONS);
     for (int ver = av->vmin; ver <= av->vmax; ver++) {
         kw_api_versions_req req = {kw_str_c("kwal-test"), kw_str_c("0.1.0")};
@@ -262,6 +263,9 @@ START_TEST(produce_every_version_none_and_lz4_then_fetch_every_version)
                      2);
     kw__wr_free(&bad);
 
+    kw_uuid produce_id = {{0}};
+    ck_assert_int_eq(kt_topic_id(&conn, topic_produce, &produce_id), 0);
+    ck_assert(!kw_uuid_is_zero(produce_id));
     for (int ver = kt_min_version(&conn, KW_API_FETCH); ver <= kt_version(&conn, KW_API_FETCH);
          ver++) {
         int64_t offset = 0;
@@ -271,7 +275,7 @@ START_TEST(produce_every_version_none_and_lz4_then_fetch_every_version)
             kw_fetch_req_partition fp = (kw_fetch_req_partition){.partition = 0,  .current_leader_epoch = -1,
                                           .fetch_offset = offset, .last_fetched_epoch = -1,
                                           .log_start_offset = -1, .partition_max_bytes = 700};
-            kw_fetch_req_topic ft = {.topic = kw_str_c(topic_produce)};
+            kw_fetch_req_topic ft = {.topic = kw_str_c(topic_produce), .topic_id = produce_id};
             ft.partitions.v = &fp;
             ft.partitions.n = 1;
             kw_fetch_req req;
@@ -287,6 +291,14 @@ START_TEST(produce_every_version_none_and_lz4_then_fetch_every_version)
             ck_assert_int_eq(kt_call(&conn, KW_API_FETCH, ver, &req, &a, &resp), 0);
             ck_assert_int_eq(resp.error_code, 0);
             ck_assert_int_eq(resp.responses.n, 1);
+            if (ver >= 13) { /* the answer names the topic by id only */
+                ck_assert(kw_uuid_eq(resp.responses.v[0].topic_id, produce_id));
+                ck_assert_int_le(resp.responses.v[0].topic.len, 0);
+            } else {
+                ck_assert(kw_str_eq(resp.responses.v[0].topic, topic_produce));
+            }
+            ck_assert_ptr_eq(kw__fetch_resp_find(&resp, ver, topic_produce, produce_id, 0),
+                             &resp.responses.v[0].partitions.v[0]);
             kw_fetch_resp_partition *pr = &resp.responses.v[0].partitions.v[0];
             ck_assert_int_eq(pr->error_code, 0);
             ck_assert_int_eq(pr->high_watermark, next);

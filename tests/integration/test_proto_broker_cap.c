@@ -22,6 +22,7 @@
  */
 static kw_loop *loop;
 static char topic[128];
+static kw_uuid topic_id; /* from Metadata at setup: Fetch v13+ names the topic by it */
 
 typedef struct watch {
     int ready, closed;
@@ -97,6 +98,7 @@ static void setup(void)
     ck_assert_msg(kt_connect(&k, kt_bootstrap()) == 0, "cannot reach the broker at %s",
                   kt_bootstrap());
     ck_assert_int_eq(kt_create_topic(&k, topic, 1), 0);
+    ck_assert_int_eq(kt_topic_id(&k, topic, &topic_id), 0);
     kt_close(&k);
 }
 
@@ -262,7 +264,8 @@ START_TEST(capped_connection_produces_fetches_and_commits)
                                  .last_fetched_epoch = -1,
                                  .log_start_offset = -1,
                                  .partition_max_bytes = 1 << 20};
-    kw_fetch_req_topic ft = {.topic = kw_str_c(topic)};
+    ck_assert_int_eq(fv, 17); /* 3.9's Fetch: topic ids */
+    kw_fetch_req_topic ft = {.topic = kw_str_c(topic), .topic_id = topic_id};
     ft.partitions.v = &fp;
     ft.partitions.n = 1;
     kw_fetch_req freq;
@@ -402,7 +405,7 @@ START_TEST(capped_public_client_round_trips_a_batch)
     ck_assert_str_eq(or.offsets[0].metadata, "capped");
     kw_client_offsets_result_free(&or);
     kw_client_destroy(c);
-    ck_assert_msg(strstr(l.capped, "capped at Kafka 3.9's: Produce v11, Fetch v12, Metadata v12"),
+    ck_assert_msg(strstr(l.capped, "capped at Kafka 3.9's: Produce v11, Fetch v17, Metadata v12"),
                   "log: %s", l.capped);
 }
 END_TEST

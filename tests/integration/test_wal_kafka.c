@@ -218,6 +218,49 @@ START_TEST(append_and_replay_with_split_entries_three_regions)
 }
 END_TEST
 
+/* The highest Fetch version a WAL's connections logged ("connected to ...; ... Fetch vN"). */
+static void fetch_version_log(void *arg, int level, const char *msg)
+{
+    (void)level;
+    const char *f = strstr(msg, "Fetch v");
+    if (f && strstr(msg, "connected to")) {
+        int v = atoi(f + 7);
+        if (v > __atomic_load_n((int *)arg, __ATOMIC_RELAXED))
+            __atomic_store_n((int *)arg, v, __ATOMIC_RELAXED);
+    }
+}
+
+START_TEST(replay_reads_by_topic_id_and_capped_at_3_0_by_name)
+{
+    char topic[128];
+    make_topic(topic, sizeof(topic), "ids");
+    int seen = -1;
+    kw_wal_options o = {0};
+    o.kafka.log = fetch_version_log; /* the client's own log has the connections' debug lines */
+    o.kafka.log_arg = &seen;
+    kw_wal *w = open_wal(kt_bootstrap(), topic, 4096, &o);
+    enum { N = 60 };
+    acked *a = calloc(N, sizeof(*a));
+    append_spread(w, a, N, 7, 2, 0);
+    check_replay(w, 7, a, N, false);
+    check_replay(w, 8, a, N, false);
+    kw_wal_close(w);
+    ck_assert_msg(seen >= 13 && seen <= 17, "Fetch v%d", seen);
+
+    int capped = -1;
+    kw_wal_options oc = {0};
+    oc.kafka.log = fetch_version_log;
+    oc.kafka.log_arg = &capped;
+    oc.kafka.api_version_max = "3.0";
+    kw_wal *wc = open_wal(kt_bootstrap(), topic, 4096, &oc);
+    check_replay(wc, 7, a, N, false);
+    check_replay(wc, 8, a, N, false);
+    kw_wal_close(wc);
+    ck_assert_int_eq(capped, 12);
+    free(a);
+}
+END_TEST
+
 START_TEST(append_sync_and_replay_from_an_id)
 {
     char topic[128];
@@ -262,6 +305,7 @@ static void fetch_from_start(const char *topic, int32_t max_bytes, kw_arena *ar,
                                  .last_fetched_epoch = -1, .log_start_offset = -1,
                                  .partition_max_bytes = max_bytes};
     kw_fetch_req_topic ft = {.topic = kw_str_c(topic)};
+    ck_assert_int_eq(kt_topic_id(&admin, topic, &ft.topic_id), 0);
     ft.partitions.v = &fp;
     ft.partitions.n = 1;
     int fv = kt_version(&admin, KW_API_FETCH);
@@ -1188,6 +1232,7 @@ int main(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, append_and_replay_with_split_entries_three_regions);
     tcase_add_test(tc, append_sync_and_replay_from_an_id);
+    tcase_add_test(tc, replay_reads_by_topic_id_and_capped_at_3_0_by_name);
     tcase_add_test(tc, greptimedb_record_format_round_trips);
     tcase_add_test(tc, entries_are_compressed_one_by_one_in_plain_batches);
     tcase_add_test(tc, several_regions_replay_in_one_pass_each_from_its_own_id);

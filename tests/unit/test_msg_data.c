@@ -136,7 +136,7 @@ START_TEST(api_entries_name_the_versions_kwal_speaks)
     ck_assert_int_eq(kw__api_produce.flex, 9);
     ck_assert_ptr_eq(kw__api(1), &kw__api_fetch);
     ck_assert_int_eq(kw__api_fetch.vmin, 4);
-    ck_assert_int_eq(kw__api_fetch.vmax, 12);
+    ck_assert_int_eq(kw__api_fetch.vmax, 17);
     ck_assert_int_eq(kw__api_fetch.flex, 12);
     ck_assert_ptr_eq(kw__api(2), &kw__api_list_offsets);
     ck_assert_int_eq(kw__api_list_offsets.vmin, 1);
@@ -779,13 +779,106 @@ START_TEST(fetch_request_v12_sends_cluster_id_as_tag_0)
 }
 END_TEST
 
-START_TEST(fetch_request_v13_is_out_of_range)
+#define ID16(b) (b), (b) + 1, (b) + 2, (b) + 3, (b) + 4, (b) + 5, (b) + 6, (b) + 7, (b) + 8, \
+    (b) + 9, (b) + 10, (b) + 11, (b) + 12, (b) + 13, (b) + 14, (b) + 15
+
+/* v17: topics by id (v13), no ReplicaId but a ReplicaState tag (v15), a directory id tag per
+ * partition (v17). */
+static const uint8_t fetch_req_v17[] = {
+    0x00, 0x00, 0x00, 0x90, REQ_HDR(0x01, 0x11), 0x00,
+    0x00, 0x00, 0x01, 0xF4, /* max_wait_ms 500 */
+    0x00, 0x00, 0x00, 0x01, /* min_bytes 1 */
+    0x7F, 0xFF, 0xFF, 0xFF, /* max_bytes default */
+    0x00,                   /* isolation_level */
+    0x00, 0x00, 0x00, 0x00, /* session_id 0 */
+    0xFF, 0xFF, 0xFF, 0xFF, /* session_epoch -1 */
+    0x02, ID16(0x01),       /* 1 topic, by id */
+    0x02,
+    0x00, 0x00, 0x00, 0x03, /* partition 3 */
+    0x00, 0x00, 0x00, 0x04, /* current_leader_epoch 4 */
+    I64(0x2A),              /* fetch_offset 42 */
+    0xFF, 0xFF, 0xFF, 0xFF, /* last_fetched_epoch -1 */
+    I64_M1,                 /* log_start_offset -1 */
+    0x00, 0x10, 0x00, 0x00, /* partition_max_bytes */
+    0x01, 0x00, 0x10, ID16(0xA0), /* 1 tag: ReplicaDirectoryId */
+    0x00,                   /* topic tags */
+    0x02, ID16(0x11),       /* 1 forgotten topic, by id */
+    0x02, 0x00, 0x00, 0x00, 0x01, /* partitions [1] */
+    0x00,                   /* forgotten topic tags */
+    0x01,                   /* rack_id "" */
+    0x01, 0x01, 0x0D, 0x00, 0x00, 0x00, 0x01, I64(0x05), 0x00, /* 1 tag: ReplicaState {1, 5} */
+};
+
+START_TEST(fetch_request_v17_names_topics_by_id_with_v15_and_v17_tags)
 {
+    kw_fetch_req_partition part = {.partition = 3, .current_leader_epoch = 4, .fetch_offset = 42,
+                                   .last_fetched_epoch = -1, .log_start_offset = -1,
+                                   .partition_max_bytes = 1 << 20,
+                                   .replica_directory_id = {{ID16(0xA0)}}};
+    /* The name stays in the struct (callers fill both); from v13 it is not on the wire. */
+    kw_fetch_req_topic topic = {.topic = kw_str_c("t"), .topic_id = {{ID16(0x01)}},
+                                .partitions = ARRAY(&part, 1)};
+    int32_t forget[] = {1};
+    kw_fetch_req_forgotten_topic ft = {.topic = kw_str_c("u"), .topic_id = {{ID16(0x11)}},
+                                       .partitions = ARRAY(forget, 1)};
     kw_fetch_req req;
-    kw__schema_init(kw__api_fetch.req, 12, &req);
+    kw__schema_init(kw__api_fetch.req, 17, &req);
+    ck_assert_int_eq(req.replica_state.replica_id, -1);
+    ck_assert(req.replica_state.replica_epoch == -1);
+    req.replica_state = (kw_fetch_req_replica_state){.replica_id = 1, .replica_epoch = 5};
+    req.max_wait_ms = 500;
+    req.min_bytes = 1;
+    req.topics.v = &topic;
+    req.topics.n = 1;
+    req.forgotten_topics_data.v = &ft;
+    req.forgotten_topics_data.n = 1;
+    req.rack_id = kw_str_c("");
+    expect_request_bytes(&kw__api_fetch, 17, &req, fetch_req_v17, sizeof(fetch_req_v17));
+
+    kw_arena a;
+    kw__arena_init(&a, 0);
+    kw_fetch_req got;
+    decode_request(fetch_req_v17, sizeof(fetch_req_v17), &a, &kw__api_fetch, 17, &got,
+                   sizeof(got));
+    const kw_uuid id = {{ID16(0x01)}}, forgot = {{ID16(0x11)}}, dir = {{ID16(0xA0)}};
+    ck_assert(kw_uuid_eq(got.topics.v[0].topic_id, id));
+    ck_assert_int_lt(got.topics.v[0].topic.len, 1);
+    ck_assert(kw_uuid_eq(got.topics.v[0].partitions.v[0].replica_directory_id, dir));
+    ck_assert(kw_uuid_eq(got.forgotten_topics_data.v[0].topic_id, forgot));
+    ck_assert_int_eq(got.replica_state.replica_id, 1);
+    ck_assert(got.replica_state.replica_epoch == 5);
+    ck_assert(kw_str_eq(got.rack_id, ""));
+    kw__arena_reset(&a);
+    expect_request_cuts_fail(fetch_req_v17, sizeof(fetch_req_v17), sizeof(kw_fetch_req));
+
+    /* A consumer's request: replica state and directory id at their defaults are not sent
+     * (tag sections of 19 and 16 bytes become one empty byte each). */
+    part.replica_directory_id = (kw_uuid){{0}};
+    req.replica_state = (kw_fetch_req_replica_state){.replica_id = -1, .replica_epoch = -1};
     kw_wr w;
     kw__wr_init(&w);
-    ck_assert_int_eq(kw__request_encode(&w, &kw__api_fetch, 13, CORR, kw_str_c("kw"), &req),
+    ck_assert_int_eq(kw__request_encode(&w, &kw__api_fetch, 17, CORR, kw_str_c("kw"), &req), 0);
+    ck_assert_uint_eq(w.len, sizeof(fetch_req_v17) - 18 - 15);
+    kw__wr_free(&w);
+
+    /* v13 and v14 still carry ReplicaId (4 bytes) and have neither tag. */
+    for (int v = 13; v <= 16; v++) {
+        kw__wr_init(&w);
+        ck_assert_int_eq(kw__request_encode(&w, &kw__api_fetch, v, CORR, kw_str_c("kw"), &req),
+                         0);
+        ck_assert_uint_eq(w.len, sizeof(fetch_req_v17) - 18 - 15 + (v <= 14 ? 4 : 0));
+        kw__wr_free(&w);
+    }
+}
+END_TEST
+
+START_TEST(fetch_request_v18_is_out_of_range)
+{
+    kw_fetch_req req;
+    kw__schema_init(kw__api_fetch.req, 17, &req);
+    kw_wr w;
+    kw__wr_init(&w);
+    ck_assert_int_eq(kw__request_encode(&w, &kw__api_fetch, 18, CORR, kw_str_c("kw"), &req),
                      KW_EINVAL);
     ck_assert_uint_eq(w.len, 0);
     kw__wr_free(&w);
@@ -794,10 +887,10 @@ START_TEST(fetch_request_v13_is_out_of_range)
                      KW_EINVAL);
     kw__wr_free(&w);
 
-    /* A decoder refuses a header naming Fetch v13. */
+    /* A decoder refuses a header naming Fetch v18. */
     uint8_t frame[sizeof(fetch_req_v12)];
     memcpy(frame, fetch_req_v12, sizeof(frame));
-    frame[7] = 13;
+    frame[7] = 18;
     kw_arena a;
     kw__arena_init(&a, 0);
     kw_request_header hdr;
@@ -805,8 +898,94 @@ START_TEST(fetch_request_v13_is_out_of_range)
     ck_assert_int_eq(kw__request_decode(frame + 4, sizeof(frame) - 4, &a, &hdr, &api, &req,
                                         sizeof(req)),
                      KW_EUNSUPPORTED);
-    ck_assert_int_eq(hdr.api_version, 13);
+    ck_assert_int_eq(hdr.api_version, 18);
     kw__arena_reset(&a);
+}
+END_TEST
+
+/* v16: the topic by id, a partition fenced with its new leader, and that leader's endpoint. */
+static const uint8_t fetch_resp_v16[] = {
+    0x00, 0x00, 0x00, 0x62, RESP_HDR, 0x00,
+    0x00, 0x00, 0x00, 0x00, /* throttle_time_ms */
+    0x00, 0x00,             /* error_code */
+    0x00, 0x00, 0x00, 0x09, /* session_id 9 */
+    0x02, ID16(0x01),       /* 1 topic, by id */
+    0x02,
+    0x00, 0x00, 0x00, 0x00, /* partition 0 */
+    0x00, 0x4A,             /* FENCED_LEADER_EPOCH */
+    I64(0x64),              /* high_watermark 100 */
+    I64(0x64),              /* last_stable_offset 100 */
+    I64(0x00),              /* log_start_offset 0 */
+    0x00,                   /* aborted_transactions null */
+    0xFF, 0xFF, 0xFF, 0xFF, /* preferred_read_replica -1 */
+    0x00,                   /* records null */
+    0x01, 0x01, 0x09, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x07, 0x00, /* CurrentLeader {2, 7} */
+    0x00,                   /* topic tags */
+    0x01, 0x00, 0x0D,       /* 1 tag: NodeEndpoints */
+    0x02, 0x00, 0x00, 0x00, 0x02, 0x02, 'h', 0x00, 0x00, 0x23, 0x84, 0x00, 0x00, /* {2, h, 9092} */
+};
+
+START_TEST(fetch_response_v16_names_the_new_leader_endpoint)
+{
+    kw_fetch_resp_partition part = {
+        .partition_index = 0, .error_code = 74, .high_watermark = 100,
+        .last_stable_offset = 100, .log_start_offset = 0,
+        .diverging_epoch = {.epoch = -1, .end_offset = -1},
+        .current_leader = {.leader_id = 2, .leader_epoch = 7},
+        .snapshot_id = {.end_offset = -1, .epoch = -1}, .aborted_transactions = ARRAY(NULL, -1),
+        .preferred_read_replica = -1, .records = KW_BYTES_NULL};
+    kw_fetch_resp_topic topic = {.topic_id = {{ID16(0x01)}}, .partitions = ARRAY(&part, 1)};
+    kw_fetch_resp_node_endpoint ne = {.node_id = 2, .host = kw_str_c("h"), .port = 9092,
+                                      .rack = KW_STR_NULL};
+    kw_fetch_resp resp = {.session_id = 9, .responses = ARRAY(&topic, 1),
+                          .node_endpoints = ARRAY(&ne, 1)};
+    expect_response_bytes(&kw__api_fetch, 16, &resp, fetch_resp_v16, sizeof(fetch_resp_v16));
+
+    kw_arena a;
+    kw__arena_init(&a, 0);
+    kw_fetch_resp got;
+    decode_response(fetch_resp_v16, sizeof(fetch_resp_v16), &a, &kw__api_fetch, 16, &got);
+    const kw_uuid id = {{ID16(0x01)}}, other = {{ID16(0x02)}};
+    ck_assert(kw_uuid_eq(got.responses.v[0].topic_id, id));
+    const kw_fetch_resp_partition *p = &got.responses.v[0].partitions.v[0];
+    ck_assert_int_eq(p->error_code, KW_KERR_FENCED_LEADER_EPOCH);
+    ck_assert_int_eq(p->current_leader.leader_id, 2);
+    ck_assert_int_eq(p->current_leader.leader_epoch, 7);
+    ck_assert_int_eq(p->records.len, -1);
+    ck_assert_int_eq(got.node_endpoints.n, 1);
+    ck_assert_int_eq(got.node_endpoints.v[0].node_id, 2);
+    ck_assert(kw_str_eq(got.node_endpoints.v[0].host, "h"));
+    ck_assert_int_eq(got.node_endpoints.v[0].port, 9092);
+    ck_assert_int_eq(got.node_endpoints.v[0].rack.len, -1);
+    /* Matched by id from v13: the name means nothing there, another id matches nothing. */
+    ck_assert_ptr_eq(kw__fetch_resp_find(&got, 16, "whatever", id, 0), p);
+    ck_assert_ptr_null(kw__fetch_resp_find(&got, 16, "whatever", other, 0));
+    ck_assert_ptr_null(kw__fetch_resp_find(&got, 16, "whatever", id, 1));
+    ck_assert_ptr_null(kw__fetch_resp_find(&got, 16, "whatever", (kw_uuid){{0}}, 0));
+    kw__arena_reset(&a);
+    expect_response_cuts_fail(fetch_resp_v16, sizeof(fetch_resp_v16), &kw__api_fetch, 16,
+                              sizeof(kw_fetch_resp));
+
+    /* v15 has no NodeEndpoints: its 16-byte tag section is one empty byte. */
+    kw_wr w;
+    kw__wr_init(&w);
+    ck_assert_int_eq(kw__response_encode(&w, &kw__api_fetch, 15, CORR, &resp), 0);
+    ck_assert_uint_eq(w.len, sizeof(fetch_resp_v16) - 15);
+    kw__wr_free(&w);
+}
+END_TEST
+
+START_TEST(uuids_print_as_kafka_prints_topic_ids)
+{
+    char out[23];
+    kw__uuid_format((kw_uuid){{0}}, out);
+    ck_assert_str_eq(out, "AAAAAAAAAAAAAAAAAAAAAA");
+    kw_uuid ff;
+    memset(ff.b, 0xFF, sizeof(ff.b));
+    kw__uuid_format(ff, out);
+    ck_assert_str_eq(out, "_____________________w");
+    kw__uuid_format((kw_uuid){{ID16(0x01)}}, out);
+    ck_assert_str_eq(out, "AQIDBAUGBwgJCgsMDQ4PEA");
 }
 END_TEST
 
@@ -1622,7 +1801,10 @@ static Suite *suite(void)
     tcase_add_test(tc, produce_response_tag_size_must_match_its_value);
     tcase_add_test(tc, fetch_request_v4_matches_hand_bytes);
     tcase_add_test(tc, fetch_request_v12_sends_cluster_id_as_tag_0);
-    tcase_add_test(tc, fetch_request_v13_is_out_of_range);
+    tcase_add_test(tc, fetch_request_v17_names_topics_by_id_with_v15_and_v17_tags);
+    tcase_add_test(tc, fetch_request_v18_is_out_of_range);
+    tcase_add_test(tc, fetch_response_v16_names_the_new_leader_endpoint);
+    tcase_add_test(tc, uuids_print_as_kafka_prints_topic_ids);
     tcase_add_test(tc, fetch_response_v12_carries_three_tagged_structs);
     tcase_add_test(tc, fetch_response_unknown_tags_are_skipped);
     tcase_add_test(tc, fetch_response_v11_lists_aborted_transactions);
