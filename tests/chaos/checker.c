@@ -14,7 +14,8 @@
  *        unknown    a replayed entry nobody appended (or in the wrong region).
  * Producer: the same for the records read back (offsets must be the acknowledged ones).
  * Entries and records that failed may be there or not (a failed append may have been written).
- * Unavailable: the longest time with no acknowledgement at all (from the first attempt on).
+ * Unavailable: the longest a write started at any moment waited until a write started then or
+ * later was acknowledged (see unavailable()).
  *
  * Prints one summary line and, on stderr, the first few violations.  Exit 0 when nothing is lost,
  * duplicated, reordered or unknown and both sides had acknowledgements; 1 otherwise; 2 when a file
@@ -92,51 +93,49 @@ typedef struct figures {
     int64_t unavailable_ms;
 } figures;
 
-static int cmp_i64(const void *a, const void *b)
+/* Attempts by start time (ties: any order). */
+static int cmp_t0(const void *a, const void *b)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    const attempt *x = *(const attempt *const *)a, *y = *(const attempt *const *)b;
+    return (x->t0 > y->t0) - (x->t0 < y->t0);
 }
 
-/* The longest stretch without an acknowledgement, from the first attempt to the last answer. */
+/*
+ * How long appends were unavailable: for each attempt, the time from its start until an attempt
+ * started no earlier was acknowledged (until the last answer when none was); the longest of these.
+ * A client that starts writing at any moment waits at most this long for a success.  One record
+ * stuck while later ones succeed does not count; a stretch where nothing succeeds does.
+ */
 static int64_t unavailable(table *ts, size_t nt)
 {
-    size_t n = 0, cap = 0;
-    int64_t *times = NULL, first = INT64_MAX, last = INT64_MIN;
-    bool last_acked = false;
+    size_t n = 0;
     for (size_t k = 0; k < nt; k++)
-        for (size_t i = 0; i < ts[k].cap; i++) {
-            attempt *a = &ts[k].a[i];
-            if (!a->state)
-                continue;
-            if (a->t0 < first)
-                first = a->t0;
-            if (a->t1 > last) {
-                last = a->t1;
-                last_acked = a->state == 'A';
+        for (size_t i = 0; i < ts[k].cap; i++)
+            n += ts[k].a[i].state != 0;
+    if (n == 0)
+        return 0;
+    attempt **v = malloc(n * sizeof *v);
+    if (!v)
+        bad("out of memory");
+    n = 0;
+    int64_t last = INT64_MIN;
+    for (size_t k = 0; k < nt; k++)
+        for (size_t i = 0; i < ts[k].cap; i++)
+            if (ts[k].a[i].state) {
+                v[n++] = &ts[k].a[i];
+                if (ts[k].a[i].t1 > last)
+                    last = ts[k].a[i].t1;
             }
-            if (a->state != 'A')
-                continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 4096;
-                times = realloc(times, cap * sizeof *times);
-                if (!times)
-                    bad("out of memory");
-            }
-            times[n++] = a->t1;
-        }
-    if (n == 0) {
-        free(times);
-        return first == INT64_MAX ? 0 : last - first;
+    qsort(v, n, sizeof *v, cmp_t0);
+    int64_t worst = 0, next_ack = INT64_MAX;
+    for (size_t i = n; i-- > 0;) {
+        if (v[i]->state == 'A' && v[i]->t1 < next_ack)
+            next_ack = v[i]->t1;
+        int64_t wait = (next_ack == INT64_MAX ? last : next_ack) - v[i]->t0;
+        if (wait > worst)
+            worst = wait;
     }
-    qsort(times, n, sizeof *times, cmp_i64);
-    int64_t worst = times[0] - first;
-    for (size_t i = 1; i < n; i++)
-        if (times[i] - times[i - 1] > worst)
-            worst = times[i] - times[i - 1];
-    if (!last_acked && last - times[n - 1] > worst)
-        worst = last - times[n - 1];
-    free(times);
+    free(v);
     return worst;
 }
 
@@ -259,8 +258,11 @@ static void check_wal(const char *dir, figures *fg)
             if (bad_order) {
                 fg->reorder++;
                 if (shown_reorder++ < SHOW)
-                    fprintf(stderr, "%s: WAL region %d out of order at id %" PRIu64 " (w%d s%" PRIu64 ")\n", name, r,
-                            e[i].id, e[i].w, e[i].seq);
+                    fprintf(stderr, "%s: WAL region %d out of order at id %" PRIu64 " (w%d s%" PRIu64 "%s)\n", name, r,
+                            e[i].id, e[i].w, e[i].seq,
+                            wal[e[i].w].a[e[i].seq].state == 'F'
+                                ? ": an append reported failed, written after a later one of its writer"
+                                : "");
             }
         }
         /* Real time: no entry may come after one appended only once it was acknowledged. */

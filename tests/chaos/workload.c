@@ -2,13 +2,15 @@
  * kwal-chaos-workload: the client side of one network-fault scenario (tests/chaos/run).
  *
  *   kwal-chaos-workload --bootstrap B --wal-topic T --topic P --seconds N --out DIR
+ *                       [--delivery-timeout-ms MS]
  *
  * Creates the WAL topic T (1 partition) and the producer's topic P (3 partitions), replication 3,
  * writes DIR/leader ("NODE PARTITION": the WAL partition's leader, and the partition of P it also
  * leads, which the producer writes to, so a fault on that node hits both), then for N seconds:
  *   - 2 writers append to the WAL (kafka provider) over regions 1..8, one entry at a time each,
  *     entry "w<W> s<SEQ> r<REGION>";
- *   - an idempotent producer (acks=all) sends "p<SEQ>" to P's partition, about 200 a second;
+ *   - an idempotent producer (acks=all) sends "p<SEQ>" to P's partition, about 200 a second
+ *     (its delivery timeout: --delivery-timeout-ms, default the producer's 120000);
  * and logs every outcome to DIR/acks, one line each (times in ms since the epoch, CLOCK_REALTIME):
  *   A W REGION SEQ ENTRY_ID T_START T_END          appended, durable (the WAL's callback said so)
  *   F W REGION SEQ T_START T_END DETAIL            failed (may or may not be in the log)
@@ -41,6 +43,7 @@
 
 static const char *bootstrap, *wal_topic, *prod_topic, *out_dir;
 static int seconds = 20;
+static uint32_t delivery_timeout_ms; /* 0: the producer's default */
 static atomic_bool stopping;
 static FILE *acks;
 static pthread_mutex_t acks_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -265,7 +268,8 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"bootstrap", required_argument, NULL, 'b'}, {"wal-topic", required_argument, NULL, 'w'},
         {"topic", required_argument, NULL, 't'},     {"seconds", required_argument, NULL, 's'},
-        {"out", required_argument, NULL, 'o'},       {NULL, 0, NULL, 0},
+        {"out", required_argument, NULL, 'o'},       {"delivery-timeout-ms", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -275,6 +279,7 @@ int main(int argc, char **argv)
         case 't': prod_topic = optarg; break;
         case 's': seconds = atoi(optarg); break;
         case 'o': out_dir = optarg; break;
+        case 'd': delivery_timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
         default: die("usage: --bootstrap B --wal-topic T --topic P --seconds N --out DIR");
         }
     }
@@ -305,7 +310,8 @@ int main(int argc, char **argv)
     wo.kafka.bootstrap = bootstrap;
     if (kw_wal_open(&wal, &wo, errbuf, sizeof errbuf) != 0)
         die("WAL: %s", errbuf);
-    kw_producer_options po = {.idempotence = KW_PRODUCER_IDEMPOTENCE_ON};
+    kw_producer_options po = {.idempotence = KW_PRODUCER_IDEMPOTENCE_ON,
+                              .delivery_timeout_ms = delivery_timeout_ms};
     if (kw_producer_new(&producer, client, &po, errbuf, sizeof errbuf) != 0)
         die("producer: %s", errbuf);
 
