@@ -435,7 +435,12 @@ static int reserve_space(kw_wal_local *l, int fd, uint64_t size, uint64_t *reser
     if (l->no_prealloc || end <= *reserved)
         return 0;
     uint64_t from = *reserved > size ? *reserved : size;
-    uint64_t want = end + KW__WAL_LOCAL_SPACE_AHEAD;
+    /* Never further than the segment can grow before it rolls: space held by a segment the
+     * writer is about to leave would make the next one fail on a disk that has room. */
+    uint64_t want = end + KW__WAL_LOCAL_SPACE_AHEAD,
+             limit = (uint64_t)l->segment_bytes + KW__WAL_LOCAL_SPACE_RESERVE;
+    if (want > limit)
+        want = limit > end ? limit : end;
     for (int attempt = 0; attempt < 2; attempt++, want = end) {
         int rc;
         do
@@ -928,6 +933,7 @@ int kw__wal_local_open(kw_wal_local **out, const kw_wal_local_options *o, char *
     l->max_buffered = o->max_buffered_bytes ? o->max_buffered_bytes : (size_t)64 << 20;
     l->fail_fast = o->append_fail_fast;
     l->fdatasync_fn = o->fdatasync_fn ? o->fdatasync_fn : fdatasync;
+    l->no_prealloc = o->no_prealloc;
     l->log = o->log;
     l->log_arg = o->log_arg;
     l->q_tail = &l->q_head;

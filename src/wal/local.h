@@ -83,6 +83,7 @@ typedef struct kw_wal_local_options {
     size_t max_buffered_bytes; /* queued, not yet durable bytes before append waits; 64 MiB */
     bool append_fail_fast;     /* past max_buffered_bytes: KW_EAGAIN instead of waiting */
     int (*fdatasync_fn)(int fd); /* tests only (a failing fsync): NULL is fdatasync */
+    bool no_prealloc;            /* tests only: as on a filesystem without fallocate */
     kw_log_fn *log;        /* recovery, pruning and I/O errors; may be NULL */
     void *log_arg;
 } kw_wal_local_options;
