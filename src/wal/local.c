@@ -470,10 +470,11 @@ static void release_space(kw_wal_local *l)
 }
 
 /* The writer's "no space" detail, for the callbacks of the entries it fails. */
-static void space_error(kw_wal_local *l, const char *what, uint64_t first_failed)
+static void space_error(kw_wal_local *l, uint64_t segment_first_id, const char *what,
+                        uint64_t first_failed)
 {
     char name[NAME_LEN];
-    kw__wal_local_seg_name(name, l->segs_last_first);
+    kw__wal_local_seg_name(name, segment_first_id);
     pthread_mutex_lock(&l->mu);
     char from[48] = "obsolete marks";
     if (first_failed)
@@ -498,7 +499,7 @@ static int roll(kw_wal_local *l, uint64_t first_id, uint64_t entry_size)
     int fd = openat(l->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         if (is_space_errno(errno)) {
-            space_error(l, "create", first_id);
+            space_error(l, first_id, "create", first_id);
             return KW_ENOSPC;
         }
         return io_error(l, "create of the next segment", errno);
@@ -511,7 +512,7 @@ static int roll(kw_wal_local *l, uint64_t first_id, uint64_t entry_size)
                       nmarks * (HDR + 8) + entry_size + KW__WAL_LOCAL_SPACE_RESERVE)) {
         close(fd);
         unlinkat(l->dir_fd, name, 0);
-        space_error(l, "preallocating the next segment", first_id);
+        space_error(l, first_id, "preallocate", first_id);
         return KW_ENOSPC;
     }
     if (fsync(l->dir_fd) < 0) {
@@ -603,7 +604,7 @@ static int cut_back(kw_wal_local *l, qnode *unsynced)
     l->seg_has_entry = l->seg_has_entry_synced;
     if (l->seg_size == 0)
         l->seg_needs_marks = true; /* the cut may have taken the segment's marks snapshot */
-    space_error(l, "write", first_failed);
+    space_error(l, l->segs_last_first, "write", first_failed);
     return 0;
 }
 
@@ -659,13 +660,13 @@ static int write_group(kw_wal_local *l, qnode *batch)
             n->err = KW_ENOSPC;
             if (n->type == REC_ENTRY) {
                 fail_id = n->id;
-                space_error(l, "preallocate", fail_id);
+                space_error(l, l->segs_last_first, "preallocate", fail_id);
             }
             continue;
         }
         region_ent *e = kw__wal_local_region_get(&l->wregions, n->region);
         if (!e)
-            return KW_EIO;
+            return io_error(l, "region table", ENOMEM);
         if (n->type == REC_ENTRY) {
             e->latest = n->id;
             l->seg_has_entry = true;
@@ -816,6 +817,7 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&l->mu);
         size_t bytes = 0, entries = 0, entry_bytes = 0, failed = 0;
         uint64_t first_failed = 0;
+        bool any_failed = false;
         for (qnode *n = batch; n; n = n->next) {
             bytes += n->size;
             if (n->type == REC_ENTRY && (err || !n->err)) {
@@ -825,6 +827,7 @@ static void *writer_main(void *arg)
             if (err)
                 continue;
             if (n->err) {
+                any_failed = true;
                 if (n->type == REC_ENTRY) {
                     failed++;
                     if (!first_failed)
@@ -856,8 +859,9 @@ static void *writer_main(void *arg)
             l->stats.bytes += entry_bytes;
             l->stats.batches++;
             snprintf(detail, sizeof(detail), "%s", l->errstr);
-            if (first_failed) {
+            if (first_failed)
                 fail_queued(l, first_failed, &late_tail);
+            if (any_failed) {
                 /* The writer's view of the regions goes back to what is on disk (its marks go
                  * into the next segment's snapshot: one past the log end would be corrupt). */
                 if (!copy_regions(&l->wregions, &l->regions)) {

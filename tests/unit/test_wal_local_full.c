@@ -284,6 +284,9 @@ static void fill_with(append_fn *append, void *w, book *b, int want_fails, size_
                 in_a_row = 0;
                 continue;
             }
+            if (!*failed)
+                fprintf(stderr, "full: first failure: %s: %s\n", kw_err_name(b->r[i].err),
+                        b->r[i].detail);
             (*failed)++;
             in_a_row++;
             ck_assert_msg(b->r[i].err == KW_ENOSPC, "append %zu: %s: %s", i,
