@@ -244,6 +244,7 @@ typedef struct book {
     result r[MAX_APPENDS];
     uint64_t region[MAX_APPENDS], seq[MAX_APPENDS];
     size_t n;
+    int said_first_failure;
 } book;
 
 /* The public append, or the provider's own (for options the public API does not have). */
@@ -284,7 +285,7 @@ static void fill_with(append_fn *append, void *w, book *b, int want_fails, size_
                 in_a_row = 0;
                 continue;
             }
-            if (!*failed)
+            if (!b->said_first_failure++)
                 fprintf(stderr, "full: first failure: %s: %s\n", kw_err_name(b->r[i].err),
                         b->r[i].detail);
             (*failed)++;
@@ -372,6 +373,10 @@ START_TEST(full_disk_fails_appends_clearly_loses_nothing_and_recovers)
     size_t more_acked = 0, more_failed = 0;
     fill_until_full(w, &b, 8, &more_acked, &more_failed);
     acked += more_acked;
+    fprintf(stderr,
+            "full: restarted on the full disk: every acknowledged entry replayed; %zu more "
+            "acknowledged, then %zu failed with KW_ENOSPC again\n",
+            more_acked, more_failed);
 
     /* A crash in a short write on the full disk: a record's first half, then garbage until
      * ENOSPC, left at the end of the last segment.  Recovery cuts it; nothing acknowledged lost. */
@@ -392,9 +397,12 @@ START_TEST(full_disk_fails_appends_clearly_loses_nothing_and_recovers)
         torn += (size_t)wrote;
     ck_assert_int_eq(errno, ENOSPC);
     close(fd);
-    fprintf(stderr, "full: a torn tail of %zu bytes written until ENOSPC\n", torn);
     w = open_local(dir, SEGMENT);
     check_log(w, &b, marks);
+    fprintf(stderr,
+            "full: a torn tail of %zu bytes written to the last segment until ENOSPC: cut at the "
+            "restart, every acknowledged entry replayed\n",
+            torn);
 
     /* Free space: every region marks all it has obsolete (the marks fit in the space kept for
      * them), pruning deletes all segments but the last, and appends work again. */
@@ -411,7 +419,7 @@ START_TEST(full_disk_fails_appends_clearly_loses_nothing_and_recovers)
     }
     ck_assert_uint_eq(kw_wal_segments(w, segs, 256), 1);
     uint64_t freed = free_bytes();
-    fprintf(stderr, "full: after the marks, one segment left, %llu bytes free\n",
+    fprintf(stderr, "full: obsolete marks on the full disk: pruned to one segment, %llu bytes free\n",
             (unsigned long long)freed);
     ck_assert_uint_gt(freed, 1 << 20);
     size_t before = b.n;
@@ -429,11 +437,14 @@ START_TEST(full_disk_fails_appends_clearly_loses_nothing_and_recovers)
     }
     ck_assert_uint_eq(b.r[before].id, acked + 1); /* the ids go on where the acknowledged ones end */
     check_log(w, &b, marks);
+    fprintf(stderr, "full: 200 appends acknowledged again (ids %llu..%llu), no reopen\n",
+            (unsigned long long)b.r[before].id, (unsigned long long)b.r[b.n - 1].id);
 
     /* And a last restart: the marks held, the new entries there. */
     kw_wal_close(w);
     w = open_local(dir, SEGMENT);
     check_log(w, &b, marks);
+    fprintf(stderr, "full: restarted: every acknowledged entry above the marks replayed\n");
     kw_wal_close(w);
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -453,8 +464,10 @@ START_TEST(short_writes_without_fallocate_are_cut_back)
     ck_assert_int_eq(kw__wal_local_open(&l, &lo, err, sizeof(err)), 0);
     size_t acked = 0, failed = 0;
     fill_with(provider_append, l, &b, 64, &acked, &failed);
-    fprintf(stderr, "full, no fallocate: %zu acknowledged, %zu failed with KW_ENOSPC\n", acked,
-            failed);
+    fprintf(stderr,
+            "full, no fallocate: %zu acknowledged, %zu failed with KW_ENOSPC (short writes cut "
+            "back)\n",
+            acked, failed);
     ck_assert_uint_gt(acked, 300);
     /* Every segment holds whole records only: its size is what the writer made durable. */
     uint64_t segs[256];
