@@ -17,7 +17,8 @@
  *
  * Exit 0: nothing acknowledged missing, and RSS, fds and threads stayed
  * within the bounds printed at the start; 1: a check failed; 2: usage or
- * setup; 77: no broker with a short session lifetime (skip).
+ * setup; 77: no broker with a short session lifetime (skip; 1 under
+ * KWAL_TEST_NO_SKIP=1).
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -358,6 +359,17 @@ static void close_wal(soak_wal *w)
         free(w->regions[r].v);
 }
 
+/* 77 (skip) without the broker it needs; 1 under KWAL_TEST_NO_SKIP=1 (scripts/test started one). */
+static int skip_status(void)
+{
+    const char *strict = getenv("KWAL_TEST_NO_SKIP");
+    if (strict && !strcmp(strict, "1")) {
+        fprintf(stderr, "soak: KWAL_TEST_NO_SKIP=1: failing instead of skipping\n");
+        return 1;
+    }
+    return 77;
+}
+
 static void usage(FILE *out)
 {
     fputs("usage: kwal_soak [--minutes N | --seconds N] [--entries N] [--cut-every S] [--sample S]\n"
@@ -400,13 +412,13 @@ int main(int argc, char **argv)
     if (!bs || !*bs || !sasl || !*sasl || !user || !pass) {
         fprintf(stderr, "soak: skipped: needs KWAL_BOOTSTRAP, KWAL_BOOTSTRAP_SASL, KWAL_SASL_USER "
                         "and KWAL_SASL_PASSWORD (eval \"$(tests/kafka/broker env)\")\n");
-        return 77;
+        return skip_status();
     }
     if (!reauth || atoi(reauth) <= 0) {
         fprintf(stderr, "soak: skipped: the broker's sessions never expire (KWAL_REAUTH_MS unset): "
                         "start one with `tests/kafka/broker up --reauth-ms 3000`, or run bench/soak, "
                         "which starts its own\n");
-        return 77;
+        return skip_status();
     }
 
     /* One proxy per listener: both WALs' connections are cut. */
