@@ -531,8 +531,10 @@ int main(int argc, char **argv)
                 status = 1;
             }
         rounds++;
+        usleep(100 * 1000); /* a shared machine: leave the broker some room between rounds */
         t = now_s();
-        if (t >= next_sample || t - t0 >= seconds) {
+        bool last = t - t0 >= seconds; /* the last round: its sample closes the table */
+        if (t >= next_sample || last) {
             next_sample += sample_every;
             long rss = proc_status("VmRSS"), fds = open_fds(), th = proc_status("Threads");
             printf("%7.0f %9ld %5ld %7ld %10" PRIu64 " %7" PRIu64 " %10" PRIu64 " %7lu %5lu %7u\n",
@@ -551,7 +553,8 @@ int main(int argc, char **argv)
                     max_threads = th;
             }
         }
-        usleep(100 * 1000); /* a shared machine: leave the broker some room between rounds */
+        if (last)
+            break;
     }
     if (status == 0 && base_rss >= 0) {
         if (max_rss > base_rss * 3 / 2 + 16384 || max_fds > base_fds + 8 ||
