@@ -51,7 +51,9 @@
  *    behind it (ids on disk stay contiguous: the next append gets the failed
  *    id again); entries before it are durable and acknowledged as usual.
  *    Obsolete marks may use the reserve, so a full disk still takes the marks
- *    that let pruning delete old segments, after which appends work again.
+ *    that let pruning delete old segments, after which appends work again
+ *    (pruning never deletes the last segment: a disk that holds only one
+ *    frees nothing that way).
  *    A write that fails for space anyway (a filesystem without fallocate)
  *    is cut back to the last fdatasync (ftruncate + fdatasync) and fails the
  *    same way: an append failed with KW_ENOSPC is never in the log;
