@@ -123,6 +123,54 @@ START_TEST(obsolete_mark_past_the_log_end_is_refused_at_open)
 }
 END_TEST
 
+START_TEST(empty_last_segment_after_a_crash_gets_the_marks_snapshot)
+{
+    /* A crash right after a roll leaves the new segment empty: no snapshot of the marks.  The
+     * writer must put it there before the segment's first record, or deleting the older
+     * segments (pruning) would lose the marks they alone hold. */
+    char *dir = new_dir();
+    kw_wal *w = open_local(dir, 4096);
+    uint8_t buf[4096];
+    uint64_t id = 0;
+    for (uint64_t s = 0; s < 12; s++)
+        ck_assert_int_eq(kw_wal_append_sync(w, 1 + s % 2, buf, make_payload(buf, 1 + s % 2, s), &id),
+                         0);
+    ck_assert_int_eq(kw_wal_obsolete(w, 1, 3), 0);
+    ck_assert_int_eq(kw_wal_append_sync(w, 2, buf, 100, &id), 0); /* the mark is durable */
+    kw_wal_close(w);
+    char path[600];
+    seg_path(path, sizeof(path), dir, id + 1);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644); /* the crash: created, nothing in it */
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+
+    w = open_local(dir, 4096);
+    uint64_t next;
+    ck_assert_int_eq(kw_wal_append_sync(w, 2, buf, 100, &next), 0);
+    ck_assert_uint_eq(next, id + 1);
+    uint64_t segs[64];
+    size_t n = kw_wal_segments(w, segs, 64);
+    ck_assert_uint_eq(segs[n - 1], id + 1);
+    kw_wal_close(w);
+    /* Only that segment left, as pruning would leave it: the mark is still known. */
+    for (size_t i = 0; i + 1 < n; i++) {
+        seg_path(path, sizeof(path), dir, segs[i]);
+        ck_assert_int_eq(unlink(path), 0);
+    }
+    w = open_local(dir, 4096);
+    kw_wal_region_info ri[4];
+    size_t nr = kw_wal_regions(w, ri, 4);
+    uint64_t mark = 0;
+    for (size_t i = 0; i < nr; i++)
+        if (ri[i].region_id == 1)
+            mark = ri[i].obsolete_entry_id;
+    ck_assert_uint_eq(mark, 3);
+    kw_wal_close(w);
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+END_TEST
+
 /* A failed fsync: the log goes read-only, replays go on, a reopen writes again. ---- */
 
 static int fsync_calls, fsync_fail_at;
@@ -496,6 +544,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, obsolete_mark_past_the_log_end_is_refused_at_open, 0, 2);
     tcase_add_test(tc, failed_fsync_makes_the_log_read_only_and_a_reopen_recovers);
+    tcase_add_test(tc, empty_last_segment_after_a_crash_gets_the_marks_snapshot);
     suite_add_tcase(s, tc);
     tc = tcase_create("full");
     tcase_set_timeout(tc, 120);
