@@ -46,7 +46,8 @@ extern "C" {
     X(FULL, -22, "buffer full")                                                      \
     X(DEADLK, -23, "blocking call from a thread that must not block (a callback)")     \
     X(FENCED, -24, "fenced: a newer producer or member took over (fatal for this handle)") \
-    X(DATALOSS, -25, "records missing: offsets the log should hold were skipped")
+    X(DATALOSS, -25, "records missing: offsets the log should hold were skipped")         \
+    X(NOSPC, -26, "no space left on the device")
 
 enum kw_errno {
     KW_OK = 0,

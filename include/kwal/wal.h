@@ -152,6 +152,15 @@ KW_API int kw_wal_set_region_topic(kw_wal *wal, uint64_t region_id, const char *
  * a later replay tells).  detail is valid during the call only.  Callbacks
  * for one topic come in append order.
  *
+ * Local provider, full disk: err KW_ENOSPC (detail names the segment file
+ * and ENOSPC) means the entry was not written and is not in the log, now or
+ * after a restart; entries acknowledged before it are durable.  The log
+ * keeps serving replays, keeps room for kw_wal_obsolete marks, and its
+ * pruning then deletes old segments: appends work again once space is free.
+ * err KW_EIO after a failed fsync: the handle is read-only from then on
+ * (appends and marks fail with KW_EIO, replays go on); reopen it to write
+ * again — recovery keeps every whole record, so such an entry may be there.
+ *
  * Thread: a kwal thread — the local provider's writer, or the kafka
  * provider's client loop thread (its I/O thread, or inside
  * kw_client_run_once / kw_wal_run_once / a blocking call for a host-driven

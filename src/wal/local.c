@@ -226,7 +226,7 @@ static int scan_segment(kw_wal_local *l, uint64_t first_id, bool last, uint64_t 
     int rc = 0;
     size_t off = 0;
     const char *why = NULL;
-    char whybuf[96];
+    char whybuf[160];
     bool hard = false; /* a whole record with a good CRC in the wrong place: never a torn write */
     *has_entry = false;
     while (off < size) {
@@ -251,6 +251,17 @@ static int scan_segment(kw_wal_local *l, uint64_t first_id, bool last, uint64_t 
                     (*next_id)++;
                     *has_entry = true;
                 }
+            } else if (id >= *next_id || get64(p + HDR) >= *next_id) {
+                /* A mark only ever follows the entries it names: one past the log end (whole,
+                 * good CRC) is no torn write, and taken as is it would let pruning delete
+                 * entries appended later under those ids. */
+                snprintf(whybuf, sizeof(whybuf),
+                         "obsolete mark of region %" PRIu64 " at entry %" PRIu64
+                         " (latest %" PRIu64 ") past the log end %" PRIu64,
+                         region, id, get64(p + HDR), *next_id - 1);
+                why = whybuf;
+                hard = true;
+                n = 0;
             } else {
                 if (id > e->mark)
                     e->mark = id;
@@ -372,6 +383,12 @@ static int recover(kw_wal_local *l, char *errbuf, size_t errlen)
         return rc;
     l->next_id = next_id;
     l->durable_id = next_id - 1;
+    l->seg_synced = l->seg_reserved = l->seg_size;
+    l->seg_has_entry_synced = l->seg_has_entry;
+    l->segs_last_first = l->segs[l->nsegs - 1].first_id;
+    /* An empty last segment after others (a crash right after a roll) has no marks snapshot
+     * yet: the writer puts it there first. */
+    l->seg_needs_marks = l->seg_size == 0 && l->nsegs > 1;
     /* The durable view starts as what recovery found. */
     l->regions.cap = l->wregions.cap;
     l->regions.n = l->wregions.n;
@@ -388,45 +405,151 @@ static int recover(kw_wal_local *l, char *errbuf, size_t errlen)
 
 /* The writer thread. ---------------------------------------------------------- */
 
+static bool is_space_errno(int e)
+{
+    return e == ENOSPC || e == EDQUOT;
+}
+
 static int io_error(kw_wal_local *l, const char *what, int e)
 {
     pthread_mutex_lock(&l->mu);
-    snprintf(l->errstr, sizeof(l->errstr), "%s: %s of the current segment: %s", l->dir, what,
-             strerror(e));
+    snprintf(l->errstr, sizeof(l->errstr),
+             "%s: %s of the current segment: %s; the log takes no more appends until it is "
+             "reopened (replays go on)",
+             l->dir, what, strerror(e));
     pthread_mutex_unlock(&l->mu);
     kw__wal_local_log(l, KW_LOG_ERROR, "%s: %s of the current segment: %s", l->dir, what,
                       strerror(e));
     return KW_EIO;
 }
 
-/* Leaves the current segment (already fsynced) for a new one that opens with every mark. */
-static int roll(kw_wal_local *l, uint64_t first_id)
+/*
+ * Makes sure the segment open on fd has disk space for its bytes up to end
+ * (fallocate, KEEP_SIZE: the file's size stays what was written): 0, or
+ * KW_ENOSPC.  *reserved is how far the segment is allocated already.  It asks
+ * for a little more than end so most groups make no call; on a filesystem
+ * without fallocate it says 0 and the writes find out.
+ */
+static int reserve_space(kw_wal_local *l, int fd, uint64_t size, uint64_t *reserved, uint64_t end)
 {
-    char err[400];
-    uint64_t old_size = l->seg_size;
-    int rc = create_segment(l, first_id, err, sizeof(err));
-    if (rc) {
-        kw__wal_local_log(l, KW_LOG_ERROR, "%s", err);
-        pthread_mutex_lock(&l->mu);
-        snprintf(l->errstr, sizeof(l->errstr), "%s", err);
-        pthread_mutex_unlock(&l->mu);
-        return rc;
+    if (l->no_prealloc || end <= *reserved)
+        return 0;
+    uint64_t from = *reserved > size ? *reserved : size;
+    /* Never further than the segment can grow before it rolls: space held by a segment the
+     * writer is about to leave would make the next one fail on a disk that has room. */
+    uint64_t want = end + KW__WAL_LOCAL_SPACE_AHEAD,
+             limit = (uint64_t)l->segment_bytes + KW__WAL_LOCAL_SPACE_RESERVE;
+    if (want > limit)
+        want = limit > end ? limit : end;
+    for (int attempt = 0; attempt < 2; attempt++, want = end) {
+        int rc;
+        do
+            rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(want - from));
+        while (rc < 0 && errno == EINTR);
+        if (rc == 0) {
+            *reserved = want;
+            return 0;
+        }
+        if (!is_space_errno(errno)) {
+            kw__wal_local_log(l, KW_LOG_INFO, "%s: fallocate: %s: writing without preallocation",
+                              l->dir, strerror(errno));
+            l->no_prealloc = true;
+            return 0;
+        }
     }
+    return KW_ENOSPC;
+}
+
+/* Gives back the space reserved past what the current segment holds (before leaving it). */
+static void release_space(kw_wal_local *l)
+{
+    if (l->seg_reserved > l->seg_size)
+        fallocate(l->seg_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)l->seg_size,
+                  (off_t)(l->seg_reserved - l->seg_size));
+    l->seg_reserved = l->seg_size;
+}
+
+/* The writer's "no space" detail, for the callbacks of the entries it fails. */
+static void space_error(kw_wal_local *l, uint64_t segment_first_id, const char *what,
+                        uint64_t first_failed)
+{
+    char name[NAME_LEN];
+    kw__wal_local_seg_name(name, segment_first_id);
     pthread_mutex_lock(&l->mu);
-    l->segs[l->nsegs - 1].bytes = old_size;
-    rc = segs_push(l, first_id, 0);
-    l->prune_pending = true;
+    char from[48] = "obsolete marks";
+    if (first_failed)
+        snprintf(from, sizeof(from), "entries from id %" PRIu64, first_failed);
+    snprintf(l->errstr, sizeof(l->errstr),
+             "%s/%s: %s: no space left on device (ENOSPC): %s not written; appends fail until "
+             "space is freed (kw_wal_obsolete lets pruning delete old segments)",
+             l->dir, name, what, from);
     pthread_mutex_unlock(&l->mu);
-    if (rc)
-        return rc;
+}
+
+/*
+ * Opens the next segment first_id with room for its marks snapshot and an
+ * entry of entry_size, and makes its name durable; the marks are written by
+ * the caller (seg_needs_marks).  KW_ENOSPC leaves the current segment as it
+ * was (the new file is removed); KW_EIO is an fsync or other failure.
+ */
+static int roll(kw_wal_local *l, uint64_t first_id, uint64_t entry_size)
+{
+    char name[NAME_LEN];
+    kw__wal_local_seg_name(name, first_id);
+    int fd = openat(l->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        if (is_space_errno(errno)) {
+            space_error(l, first_id, "create", first_id);
+            return KW_ENOSPC;
+        }
+        return io_error(l, "create of the next segment", errno);
+    }
     size_t nmarks = 0;
     for (size_t i = 0; i < l->wregions.cap; i++)
         nmarks += l->wregions.v[i].used && l->wregions.v[i].mark;
-    if (!nmarks)
+    uint64_t reserved = 0;
+    if (reserve_space(l, fd, 0, &reserved,
+                      nmarks * (HDR + 8) + entry_size + KW__WAL_LOCAL_SPACE_RESERVE)) {
+        close(fd);
+        unlinkat(l->dir_fd, name, 0);
+        space_error(l, first_id, "preallocate", first_id);
+        return KW_ENOSPC;
+    }
+    if (fsync(l->dir_fd) < 0) {
+        int e = errno;
+        close(fd);
+        return io_error(l, "fsync of the directory after creating the next segment", e);
+    }
+    release_space(l);
+    close(l->seg_fd);
+    uint64_t old_size = l->seg_size;
+    l->seg_fd = fd;
+    l->seg_size = l->seg_synced = 0;
+    l->seg_reserved = reserved;
+    l->seg_has_entry = l->seg_has_entry_synced = false;
+    l->seg_needs_marks = true;
+    l->segs_last_first = first_id;
+    pthread_mutex_lock(&l->mu);
+    l->segs[l->nsegs - 1].bytes = old_size;
+    int rc = segs_push(l, first_id, 0);
+    l->prune_pending = true;
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
+/* Writes the snapshot of every region's mark a segment opens with (see local.h). */
+static int write_marks(kw_wal_local *l)
+{
+    size_t nmarks = 0;
+    for (size_t i = 0; i < l->wregions.cap; i++)
+        nmarks += l->wregions.v[i].used && l->wregions.v[i].mark;
+    if (!nmarks) {
+        l->seg_needs_marks = false;
         return 0;
+    }
     uint8_t *buf = malloc(nmarks * (HDR + 8));
     if (!buf)
-        return KW_ENOMEM;
+        return -ENOMEM;
     uint8_t *p = buf;
     for (size_t i = 0; i < l->wregions.cap; i++) {
         const region_ent *e = &l->wregions.v[i];
@@ -441,11 +564,12 @@ static int roll(kw_wal_local *l, uint64_t first_id)
         p += HDR + 8;
     }
     struct iovec iov = {buf, nmarks * (HDR + 8)};
-    rc = write_all(l->seg_fd, &iov, 1);
+    int rc = write_all(l->seg_fd, &iov, 1);
     free(buf);
     if (rc)
-        return io_error(l, "write", -rc);
+        return rc;
     l->seg_size += nmarks * (HDR + 8);
+    l->seg_needs_marks = false;
     return 0;
 }
 
@@ -453,27 +577,96 @@ static int flush_iov(kw_wal_local *l, struct iovec *iov, int *niov)
 {
     int rc = write_all(l->seg_fd, iov, *niov);
     *niov = 0;
-    return rc ? io_error(l, "write", -rc) : 0;
+    return rc;
 }
 
-/* Writes a group: one writev per IOV_CHUNK records, one fdatasync per segment touched. */
+/*
+ * A write failed with no space in the middle of a group: cuts the segment back
+ * to what the last fdatasync covered (that cut made durable too), so the
+ * records from `unsynced` on are not in the log, and fails them.  KW_EIO when
+ * the cut itself fails: what is on disk is unknown then.
+ */
+static int cut_back(kw_wal_local *l, qnode *unsynced)
+{
+    uint64_t first_failed = 0;
+    for (qnode *n = unsynced; n; n = n->next) {
+        if (n->type == REC_ENTRY && !first_failed)
+            first_failed = n->id;
+        n->err = KW_ENOSPC;
+    }
+    if (ftruncate(l->seg_fd, (off_t)l->seg_synced) < 0)
+        return io_error(l, "ftruncate after a short write", errno);
+    if (lseek(l->seg_fd, (off_t)l->seg_synced, SEEK_SET) < 0)
+        return io_error(l, "lseek after a short write", errno);
+    if (l->fdatasync_fn(l->seg_fd) < 0)
+        return io_error(l, "fdatasync after cutting a short write", errno);
+    l->seg_size = l->seg_synced;
+    l->seg_has_entry = l->seg_has_entry_synced;
+    if (l->seg_size == 0)
+        l->seg_needs_marks = true; /* the cut may have taken the segment's marks snapshot */
+    space_error(l, l->segs_last_first, "write", first_failed);
+    return 0;
+}
+
+/*
+ * Writes a group: one writev per IOV_CHUNK records, one fdatasync per segment
+ * touched.  Returns 0 with each record's err set (0: durable; KW_ENOSPC: not
+ * written, for want of space), or KW_EIO when the log is broken (a failed
+ * fdatasync, or a write that failed for another reason: what is on disk is
+ * unknown).  Once an entry fails for space every later entry of the group
+ * fails too (ids stay contiguous on disk); later marks are still written when
+ * they point below the failed entry (they fit in the space kept free for them).
+ */
 static int write_group(kw_wal_local *l, qnode *batch)
 {
     struct iovec iov[IOV_CHUNK];
     int niov = 0, rc;
+    uint64_t fail_id = 0; /* first entry that failed for want of space */
+    qnode *unsynced = batch;
+    for (qnode *n = batch; n; n = n->next)
+        n->err = 0;
     for (qnode *n = batch; n; n = n->next) {
+        if (fail_id && (n->type == REC_ENTRY || n->id >= fail_id)) {
+            n->err = KW_ENOSPC;
+            continue;
+        }
         if (n->type == REC_ENTRY && l->seg_has_entry &&
             l->seg_size + n->size > l->segment_bytes) {
             if ((rc = flush_iov(l, iov, &niov)))
-                return rc;
-            if (fdatasync(l->seg_fd) < 0)
+                goto write_failed;
+            if (l->fdatasync_fn(l->seg_fd) < 0)
                 return io_error(l, "fdatasync", errno);
-            if ((rc = roll(l, n->id)))
-                return rc;
+            l->seg_synced = l->seg_size;
+            l->seg_has_entry_synced = l->seg_has_entry;
+            unsynced = n;
+            rc = roll(l, n->id, n->size);
+            if (rc == KW_ENOSPC) {
+                fail_id = n->id;
+                n->err = KW_ENOSPC;
+                continue;
+            }
+            if (rc)
+                return rc == KW_EIO ? rc : KW_EIO;
+        }
+        if (l->seg_needs_marks) {
+            if ((rc = flush_iov(l, iov, &niov)) || (rc = write_marks(l)))
+                goto write_failed;
+        }
+        /* An entry leaves KW__WAL_LOCAL_SPACE_RESERVE free behind it, for marks: a full disk
+         * can still take the marks that let pruning free it. */
+        uint64_t end = l->seg_size + n->size +
+                       (n->type == REC_ENTRY ? KW__WAL_LOCAL_SPACE_RESERVE : 0);
+        if (reserve_space(l, l->seg_fd, l->seg_size, &l->seg_reserved, end)) {
+            n->err = KW_ENOSPC;
+            if (n->type == REC_ENTRY) {
+                fail_id = n->id;
+                space_error(l, l->segs_last_first, "preallocate", fail_id);
+            }
+            continue;
         }
         region_ent *e = kw__wal_local_region_get(&l->wregions, n->region);
         if (!e)
-            return KW_ENOMEM;
+            return io_error(l, "region table", ENOMEM);
         if (n->type == REC_ENTRY) {
             e->latest = n->id;
             l->seg_has_entry = true;
@@ -483,13 +676,72 @@ static int write_group(kw_wal_local *l, qnode *batch)
         iov[niov++] = (struct iovec){n->rec, n->size};
         l->seg_size += n->size;
         if (niov == IOV_CHUNK && (rc = flush_iov(l, iov, &niov)))
-            return rc;
+            goto write_failed;
     }
     if ((rc = flush_iov(l, iov, &niov)))
-        return rc;
-    if (fdatasync(l->seg_fd) < 0)
+        goto write_failed;
+    if (l->fdatasync_fn(l->seg_fd) < 0)
         return io_error(l, "fdatasync", errno);
+    l->seg_synced = l->seg_size;
+    l->seg_has_entry_synced = l->seg_has_entry;
     return 0;
+write_failed:
+    if (rc == -ENOMEM)
+        return io_error(l, "write (out of memory)", ENOMEM);
+    if (!is_space_errno(-rc))
+        return io_error(l, "write", -rc);
+    return cut_back(l, unsynced);
+}
+
+/* dst becomes a copy of src (same capacity, so same slots); false when out of memory. */
+static bool copy_regions(region_map *dst, const region_map *src)
+{
+    if (dst->cap != src->cap) {
+        region_ent *v = calloc(src->cap ? src->cap : 1, sizeof(*v));
+        if (!v)
+            return false;
+        free(dst->v);
+        dst->v = v;
+        dst->cap = src->cap;
+    }
+    if (src->cap)
+        memcpy(dst->v, src->v, src->cap * sizeof(*src->v));
+    dst->n = src->n;
+    return true;
+}
+
+/*
+ * After a group in which records failed for want of space: the entries
+ * queued behind it hold ids past the failed one, so they fail as well (ids on
+ * disk stay contiguous), marks pointing at or past it are dropped, and the
+ * next append gets the first failed id.  Under mu; the failed records are
+ * put on *failed for their callbacks.
+ */
+static void fail_queued(kw_wal_local *l, uint64_t first_failed, qnode ***failed_tail)
+{
+    qnode **pp = &l->q_head;
+    while (*pp) {
+        qnode *n = *pp;
+        if (n->type == REC_ENTRY || n->id >= first_failed) {
+            *pp = n->next;
+            n->next = NULL;
+            n->err = KW_ENOSPC;
+            l->q_bytes -= n->size;
+            if (n->type == REC_ENTRY) {
+                l->stats.in_flight--;
+                l->stats.append_errors++;
+            }
+            **failed_tail = n;
+            *failed_tail = &n->next;
+        } else {
+            pp = &n->next;
+        }
+    }
+    l->q_tail = &l->q_head;
+    while (*l->q_tail)
+        l->q_tail = &(*l->q_tail)->next;
+    l->next_id = first_failed;
+    l->stats.buffered_bytes = l->q_bytes;
 }
 
 /* Deletes the whole segments below the prune point (see local.h).  Writer thread. */
@@ -563,15 +815,26 @@ static void *writer_main(void *arg)
             err = write_group(l, batch);
 
         pthread_mutex_lock(&l->mu);
-        size_t bytes = 0, entries = 0, entry_bytes = 0;
+        size_t bytes = 0, entries = 0, entry_bytes = 0, failed = 0;
+        uint64_t first_failed = 0;
+        bool any_failed = false;
         for (qnode *n = batch; n; n = n->next) {
             bytes += n->size;
-            if (n->type == REC_ENTRY) {
+            if (n->type == REC_ENTRY && (err || !n->err)) {
                 entries++;
                 entry_bytes += n->size - HDR;
             }
             if (err)
                 continue;
+            if (n->err) {
+                any_failed = true;
+                if (n->type == REC_ENTRY) {
+                    failed++;
+                    if (!first_failed)
+                        first_failed = n->id;
+                }
+                continue;
+            }
             region_ent *e = kw__wal_local_region_get(&l->regions, n->region);
             if (n->type == REC_ENTRY) {
                 l->durable_id = n->id;
@@ -582,18 +845,33 @@ static void *writer_main(void *arg)
                 l->prune_pending = true;
             }
         }
+        qnode *late = NULL, **late_tail = &late; /* queued behind a failed entry */
+        char detail[sizeof(l->errstr)];
         if (err) {
             if (!l->broken)
                 l->broken = err;
             l->stats.append_errors += entries;
+            snprintf(detail, sizeof(detail), "%s", l->errstr);
         } else {
             l->segs[l->nsegs - 1].bytes = l->seg_size;
             l->stats.appends += entries;
+            l->stats.append_errors += failed;
             l->stats.bytes += entry_bytes;
             l->stats.batches++;
+            snprintf(detail, sizeof(detail), "%s", l->errstr);
+            if (first_failed)
+                fail_queued(l, first_failed, &late_tail);
+            if (any_failed) {
+                /* The writer's view of the regions goes back to what is on disk (its marks go
+                 * into the next segment's snapshot: one past the log end would be corrupt). */
+                if (!copy_regions(&l->wregions, &l->regions)) {
+                    l->broken = kw__wal_local_set_err(
+                        l, KW_EIO, "%s: out of memory after a write that found no space", l->dir);
+                }
+            }
         }
         l->q_bytes -= bytes;
-        l->stats.in_flight -= entries;
+        l->stats.in_flight -= entries + failed;
         l->stats.buffered_bytes = l->q_bytes;
         pthread_cond_broadcast(&l->space);
         pthread_cond_broadcast(&l->durable);
@@ -603,8 +881,15 @@ static void *writer_main(void *arg)
         /* Durable (or failed) now: callbacks in append order. */
         for (qnode *n = batch, *next; n; n = next) {
             next = n->next;
+            int rc = err ? err : n->err;
             if (n->cb)
-                n->cb(n->arg, err, err ? 0 : n->id, err ? l->errstr : "");
+                n->cb(n->arg, rc, rc ? 0 : n->id, rc ? detail : "");
+            free(n);
+        }
+        for (qnode *n = late, *next; n; n = next) {
+            next = n->next;
+            if (n->cb)
+                n->cb(n->arg, KW_ENOSPC, 0, detail);
             free(n);
         }
         if (do_prune)
@@ -651,6 +936,8 @@ int kw__wal_local_open(kw_wal_local **out, const kw_wal_local_options *o, char *
     l->segment_bytes = o->segment_bytes ? o->segment_bytes : KW__WAL_LOCAL_DEFAULT_SEGMENT;
     l->max_buffered = o->max_buffered_bytes ? o->max_buffered_bytes : (size_t)64 << 20;
     l->fail_fast = o->append_fail_fast;
+    l->fdatasync_fn = o->fdatasync_fn ? o->fdatasync_fn : fdatasync;
+    l->no_prealloc = o->no_prealloc;
     l->log = o->log;
     l->log_arg = o->log_arg;
     l->q_tail = &l->q_head;

@@ -44,14 +44,36 @@
  *    the file is cut there and fsynced.  A bad record in an earlier segment
  *    was acknowledged once, so open fails with KW_ECORRUPT naming the file and
  *    offset instead of dropping it;
- *  - after a write or fsync error the handle fails every queued and later
- *    append (KW_EIO): what reached the disk is unknown until the next open.
+ *  - no space (ENOSPC, EDQUOT): the writer preallocates each segment ahead
+ *    of its writes (fallocate, KEEP_SIZE), keeping KW__WAL_LOCAL_SPACE_RESERVE
+ *    free behind the last entry.  An entry that finds no space fails with
+ *    KW_ENOSPC before any byte of it is written, with every entry queued
+ *    behind it (ids on disk stay contiguous: the next append gets the failed
+ *    id again); entries before it are durable and acknowledged as usual.
+ *    Obsolete marks may use the reserve, so a full disk still takes the marks
+ *    that let pruning delete old segments, after which appends work again
+ *    (pruning never deletes the last segment: a disk that holds only one
+ *    frees nothing that way).
+ *    A write that fails for space anyway (a filesystem without fallocate)
+ *    is cut back to the last fdatasync (ftruncate + fdatasync) and fails the
+ *    same way: an append failed with KW_ENOSPC is never in the log;
+ *  - after a failed fdatasync (or a write that fails for any other reason)
+ *    the state of the segment's unsynced pages is unknown (Linux may have
+ *    dropped them and marked them clean), so the handle goes read-only: every
+ *    queued and later append fails with KW_EIO, obsolete marks too, while
+ *    replays and reads of what was durable go on.  Reopening recovers: every
+ *    whole record with a good CRC is kept, a torn tail is cut, so an append
+ *    that failed with KW_EIO may or may not be in the log then.
  */
 
 #define KW__WAL_LOCAL_HDR 28
 #define KW__WAL_LOCAL_MAX_ENTRY ((size_t)1 << 30)
 #define KW__WAL_LOCAL_DEFAULT_SEGMENT ((size_t)64 << 20)
 #define KW__WAL_LOCAL_MIN_SEGMENT ((size_t)1024)
+/* Space kept free behind the last entry of a segment, for obsolete marks on a full disk. */
+#define KW__WAL_LOCAL_SPACE_RESERVE ((uint64_t)64 << 10)
+/* How far past a group the writer preallocates, so most groups make no fallocate call. */
+#define KW__WAL_LOCAL_SPACE_AHEAD ((uint64_t)1 << 20)
 
 typedef struct kw_wal_local kw_wal_local;
 typedef struct kw_wal_local_replay kw_wal_local_replay;
@@ -62,6 +84,8 @@ typedef struct kw_wal_local_options {
     size_t segment_bytes;      /* roll to a new segment past this; 64 MiB */
     size_t max_buffered_bytes; /* queued, not yet durable bytes before append waits; 64 MiB */
     bool append_fail_fast;     /* past max_buffered_bytes: KW_EAGAIN instead of waiting */
+    int (*fdatasync_fn)(int fd); /* tests only (a failing fsync): NULL is fdatasync */
+    bool no_prealloc;            /* tests only: as on a filesystem without fallocate */
     kw_log_fn *log;        /* recovery, pruning and I/O errors; may be NULL */
     void *log_arg;
 } kw_wal_local_options;

@@ -74,6 +74,7 @@ typedef struct qnode {
     void *arg;
     uint32_t type;
     uint64_t region, id;
+    int err;     /* the writer's: 0 durable, KW_ENOSPC not written for want of space */
     size_t size; /* HDR + payload */
     uint8_t rec[];
 } qnode;
@@ -88,6 +89,7 @@ struct kw_wal_local {
     int dir_fd, lock_fd;
     size_t segment_bytes, max_buffered;
     bool fail_fast;
+    int (*fdatasync_fn)(int fd);
     kw_log_fn *log;
     void *log_arg;
 
@@ -116,8 +118,13 @@ struct kw_wal_local {
 
     /* Writer thread only (and open, before the thread starts). */
     int seg_fd;
-    uint64_t seg_size;
-    bool seg_has_entry;
+    uint64_t seg_size;      /* written to the current segment */
+    uint64_t seg_synced;    /* of which the last fdatasync covers this much */
+    uint64_t seg_reserved;  /* disk space allocated to it (fallocate, KEEP_SIZE) */
+    uint64_t segs_last_first; /* its first id (its name) */
+    bool seg_has_entry, seg_has_entry_synced;
+    bool seg_needs_marks; /* write the marks snapshot before the next record */
+    bool no_prealloc;     /* the filesystem has no fallocate: writes alone find a full disk */
     region_map wregions; /* marks and latest ids as written, for the snapshot of a new segment */
 };
 
