@@ -1,5 +1,6 @@
 /* Producer loop side: sending in sequence, idempotent retries, epoch bumps, ordered callbacks. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,6 +440,22 @@ static void start_bump(kw_producer *p)
         p->pid_state = KW__PID_DRAINING;
         return;
     }
+    /*
+     * With an id, the epoch is bumped here, as the Java client's idempotent
+     * producer does: the same id, the next epoch, sequences from 0.  A batch
+     * of the old epoch reaching the broker late (its records reported failed)
+     * is refused once the new epoch has written there; under a new id, which
+     * is what InitProducerId gives a producer without a transactional id, it
+     * would be written after newer batches.
+     */
+    if (p->producer_id >= 0 && p->producer_epoch >= 0 && p->producer_epoch < INT16_MAX) {
+        p->producer_epoch++;
+        p->pid_state = KW__PID_READY;
+        kw__producer_log(p, KW_LOG_INFO, "producer id %lld: epoch bumped to %d",
+                         (long long)p->producer_id, p->producer_epoch);
+        kw__producer_reset_sequences(p);
+        return; /* the caller runs the loop's round again */
+    }
     init_call *in = calloc(1, sizeof(*in));
     if (!in) {
         p->pid_state = KW__PID_NEED;
@@ -767,14 +784,18 @@ void kw__producer_run(kw_producer *p)
     if (p->txn_id) {
         kw__producer_txn_add(p); /* the producer id comes from kw_producer_init_transactions */
     } else if (p->idempotent && need_pid) {
-        if (p->pid_state == KW__PID_NEED && p->pid_retry_ns <= now)
+        if (p->pid_state == KW__PID_NEED && p->pid_retry_ns <= now) {
             start_bump(p);
-        else if (p->pid_state == KW__PID_NEED)
+            if (p->pid_state == KW__PID_READY)
+                next = now; /* bumped here: the held batches go in the next round */
+        } else if (p->pid_state == KW__PID_NEED)
             next = min_u64(next, p->pid_retry_ns);
     }
     if (p->idempotent && p->pid_state == KW__PID_DRAINING && p->inflight_total == 0) {
         p->pid_state = KW__PID_NEED;
         start_bump(p);
+        if (p->pid_state == KW__PID_READY)
+            next = now; /* bumped here: the held batches go in the next round */
     }
     if (p->pid_state == KW__PID_NEED && need_pid && !p->txn_id)
         next = min_u64(next, p->pid_retry_ns > now ? p->pid_retry_ns : now + 1000000u);

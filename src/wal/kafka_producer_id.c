@@ -1,4 +1,5 @@
 /* The Kafka WAL's producer id and epoch: InitProducerId per topic, epoch bumps (KIP-360). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,33 @@ static unsigned init_backoff_ms(ktopic *t)
     return 200u << n;
 }
 
+/* Takes an id and epoch: held batches are renumbered from 0 under them, the first goes out. */
+static void adopt(ktopic *t, int64_t id, int16_t epoch)
+{
+    kw_wal_kafka *k = t->k;
+    t->producer_id = id;
+    t->producer_epoch = epoch;
+    t->next_seq = 0;
+    t->seq_anchored = false;
+    /* every batch not yet written goes out again under the new epoch, renumbered */
+    for (kbatch *b = t->head; b; b = b->next) {
+        if (b->state == KB_HELD) {
+            kw__wal_kafka_renumber(b, t->producer_id, t->producer_epoch, t->next_seq);
+            t->next_seq += b->count;
+        }
+    }
+    t->pstate = KP_READY;
+    kw__wal_kafka_log(k, KW_LOG_INFO, "topic %s: producer id %lld epoch %d", t->name,
+                      (long long)t->producer_id, t->producer_epoch);
+    /* the first only: the rest follow it once it is acked (produce_done), see seq_anchored */
+    for (kbatch *b = t->head; b; b = b->next)
+        if (b->state == KB_HELD) {
+            kw__wal_kafka_send_batch(b);
+            break;
+        }
+    kw__wal_kafka_pump(t);
+}
+
 static void init_done(const kw_cluster_result *res, void *arg)
 {
     kinit *in = arg;
@@ -92,28 +120,8 @@ static void init_done(const kw_cluster_result *res, void *arg)
     const kw_init_producer_id_resp *r = res->resp;
     int16_t kerr = r ? r->error_code : 0;
     if (res->err == 0 && kerr == 0) {
-        t->producer_id = r->producer_id;
-        t->producer_epoch = r->producer_epoch;
-        t->next_seq = 0;
-        t->seq_anchored = false;
         t->init_failures = 0;
-        /* every batch not yet written goes out again under the new epoch, renumbered */
-        for (kbatch *b = t->head; b; b = b->next) {
-            if (b->state == KB_HELD) {
-                kw__wal_kafka_renumber(b, t->producer_id, t->producer_epoch, t->next_seq);
-                t->next_seq += b->count;
-            }
-        }
-        t->pstate = KP_READY;
-        kw__wal_kafka_log(k, KW_LOG_INFO, "topic %s: producer id %lld epoch %d", t->name,
-                          (long long)t->producer_id, t->producer_epoch);
-        /* the first only: the rest follow it once it is acked (produce_done), see seq_anchored */
-        for (kbatch *b = t->head; b; b = b->next)
-            if (b->state == KB_HELD) {
-                kw__wal_kafka_send_batch(b);
-                break;
-            }
-        kw__wal_kafka_pump(t);
+        adopt(t, r->producer_id, r->producer_epoch);
         return;
     }
     /* A stale or fenced id: start over with a fresh one. */
@@ -134,15 +142,31 @@ void kw__wal_kafka_start_bump(ktopic *t)
     kw_wal_kafka *k = t->k;
     if (t->pstate == KP_ASKING || k->stopping)
         return;
-    kinit *in = calloc(1, sizeof(*in));
-    if (!in)
-        return;
-    in->t = t;
-    t->pstate = KP_ASKING;
     /* batches that failed for good stay failed; the others (held) are renumbered after */
     for (kbatch *b = t->head; b; b = b->next)
         if (b->state == KB_INFLIGHT)
             return; /* not drained yet: produce_done calls back here */
+    /*
+     * With an id, the epoch is bumped here, as the Java client's idempotent
+     * producer does: the same id, the next epoch, sequences from 0.  A batch
+     * of the old epoch that reaches the broker late (its append was reported
+     * failed) is refused once the new epoch has written there; under a new
+     * id, which InitProducerId gives a producer without a transactional id,
+     * it would be written after newer batches (seen in the network-partition
+     * runs: an append reported failed, in the log after the next one).
+     */
+    if (t->producer_id >= 0 && t->producer_epoch >= 0 && t->producer_epoch < INT16_MAX) {
+        adopt(t, t->producer_id, (int16_t)(t->producer_epoch + 1));
+        return;
+    }
+    kinit *in = calloc(1, sizeof(*in));
+    if (!in) {
+        t->pstate = KP_ASKING;
+        kw__loop_timer_start(&t->timer, init_backoff_ms(t));
+        return;
+    }
+    in->t = t;
+    t->pstate = KP_ASKING;
     if (kw__cluster_send_any(k->cl, KW_API_INIT_PRODUCER_ID, build_init, in,
                              kw__wal_kafka_deadline(k->o.timeout_ms), init_done, in) != 0) {
         free(in);
@@ -151,4 +175,3 @@ void kw__wal_kafka_start_bump(ktopic *t)
     }
     k->calls_out++;
 }
-

@@ -463,6 +463,16 @@ START_TEST(a_full_buffer_fails_send_at_once)
 }
 END_TEST
 
+static atomic_int saw_local_bump;
+
+static void log_bumps(void *arg, int level, const char *msg)
+{
+    (void)arg;
+    (void)level;
+    if (strstr(msg, ": epoch bumped to 1"))
+        atomic_store(&saw_local_bump, 1);
+}
+
 START_TEST(a_batch_over_the_brokers_limit_fails_naming_it_and_the_producer_goes_on)
 {
     kw_client *c = open_client(bootstrap(), false);
@@ -470,7 +480,9 @@ START_TEST(a_batch_over_the_brokers_limit_fails_naming_it_and_the_producer_goes_
     topic_name(topic, sizeof(topic), "big");
     create_topic(c, topic, 1, NULL);
     /* batch_bytes above the broker's default message.max.bytes (1048588) */
-    kw_producer *p = open_producer(c, (kw_producer_options){.batch_bytes = 3000000});
+    atomic_store(&saw_local_bump, 0);
+    kw_producer *p =
+        open_producer(c, (kw_producer_options){.batch_bytes = 3000000, .log = log_bumps});
     book *bk = book_new(4);
     ticket tk = {bk, 0};
     size_t big_len = 1500000;
@@ -491,6 +503,9 @@ START_TEST(a_batch_over_the_brokers_limit_fails_naming_it_and_the_producer_goes_
     ck_assert_int_eq(book_count(bk), 2);
     ck_assert_int_eq(bk->d[1].err, 0);
     ck_assert_int_eq(bk->d[1].offset, 0);
+    /* the same producer id under the next epoch, not a new id: a late batch of the old epoch
+     * is refused once the new one wrote (a new id would let it land after newer records) */
+    ck_assert_int_eq(atomic_load(&saw_local_bump), 1);
     ck_assert_int_eq(kw_producer_destroy(p), 0);
     free(big);
     book_free(bk);
