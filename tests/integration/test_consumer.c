@@ -69,9 +69,17 @@ static void topic_name(char *buf, size_t len, const char *what)
     snprintf(buf, len, "kwal-it-cons-%s-%d-%d", what, getpid(), atomic_fetch_add(&seq, 1));
 }
 
+/*
+ * The records are stamped in the past (BASE_TS, 2023): with the broker's 7-day time retention
+ * (checked every 5 minutes) a check that falls while a case writes or reads deletes what is
+ * there so far, even the active segment, and the consumer starts past offset 0 (seen: the
+ * cluster case's first record was offset 6800 after the log start moved there mid-produce).
+ */
 static void create_topic(kw_client *c, const char *name, int16_t replication)
 {
-    kw_client_new_topic t = {.name = name, .partitions = 1, .replication_factor = replication};
+    kw_client_config_entry cfg = {"retention.ms", "-1"};
+    kw_client_new_topic t = {.name = name, .partitions = 1, .replication_factor = replication,
+                             .configs = &cfg, .config_count = 1};
     kw_client_create_topics_args a = {.topics = &t, .topic_count = 1, .timeout_ms = 30000};
     kw_client_topics_result r;
     int rc = kw_client_create_topics(c, &a, &r);
@@ -910,7 +918,14 @@ START_TEST(fetches_in_flight_lose_nothing_across_a_leader_change)
     if (stopped && !restarted)
         ck_assert_msg(broker_cmd("start-node %d", (int)victim) == 0, "start-node %d failed",
                       (int)victim);
-    ck_assert_msg(!bad[0], "%s", bad);
+    if (bad[0]) { /* a log start past 0 (retention, a delete) explains a first record past 0 */
+        kw_client_list_offsets_args la = {.topic = topic, .spec = KW_CLIENT_OFFSET_EARLIEST,
+                                          .timeout_ms = 10000};
+        kw_client_list_offsets_result lr;
+        int lrc = kw_client_list_offsets(c, &la, &lr);
+        ck_assert_msg(false, "%s (the log start offset now: %" PRId64 ", %s)", bad,
+                      lrc ? -1 : lr.offset, lrc ? lr.detail : "ListOffsets ok");
+    }
     ck_assert_int_eq(next, N);
     ck_assert_int_ne(leader_of(c, topic), victim);
     expect_nothing(k, 300);
