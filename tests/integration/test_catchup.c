@@ -68,11 +68,18 @@ static void topic_name(char *buf, size_t len, const char *what)
     snprintf(buf, len, "kwal-it-catchup-%s-%d-%d", what, getpid(), atomic_fetch_add(&seq, 1));
 }
 
+/* With retention.ms=-1 added: the records are stamped in the past (BASE_TS, 2023), and the
+ * broker's 7-day time retention, checked every 5 minutes, would delete them under a case. */
 static void create_topic(kw_client *c, const char *name, int16_t replication,
                          const kw_client_config_entry *cfg, size_t ncfg)
 {
+    kw_client_config_entry all[16];
+    ck_assert_uint_lt(ncfg, sizeof(all) / sizeof(all[0]));
+    for (size_t i = 0; i < ncfg; i++)
+        all[i] = cfg[i];
+    all[ncfg] = (kw_client_config_entry){"retention.ms", "-1"};
     kw_client_new_topic t = {.name = name, .partitions = 1, .replication_factor = replication,
-                             .configs = cfg, .config_count = ncfg};
+                             .configs = all, .config_count = ncfg + 1};
     kw_client_create_topics_args a = {.topics = &t, .topic_count = 1, .timeout_ms = 30000};
     kw_client_topics_result r;
     int rc = kw_client_create_topics(c, &a, &r);

@@ -84,9 +84,13 @@ static kw_consumer *open_consumer(kw_client *c)
     return k;
 }
 
+/* retention.ms=-1: the records are stamped in the past (BASE_TS, 2023), and the broker's
+ * 7-day time retention, checked every 5 minutes, would delete them under a case. */
 static void create_topic(kw_client *c, const char *name, int16_t replication)
 {
-    kw_client_new_topic t = {.name = name, .partitions = 1, .replication_factor = replication};
+    kw_client_config_entry cfg = {"retention.ms", "-1"};
+    kw_client_new_topic t = {.name = name, .partitions = 1, .replication_factor = replication,
+                             .configs = &cfg, .config_count = 1};
     kw_client_create_topics_args a = {.topics = &t, .topic_count = 1, .timeout_ms = 30000};
     /* A name just deleted can be TOPIC_ALREADY_EXISTS for a moment (the deletion goes on). */
     for (uint64_t end = now_ms() + 30000;; usleep(200 * 1000)) {
