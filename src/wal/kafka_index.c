@@ -124,7 +124,10 @@ static uint8_t *collect(kw_wal_kafka *k, size_t *len, int *err)
         free(val);
     }
     uint8_t *out = NULL;
-    if (w && !*err && kw_batch_writer_count(w) > 0 && kw_batch_writer_take(w, &out, len) != 0)
+    const uint8_t *fin;
+    size_t finlen;
+    if (w && !*err && kw_batch_writer_count(w) > 0 &&
+        (kw_batch_writer_finish(w, &fin, &finlen) != 0 || kw_batch_writer_take(w, &out, len) != 0))
         *err = KW_ENOMEM;
     kw_batch_writer_destroy(w);
     if (*err) {
@@ -391,6 +394,23 @@ int kw__wal_kafka_index_load(kw_wal_kafka *k, const char *topic, const uint64_t 
                              kw_wal_index_found *found, char *note, size_t notelen)
 {
     memset(found, 0, n * sizeof(*found));
+    /* a missing topic is a quick answer from metadata (ListOffsets would retry it to the deadline) */
+    const char *names[1] = {k->ix_topic};
+    kw_client_metadata_args ma = {.topics = names, .topic_count = 1,
+                                  .timeout_ms = k->o.timeout_ms};
+    kw_client_metadata_result mr;
+    int mrc = kw_client_metadata(k->client, &ma, &mr);
+    if (mrc) {
+        snprintf(note, notelen, "index topic %s: metadata: %s", k->ix_topic,
+                 *mr.detail ? mr.detail : kw_strerror(mrc));
+        return mrc;
+    }
+    int16_t tkerr = mr.topic_count == 1 ? mr.topics[0].kerr : KW_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    kw_client_metadata_result_free(&mr);
+    if (tkerr == KW_KERR_UNKNOWN_TOPIC_OR_PARTITION) {
+        snprintf(note, notelen, "index topic %s missing", k->ix_topic);
+        return KW_ENOTFOUND;
+    }
     kw_client_list_offsets_args la = {.topic = k->ix_topic, .spec = KW_CLIENT_OFFSET_EARLIEST,
                                       .timeout_ms = k->o.timeout_ms};
     kw_client_list_offsets_result lo, hi;

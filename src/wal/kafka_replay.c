@@ -394,7 +394,7 @@ static int build_plan(kreplay *r)
 {
     const kw_wal_region_set *set = r->set;
     kw_wal_index_range *v = NULL;
-    size_t n = 0, cap = 0, usable = 0;
+    size_t n = 0, cap = 0, usable = 0, partial = 0;
     char note[200] = "";
     bool ok = true;
     for (size_t i = 0; i < set->n && ok; i++) {
@@ -434,6 +434,7 @@ static int build_plan(kreplay *r)
                          (unsigned long long)set->ids[i], (long long)rec->valid_from,
                          (long long)f);
             ok = plan_add(&v, &n, &cap, f, rec->valid_from, 0);
+            partial++;
         } else {
             usable++;
         }
@@ -466,9 +467,9 @@ static int build_plan(kreplay *r)
     r->nplan = m;
     pthread_mutex_lock(&r->mu);
     r->offsets_skipped = r->end > r->from ? (uint64_t)(r->end - r->from - planned) : 0;
-    r->index_state = usable == set->n ? KW_WAL_REPLAY_INDEX_USED
-                     : usable > 0     ? KW_WAL_REPLAY_INDEX_PARTIAL
-                                      : KW_WAL_REPLAY_INDEX_FALLBACK;
+    r->index_state = usable == set->n            ? KW_WAL_REPLAY_INDEX_USED
+                     : usable > 0 || partial > 0 ? KW_WAL_REPLAY_INDEX_PARTIAL
+                                                 : KW_WAL_REPLAY_INDEX_FALLBACK;
     if (*note)
         snprintf(r->index_note, sizeof(r->index_note), "%s", note);
     else
