@@ -152,8 +152,10 @@ static const kw_client_config_entry topic_configs[] = {
     {"min.cleanable.dirty.ratio", "0.1"},
 };
 
+/* Loop thread: a write started by the timer ended (its call counts in calls_out until then). */
 static void write_end(kw_wal_kafka *k, bool ok, const char *detail)
 {
+    k->calls_out--;
     pthread_mutex_lock(&k->mu);
     k->ix_out = false;
     if (ok) {
@@ -216,6 +218,7 @@ static void created(const kw_client_topics_result *res, void *arg)
 
 static void start_write(kw_wal_kafka *k, uint8_t *buf, size_t len)
 {
+    k->calls_out++; /* a shared client's close waits for it */
     ixwrite *x = malloc(sizeof(*x));
     if (!x) {
         free(buf);

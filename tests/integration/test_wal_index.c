@@ -114,7 +114,8 @@ static void write_sparse(kw_wal *w, uint64_t sparse, uint64_t bulk, int rounds, 
      * entries are so far (the index of the region starts from there) */
     replayed r1 = replay(w, sparse, 0), r2 = replay(w, bulk, 0);
     freed(&r1), freed(&r2);
-    uint8_t buf[1024];
+    /* 4 KiB: a round's bulk entries are more than the gap a replay fetches through (256 KiB) */
+    static uint8_t buf[4096];
     for (int r = 0; r < rounds; r++) {
         counter c = {0, PTHREAD_MUTEX_INITIALIZER};
         for (int i = 0; i < bulk_n; i++) {
