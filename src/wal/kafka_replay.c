@@ -449,7 +449,8 @@ static int build_plan(kreplay *r)
         free(v);
         return KW_ENOMEM;
     }
-    qsort(v, n, sizeof(*v), cmp_range);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_range);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (m > 0 && v[i].start <= v[m - 1].end) {

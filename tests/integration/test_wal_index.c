@@ -146,10 +146,16 @@ static replayed replay(kw_wal *w, uint64_t region, uint64_t from)
     uint64_t id;
     const uint8_t *d;
     size_t len;
+    size_t idcap = 0, bytecap = 0;
     while ((rc = kw_wal_replay_next(r, &id, &d, &len, 10000)) == 1) {
-        out.ids = realloc(out.ids, (out.n + 1) * sizeof(*out.ids));
+        if (out.n == idcap)
+            out.ids = realloc(out.ids, (idcap = idcap ? idcap * 2 : 64) * sizeof(*out.ids));
         out.ids[out.n++] = id;
-        out.bytes = realloc(out.bytes, out.len + len + 8);
+        if (out.len + len + 8 > bytecap) {
+            while (out.len + len + 8 > bytecap)
+                bytecap = bytecap ? bytecap * 2 : 65536;
+            out.bytes = realloc(out.bytes, bytecap);
+        }
         memcpy(out.bytes + out.len, &len, 8);
         memcpy(out.bytes + out.len + 8, d, len);
         out.len += len + 8;
