@@ -180,7 +180,7 @@ static void freed(replayed *a)
     free(a->bytes);
 }
 
-START_TEST(sparse_region_fetches_less_and_returns_the_same_entries)
+START_TEST(sparse_region_fetches_less_and_returns_the_same_entries_also_after_pruning)
 {
     char topic[128], index[128];
     names(topic, index, sizeof(topic));
@@ -215,7 +215,14 @@ START_TEST(sparse_region_fetches_less_and_returns_the_same_entries)
     replayed mf = replay(plain, 1, full.ids[10]), mi = replay(ix, 1, full.ids[10]);
     ck_assert_uint_eq(mf.n, 10);
     same(&mf, &mi);
+    /* pruned below the region's 11th entry: the index's ranges below the log start are not asked for */
+    ck_assert_int_eq(kt_delete_records(&admin, topic, (int64_t)full.ids[10]), 0);
+    replayed pf = replay(plain, 1, full.ids[10]), pi = replay(ix, 1, full.ids[10]);
+    ck_assert_uint_eq(pf.n, 10);
+    same(&pf, &pi);
+    ck_assert_int_eq(pi.st.index, KW_WAL_REPLAY_INDEX_USED);
     freed(&full), freed(&fast), freed(&bf), freed(&bi), freed(&none), freed(&mf), freed(&mi);
+    freed(&pf), freed(&pi);
     kw_wal_close(plain);
     kw_wal_close(ix);
 }
@@ -404,7 +411,7 @@ int main(void)
     TCase *tc = tcase_create("index");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, sparse_region_fetches_less_and_returns_the_same_entries);
+    tcase_add_test(tc, sparse_region_fetches_less_and_returns_the_same_entries_also_after_pruning);
     tcase_add_test(tc, corrupt_or_deleted_index_falls_back_and_says_so);
     tcase_add_test(tc, moved_region_replays_through_the_new_hosts_index);
     tcase_add_test(tc, sigkilled_writer_replays_every_acknowledged_entry);
