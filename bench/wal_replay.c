@@ -41,9 +41,18 @@
  * topic_reads=K cpu_user=U cpu_sys=Y max_rss_kb=X (topic_mb: every record read, whichever
  * region it belongs to, at SIZE bytes each).
  *
+ * --sparse-every N (write and replay): region index 0 gets every N-th entry (N=100: 1 % of
+ * the topic), the others the rest round-robin; replay with -R 0 checks region 0's entries.
+ * --sparse-burst B: region 0's entries come B in a row (a region that writes in bursts), still
+ * 1/N of the topic.
+ * --batch-bytes N: max_batch_bytes of the write (smaller batches mix fewer regions, so a
+ * sparse region's records sit in fewer of the topic's bytes).  --no-index: replay reads the
+ * topic as without the replay index.  The index topic is TOPIC_index.
+ *
  * Output, one line:
  *   entries=N region_mb=M topic_mb=T seconds=S region_mb_per_s=R topic_mb_per_s=Q
- *   records=K cpu_user=U cpu_sys=Y max_rss_kb=X
+ *   records=K cpu_user=U cpu_sys=Y max_rss_kb=X fetched_mb=F fetches=G index=I
+ *   (I: none, used, partial, fallback)
  * Exit status: 0, 1 when an entry is missing or wrong, 2 on bad usage or setup.
  */
 #include <getopt.h>
@@ -93,6 +102,19 @@ static void usage(void)
             "       wal_replay -b BROKERS -t TOPIC --topic-delete\n");
 }
 
+static uint64_t sparse_every; /* 0: round-robin over every region */
+static uint64_t sparse_burst = 1; /* region 0's entries come this many in a row */
+
+/* The region index entry i of the workload goes to. */
+static unsigned region_of(uint64_t i, unsigned regions)
+{
+    if (!sparse_every)
+        return (unsigned)(i % regions);
+    if ((i / sparse_burst) % sparse_every == 0 || regions == 1)
+        return 0;
+    return 1 + (unsigned)(i % (regions - 1));
+}
+
 static int write_topic(kw_wal *wal, const char *pool, uint64_t count, size_t size,
                        unsigned regions)
 {
@@ -103,7 +125,7 @@ static int write_topic(kw_wal *wal, const char *pool, uint64_t count, size_t siz
             pthread_cond_wait(&cond, &mu);
         outstanding++;
         pthread_mutex_unlock(&mu);
-        int rc = kw_wal_append(wal, wb_region_id((unsigned)(i % regions)), wb_entry(pool, i, size),
+        int rc = kw_wal_append(wal, wb_region_id(region_of(i, regions)), wb_entry(pool, i, size),
                                size, on_durable, NULL);
         if (rc)
             on_durable(NULL, rc, 0, kw_strerror(rc));
@@ -141,7 +163,8 @@ static int replay_region(kw_wal *wal, const char *pool, size_t size, unsigned re
     size_t len;
     while ((rc = kw_wal_replay_next(r, &id, &data, &len, -1)) == 1) {
         /* the region's k-th entry is the workload's entry region + k * regions */
-        uint64_t i = region + k * regions;
+        uint64_t i = sparse_every ? (k / sparse_burst) * sparse_burst * sparse_every + k % sparse_burst
+                                  : region + k * regions;
         if (len != size || memcmp(data, wb_entry(pool, i, size), size) != 0)
             wrong++;
         k++;
@@ -160,10 +183,15 @@ static int replay_region(kw_wal *wal, const char *pool, size_t size, unsigned re
     double seconds = (double)(end - start) / 1e9;
     double region_mb = (double)st.bytes / 1e6;
     double topic_mb = (double)st.records_read * (double)size / 1e6;
+    static const char *const ix[] = {"none", "used", "partial", "fallback"};
     printf("entries=%" PRIu64 " region_mb=%.1f topic_mb=%.1f seconds=%.3f region_mb_per_s=%.2f "
-           "topic_mb_per_s=%.1f records=%" PRIu64 " cpu_user=%.2f cpu_sys=%.2f max_rss_kb=%ld\n",
+           "topic_mb_per_s=%.1f records=%" PRIu64 " cpu_user=%.2f cpu_sys=%.2f max_rss_kb=%ld "
+           "fetched_mb=%.2f fetches=%" PRIu64 " index=%s\n",
            st.entries, region_mb, topic_mb, seconds, region_mb / seconds, topic_mb / seconds,
-           st.records_read, user1 - user0, sys1 - sys0, rss);
+           st.records_read, user1 - user0, sys1 - sys0, rss, (double)st.bytes_fetched / 1e6,
+           st.fetches, st.index >= 0 && st.index <= 3 ? ix[st.index] : "?");
+    if (st.index == KW_WAL_REPLAY_INDEX_PARTIAL || st.index == KW_WAL_REPLAY_INDEX_FALLBACK)
+        fprintf(stderr, "wal_replay: index: %s\n", st.index_note);
     if (wrong || k == 0) {
         fprintf(stderr, "wal_replay: %" PRIu64 " of %" PRIu64 " entries have wrong bytes\n", wrong,
                 k);
@@ -378,6 +406,8 @@ int main(int argc, char **argv)
     bool greptimedb = false, write = false, delete = false, all = false, one_by_one = false;
     bool by_topics = false;
     uint64_t threads = 0, topics = 0; /* threads: -j, 2 by default (4 with --recover-topics) */
+    bool no_index = false;
+    uint64_t batch_bytes = 0;
     enum {
         OPT_GREPTIMEDB = 256,
         OPT_TIMEOUT,
@@ -386,7 +416,11 @@ int main(int argc, char **argv)
         OPT_FETCH,
         OPT_ALL,
         OPT_ONE_BY_ONE,
-        OPT_TOPICS
+        OPT_TOPICS,
+        OPT_SPARSE,
+        OPT_BATCH,
+        OPT_NO_INDEX,
+        OPT_BURST
     };
     static const struct option longopts[] = {
         {"greptimedb", no_argument, NULL, OPT_GREPTIMEDB},
@@ -397,6 +431,10 @@ int main(int argc, char **argv)
         {"all-regions", no_argument, NULL, OPT_ALL},
         {"one-by-one", no_argument, NULL, OPT_ONE_BY_ONE},
         {"recover-topics", no_argument, NULL, OPT_TOPICS},
+        {"sparse-every", required_argument, NULL, OPT_SPARSE},
+        {"batch-bytes", required_argument, NULL, OPT_BATCH},
+        {"no-index", no_argument, NULL, OPT_NO_INDEX},
+        {"sparse-burst", required_argument, NULL, OPT_BURST},
         {NULL, 0, NULL, 0},
     };
     int c, bad = 0;
@@ -416,6 +454,10 @@ int main(int argc, char **argv)
         case OPT_TOPICS: by_topics = true; break;
         case OPT_ALL: all = true; break;
         case OPT_ONE_BY_ONE: one_by_one = true; break;
+        case OPT_SPARSE: bad |= wb_parse_u64("wal_replay", optarg, "sparse-every", &sparse_every); break;
+        case OPT_BATCH: bad |= wb_parse_u64("wal_replay", optarg, "batch-bytes", &batch_bytes); break;
+        case OPT_NO_INDEX: no_index = true; break;
+        case OPT_BURST: bad |= wb_parse_u64("wal_replay", optarg, "sparse-burst", &sparse_burst); break;
         case OPT_FETCH: bad |= wb_parse_u64("wal_replay", optarg, "fetch-bytes", &fetch_bytes); break;
         case OPT_TIMEOUT:
             bad |= wb_parse_u64("wal_replay", optarg, "timeout-ms", &timeout_ms);
@@ -428,20 +470,26 @@ int main(int argc, char **argv)
     }
     if (bad || !brokers || !topic || optind != argc || size == 0 || size > WB_POOL_BYTES / 2 ||
         regions == 0 || regions > 1000000 || region >= regions || (write && count == 0) ||
-        (one_by_one && !all) ||
+        (one_by_one && !all) || (sparse_every && (regions < 2 || all)) || sparse_burst == 0 ||
         (by_topics && (topics == 0 || topics > regions || write || all || greptimedb))) {
         usage();
         return 2;
     }
-    if (delete)
+    char index_topic[300];
+    snprintf(index_topic, sizeof index_topic, "%s_index", topic);
+    if (delete) {
+        (void)wb_topics_delete(brokers, index_topic, 0); /* absent when never written */
         return wb_topics_delete(brokers, topic, 0) == 0 ? 0 : 2;
+    }
     if (write && wb_topics_create(brokers, topic, 0) != 0)
         return 2;
 
     static char pool[WB_POOL_BYTES];
     wb_fill_pool(pool, sizeof pool);
     kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA, .kafka.bootstrap = brokers,
-                        .timeout_ms = (uint32_t)timeout_ms, .log = wal_log};
+                        .timeout_ms = (uint32_t)timeout_ms, .log = wal_log,
+                        .index_topic = index_topic, .no_index = no_index,
+                        .max_batch_bytes = (size_t)batch_bytes};
     if (greptimedb) {
         o.no_idempotence = true;
         o.no_coalesce = true; /* rskafka sends one partition per Produce request */

@@ -595,6 +595,12 @@ static int wal_replay(const wal_opts *o, kw_wal_config *cfg)
             "%llu incomplete entries\n",
             (unsigned long long)st.entries, (unsigned long long)st.bytes, who, secs,
             (unsigned long long)st.bad_records, (unsigned long long)st.incomplete_entries);
+    if (st.index != KW_WAL_REPLAY_INDEX_NONE) {
+        static const char *const how[] = {"none", "used", "partial", "fallback"};
+        fprintf(stderr, "replay index: %s (%s); fetched %llu bytes in %llu fetches\n",
+                st.index >= 0 && st.index <= 3 ? how[st.index] : "?", st.index_note,
+                (unsigned long long)st.bytes_fetched, (unsigned long long)st.fetches);
+    }
     if (err < 0 && !(stop_requested && err == KW_ETIMEDOUT))
         rc = cli_fail("%s: replay of %s failed: %s: %s", o->cmd, who, kw_err_name(err),
                       kw_wal_replay_errstr(r));

@@ -92,6 +92,11 @@ typedef struct kw_producer_options {
      * abort bumps the producer's epoch, so the producer is done (its next calls fail fatally:
      * KW_EFENCED, or KW_EBROKER with INVALID_TXN_STATE from the commit). */
     uint32_t transaction_timeout_ms;
+    /* The longest one Produce request waits for its answer: 30000 ms (never past the records'
+     * delivery timeout).  Then its connection is closed (the answers on it come in order, so
+     * none can be skipped) and the batch goes again on a new one, which idempotence makes
+     * safe: a connection gone silent costs this, not delivery_timeout_ms. */
+    uint32_t request_timeout_ms;
 } kw_producer_options;
 
 #define KW_PRODUCER_LINGER_NONE (-1)

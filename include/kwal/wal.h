@@ -102,6 +102,22 @@ typedef struct kw_wal_options {
                                      (default: batches ready for one broker share a request) */
     bool strict_records;          /* replay stops at a malformed record instead of skipping it */
 
+    /*
+     * Replay index (kafka provider, on by default): the WAL writes, per
+     * (topic, region), the offset ranges holding the region's entries to a
+     * compacted topic of its own (one partition, created on first use with
+     * cleanup.policy=compact), and a replay fetches only those ranges plus
+     * the tail past what the index covers.  Any WAL opening the same topics
+     * reads it (another host, after a region moved).  The index only holds
+     * offsets the broker acknowledged, written every index_interval_ms for
+     * the regions that appended since and at close, so after a crash it is
+     * behind the log, never ahead; a missing, unreadable or stale index makes
+     * a replay read the topic as without it (kw_wal_replay_stats says so).
+     */
+    const char *index_topic;    /* default "kwal_wal_index" */
+    bool no_index;              /* neither write nor read the index */
+    uint32_t index_interval_ms; /* default 5000 */
+
     kw_log_fn *log; /* NULL: silent; called on kwal's threads or the appending thread */
     void *log_arg;
     kw_wal_bad_record_fn *on_bad_record;
@@ -229,6 +245,14 @@ KW_API int kw_wal_replay_next(kw_wal_replay *r, uint64_t *entry_id, const uint8_
 KW_API int kw_wal_replay_next_region(kw_wal_replay *r, uint64_t *region_id, uint64_t *entry_id,
                                      const uint8_t **data, size_t *len, int timeout_ms);
 
+/* How a kafka replay used the index (kw_wal_replay_stats.index). */
+enum kw_wal_replay_index {
+    KW_WAL_REPLAY_INDEX_NONE = 0,     /* not asked for: local provider, no_index, FOLLOW */
+    KW_WAL_REPLAY_INDEX_USED = 1,     /* every region's entries came from indexed ranges + tail */
+    KW_WAL_REPLAY_INDEX_PARTIAL = 2,  /* some regions or offsets had no index: read as without */
+    KW_WAL_REPLAY_INDEX_FALLBACK = 3, /* no usable index: the topic was read from `from` */
+};
+
 /* Entries replayed, bytes, malformed records skipped, incomplete entries at the tail. */
 typedef struct kw_wal_replay_stats {
     uint64_t entries;
@@ -236,6 +260,12 @@ typedef struct kw_wal_replay_stats {
     uint64_t records_read;
     uint64_t bad_records;
     uint64_t incomplete_entries;
+    /* kafka provider */
+    uint64_t fetches;         /* Fetch requests answered */
+    uint64_t bytes_fetched;   /* record-batch bytes those answers held */
+    uint64_t offsets_skipped; /* offsets between from and the end never fetched (the index) */
+    int index;                /* enum kw_wal_replay_index */
+    char index_note[200];     /* why the index was (not) used, e.g. "index topic missing" */
 } kw_wal_replay_stats;
 KW_API void kw_wal_replay_stats_get(const kw_wal_replay *r, kw_wal_replay_stats *out);
 KW_API const char *kw_wal_replay_errstr(const kw_wal_replay *r);

@@ -750,7 +750,9 @@ void kw__cl_call_send(call *k, broker *b, int32_t epoch)
     k->node_id = b->node_id;
     k->conn = b->conn;
     k->state = CS_SENT;
-    rc = kw__conn_send(b->conn, k->api_key, ver, req, k->deadline_ns, on_call_response, k);
+    rc = kw__conn_send(b->conn, k->api_key, ver, req,
+                       kw__cluster_attempt_deadline(k->cl, k->api_key, k->deadline_ns),
+                       on_call_response, k);
     if (rc == 0 && k->api_key == KW_API_PRODUCE)
         __atomic_fetch_add(&k->cl->produce_requests, 1, __ATOMIC_RELAXED);
     if (rc == KW_ECLOSED || rc == KW_EAGAIN) {

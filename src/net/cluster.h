@@ -35,6 +35,13 @@ typedef struct kw_cluster_options {
      * per request, so many topics' batches share one.
      */
     bool coalesce_produce;
+    /*
+     * 0: off.  Else one attempt of a Produce call waits at most this long for
+     * its answer (never past the call's deadline): then the connection is
+     * closed (its stream cannot skip the answer) and the call is retried on a
+     * new one, so a connection gone silent costs this, not the deadline.
+     */
+    uint32_t produce_attempt_ms;
 } kw_cluster_options;
 
 int kw__cluster_new(kw_cluster **out, kw_loop *loop, const kw_cluster_options *opt);
@@ -185,6 +192,10 @@ uint64_t kw__cluster_refresh_count(const kw_cluster *cl);
  * record-level producer asks for it; every Produce call still ends on its own).
  */
 void kw__cluster_coalesce_produce(kw_cluster *cl);
+/* Loop thread: sets produce_attempt_ms (the smallest asked for wins; 0 is ignored). */
+void kw__cluster_produce_attempt(kw_cluster *cl, uint32_t ms);
+/* The deadline of one attempt of a call ending at deadline_ns (the loop's clock). */
+uint64_t kw__cluster_attempt_deadline(kw_cluster *cl, int api_key, uint64_t deadline_ns);
 /* coalesce_produce: Produce requests sent carrying more than one call, and the calls they carried. */
 void kw__cluster_coalesced(const kw_cluster *cl, uint64_t *requests, uint64_t *calls);
 /* Produce requests sent (each attempt counts; a coalesced one once).  Any thread may read it. */

@@ -267,7 +267,9 @@ static void send_group(broker *b, call **calls, size_t n)
         cl->coalesced_requests++;
         cl->coalesced_calls += g->n;
     }
-    int rc = kw__conn_send(b->conn, KW_API_PRODUCE, ver, &g->req, deadline, on_group_response, g);
+    int rc = kw__conn_send(b->conn, KW_API_PRODUCE, ver, &g->req,
+                           kw__cluster_attempt_deadline(cl, KW_API_PRODUCE, deadline),
+                           on_group_response, g);
     if (rc == 0) {
         __atomic_fetch_add(&cl->produce_requests, 1, __ATOMIC_RELAXED);
         return;
@@ -360,6 +362,20 @@ void kw__cl_on_flush(kw_loop_timer *t, void *arg)
 void kw__cluster_coalesce_produce(kw_cluster *cl)
 {
     cl->opt.coalesce_produce = true;
+}
+
+void kw__cluster_produce_attempt(kw_cluster *cl, uint32_t ms)
+{
+    if (ms && (!cl->opt.produce_attempt_ms || ms < cl->opt.produce_attempt_ms))
+        cl->opt.produce_attempt_ms = ms;
+}
+
+uint64_t kw__cluster_attempt_deadline(kw_cluster *cl, int api_key, uint64_t deadline_ns)
+{
+    if (api_key != KW_API_PRODUCE || !cl->opt.produce_attempt_ms)
+        return deadline_ns;
+    uint64_t at = kw__cl_now_ns(cl) + (uint64_t)cl->opt.produce_attempt_ms * 1000000u;
+    return at < deadline_ns ? at : deadline_ns;
 }
 
 void kw__cluster_coalesced(const kw_cluster *cl, uint64_t *requests, uint64_t *calls)

@@ -1,5 +1,6 @@
 /* The producer's public calls: options, send, flush, destroy. */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,11 @@ static int options_apply(kw_producer *p, const kw_producer_options *o, char *err
     p->delivery_timeout_ns =
         (uint64_t)(o->delivery_timeout_ms ? o->delivery_timeout_ms : DEFAULT_DELIVERY_TIMEOUT_MS) *
         1000000u;
+    if (o->request_timeout_ms > INT32_MAX)
+        return options_fail(errbuf, errlen, KW_EINVAL,
+                            "request_timeout_ms is more than 2147483647 (a Produce request's "
+                            "timeout field)");
+    p->request_timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : 30000u;
     p->log = o->log;
     p->log_arg = o->log_arg;
     return kw__producer_txn_options(p, o, errbuf, errlen);

@@ -167,6 +167,7 @@ struct kw_producer {
     int codec;
     uint64_t buffer_bytes;
     uint64_t delivery_timeout_ns;
+    uint32_t request_timeout_ms; /* one Produce attempt's longest wait */
     kw_log_fn *log;
     void *log_arg;
 

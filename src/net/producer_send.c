@@ -171,7 +171,9 @@ static int build_produce(void *arg, int version, int32_t leader_epoch, const voi
     b->rt.partition_data.v = &b->rp;
     b->rt.partition_data.n = 1;
     b->req.transactional_id = kw_str_c(b->part->topic->producer->txn_id); /* null: not in a txn */
-    b->req.timeout_ms = kw__client_ms_left(b->deadline_ns);
+    int32_t left = kw__client_ms_left(b->deadline_ns);
+    kw_producer *p = b->part->topic->producer;
+    b->req.timeout_ms = left < (int32_t)p->request_timeout_ms ? left : (int32_t)p->request_timeout_ms;
     b->req.topic_data.v = &b->rt;
     b->req.topic_data.n = 1;
     *req = &b->req;
@@ -658,6 +660,7 @@ void kw__producer_run(kw_producer *p)
     if (!p->coalescing) {
         /* partitions' batches ready in one round for one broker share a Produce request */
         kw__cluster_coalesce_produce(p->cl);
+        kw__cluster_produce_attempt(p->cl, p->request_timeout_ms);
         p->coalescing = true;
     }
     uint64_t now = kw__clock_now_ns();

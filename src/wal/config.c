@@ -47,7 +47,8 @@ enum key_id {
     W_AUTO_PRUNE_INTERVAL, W_AUTO_PRUNE_PARALLELISM, W_FLUSH_TRIGGER_SIZE,
     W_CHECKPOINT_TRIGGER_SIZE, W_DIR, W_SEGMENT_BYTES, W_TOPIC, W_RECORD_FORMAT, W_COMPRESSION,
     W_FETCH_MAX_BYTES, W_MAX_BUFFERED_BYTES, W_APPEND_FAIL_FAST, W_MAX_IN_FLIGHT,
-    W_NO_IDEMPOTENCE, W_NO_COALESCE, W_STRICT_RECORDS, W_SASL, W_TLS, W_API_VERSION_MAX,
+    W_NO_IDEMPOTENCE, W_NO_COALESCE, W_STRICT_RECORDS, W_INDEX_TOPIC, W_NO_INDEX,
+    W_INDEX_INTERVAL, W_SASL, W_TLS, W_API_VERSION_MAX,
     W_UNUSED, /* a GreptimeDB key kwal reads, checks and does not use */
     S_TYPE, S_USERNAME, S_PASSWORD, S_KERBEROS_SERVICE, S_TOKEN, S_TOKEN_FILE,
     S_AWS_ACCESS_KEY_ID, S_AWS_SECRET_ACCESS_KEY, S_AWS_SESSION_TOKEN, S_AWS_REGION,
@@ -133,6 +134,11 @@ static const keydef wal_keys[] = {
     {"no_idempotence", K_BOOL, W_NO_IDEMPOTENCE, ST_BOOL, AT(wal.no_idempotence), 0, 0, "", NULL},
     {"no_coalesce", K_BOOL, W_NO_COALESCE, ST_BOOL, AT(wal.no_coalesce), 0, 0, "", NULL},
     {"strict_records", K_BOOL, W_STRICT_RECORDS, ST_BOOL, AT(wal.strict_records), 0, 0, "", NULL},
+    {"index_topic", K_STRING, W_INDEX_TOPIC, ST_STR, AT(wal.index_topic), 0, 0, "",
+     check_topic_key},
+    {"no_index", K_BOOL, W_NO_INDEX, ST_BOOL, AT(wal.no_index), 0, 0, "", NULL},
+    {"index_interval", K_DURATION, W_INDEX_INTERVAL, ST_U32, AT(wal.index_interval_ms), 1,
+     UINT32_MAX, " ms", NULL},
     /* kw_client_options.api_version_max: a Kafka release ("3.9.0") whose API versions cap kwal's */
     {"api_version_max", K_STRING, W_API_VERSION_MAX, ST_STR, AT(wal.kafka.api_version_max), 0, 0,
      "", check_api_version_max},

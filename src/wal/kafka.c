@@ -106,7 +106,8 @@ kregion *kw__wal_kafka_region_slot(kw_wal_kafka *k, uint64_t region_id, bool cre
     }
     if (!create)
         return NULL;
-    k->regions[j] = (kregion){.region_id = region_id, .used = true};
+    k->regions[j] = (kregion){.region_id = region_id, .used = true, .ix_from = -1,
+                              .ix_covered = -1};
     k->nregions++;
     return &k->regions[j];
 }
@@ -274,6 +275,8 @@ static int kafka_obsolete(void *p, uint64_t region_id, uint64_t entry_id)
     kregion *r = kw__wal_kafka_region_slot(k, region_id, true);
     if (r && entry_id > r->obsolete)
         r->obsolete = entry_id;
+    if (r)
+        kw__wal_kafka_index_obsolete(k, r, entry_id);
     pthread_mutex_unlock(&k->mu);
     return r ? 0 : KW_ENOMEM;
 }
@@ -325,7 +328,10 @@ static void kafka_free(kw_wal_kafka *k)
         free(t);
     }
     kw__wal_kafka_rounds_free(k);
+    for (size_t i = 0; i < k->capregions; i++)
+        kw__wal_kafka_index_region_free(&k->regions[i]);
     free(k->regions);
+    free(k->ix_topic);
     free(k->default_topic);
     kw__wal_compressor_free(&k->lz4);
     pthread_mutex_destroy(&k->mu);
@@ -361,12 +367,20 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
         k->o.max_buffered_bytes = 64u << 20;
     if (!k->o.max_in_flight)
         k->o.max_in_flight = 5;
+    if (!k->o.index_interval_ms)
+        k->o.index_interval_ms = 5000;
+    k->ix_on = !k->o.no_index;
+    k->ix_topic = strdup(o->index_topic && *o->index_topic ? o->index_topic : "kwal_wal_index");
+    k->o.index_topic = k->ix_topic;
     k->max_part = kw__wal_split_max_payload(k->o.max_batch_bytes);
     k->max_rounds = KW_WAL_ROUND_MAX_DEFAULT;
     k->min_fill = KW_WAL_ROUND_MIN_FILL_DEFAULT;
     int rc = 0;
-    if (!k->default_topic) {
+    if (!k->default_topic || !k->ix_topic) {
         rc = KW_ENOMEM;
+    } else if (strlen(k->ix_topic) > 249) {
+        snprintf(errbuf, errlen, "index_topic: longer than Kafka's 249 characters");
+        rc = KW_ECONFIG;
     } else if (k->o.max_batch_bytes > KW__MAX_BATCH_BYTES) {
         snprintf(errbuf, errlen,
                  "max_batch_bytes: %zu is over 33554432 (32 MiB): replay must fetch a batch "
@@ -415,6 +429,11 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
     }
     k->loop = kw__client_loop(k->client);
     k->cl = kw__client_cluster(k->client);
+    if (k->ix_on && (rc = kw__client_run(k->client, kw__wal_kafka_index_start, k)) != 0) {
+        snprintf(errbuf, errlen, "index: cannot start its timer: %s", kw_strerror(rc));
+        kafka_free(k);
+        return rc;
+    }
     *out = k;
     return 0;
 }
@@ -429,6 +448,8 @@ static int stop_run(void *arg)
             kw__loop_timer_stop(&t->timer);
     if (k->flush_init)
         kw__loop_timer_stop(&k->flush);
+    if (k->ix_timer_init)
+        kw__loop_timer_stop(&k->ix_timer);
     return 0;
 }
 
@@ -492,6 +513,8 @@ static void kafka_close(void *p)
             break; /* documented as not allowed; do not hang */
     }
     pthread_mutex_unlock(&k->mu);
+    /* What the index learnt since its last write (acked batches only: never ahead of the log). */
+    kw__wal_kafka_index_close(k);
     /* An error means the client is being destroyed under us: its calls are failed already. */
     (void)kw__client_run(k->client, stop_run, k);
     if (k->own_client) {

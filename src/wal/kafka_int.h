@@ -13,6 +13,7 @@
 #include "net/loop.h"
 #include "proto/batch.h"
 #include "proto/msg_data.h"
+#include "wal/index.h"
 #include "wal/record.h"
 #include "wal/regions.h"
 
@@ -148,6 +149,12 @@ typedef struct kregion {
     uint64_t latest;   /* last durable entry id */
     uint64_t obsolete; /* flushed up to here */
     bool used;
+    /* the replay index (kafka_index.c): what this handle knows of the region's records in
+     * ix_topic: all of them in [ix_from, ix_covered) lie in ix.  ix_from < 0: nothing known */
+    ktopic *ix_topic;
+    int64_t ix_from, ix_covered;
+    kw_wal_index_list ix;
+    bool ix_dirty; /* changed since last written */
 } kregion;
 
 struct kw_wal_kafka {
@@ -181,6 +188,14 @@ struct kw_wal_kafka {
     bool closing;
     kw_wal_stats stats;
     char errstr[512];
+    /* the replay index's writer (kafka_index.c) */
+    bool ix_on;
+    char *ix_topic;
+    kw_loop_timer ix_timer; /* loop thread */
+    bool ix_timer_init;
+    bool ix_out;     /* guarded by mu: a write of the index is out */
+    bool ix_created; /* loop thread: the index topic exists (created or found) */
+    uint64_t ix_writes, ix_write_errors;
 };
 
 /* Finds or makes the topic called name (k->mu held). */
@@ -244,6 +259,38 @@ void kw__wal_kafka_rounds_free(kw_wal_kafka *k);
 void kw__wal_kafka_start_bump(ktopic *t);
 /* The topic's timer: expires queued entries past their deadline, asks again for an id. */
 void kw__wal_kafka_retry_timer(kw_loop_timer *timer, void *arg);
+
+/* The replay index (kafka_index.c). */
+/* Starts the index writer's timer (open, on the loop thread through kw__client_run). */
+int kw__wal_kafka_index_start(void *k);
+/* Settle of an acked (or failed) batch: its regions' ranges grow (or are forgotten); mu held. */
+void kw__wal_kafka_index_batch(kw_wal_kafka *k, const kbatch *b, bool acked);
+/* kw_wal_obsolete: ranges below entry_id + 1 are no longer needed; mu held. */
+void kw__wal_kafka_index_obsolete(kw_wal_kafka *k, kregion *r, uint64_t entry_id);
+/* Close, on the caller's thread before the loop stops: waits for a write out, writes the rest. */
+void kw__wal_kafka_index_close(kw_wal_kafka *k);
+void kw__wal_kafka_index_region_free(kregion *r);
+
+/* What a replay learnt from the index topic for one region of its set. */
+typedef struct kw_wal_index_found {
+    int state; /* 0: no record, 1: record (rec valid), -1: corrupt (why) */
+    kw_wal_index_record rec;
+    int64_t at; /* the record's offset in the index topic */
+    char why[120];
+} kw_wal_index_found;
+/*
+ * Reads the index topic (blocking, caller's thread) for the n regions' records
+ * about topic: found[i] for ids[i].  0, or an error with note saying why the
+ * index cannot be used (topic missing, fetch failed).
+ */
+int kw__wal_kafka_index_load(kw_wal_kafka *k, const char *topic, const uint64_t *ids, size_t n,
+                             kw_wal_index_found *found, char *note, size_t notelen);
+/*
+ * A finished single-region replay saw every record of the region in [from, end): the handle
+ * takes that as its index of the region when it has none (a region moved here).
+ */
+void kw__wal_kafka_index_seed(kw_wal_kafka *k, const char *topic, uint64_t region_id, int64_t from,
+                              int64_t end, const kw_wal_index_list *seen);
 
 /* Replay (kafka_replay.c), behind the provider table. */
 int kw__wal_kafka_replay_open(void *p, const kw_wal_region_set *set, unsigned flags, void **out);

@@ -95,6 +95,11 @@ void kw__wal_kafka_settle(ktopic *t)
     kw_wal_kafka *k = t->k;
     while (t->head && (t->head->state == KB_ACKED || t->head->state == KB_FAILED)) {
         kbatch *b = t->head;
+        if (k->ix_on) {
+            pthread_mutex_lock(&k->mu);
+            kw__wal_kafka_index_batch(k, b, b->state == KB_ACKED);
+            pthread_mutex_unlock(&k->mu);
+        }
         /* One lock for the whole batch's bookkeeping, then the callbacks, in append order. */
         bool any = false;
         for (size_t i = 0; i < b->nslots; i++) {

@@ -22,6 +22,13 @@
  *
  * End: the last stable offset read when replay started (entries written
  * later are not replayed), or never with FOLLOW.
+ *
+ * With the index (kafka_index.c), what is fetched is a plan: for each region
+ * the ranges its index record lists inside [from, covered), then the tail
+ * [covered, end), and [from, valid_from) when the record starts later; a
+ * region without a usable record contributes [from, end).  Each range is
+ * fetched with a size limit of the bytes the index saw in it, and the fetch
+ * offset jumps over what lies between ranges.
  */
 
 #define QUEUE_MAX 2
@@ -89,6 +96,19 @@ typedef struct kreplay {
     kw__aborted_set aborted; /* aborted transactions not yet ended by their marker */
     kw_wal_replay_stats stats;
     uint64_t started_ns;
+
+    /* the index: found[i] for set->ids[i] (read on open); the plan built from it at start */
+    kw_wal_index_found *found;
+    bool use_index;
+    kw_wal_index_range *plan;
+    size_t nplan, iplan;
+    /* loop side, read under mu */
+    uint64_t fetches, bytes_fetched, offsets_skipped;
+    int index_state;
+    char index_note[200];
+    /* single-region replay: the offsets its entries came from (seeds the handle's index) */
+    kw_wal_index_list seen;
+    bool seen_ok;
 } kreplay;
 
 static void set_err(kreplay *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -129,6 +149,12 @@ static void replay_free(kreplay *r)
     kw__wal_record_asm_free(&r->as);
     kw__aborted_free(&r->aborted);
     free(r->topic);
+    if (r->found)
+        for (size_t i = 0; i < r->set->n; i++)
+            free(r->found[i].rec.ranges);
+    free(r->found);
+    free(r->plan);
+    kw__wal_index_list_free(&r->seen);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cond);
     free(r);
@@ -137,6 +163,7 @@ static void replay_free(kreplay *r)
 /* ---------------------------------------------------------------- loop side */
 
 static void send_fetch(kreplay *r);
+static void seed_index(kreplay *r);
 
 static int build_fetch(void *arg, int version, int32_t leader_epoch, const void **req)
 {
@@ -150,6 +177,9 @@ static int build_fetch(void *arg, int version, int32_t leader_epoch, const void 
     if (!kw_uuid_is_zero(id))
         r->topic_id = id;
     size_t max = r->k->o.fetch_max_bytes;
+    /* an indexed range: its batches' size (the broker still sends a first batch larger) */
+    if (r->iplan < r->nplan && r->plan[r->iplan].bytes > 0 && r->plan[r->iplan].bytes < max)
+        max = (size_t)r->plan[r->iplan].bytes;
     if (max > INT32_MAX)
         max = INT32_MAX;
     r->fp = (kw_fetch_req_partition){.partition = 0,
@@ -243,6 +273,10 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
                 it.errstr);
         return;
     }
+    pthread_mutex_lock(&r->mu);
+    r->fetches++;
+    r->bytes_fetched += it.pos;
+    pthread_mutex_unlock(&r->mu);
     if (it.pos > 0) {
         kchunk *c = calloc(1, sizeof(*c));
         /* Keep the records where they arrived: no copy of the whole fetch. */
@@ -303,6 +337,14 @@ static void fetch_done(const kw_cluster_result *res, void *arg)
         return;
     }
     r->fetch_offset = next;
+    if (r->use_index) {
+        while (r->iplan < r->nplan && r->fetch_offset >= r->plan[r->iplan].end)
+            r->iplan++;
+        if (r->iplan == r->nplan)
+            r->fetch_offset = r->end; /* the plan is done */
+        else if (r->fetch_offset < r->plan[r->iplan].start)
+            r->fetch_offset = r->plan[r->iplan].start;
+    }
     if (!r->follow && r->fetch_offset >= r->end) {
         pthread_mutex_lock(&r->mu);
         r->fetch_done = true;
@@ -342,6 +384,119 @@ static void resume_run(kw_loop *loop, void *arg)
     pthread_mutex_unlock(&r->mu);
     if (go)
         send_fetch(r);
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const kw_wal_index_range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static bool plan_add(kw_wal_index_range **v, size_t *n, size_t *cap, int64_t start, int64_t end,
+                     uint64_t bytes)
+{
+    if (end <= start)
+        return true;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        kw_wal_index_range *nv = realloc(*v, c * sizeof(*nv));
+        if (!nv)
+            return false;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = (kw_wal_index_range){start, end, bytes};
+    return true;
+}
+
+/* The ranges to fetch, from each region's index record (loop thread, after ListOffsets). */
+static int build_plan(kreplay *r)
+{
+    const kw_wal_region_set *set = r->set;
+    kw_wal_index_range *v = NULL;
+    size_t n = 0, cap = 0, usable = 0, partial = 0;
+    char note[200] = "";
+    bool ok = true;
+    for (size_t i = 0; i < set->n && ok; i++) {
+        int64_t f = (int64_t)set->froms[i];
+        if (f < r->log_start)
+            f = r->log_start;
+        if (f >= r->end) {
+            usable++; /* nothing to read for it, index or not */
+            continue;
+        }
+        const kw_wal_index_found *x = &r->found[i];
+        const char *why = NULL;
+        char buf[160];
+        if (x->state == 0) {
+            why = "no index record";
+        } else if (x->state < 0) {
+            snprintf(buf, sizeof(buf), "corrupt index record: %s", x->why);
+            why = buf;
+        } else if (x->rec.covered > r->end) {
+            /* never written by an honest writer of this topic: a recreated topic */
+            snprintf(buf, sizeof(buf), "index covers to %lld past the topic's end %lld (stale)",
+                     (long long)x->rec.covered, (long long)r->end);
+            why = buf;
+        }
+        if (why) {
+            if (!*note)
+                snprintf(note, sizeof(note), "region %llu: %s; read without the index",
+                         (unsigned long long)set->ids[i], why);
+            ok = plan_add(&v, &n, &cap, f, r->end, 0);
+            continue;
+        }
+        const kw_wal_index_record *rec = &x->rec;
+        if (rec->valid_from > f) {
+            if (!*note)
+                snprintf(note, sizeof(note),
+                         "region %llu: index starts at %lld, after from %lld; read up to there",
+                         (unsigned long long)set->ids[i], (long long)rec->valid_from,
+                         (long long)f);
+            ok = plan_add(&v, &n, &cap, f, rec->valid_from, 0);
+            partial++;
+        } else {
+            usable++;
+        }
+        for (size_t j = 0; j < rec->n && ok; j++) {
+            int64_t a = rec->ranges[j].start > f ? rec->ranges[j].start : f;
+            ok = plan_add(&v, &n, &cap, a, rec->ranges[j].end, rec->ranges[j].bytes);
+        }
+        if (ok)
+            ok = plan_add(&v, &n, &cap, rec->covered > f ? rec->covered : f, r->end, 0);
+    }
+    if (!ok) {
+        free(v);
+        return KW_ENOMEM;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_range);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && v[i].start <= v[m - 1].end) {
+            if (v[i].end > v[m - 1].end)
+                v[m - 1].end = v[i].end;
+            v[m - 1].bytes = v[m - 1].bytes && v[i].bytes ? v[m - 1].bytes + v[i].bytes : 0;
+            continue;
+        }
+        v[m++] = v[i];
+    }
+    int64_t planned = 0;
+    for (size_t i = 0; i < m; i++)
+        planned += v[i].end - v[i].start;
+    r->plan = v;
+    r->nplan = m;
+    pthread_mutex_lock(&r->mu);
+    r->offsets_skipped = r->end > r->from ? (uint64_t)(r->end - r->from - planned) : 0;
+    r->index_state = usable == set->n            ? KW_WAL_REPLAY_INDEX_USED
+                     : usable > 0 || partial > 0 ? KW_WAL_REPLAY_INDEX_PARTIAL
+                                                 : KW_WAL_REPLAY_INDEX_FALLBACK;
+    if (*note)
+        snprintf(r->index_note, sizeof(r->index_note), "%s", note);
+    else
+        snprintf(r->index_note, sizeof(r->index_note), "index used: %zu range(s) to fetch", m);
+    pthread_mutex_unlock(&r->mu);
+    return 0;
 }
 
 /* ListOffsets, earliest then last stable, then the first fetch. */
@@ -415,6 +570,12 @@ static void list_done(const kw_cluster_result *res, void *arg)
     if (r->from < r->log_start)
         r->from = r->log_start;
     r->fetch_offset = r->from;
+    if (r->use_index && build_plan(r) != 0) {
+        set_err(r, KW_ENOMEM, "replay: out of memory for the index's plan");
+        return;
+    }
+    if (r->use_index)
+        r->fetch_offset = r->nplan > 0 ? r->plan[0].start : r->end;
     pthread_mutex_lock(&r->mu);
     r->started = true;
     if (!r->follow && r->fetch_offset >= r->end)
@@ -489,6 +650,25 @@ int kw__wal_kafka_replay_open(void *p, const kw_wal_region_set *set, unsigned fl
         replay_free(r);
         return KW_ENOMEM;
     }
+    if (k->ix_on && !r->follow) {
+        r->found = calloc(set->n, sizeof(*r->found));
+        if (!r->found) {
+            replay_free(r);
+            return KW_ENOMEM;
+        }
+        int lr = kw__wal_kafka_index_load(k, r->topic, set->ids, set->n, r->found, r->index_note,
+                                          sizeof(r->index_note));
+        r->use_index = lr == 0;
+        r->index_state = KW_WAL_REPLAY_INDEX_FALLBACK;
+        if (lr == KW_EDEADLK) {
+            replay_free(r);
+            return lr;
+        }
+    } else {
+        snprintf(r->index_note, sizeof(r->index_note), "%s",
+                 r->follow ? "FOLLOW replays read the topic" : "no_index");
+    }
+    r->seen_ok = set->n == 1 && !r->follow && k->ix_on;
     int rc = kw__client_run(k->client, start_run, r);
     if (rc) {
         /* a send that failed left fetch_out set, but nothing of ours is out */
@@ -606,6 +786,16 @@ int kw__wal_kafka_replay_next(void *p, uint64_t *region_id, uint64_t *entry_id,
             }
             if (!kw__wal_region_wants(r->set, ev.region_id, ev.entry_id))
                 continue;
+            if (r->seen_ok) {
+                int64_t bend = r->batch.base_offset + r->batch.last_offset_delta + 1;
+                uint64_t bytes = ev.first_offset >= r->batch.base_offset ? r->batch.raw_len : 0;
+                int64_t a = ev.first_offset < r->batch.base_offset ? ev.first_offset
+                                                                   : r->batch.base_offset;
+                if (r->seen.n > 0 && r->seen.v[r->seen.n - 1].end >= bend)
+                    ; /* another entry in the same batch */
+                else if (kw__wal_index_list_add(&r->seen, a, bend, bytes) != 0)
+                    r->seen_ok = false;
+            }
             r->stats.entries++;
             r->stats.bytes += ev.len;
             pthread_mutex_lock(&k->mu);
@@ -618,8 +808,10 @@ int kw__wal_kafka_replay_next(void *p, uint64_t *region_id, uint64_t *entry_id,
             *len = ev.len;
             return 1;
         }
-        if (r->finished)
+        if (r->finished) {
+            seed_index(r);
             return 0;
+        }
         if (r->in_batch) {
             kw_record rec;
             int rc = kw__record_next(&r->rit, &rec);
@@ -709,10 +901,26 @@ int kw__wal_kafka_replay_next(void *p, uint64_t *region_id, uint64_t *entry_id,
     }
 }
 
+/* The end reached: a single-region replay knows every record of its region in [from, end). */
+static void seed_index(kreplay *r)
+{
+    if (!r->seen_ok || !r->finished || r->seen.n >= KW_WAL_INDEX_MAX_RANGES)
+        return;
+    r->seen_ok = false;
+    kw__wal_kafka_index_seed(r->k, r->topic, r->set->ids[0], r->from, r->end, &r->seen);
+}
+
 void kw__wal_kafka_replay_stats(const void *p, kw_wal_replay_stats *out)
 {
-    const kreplay *r = p;
+    kreplay *r = (kreplay *)p;
     *out = r->stats;
+    pthread_mutex_lock(&r->mu);
+    out->fetches = r->fetches;
+    out->bytes_fetched = r->bytes_fetched;
+    out->offsets_skipped = r->offsets_skipped;
+    out->index = r->index_state;
+    snprintf(out->index_note, sizeof(out->index_note), "%s", r->index_note);
+    pthread_mutex_unlock(&r->mu);
 }
 
 const char *kw__wal_kafka_replay_errstr(const void *p)

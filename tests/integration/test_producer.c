@@ -762,6 +762,72 @@ START_TEST(first_batches_lost_in_a_cut_land_once_and_in_order)
 }
 END_TEST
 
+/*
+ * A connection that goes silent (no answer, no close) costs request_timeout_ms:
+ * the connection is closed and the batch goes again on a new one.  Before the
+ * producer had a request timeout it waited until the delivery timeout (seen
+ * in the network-partition runs: partitions stalled for up to 120 s).
+ */
+START_TEST(a_silent_connection_costs_the_request_timeout_not_the_delivery_timeout)
+{
+    kw_client *admin = open_client(bootstrap(), false);
+    char topic[128];
+    topic_name(topic, sizeof(topic), "silent");
+    create_topic(admin, topic, 1, NULL);
+    kt_proxy px;
+    ck_assert_int_eq(kt_proxy_start_timed(&px, bootstrap(), 120), 0);
+    atomic_store(&redirect_to, px.listen_port);
+    atomic_store(&redirect_from, port_of(bootstrap()));
+    kw_client *c = open_client(px.listen_addr, false);
+    kw_producer *p = open_producer(c, (kw_producer_options){.request_timeout_ms = 1500,
+                                                            .delivery_timeout_ms = 60000,
+                                                            .log = log_to_stderr});
+    book *bk = book_new(8);
+    ticket tk[8];
+    kw_producer_record r = {.topic = topic, .partition = 0, .value = "before", .value_len = 6};
+    tk[0] = (ticket){bk, 0};
+    send_ok(p, &r, &tk[0]);
+    ck_assert_int_eq(kw_producer_flush(p, 20000), 0);
+    ck_assert_msg(bk->d[0].err == 0, "%s", bk->first_error);
+
+    ck_assert_int_eq(kt_proxy_cmd(&px, "freeze"), 0); /* what is open now goes silent */
+    uint64_t t0 = now_ms();
+    for (int i = 1; i < 6; i++) {
+        r.value = "after";
+        r.value_len = 5;
+        tk[i] = (ticket){bk, i};
+        send_ok(p, &r, &tk[i]);
+    }
+    ck_assert_int_eq(kw_producer_flush(p, 20000), 0);
+    uint64_t took = now_ms() - t0;
+    ck_assert_int_eq(book_count(bk), 6);
+    for (int i = 1; i < 6; i++) {
+        ck_assert_msg(bk->d[i].err == 0, "record %d: %s", i, bk->first_error);
+        ck_assert_int_eq(bk->tag[i], i);
+        ck_assert_int_eq(bk->d[i].offset, i);
+    }
+    ck_assert_msg(took >= 1400 && took < 10000, "delivered after %llu ms, request timeout 1500",
+                  (unsigned long long)took);
+    fprintf(stderr, "producer: a silent connection cost %llu ms (request timeout 1500)\n",
+            (unsigned long long)took);
+    char reply[256];
+    ck_assert_int_eq(kt_proxy_query(&px, "stats", reply, sizeof(reply)), 0);
+    ck_assert_msg(kt_proxy_stat(reply, "accepted") >= 2, "%s", reply); /* a new connection */
+    ck_assert_int_eq(kw_producer_destroy(p), 0);
+    kw_client_destroy(c);
+    atomic_store(&redirect_from, 0);
+    kt_proxy_stop(&px);
+    kw_client_list_offsets_args lo = {
+        .topic = topic, .partition = 0, .spec = KW_CLIENT_OFFSET_LATEST};
+    kw_client_list_offsets_result lr;
+    ASSERT_OK(kw_client_list_offsets(admin, &lo, &lr), lr.detail);
+    ck_assert_int_eq(lr.offset, 6); /* each once */
+    book_free(bk);
+    delete_topic(admin, topic);
+    kw_client_destroy(admin);
+}
+END_TEST
+
 START_TEST(idempotent_producer_writes_each_record_once_in_order_through_ten_cuts)
 {
     cuts_run(20000, 2000, 200);
@@ -1092,6 +1158,7 @@ int main(void)
     tcase_add_test(cuts, idempotent_producer_writes_each_record_once_in_order_through_ten_cuts);
     tcase_add_test(cuts, a_full_stream_through_cuts_keeps_every_record_once);
     tcase_add_test(cuts, first_batches_lost_in_a_cut_land_once_and_in_order);
+    tcase_add_test(cuts, a_silent_connection_costs_the_request_timeout_not_the_delivery_timeout);
     suite_add_tcase(s, cuts);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

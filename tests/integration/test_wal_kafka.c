@@ -614,7 +614,9 @@ START_TEST(records_from_other_clients_are_skipped_and_reported)
     kw_wal_close(w);
 
     bad_log bl = {0};
-    kw_wal_options o = {.on_bad_record = on_bad, .bad_record_arg = &bl};
+    /* a full read: the replay index skips batches holding none of the region's records,
+     * and so the other client's records too */
+    kw_wal_options o = {.on_bad_record = on_bad, .bad_record_arg = &bl, .no_index = true};
     w = open_wal(kt_bootstrap(), topic, 0, &o);
     kw_wal_replay *rp;
     ck_assert_int_eq(kw_wal_replay_open(w, 9, 0, 0, &rp), 0);
@@ -636,7 +638,7 @@ START_TEST(records_from_other_clients_are_skipped_and_reported)
     kw_wal_close(w);
 
     /* strict_records stops at the first one instead */
-    kw_wal_options so = {.strict_records = true};
+    kw_wal_options so = {.strict_records = true, .no_index = true};
     w = open_wal(kt_bootstrap(), topic, 0, &so);
     ck_assert_int_eq(kw_wal_replay_open(w, 9, 0, 0, &rp), 0);
     ck_assert_int_eq(kw_wal_replay_next(rp, &id, &data, &len, 5000), 1);

@@ -72,6 +72,7 @@ typedef struct conn {
     endpoint client, target;
     bool connecting; /* the target connect() has not completed */
     bool dead;
+    bool frozen; /* `freeze`: nothing moves on it any more, both ways, until it is cut */
     flow up;   /* client -> target */
     flow down; /* target -> client */
 } conn;
@@ -115,7 +116,7 @@ static void usage(FILE *out)
           "Port 0 picks a free port; the chosen ports are printed on stdout as\n"
           "  listen 127.0.0.1:N\n  control 127.0.0.1:M\n"
           "Control lines (each answered `ok ...` or `error <why>`):\n"
-          "  forward | stall | stall-after N | cut | cut-after N | refuse | accept\n"
+          "  forward | stall | stall-after N | cut | cut-after N | freeze | refuse | accept\n"
           "  delay MS | stats | quit\n"
           "Only loopback addresses are allowed. The process exits by itself after\n"
           "--max-seconds (default 600).\n",
@@ -245,13 +246,13 @@ static void cut_all(void)
 
 static bool may_read(const conn *c, const flow *f)
 {
-    return P.mode == MODE_FORWARD && !P.cutting && !f->eof && f->bytes < QUEUE_LIMIT &&
+    return P.mode == MODE_FORWARD && !P.cutting && !c->frozen && !f->eof && f->bytes < QUEUE_LIMIT &&
            !(f == &c->down && c->connecting);
 }
 
 static bool may_write(const conn *c, const flow *f)
 {
-    if (P.mode != MODE_FORWARD || P.cutting || (f == &c->up && c->connecting))
+    if (P.mode != MODE_FORWARD || P.cutting || c->frozen || (f == &c->up && c->connecting))
         return false;
     return f != &c->down || P.budget != 0;
 }
@@ -511,6 +512,10 @@ static void control_command(control *ct, char *line)
         }
     } else if (!strcmp(cmd, "cut")) {
         cut_all();
+    } else if (!strcmp(cmd, "freeze")) {
+        /* the connections open now go silent (no byte either way, no close); new ones forward */
+        for (conn *c = P.conns; c; c = c->next)
+            c->frozen = true;
     } else if (!strcmp(cmd, "refuse")) {
         P.refusing = true;
     } else if (!strcmp(cmd, "accept")) {
