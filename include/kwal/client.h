@@ -586,8 +586,10 @@ typedef struct kw_client_group_member {
 
 typedef struct kw_client_group_description {
     const char *group_id;
-    /* This group's Kafka error: 0, GROUP_ID_NOT_FOUND (69; Kafka 3.8+ says so for a group
-     * it does not know, older brokers answer state "Dead"), an authorization error, ... */
+    /* This group's Kafka error: 0, GROUP_ID_NOT_FOUND (69) for a group the coordinator does
+     * not know (Kafka 4's DescribeGroups v6 says so; an older broker's answer "no error, state
+     * Dead, no protocol type, no members" is reported as GROUP_ID_NOT_FOUND too, as the Java
+     * admin client does since KIP-1043, with state "Dead"), an authorization error, ... */
     int16_t kerr;
     const char *error_message; /* the broker's text for kerr, or NULL */
     const char *state;         /* "Stable", "Empty", "PreparingRebalance", "CompletingRebalance",
@@ -635,7 +637,9 @@ typedef void kw_client_describe_groups_cb(const kw_client_describe_groups_result
  * DescribeGroups, each group to its own coordinator (found with
  * FindCoordinator and found again when it moves), all at once.  A group
  * DescribeGroups does not know (GROUP_ID_NOT_FOUND: Kafka 4 says so for a
- * KIP-848 "consumer" group) is asked again with ConsumerGroupDescribe where
+ * KIP-848 "consumer" group; before Kafka 4 the answer is state "Dead" with
+ * no protocol type and no members, which is reported as GROUP_ID_NOT_FOUND
+ * the same way) is asked again with ConsumerGroupDescribe where
  * the coordinator has it; the description's type says which answered, and
  * a group neither knows keeps DescribeGroups' GROUP_ID_NOT_FOUND.  Returns 0
  * and fills *out (then free it), or

@@ -692,8 +692,13 @@ static void describe_one_done(const kw_cluster_result *res, void *arg)
             snprintf(k->detail, sizeof(k->detail), "DescribeGroups %.100s: %.380s", d->group_id, text);
         }
     } else {
-        d->kerr = g->error_code;
-        d->type = g->error_code ? NULL : "classic";
+        /* Before DescribeGroups v6 (KIP-1043, Kafka 4.0) a group the coordinator does not know
+         * is answered with no error, state "Dead", no protocol type and no members; that is
+         * GROUP_ID_NOT_FOUND, as v6 says it (and as the Java admin client reads it). */
+        bool gone = g->error_code == 0 && kw_str_eq(g->group_state, "Dead") &&
+                    g->protocol_type.len <= 0 && g->members.n <= 0;
+        d->kerr = gone ? KW_KERR_GROUP_ID_NOT_FOUND : g->error_code;
+        d->type = d->kerr ? NULL : "classic";
         d->error_message = astr(k->mem, g->error_message, &k->oom);
         d->state = astr(k->mem, g->group_state, &k->oom);
         d->protocol_type = astr(k->mem, g->protocol_type, &k->oom);
@@ -714,7 +719,7 @@ static void describe_one_done(const kw_cluster_result *res, void *arg)
         d->members = mv;
         d->member_count = mv ? m : 0;
         /* Kafka 4 answers so for a KIP-848 group: ask its other question (same pending). */
-        if (g->error_code == KW_KERR_GROUP_ID_NOT_FOUND &&
+        if (d->kerr == KW_KERR_GROUP_ID_NOT_FOUND &&
             kw__coord_send(k->base.c->cluster, KW_COORDINATOR_GROUP, d->group_id,
                            KW_API_CONSUMER_GROUP_DESCRIBE, build_cg_describe, o,
                            cg_describe_kerr, k->base.deadline_ns, cg_describe_done, o) == 0)

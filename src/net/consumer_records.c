@@ -72,8 +72,15 @@ int kw__consumer_decode(kw__consumer_decoder *d, kw_batch_iter *bit, kw_record_i
         if (rc == 0)
             return 0;
         int64_t next = kw__batch_next_offset(batch);
-        if (next <= *position)
-            continue; /* delivered already (an overlap with the response before) */
+        if (next <= *position) {
+            /* Delivered already (an overlap with the answer before).  A marker there still
+             * ends its transaction: this answer listed it as aborted again (its list covers
+             * the answer from its fetch offset), and left open it would drop every later
+             * batch of the producer id, which a fenced transactional id keeps. */
+            if (d->read_committed && kw__batch_is_control(batch) && (rc = control_batch(d, batch)) != 0)
+                return rc;
+            continue;
+        }
         if (kw__batch_is_control(batch)) {
             if (d->read_committed && (rc = control_batch(d, batch)) != 0)
                 return rc;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *kt_bootstrap(void)
@@ -203,8 +204,13 @@ int kt_min_version(kt_conn *c, int api_key)
 
 int kt_wait_topic(kt_conn *c, const char *topic)
 {
+    /* By the clock, not by a number of tries: a loaded broker (or machine) answers Metadata
+     * slowly, and 100 tries of 100 ms were under 10 s of waiting for the leaders. */
     int ver = kt_version(c, KW_API_METADATA);
-    for (int attempt = 0; attempt < 100; attempt++) {
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char last[160] = "no answer";
+    for (;;) {
         kw_metadata_req_topic t = {.name = kw_str_c(topic)};
         kw_metadata_req req;
         kw__schema_init(kw__api(KW_API_METADATA)->req, ver, &req);
@@ -215,19 +221,37 @@ int kt_wait_topic(kt_conn *c, const char *topic)
         kw__arena_init(&a, 0);
         kw_metadata_resp resp;
         bool ready = false;
-        if (kt_call(c, KW_API_METADATA, ver, &req, &a, &resp) == 0 && resp.topics.n == 1 &&
-            resp.topics.v[0].error_code == 0 && resp.topics.v[0].partitions.n > 0) {
+        int rc = kt_call(c, KW_API_METADATA, ver, &req, &a, &resp);
+        if (rc != 0) {
+            snprintf(last, sizeof(last), "Metadata v%d failed: %s", ver, kw_err_name(rc));
+        } else if (resp.topics.n != 1) {
+            snprintf(last, sizeof(last), "Metadata answered %d topics", (int)resp.topics.n);
+        } else if (resp.topics.v[0].error_code != 0 || resp.topics.v[0].partitions.n <= 0) {
+            snprintf(last, sizeof(last), "topic error %d, %d partitions",
+                     resp.topics.v[0].error_code, (int)resp.topics.v[0].partitions.n);
+        } else {
             ready = true;
             for (int32_t i = 0; i < resp.topics.v[0].partitions.n; i++)
                 ready &= resp.topics.v[0].partitions.v[i].leader_id >= 0 &&
                          resp.topics.v[0].partitions.v[i].error_code == 0;
+            if (!ready)
+                snprintf(last, sizeof(last), "a partition has no leader yet");
         }
         kw__arena_reset(&a);
         if (ready)
             return 0;
+        if (rc != 0) { /* the connection failed mid-call: its stream is lost, asking again cannot help */
+            fprintf(stderr, "kt_wait_topic %s: %s\n", topic, last);
+            return -1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > 30000) {
+            fprintf(stderr, "kt_wait_topic %s: no leader for every partition after 30 s: %s\n",
+                    topic, last);
+            return -1;
+        }
         usleep(100 * 1000);
     }
-    return -1;
 }
 
 int kt_topic_id(kt_conn *c, const char *topic, kw_uuid *id)

@@ -35,8 +35,9 @@ int kt_version(kt_conn *c, int api_key);
 int kt_min_version(kt_conn *c, int api_key);
 
 /*
- * Waits (up to 10 s) until Metadata shows a leader for every partition of
- * topic: CreateTopics answers before the new partitions have one.  0 or -1.
+ * Waits (up to 30 s by the clock) until Metadata shows a leader for every
+ * partition of topic: CreateTopics answers before the new partitions have
+ * one.  0, or -1 with the last answer's reason on stderr.
  */
 int kt_wait_topic(kt_conn *c, const char *topic);
 

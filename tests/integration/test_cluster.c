@@ -766,7 +766,10 @@ START_TEST(bootstrap_connection_cut_mid_handshake_reconnects_after_a_backoff)
     uint64_t took = now_ms() - t0;
     char reply[256];
     ck_assert_int_eq(kt_proxy_query(&px, "stats", reply, sizeof(reply)), 0);
-    ck_assert_int_eq(kt_proxy_stat(reply, "accepted"), 2);
+    /* Say why a connection closed if there were more: the cut, then what else (unexplained: seen
+     * once as 3 on a loaded machine). */
+    ck_assert_msg(kt_proxy_stat(reply, "accepted") == 2, "proxy: %s; the last connection error: %s",
+                  reply, kw__cluster_errstr(cl));
     /* backoff_ms 50 with +-20% jitter before the second connection */
     ck_assert_msg(took >= 40 && took < 2000, "took %llu ms", (unsigned long long)took);
 

@@ -133,7 +133,8 @@ START_TEST(a_group_only_committed_to_is_empty_without_members)
 }
 END_TEST
 
-/* A group nobody knows: Kafka 4 says GROUP_ID_NOT_FOUND for it (state Dead); the call itself succeeds. */
+/* A group nobody knows: GROUP_ID_NOT_FOUND, state Dead, on every broker (Kafka 4 says so; before
+ * DescribeGroups v6 the broker says state Dead without an error); the call itself succeeds. */
 START_TEST(an_unknown_group_is_described_as_not_found)
 {
     kw_client *c = open_client(bootstrap, false);
