@@ -136,15 +136,24 @@ stop "$PK"
 [ "$(sort "$TMP/k" | tr '\n' ' ')" = "a0 a1 a2 a3 b0 b1 n0 n1 n2 " ] || fail "KIP-848 member printed: $(cat "$TMP/k")"
 ok "consume -G --group-protocol consumer (KIP-848) reads every assigned partition"
 
-# A regex subscription (the broker matches it): both topics, named by no -t.
+# A regex subscription (the broker matches it): both topics, named by no -t.  Kafka 3.x speaks
+# only ConsumerGroupHeartbeat v0, which has no regex: there the 'not supported' case below is
+# the one that applies (the library decides from the broker's ApiVersions).
 G4="$RUN-g4"
-"$KWAL" -b "$B" consume -G "$G4" --topic-regex "$RUN-.*" -o beginning --group-protocol consumer \
-  >"$TMP/r" 2>"$TMP/r.err" &
-PIDS+=($!); PR=$!
-wait_lines "$TMP/r" 9
-stop "$PR"
-[ "$(sort "$TMP/r" | tr '\n' ' ')" = "a0 a1 a2 a3 b0 b1 n0 n1 n2 " ] || fail "regex member printed: $(cat "$TMP/r")"
-ok "consume -G --topic-regex (KIP-848): every topic the regex matches"
+case "${KWAL_KAFKA_VERSION:-}" in
+3.*)
+  echo "skip: consume -G --topic-regex against Kafka $KWAL_KAFKA_VERSION (no ConsumerGroupHeartbeat v1)"
+  ;;
+*)
+  "$KWAL" -b "$B" consume -G "$G4" --topic-regex "$RUN-.*" -o beginning --group-protocol consumer \
+    >"$TMP/r" 2>"$TMP/r.err" &
+  PIDS+=($!); PR=$!
+  wait_lines "$TMP/r" 9
+  stop "$PR"
+  [ "$(sort "$TMP/r" | tr '\n' ' ')" = "a0 a1 a2 a3 b0 b1 n0 n1 n2 " ] || fail "regex member printed: $(cat "$TMP/r")"
+  ok "consume -G --topic-regex (KIP-848): every topic the regex matches"
+  ;;
+esac
 run 1 timeout 60 "$KWAL" -b "$B" -X api.version.max=3.9 consume -G "$G4-old" --topic-regex "$RUN-.*" \
   --group-protocol consumer
 grep -q "kwal: group $G4-old: topic_regex \"$RUN-.\*\" is not supported by this broker" "$TMP/err" ||
