@@ -644,7 +644,7 @@ START_TEST(a_regex_subscription_picks_up_a_topic_created_later)
     kw_group_info_free(&info);
     member_stop(&a, true);
 
-not_supported:
+not_supported:;
     /* Not supported: a broker (here: a client capped) without ConsumerGroupHeartbeat v1. */
     char ev_detail[512] = "";
     int ev_err = 0;
