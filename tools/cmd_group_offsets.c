@@ -217,7 +217,7 @@ static int commit(kw_client *c, const group_offsets_opts *o, const kw_client_top
                             o->commit_args[i], o->topic, (int)o->commits[i].partition,
                             t->partition_count);
     for (size_t i = 0; i < o->commit_count; i++) {
-        int64_t end;
+        int64_t end = -1;
         if (cli_end_offset(c, o->topic, o->commits[i].partition, &end))
             return CLI_EXIT_FAIL;
         if (o->commits[i].offset > end)

@@ -190,7 +190,7 @@ static node *open_node(const char *name, const deploy *dep, char dbs[][2][128], 
     int rc = kw_log_open(&n->log, &o, err, sizeof(err));
     ASSERT_OK(rc, err);
     for (size_t i = 0; i < ndb; i++) {
-        snprintf(n->dbs[i], sizeof(n->dbs[i]), "%s", dbs[i][0]);
+        snprintf(n->dbs[i], sizeof(n->dbs[i]), "%.127s", dbs[i][0]);
         kw_log_database d = {.name = dbs[i][0], .topic = dbs[i][1], .auto_create_topic = true};
         rc = kw_log_attach(n->log, &d, err, sizeof(err));
         ASSERT_OK(rc, err);
