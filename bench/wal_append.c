@@ -2,7 +2,7 @@
 /*
  *   wal_append -b BROKERS -t PREFIX -n COUNT [-s SIZE] [-r REGIONS] [-T TOPICS] [-j THREADS]
  *              [-w WINDOW] [--greptimedb] [--batch-bytes N] [--max-in-flight N]
- *              [--timeout-ms N] [--cdf FILE]
+ *              [--timeout-ms N] [--cdf FILE] [--no-warm-up]
  *   wal_append -b BROKERS -t PREFIX [-T TOPICS] --topics-create | --topics-delete
  *
  * REGIONS regions (1000) are assigned round-robin to topics PREFIX_0 .. PREFIX_(TOPICS-1)
@@ -34,7 +34,9 @@
  * Throughput: the wall clock from the first append to the last callback.  Before the
  * clock starts one entry per topic is appended and waited for, so connections, metadata
  * and producer ids are in place (librdkafka's peer also warms up).  CPU is getrusage for
- * the timed part (every kwal thread included); max_rss_kb is the process's peak (it
+ * the timed part (every kwal thread included); --no-warm-up skips that step, so the timed run
+ * pays for the first metadata, connections, producer ids and, on topics just created, the
+ * wait for their partitions' leaders (what a host's first appends after a restart see); max_rss_kb is the process's peak (it
  * includes 12 bytes per entry of the benchmark's own latency arrays).
  *
  * --cdf FILE writes the latency distribution there (bench/wal_common.h's wb_write_cdf), for
@@ -168,14 +170,17 @@ static void usage(void)
             "usage: wal_append -b BROKERS -t PREFIX -n COUNT [-s SIZE] [-r REGIONS] [-T TOPICS]\n"
             "                  [-j THREADS] [-w WINDOW] [--greptimedb] [--batch-bytes N]\n"
             "                  [--max-in-flight N] [--timeout-ms N] [--no-compression|--ceiling]\n"
-            "                  [--cdf FILE]\n"
+            "                  [--cdf FILE] [--no-warm-up]\n"
             "       wal_append -b BROKERS -t PREFIX [-T TOPICS] --topics-create|--topics-delete\n");
 }
 
 static void wal_log(void *arg, int level, const char *msg)
 {
+    static int verbose = -1;
     (void)arg;
-    if (level <= KW_LOG_WARN)
+    if (verbose < 0)
+        verbose = getenv("KWAL_BENCH_LOG") != NULL; /* every level, for a run being studied */
+    if (level <= KW_LOG_WARN || verbose)
         fprintf(stderr, "wal_append: kwal: %s\n", msg);
 }
 
@@ -187,7 +192,7 @@ int main(int argc, char **argv)
     uint64_t timeout_ms = 0;
     bool greptimedb = false, create = false, delete = false;
     uint64_t max_in_flight = 0;
-    bool no_compression = false, ceiling = false;
+    bool no_compression = false, ceiling = false, warm_up = true;
     const char *cdf = NULL;
     enum {
         OPT_GREPTIMEDB = 256,
@@ -198,7 +203,8 @@ int main(int argc, char **argv)
         OPT_IN_FLIGHT,
         OPT_NO_COMPRESSION,
         OPT_CEILING,
-        OPT_CDF
+        OPT_CDF,
+        OPT_NO_WARM_UP
     };
     static const struct option longopts[] = {
         {"greptimedb", no_argument, NULL, OPT_GREPTIMEDB},
@@ -210,6 +216,7 @@ int main(int argc, char **argv)
         {"no-compression", no_argument, NULL, OPT_NO_COMPRESSION},
         {"ceiling", no_argument, NULL, OPT_CEILING},
         {"cdf", required_argument, NULL, OPT_CDF},
+        {"no-warm-up", no_argument, NULL, OPT_NO_WARM_UP},
         {NULL, 0, NULL, 0},
     };
     int c, bad = 0;
@@ -234,6 +241,7 @@ int main(int argc, char **argv)
         case OPT_NO_COMPRESSION: no_compression = true; break;
         case OPT_CEILING: ceiling = true; break;
         case OPT_CDF: cdf = optarg; break;
+        case OPT_NO_WARM_UP: warm_up = false; break;
         case OPT_CREATE: create = true; break;
         case OPT_DELETE: delete = true; break;
         default: usage(); return 2;
@@ -306,7 +314,8 @@ int main(int argc, char **argv)
      * topic's first append waits for its metadata and producer id: one at a time, 1,024
      * topics took half a minute). */
     warm w0 = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-    for (unsigned r = 0; r < topics; r++) {
+    unsigned warm_n = warm_up ? (unsigned)topics : 0;
+    for (unsigned r = 0; r < warm_n; r++) {
         int rc = kw_wal_append(g.wal, wb_region_id(r), pool, g.size, on_warm, &w0);
         if (rc) {
             fprintf(stderr, "wal_append: warm-up append to %s_%u: %s\n", prefix, r,
@@ -315,7 +324,7 @@ int main(int argc, char **argv)
         }
     }
     pthread_mutex_lock(&w0.mu);
-    while (w0.done < topics)
+    while (w0.done < warm_n)
         pthread_cond_wait(&w0.cond, &w0.mu);
     pthread_mutex_unlock(&w0.mu);
     if (w0.err) {
