@@ -89,11 +89,51 @@ void kw__wal_kafka_index_obsolete(kw_wal_kafka *k, kregion *r, uint64_t entry_id
     r->ix_dirty = true;
 }
 
-/* Encodes the changed regions' records into one batch (mu held); NULL when none changed. */
-static uint8_t *collect(kw_wal_kafka *k, size_t *len, int *err)
+/*
+ * One write's batches, in order.  A batch stays under IX_BATCH_BYTES, well below
+ * the broker's default message.max.bytes (1 MiB): 10,000 regions' records in
+ * one batch were 1.2 MB and every write was refused (MESSAGE_TOO_LARGE).  A
+ * record is at most KW_WAL_INDEX_MAX_RANGES ranges, far less than that.
+ */
+#define IX_BATCH_BYTES (256u * 1024)
+
+typedef struct ixbuf {
+    struct ixbuf *next;
+    size_t len;
+    uint8_t *buf;
+} ixbuf;
+
+static void ixbufs_free(ixbuf *b)
 {
-    *len = 0;
+    while (b) {
+        ixbuf *n = b->next;
+        free(b->buf);
+        free(b);
+        b = n;
+    }
+}
+
+/* Finishes w's batch onto the end of *tail; 0 or KW_ENOMEM. */
+static int ixbuf_take(kw_batch_writer *w, ixbuf ***tail)
+{
+    const uint8_t *fin;
+    size_t finlen;
+    ixbuf *b = calloc(1, sizeof(*b));
+    if (!b || kw_batch_writer_finish(w, &fin, &finlen) != 0 ||
+        kw_batch_writer_take(w, &b->buf, &b->len) != 0) {
+        free(b);
+        return KW_ENOMEM;
+    }
+    **tail = b;
+    *tail = &b->next;
+    return 0;
+}
+
+/* Encodes the changed regions' records into batches (mu held); NULL when none changed. */
+static ixbuf *collect(kw_wal_kafka *k, int *err)
+{
     *err = 0;
+    ixbuf *out = NULL, **tail = &out;
     kw_batch_writer *w = NULL;
     int64_t ts = now_ms();
     for (size_t i = 0; i < k->capregions && !*err; i++) {
@@ -115,7 +155,15 @@ static uint8_t *collect(kw_wal_kafka *k, size_t *len, int *err)
             r->ix_dirty = false; /* cannot be written: replay reads as without an index */
             continue;
         }
-        if (!w && kw_batch_writer_new(&w, NULL, NULL, 0) != 0)
+        if (w && kw_batch_writer_count(w) > 0 &&
+            kw_batch_writer_size(w) + kw_batch_writer_record_size(w, ts, key, (size_t)kl, val, vl,
+                                                                  NULL, 0) > IX_BATCH_BYTES) {
+            if (ixbuf_take(w, &tail) != 0 || kw_batch_writer_reset(w, NULL) != 0)
+                *err = KW_ENOMEM;
+        }
+        if (*err)
+            ;
+        else if (!w && kw_batch_writer_new(&w, NULL, NULL, 0) != 0)
             *err = KW_ENOMEM;
         else if (kw_batch_writer_add(w, ts, key, (size_t)kl, val, vl, NULL, 0) != 0)
             *err = KW_ENOMEM;
@@ -123,15 +171,11 @@ static uint8_t *collect(kw_wal_kafka *k, size_t *len, int *err)
             r->ix_dirty = false;
         free(val);
     }
-    uint8_t *out = NULL;
-    const uint8_t *fin;
-    size_t finlen;
-    if (w && !*err && kw_batch_writer_count(w) > 0 &&
-        (kw_batch_writer_finish(w, &fin, &finlen) != 0 || kw_batch_writer_take(w, &out, len) != 0))
+    if (w && !*err && kw_batch_writer_count(w) > 0 && ixbuf_take(w, &tail) != 0)
         *err = KW_ENOMEM;
     kw_batch_writer_destroy(w);
     if (*err) {
-        free(out);
+        ixbufs_free(out);
         out = NULL;
     }
     return out;
@@ -172,16 +216,28 @@ static void write_end(kw_wal_kafka *k, bool ok, const char *detail)
                           "until the next write", k->ix_topic, detail);
 }
 
+/* A write: its batches go out one after the other; the first failure ends it. */
 typedef struct ixwrite {
     kw_wal_kafka *k;
-    uint8_t *buf;
-    size_t len;
+    ixbuf *bufs;
 } ixwrite;
+
+static void send_write(ixwrite *x);
 
 static void produced(const kw_client_produce_result *res, void *arg)
 {
     ixwrite *x = arg;
+    ixbuf *done = x->bufs;
+    x->bufs = done->next;
+    done->next = NULL;
+    done->buf = NULL; /* taken by the client (KW_CLIENT_PRODUCE_TAKE_BATCH) */
+    ixbufs_free(done);
+    if (res->err == 0 && x->bufs) {
+        send_write(x);
+        return;
+    }
     write_end(x->k, res->err == 0, res->detail);
+    ixbufs_free(x->bufs);
     free(x);
 }
 
@@ -189,13 +245,15 @@ static void send_write(ixwrite *x)
 {
     kw_client_produce_args a = {.topic = x->k->ix_topic,
                                 .partition = 0,
-                                .batch = x->buf,
-                                .batch_len = x->len,
+                                .batch = x->bufs->buf,
+                                .batch_len = x->bufs->len,
                                 .acks = KW_CLIENT_ACKS_ALL,
                                 .flags = KW_CLIENT_PRODUCE_TAKE_BATCH,
                                 .timeout_ms = x->k->o.timeout_ms};
     kw_wal_kafka *k = x->k;
     if (kw_client_produce_async(k->client, &a, produced, x) != 0) {
+        x->bufs->buf = NULL; /* the client freed it */
+        ixbufs_free(x->bufs);
         free(x);
         write_end(k, false, "cannot send a produce");
     }
@@ -207,7 +265,7 @@ static void created(const kw_client_topics_result *res, void *arg)
     bool ok = res->err == 0 ||
               (res->topic_count == 1 && res->topics[0].kerr == KW_KERR_TOPIC_ALREADY_EXISTS);
     if (!ok) {
-        free(x->buf);
+        ixbufs_free(x->bufs);
         write_end(x->k, false, res->detail);
         free(x);
         return;
@@ -216,16 +274,16 @@ static void created(const kw_client_topics_result *res, void *arg)
     send_write(x);
 }
 
-static void start_write(kw_wal_kafka *k, uint8_t *buf, size_t len)
+static void start_write(kw_wal_kafka *k, ixbuf *bufs)
 {
     k->calls_out++; /* a shared client's close waits for it */
     ixwrite *x = malloc(sizeof(*x));
     if (!x) {
-        free(buf);
+        ixbufs_free(bufs);
         write_end(k, false, "out of memory");
         return;
     }
-    *x = (ixwrite){k, buf, len};
+    *x = (ixwrite){k, bufs};
     if (k->ix_created) {
         send_write(x);
         return;
@@ -237,7 +295,7 @@ static void start_write(kw_wal_kafka *k, uint8_t *buf, size_t len)
     kw_client_create_topics_args ca = {.topics = &nt, .topic_count = 1,
                                        .timeout_ms = k->o.timeout_ms};
     if (kw_client_create_topics_async(k->client, &ca, created, x) != 0) {
-        free(x->buf);
+        ixbufs_free(x->bufs);
         free(x);
         write_end(k, false, "cannot send CreateTopics");
     }
@@ -249,19 +307,18 @@ static void tick(kw_loop_timer *timer, void *arg)
     kw_wal_kafka *k = arg;
     if (k->stopping)
         return;
-    uint8_t *buf = NULL;
-    size_t len = 0;
+    ixbuf *bufs = NULL;
     int err = 0;
     pthread_mutex_lock(&k->mu);
     if (!k->ix_out) {
-        buf = collect(k, &len, &err);
+        bufs = collect(k, &err);
         if (err)
             all_dirty(k);
-        k->ix_out = buf != NULL;
+        k->ix_out = bufs != NULL;
     }
     pthread_mutex_unlock(&k->mu);
-    if (buf)
-        start_write(k, buf, len);
+    if (bufs)
+        start_write(k, bufs);
     kw__loop_timer_start(&k->ix_timer, k->o.index_interval_ms);
 }
 
@@ -285,12 +342,11 @@ void kw__wal_kafka_index_close(kw_wal_kafka *k)
         pthread_mutex_unlock(&k->mu);
         return;
     }
-    size_t len = 0;
     int err = 0;
-    uint8_t *buf = collect(k, &len, &err);
+    ixbuf *bufs = collect(k, &err);
     k->ix_out = true; /* the timer writes nothing more */
     pthread_mutex_unlock(&k->mu);
-    if (!buf)
+    if (!bufs)
         return;
     if (!k->ix_created) {
         kw_client_new_topic nt = {.name = k->ix_topic,
@@ -303,17 +359,21 @@ void kw__wal_kafka_index_close(kw_wal_kafka *k)
         if (kw_client_create_topics(k->client, &ca, &tr) == 0 || tr.topic_count == 1)
             kw_client_topics_result_free(&tr);
     }
-    kw_client_produce_args a = {.topic = k->ix_topic,
-                                .partition = 0,
-                                .batch = buf,
-                                .batch_len = len,
-                                .acks = KW_CLIENT_ACKS_ALL,
-                                .timeout_ms = k->o.timeout_ms};
-    kw_client_produce_result res;
-    if (kw_client_produce(k->client, &a, &res) != 0)
-        kw__wal_kafka_log(k, KW_LOG_WARN, "index: the last write to %s at close failed (%s)",
-                          k->ix_topic, res.detail);
-    free(buf);
+    for (ixbuf *b = bufs; b; b = b->next) {
+        kw_client_produce_args a = {.topic = k->ix_topic,
+                                    .partition = 0,
+                                    .batch = b->buf,
+                                    .batch_len = b->len,
+                                    .acks = KW_CLIENT_ACKS_ALL,
+                                    .timeout_ms = k->o.timeout_ms};
+        kw_client_produce_result res;
+        if (kw_client_produce(k->client, &a, &res) != 0) {
+            kw__wal_kafka_log(k, KW_LOG_WARN, "index: the last write to %s at close failed (%s)",
+                              k->ix_topic, res.detail);
+            break;
+        }
+    }
+    ixbufs_free(bufs);
 }
 
 /* ---------------------------------------------------------------- reading */

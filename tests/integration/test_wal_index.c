@@ -241,6 +241,57 @@ static void delete_topic(const char *name)
     kw_client_destroy(c);
 }
 
+/*
+ * One index write for thousands of regions: their records are more than the
+ * broker's 1 MiB message.max.bytes, so they must go in several batches.  In
+ * one batch every write was refused (MESSAGE_TOO_LARGE: 10,000 regions on
+ * 1,024 topics in bench/wal_append) and replays always fell back.
+ */
+START_TEST(an_index_of_thousands_of_regions_is_written_in_batches_the_broker_takes)
+{
+    /* a long topic name: each region's record repeats it in its key and value (~450 bytes) */
+    char topic[220], index[128];
+    char base[128];
+    names(base, index, sizeof(base));
+    snprintf(topic, sizeof(topic), "%s-%0*d", base, (int)(200 - strlen(base)), 0);
+    ck_assert_int_eq(kt_create_topic(&admin, topic, 1), 0);
+    enum { REGIONS = 3000 };
+    kw_wal *w = open_wal(topic, index, false);
+    counter c = {0, PTHREAD_MUTEX_INITIALIZER};
+    uint8_t buf[64];
+    for (int r = 0; r < REGIONS; r++) {
+        fill(buf, sizeof(buf), (uint64_t)r + 10, r);
+        ck_assert_int_eq(kw_wal_append(w, (uint64_t)r + 10, buf, sizeof(buf), on_ack, &c), 0);
+    }
+    for (int waited = 0;; waited++) {
+        pthread_mutex_lock(&c.mu);
+        int n = c.n;
+        pthread_mutex_unlock(&c.mu);
+        if (n == REGIONS)
+            break;
+        ck_assert_msg(waited < 20000, "%d of %d appends acked after 20 s", n, REGIONS);
+        usleep(1000);
+    }
+    kw_wal_close(w); /* writes the index: ~1.3 MB of records */
+
+    kw_wal *plain = open_wal(topic, index, true);
+    kw_wal *ix = open_wal(topic, index, false);
+    uint64_t probe[] = {10, 10 + REGIONS / 2, 10 + REGIONS - 1};
+    for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+        /* from the entry: its region's index starts at its batch (no replay came first) */
+        replayed full = replay(plain, probe[i], 0);
+        ck_assert_uint_eq(full.n, 1);
+        replayed fast = replay(ix, probe[i], full.ids[0]);
+        same(&full, &fast);
+        ck_assert_msg(fast.st.index == KW_WAL_REPLAY_INDEX_USED, "region %llu: index %d: %s",
+                      (unsigned long long)probe[i], fast.st.index, fast.st.index_note);
+        freed(&full), freed(&fast);
+    }
+    kw_wal_close(plain);
+    kw_wal_close(ix);
+}
+END_TEST
+
 START_TEST(corrupt_or_deleted_index_falls_back_and_says_so)
 {
     char topic[128], index[128];
@@ -413,6 +464,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sparse_region_fetches_less_and_returns_the_same_entries_also_after_pruning);
     tcase_add_test(tc, corrupt_or_deleted_index_falls_back_and_says_so);
+    tcase_add_test(tc, an_index_of_thousands_of_regions_is_written_in_batches_the_broker_takes);
     tcase_add_test(tc, moved_region_replays_through_the_new_hosts_index);
     tcase_add_test(tc, sigkilled_writer_replays_every_acknowledged_entry);
     suite_add_tcase(s, tc);
