@@ -112,6 +112,8 @@ struct ktopic {
     bool seq_anchored;
     uint64_t retry_at_ns; /* InitProducerId backoff */
     unsigned init_failures; /* InitProducerId failures in a row (its backoff doubles) */
+    bool own_id;      /* the handle's first id went stale here: this topic asks its own */
+    bool waits_first; /* KP_ASKING for the handle's first id (one request for every topic) */
     kw_loop_timer timer;
     char last_error[200];
     /* the round scheduling (kafka_rounds.c), loop thread only */
@@ -166,6 +168,15 @@ struct kw_wal_kafka {
     kw_loop *loop;   /* the client's */
     kw_cluster *cl;  /* the client's */
     unsigned calls_out; /* loop thread: Produce and InitProducerId calls of ours not answered */
+    /*
+     * Loop thread: the handle's first producer id, which every topic starts
+     * with (epochs are per partition on the broker, so a topic bumps its own).
+     * One InitProducerId for a WAL of 1,024 topics instead of 1,024: those ran
+     * the broker's block of ids dry (COORDINATOR_LOAD_IN_PROGRESS, then backoff).
+     */
+    int first_id_state; /* 0 not asked, 1 asking, 2 have */
+    int64_t first_id;
+    int16_t first_epoch;
     kw__wal_compressor lz4; /* appending threads compress entries in its states (no lock) */
     bool stopping;      /* loop thread: closing, send nothing new */
     /* loop thread: rounds (kafka_rounds.c) */

@@ -1,4 +1,4 @@
-/* The Kafka WAL's producer id and epoch: InitProducerId per topic, epoch bumps (KIP-360). */
+/* The Kafka WAL's producer id and epoch: one InitProducerId for the handle, epoch bumps per topic. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 
 typedef struct kinit {
     ktopic *t;
+    bool first; /* the handle's first id, for every topic waiting for it */
     kw_init_producer_id_req req;
 } kinit;
 
@@ -108,17 +109,60 @@ static void adopt(ktopic *t, int64_t id, int16_t epoch)
     kw__wal_kafka_pump(t);
 }
 
+/* A topic's InitProducerId failed (or could not be sent): ask again after a backoff. */
+static void init_failed(ktopic *t, const char *why, bool log)
+{
+    snprintf(t->last_error, sizeof(t->last_error), "InitProducerId for %s: %s", t->name, why);
+    if (log)
+        kw__wal_kafka_log(t->k, KW_LOG_WARN, "%s; retrying", t->last_error);
+    /* Entries waiting meanwhile keep waiting; their appends time out on their own terms. */
+    t->pstate = KP_ASKING;
+    kw__loop_timer_start(&t->timer, init_backoff_ms(t));
+}
+
+/* The handle's first id came (or not): every topic waiting for it takes it (or backs off). */
+static void first_done(kw_wal_kafka *k, bool ok, const kw_init_producer_id_resp *r,
+                       const char *why)
+{
+    bool log = true; /* once, not once per topic */
+    k->first_id_state = ok ? 2 : 0;
+    if (ok) {
+        k->first_id = r->producer_id;
+        k->first_epoch = r->producer_epoch;
+    }
+    for (ktopic *t = k->topics; t; t = t->next) {
+        if (!t->waits_first)
+            continue;
+        t->waits_first = false;
+        if (ok) {
+            t->init_failures = 0;
+            adopt(t, k->first_id, k->first_epoch);
+        } else {
+            init_failed(t, why, log);
+            log = false;
+        }
+    }
+}
+
 static void init_done(const kw_cluster_result *res, void *arg)
 {
     kinit *in = arg;
     ktopic *t = in->t;
     kw_wal_kafka *k = t->k;
-    free(in);
     k->calls_out--;
-    if (k->stopping)
+    if (k->stopping) {
+        free(in);
         return;
+    }
     const kw_init_producer_id_resp *r = res->resp;
     int16_t kerr = r ? r->error_code : 0;
+    bool first = in->first;
+    free(in);
+    if (first) {
+        first_done(k, res->err == 0 && kerr == 0, r,
+                   kerr ? kw__kerr_name(kerr) : (res->detail ? res->detail : kw_strerror(res->err)));
+        return;
+    }
     if (res->err == 0 && kerr == 0) {
         t->init_failures = 0;
         adopt(t, r->producer_id, r->producer_epoch);
@@ -128,13 +172,10 @@ static void init_done(const kw_cluster_result *res, void *arg)
     if (kw__producer_id_stale(kerr)) {
         t->producer_id = -1;
         t->producer_epoch = -1;
+        t->own_id = true; /* not the handle's first id again */
     }
-    snprintf(t->last_error, sizeof(t->last_error), "InitProducerId for %s: %s", t->name,
-             kerr ? kw__kerr_name(kerr) : (res->detail ? res->detail : kw_strerror(res->err)));
-    kw__wal_kafka_log(k, KW_LOG_WARN, "%s; retrying", t->last_error);
-    /* Entries waiting meanwhile keep waiting; their appends time out on their own terms. */
-    t->pstate = KP_ASKING;
-    kw__loop_timer_start(&t->timer, init_backoff_ms(t));
+    init_failed(t, kerr ? kw__kerr_name(kerr) : (res->detail ? res->detail : kw_strerror(res->err)),
+                true);
 }
 
 void kw__wal_kafka_start_bump(ktopic *t)
@@ -159,6 +200,17 @@ void kw__wal_kafka_start_bump(ktopic *t)
         adopt(t, t->producer_id, (int16_t)(t->producer_epoch + 1));
         return;
     }
+    /* A topic's first id is the handle's, asked once for all of them. */
+    bool first = t->producer_id < 0 && !t->own_id;
+    if (first && k->first_id_state == 2) {
+        adopt(t, k->first_id, k->first_epoch);
+        return;
+    }
+    if (first && k->first_id_state == 1) {
+        t->pstate = KP_ASKING;
+        t->waits_first = true;
+        return;
+    }
     kinit *in = calloc(1, sizeof(*in));
     if (!in) {
         t->pstate = KP_ASKING;
@@ -166,11 +218,19 @@ void kw__wal_kafka_start_bump(ktopic *t)
         return;
     }
     in->t = t;
+    in->first = first;
     t->pstate = KP_ASKING;
+    if (first) {
+        k->first_id_state = 1;
+        t->waits_first = true;
+    }
     if (kw__cluster_send_any(k->cl, KW_API_INIT_PRODUCER_ID, build_init, in,
                              kw__wal_kafka_deadline(k->o.timeout_ms), init_done, in) != 0) {
         free(in);
-        kw__loop_timer_start(&t->timer, init_backoff_ms(t));
+        if (first)
+            first_done(k, false, NULL, "cannot send the request");
+        else
+            kw__loop_timer_start(&t->timer, init_backoff_ms(t));
         return;
     }
     k->calls_out++;

@@ -145,19 +145,38 @@ static size_t entry_fill(char *buf, size_t cap, uint64_t region, uint32_t seq)
     return len < cap ? len : cap;
 }
 
+/* The producer ids the WAL's topics took ("topic T: producer id N epoch E" lines). */
+static struct {
+    pthread_mutex_t mu;
+    long long ids[8];
+    unsigned distinct, topics;
+} pids = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
 /* KWAL_TEST_LOG=1: the WAL's log lines on stderr. */
 static void wal_log(void *arg, int level, const char *msg)
 {
     (void)arg;
-    fprintf(stderr, "wal log %d: %s\n", level, msg);
+    if (getenv("KWAL_TEST_LOG"))
+        fprintf(stderr, "wal log %d: %s\n", level, msg);
+    const char *p = strstr(msg, ": producer id ");
+    long long id;
+    if (!p || sscanf(p, ": producer id %lld", &id) != 1)
+        return;
+    pthread_mutex_lock(&pids.mu);
+    pids.topics++;
+    unsigned i = 0;
+    while (i < pids.distinct && pids.ids[i] != id)
+        i++;
+    if (i == pids.distinct && i < 8)
+        pids.ids[pids.distinct++] = id;
+    pthread_mutex_unlock(&pids.mu);
 }
 
 static kw_wal *open_wal(const char *bootstrap, const char *topic, uint32_t timeout_ms)
 {
     kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA, .topic = topic,
                         .timeout_ms = timeout_ms};
-    if (getenv("KWAL_TEST_LOG"))
-        o.log = wal_log;
+    o.log = wal_log;
     o.kafka.bootstrap = bootstrap;
     kw_wal *w = NULL;
     char err[256];
@@ -338,6 +357,9 @@ START_TEST(appends_to_just_created_topics_succeed_without_a_deadline_expiry)
     create_topics(adm, names, TOPICS); /* no wait for the leaders */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_lock(&pids.mu);
+    pids.distinct = pids.topics = 0;
+    pthread_mutex_unlock(&pids.mu);
     kw_wal *w = open_wal(kt_bootstrap(), names[0], 20000);
     for (unsigned r = 0; r < TOPICS; r++)
         ck_assert_int_eq(kw_wal_set_region_topic(w, 500 + r, names[r]), 0);
@@ -365,6 +387,13 @@ START_TEST(appends_to_just_created_topics_succeed_without_a_deadline_expiry)
     /* per topic, ids grow with append order */
     for (unsigned i = TOPICS; i < N; i++)
         ck_assert_uint_gt(e[i].id, e[i - TOPICS].id);
+    /* one InitProducerId for the handle: every topic started with the same producer id
+     * (1,024 topics asking each ran the broker's block of ids dry) */
+    pthread_mutex_lock(&pids.mu);
+    unsigned distinct = pids.distinct, took = pids.topics;
+    pthread_mutex_unlock(&pids.mu);
+    ck_assert_uint_ge(took, TOPICS);
+    ck_assert_msg(distinct == 1, "%u producer ids for %u topics", distinct, took);
     kw_wal_close(w);
     free(e);
     delete_topics(adm, names, TOPICS);
