@@ -2,7 +2,7 @@
 /*
  *   wal_append -b BROKERS -t PREFIX -n COUNT [-s SIZE] [-r REGIONS] [-T TOPICS] [-j THREADS]
  *              [-w WINDOW] [--greptimedb] [--batch-bytes N] [--max-in-flight N]
- *              [--timeout-ms N] [--cdf FILE] [--no-warm-up]
+ *              [--timeout-ms N] [--cdf FILE] [--no-warm-up] [--no-region-runs]
  *   wal_append -b BROKERS -t PREFIX [-T TOPICS] --topics-create | --topics-delete
  *
  * REGIONS regions (1000) are assigned round-robin to topics PREFIX_0 .. PREFIX_(TOPICS-1)
@@ -170,7 +170,7 @@ static void usage(void)
             "usage: wal_append -b BROKERS -t PREFIX -n COUNT [-s SIZE] [-r REGIONS] [-T TOPICS]\n"
             "                  [-j THREADS] [-w WINDOW] [--greptimedb] [--batch-bytes N]\n"
             "                  [--max-in-flight N] [--timeout-ms N] [--no-compression|--ceiling]\n"
-            "                  [--cdf FILE] [--no-warm-up]\n"
+            "                  [--cdf FILE] [--no-warm-up] [--no-region-runs]\n"
             "       wal_append -b BROKERS -t PREFIX [-T TOPICS] --topics-create|--topics-delete\n");
 }
 
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
     uint64_t timeout_ms = 0;
     bool greptimedb = false, create = false, delete = false;
     uint64_t max_in_flight = 0;
-    bool no_compression = false, ceiling = false, warm_up = true;
+    bool no_compression = false, ceiling = false, warm_up = true, no_runs = false;
     const char *cdf = NULL;
     enum {
         OPT_GREPTIMEDB = 256,
@@ -204,7 +204,8 @@ int main(int argc, char **argv)
         OPT_NO_COMPRESSION,
         OPT_CEILING,
         OPT_CDF,
-        OPT_NO_WARM_UP
+        OPT_NO_WARM_UP,
+        OPT_NO_RUNS
     };
     static const struct option longopts[] = {
         {"greptimedb", no_argument, NULL, OPT_GREPTIMEDB},
@@ -217,6 +218,7 @@ int main(int argc, char **argv)
         {"ceiling", no_argument, NULL, OPT_CEILING},
         {"cdf", required_argument, NULL, OPT_CDF},
         {"no-warm-up", no_argument, NULL, OPT_NO_WARM_UP},
+        {"no-region-runs", no_argument, NULL, OPT_NO_RUNS},
         {NULL, 0, NULL, 0},
     };
     int c, bad = 0;
@@ -242,6 +244,7 @@ int main(int argc, char **argv)
         case OPT_CEILING: ceiling = true; break;
         case OPT_CDF: cdf = optarg; break;
         case OPT_NO_WARM_UP: warm_up = false; break;
+        case OPT_NO_RUNS: no_runs = true; break;
         case OPT_CREATE: create = true; break;
         case OPT_DELETE: delete = true; break;
         default: usage(); return 2;
@@ -297,6 +300,7 @@ int main(int argc, char **argv)
         o.max_in_flight = (uint32_t)max_in_flight;
     if (no_compression)
         o.compression = KW_WAL_COMPRESSION_NONE;
+    o.no_region_runs = no_runs;
     char err[512] = "";
     if (kw_wal_open(&g.wal, &o, err, sizeof err) != 0) {
         fprintf(stderr, "wal_append: open: %s\n", err);

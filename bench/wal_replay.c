@@ -47,7 +47,8 @@
  * 1/N of the topic.
  * --batch-bytes N: max_batch_bytes of the write (smaller batches mix fewer regions, so a
  * sparse region's records sit in fewer of the topic's bytes).  --no-index: replay reads the
- * topic as without the replay index.  The index topic is TOPIC_index.
+ * topic as without the replay index.  The index topic is TOPIC_index.  --no-region-runs (write):
+ * a region's burst shares batches with other regions' entries (kw_wal_options.no_region_runs).
  *
  * Output, one line:
  *   entries=N region_mb=M topic_mb=T seconds=S region_mb_per_s=R topic_mb_per_s=Q
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
     bool greptimedb = false, write = false, delete = false, all = false, one_by_one = false;
     bool by_topics = false;
     uint64_t threads = 0, topics = 0; /* threads: -j, 2 by default (4 with --recover-topics) */
-    bool no_index = false;
+    bool no_index = false, no_runs = false;
     uint64_t batch_bytes = 0;
     enum {
         OPT_GREPTIMEDB = 256,
@@ -420,7 +421,8 @@ int main(int argc, char **argv)
         OPT_SPARSE,
         OPT_BATCH,
         OPT_NO_INDEX,
-        OPT_BURST
+        OPT_BURST,
+        OPT_NO_RUNS
     };
     static const struct option longopts[] = {
         {"greptimedb", no_argument, NULL, OPT_GREPTIMEDB},
@@ -435,6 +437,7 @@ int main(int argc, char **argv)
         {"batch-bytes", required_argument, NULL, OPT_BATCH},
         {"no-index", no_argument, NULL, OPT_NO_INDEX},
         {"sparse-burst", required_argument, NULL, OPT_BURST},
+        {"no-region-runs", no_argument, NULL, OPT_NO_RUNS},
         {NULL, 0, NULL, 0},
     };
     int c, bad = 0;
@@ -457,6 +460,7 @@ int main(int argc, char **argv)
         case OPT_SPARSE: bad |= wb_parse_u64("wal_replay", optarg, "sparse-every", &sparse_every); break;
         case OPT_BATCH: bad |= wb_parse_u64("wal_replay", optarg, "batch-bytes", &batch_bytes); break;
         case OPT_NO_INDEX: no_index = true; break;
+        case OPT_NO_RUNS: no_runs = true; break;
         case OPT_BURST: bad |= wb_parse_u64("wal_replay", optarg, "sparse-burst", &sparse_burst); break;
         case OPT_FETCH: bad |= wb_parse_u64("wal_replay", optarg, "fetch-bytes", &fetch_bytes); break;
         case OPT_TIMEOUT:
@@ -489,7 +493,7 @@ int main(int argc, char **argv)
     kw_wal_options o = {.provider = KW_WAL_PROVIDER_KAFKA, .kafka.bootstrap = brokers,
                         .timeout_ms = (uint32_t)timeout_ms, .log = wal_log,
                         .index_topic = index_topic, .no_index = no_index,
-                        .max_batch_bytes = (size_t)batch_bytes};
+                        .max_batch_bytes = (size_t)batch_bytes, .no_region_runs = no_runs};
     if (greptimedb) {
         o.no_idempotence = true;
         o.no_coalesce = true; /* rskafka sends one partition per Produce request */

@@ -101,6 +101,13 @@ typedef struct kw_wal_options {
     bool no_coalesce;             /* GreptimeDB-style: one Produce request per topic batch
                                      (default: batches ready for one broker share a request) */
     bool strict_records;          /* replay stops at a malformed record instead of skipping it */
+    /*
+     * A run of one region's entries in a row (a burst) of 32 KiB or more goes
+     * in batches of its own (kafka provider), so replays of other regions skip
+     * it through the index; entries keep their append order, and mixed entries
+     * never cut a batch.  no_region_runs: batches fill up whatever the regions.
+     */
+    bool no_region_runs;
 
     /*
      * Replay index (kafka provider, on by default): the WAL writes, per

@@ -47,7 +47,7 @@ enum key_id {
     W_AUTO_PRUNE_INTERVAL, W_AUTO_PRUNE_PARALLELISM, W_FLUSH_TRIGGER_SIZE,
     W_CHECKPOINT_TRIGGER_SIZE, W_DIR, W_SEGMENT_BYTES, W_TOPIC, W_RECORD_FORMAT, W_COMPRESSION,
     W_FETCH_MAX_BYTES, W_MAX_BUFFERED_BYTES, W_APPEND_FAIL_FAST, W_MAX_IN_FLIGHT,
-    W_NO_IDEMPOTENCE, W_NO_COALESCE, W_STRICT_RECORDS, W_INDEX_TOPIC, W_NO_INDEX,
+    W_NO_IDEMPOTENCE, W_NO_COALESCE, W_NO_REGION_RUNS, W_STRICT_RECORDS, W_INDEX_TOPIC, W_NO_INDEX,
     W_INDEX_INTERVAL, W_SASL, W_TLS, W_API_VERSION_MAX,
     W_UNUSED, /* a GreptimeDB key kwal reads, checks and does not use */
     S_TYPE, S_USERNAME, S_PASSWORD, S_KERBEROS_SERVICE, S_TOKEN, S_TOKEN_FILE,
@@ -133,6 +133,8 @@ static const keydef wal_keys[] = {
     {"max_in_flight", K_INT, W_MAX_IN_FLIGHT, ST_U32, AT(wal.max_in_flight), 1, 1024, "", NULL},
     {"no_idempotence", K_BOOL, W_NO_IDEMPOTENCE, ST_BOOL, AT(wal.no_idempotence), 0, 0, "", NULL},
     {"no_coalesce", K_BOOL, W_NO_COALESCE, ST_BOOL, AT(wal.no_coalesce), 0, 0, "", NULL},
+    {"no_region_runs", K_BOOL, W_NO_REGION_RUNS, ST_BOOL, AT(wal.no_region_runs), 0, 0, "",
+     NULL},
     {"strict_records", K_BOOL, W_STRICT_RECORDS, ST_BOOL, AT(wal.strict_records), 0, 0, "", NULL},
     {"index_topic", K_STRING, W_INDEX_TOPIC, ST_STR, AT(wal.index_topic), 0, 0, "",
      check_topic_key},

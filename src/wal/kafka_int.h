@@ -76,6 +76,9 @@ struct kbatch {
     kw_produce_req req;
 };
 
+/* A region's run this long (stored bytes) gets batches of its own (kafka_produce.c). */
+#define KW__WAL_RUN_BYTES (32u * 1024)
+
 /* A topic (one partition, 0) and its idempotent producer. */
 enum kproducer_state {
     KP_NEED_ID = 0, /* InitProducerId not asked yet */

@@ -345,6 +345,25 @@ static kentry *next_entry(ktopic *t)
     return e;
 }
 
+/*
+ * A region's run: entries of one region in a row in the topic's queue (a
+ * region writing a burst).  A run of at least KW__WAL_RUN_BYTES stored bytes
+ * gets batches of its own, so a replay of another region skips it through
+ * the index (Kafka fetches whole batches): the batch being filled ends before
+ * such a run starts and when it ends.  Entries keep their append order; mixed
+ * entries (runs of one, the common case) never cut a batch.
+ */
+static bool long_run_starts(const ktopic *t, const kentry *e)
+{
+    size_t n = e->len;
+    for (const kentry *x = t->rhead; x && n < KW__WAL_RUN_BYTES; x = x->next) {
+        if (x->region_id != e->region_id)
+            break;
+        n += x->len;
+    }
+    return n >= KW__WAL_RUN_BYTES;
+}
+
 kbatch *kw__wal_kafka_build_batch(ktopic *t)
 {
     kw_wal_kafka *k = t->k;
@@ -378,8 +397,22 @@ kbatch *kw__wal_kafka_build_batch(ktopic *t)
     kw__batch_begin(&bb, &b->buf, &bo);
     int64_t now_ms = (int64_t)time(NULL) * 1000;
     kentry *e;
+    uint64_t run_region = 0;  /* the region of the batch's entries while they are one region's */
+    bool one_region = false;  /* every entry so far is run_region's */
+    size_t run_len = 0;       /* their stored bytes */
     while ((e = next_entry(t))) {
         bool full = false;
+        if (bb.count > 0 && e->next_part == 0 && !k->o.no_region_runs &&
+            !(one_region && e->region_id == run_region) &&
+            ((one_region && run_len >= KW__WAL_RUN_BYTES) || long_run_starts(t, e)))
+            break; /* a long run ends or starts here: e opens the next batch */
+        if (bb.count == 0 || (one_region && e->region_id == run_region)) {
+            one_region = true;
+            run_region = e->region_id;
+            run_len += e->len;
+        } else {
+            one_region = false;
+        }
         while (e->next_part < e->nparts) {
             kw_wal_part part = kw__wal_split_part(e->len, k->max_part, e->nparts, e->next_part);
             kw_wal_record_key key;

@@ -292,6 +292,72 @@ START_TEST(an_index_of_thousands_of_regions_is_written_in_batches_the_broker_tak
 }
 END_TEST
 
+/*
+ * A region's burst gets batches of its own (kw_wal_options.no_region_runs
+ * off), so a replay of another region skips it through the index.  The WAL
+ * is host-driven: nothing is sent before every entry is queued, so the
+ * batching is the same in every run.  Regions 1 and 2 alternate (10 entries),
+ * region 9 writes 40 KiB in a row, and so on three times; with runs, region
+ * 1's replay skips both bursts (80 offsets); without, all 110 entries share
+ * one batch and nothing is skipped.
+ */
+static replayed burst_workload(bool no_runs)
+{
+    char topic[128], index[128];
+    names(topic, index, sizeof(topic));
+    kw_wal_options o = {0};
+    o.log = log_line;
+    o.provider = KW_WAL_PROVIDER_KAFKA;
+    o.kafka.bootstrap = kt_bootstrap();
+    o.kafka.host_driven = true;
+    o.topic = topic;
+    o.index_topic = index;
+    o.timeout_ms = 10000;
+    o.no_region_runs = no_runs;
+    kw_wal *w = NULL;
+    char err[256];
+    ck_assert_msg(kw_wal_open(&w, &o, err, sizeof(err)) == 0, "kw_wal_open: %s", err);
+    counter c = {0, PTHREAD_MUTEX_INITIALIZER};
+    static uint8_t buf[1024];
+    int n = 0;
+    for (int part = 0; part < 5; part++) {
+        bool burst = part % 2 == 1;
+        for (int i = 0; i < (burst ? 40 : 10); i++, n++) {
+            uint64_t region = burst ? 9 : 1 + (uint64_t)(i % 2);
+            fill(buf, sizeof(buf), region, n); /* random bytes: LZ4 keeps them 1 KiB */
+            ck_assert_int_eq(kw_wal_append(w, region, buf, sizeof(buf), on_ack, &c), 0);
+        }
+    }
+    for (int rounds = 0;; rounds++) {
+        pthread_mutex_lock(&c.mu);
+        int done = c.n;
+        pthread_mutex_unlock(&c.mu);
+        if (done == n)
+            break;
+        ck_assert_msg(rounds < 2000, "%d of %d appends acked", done, n);
+        kw_wal_run_once(w, 10);
+    }
+    kw_wal_close(w); /* writes the index */
+    kw_wal *r = open_wal(topic, index, false);
+    replayed out = replay(r, 1, 0);
+    kw_wal_close(r);
+    return out;
+}
+
+START_TEST(a_regions_burst_gets_batches_of_its_own_that_other_regions_replays_skip)
+{
+    replayed runs = burst_workload(false), mixed = burst_workload(true);
+    ck_assert_uint_eq(runs.n, 15);
+    same(&runs, &mixed);
+    ck_assert_msg(runs.st.index == KW_WAL_REPLAY_INDEX_USED, "%s", runs.st.index_note);
+    ck_assert_msg(runs.st.offsets_skipped == 80, "skipped %llu offsets, want the bursts' 80",
+                  (unsigned long long)runs.st.offsets_skipped);
+    ck_assert_msg(mixed.st.offsets_skipped == 0, "no_region_runs: skipped %llu offsets",
+                  (unsigned long long)mixed.st.offsets_skipped);
+    freed(&runs), freed(&mixed);
+}
+END_TEST
+
 START_TEST(corrupt_or_deleted_index_falls_back_and_says_so)
 {
     char topic[128], index[128];
@@ -465,6 +531,7 @@ int main(void)
     tcase_add_test(tc, sparse_region_fetches_less_and_returns_the_same_entries_also_after_pruning);
     tcase_add_test(tc, corrupt_or_deleted_index_falls_back_and_says_so);
     tcase_add_test(tc, an_index_of_thousands_of_regions_is_written_in_batches_the_broker_takes);
+    tcase_add_test(tc, a_regions_burst_gets_batches_of_its_own_that_other_regions_replays_skip);
     tcase_add_test(tc, moved_region_replays_through_the_new_hosts_index);
     tcase_add_test(tc, sigkilled_writer_replays_every_acknowledged_entry);
     suite_add_tcase(s, tc);

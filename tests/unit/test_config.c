@@ -418,6 +418,7 @@ START_TEST(every_key_sets_its_field)
              "max_in_flight = 5\n"
              "no_idempotence = false\n"
              "no_coalesce = true\n"
+             "no_region_runs = true\n"
              "strict_records = true\n"
              "[wal.sasl]\n"
              "type = \"PLAIN\"\n"
@@ -445,6 +446,7 @@ START_TEST(every_key_sets_its_field)
     ck_assert_int_eq(o->record_format, KW_WAL_FORMAT_GREPTIMEDB);
     ck_assert_int_eq(o->compression, KW_WAL_COMPRESSION_NONE);
     ck_assert(o->no_coalesce);
+    ck_assert(o->no_region_runs);
     ck_assert_uint_eq(o->fetch_max_bytes, 8 * MIB);
     ck_assert_uint_eq(o->max_buffered_bytes, 1024 * MIB);
     ck_assert(o->append_fail_fast);
