@@ -273,6 +273,9 @@ typedef struct kw_wal_replay_stats {
     uint64_t offsets_skipped; /* offsets between from and the end never fetched (the index) */
     int index;                /* enum kw_wal_replay_index */
     char index_note[200];     /* why the index was (not) used, e.g. "index topic missing" */
+    /* records this replay read from the index topic: the handle keeps what it read, so a
+     * replay reads only the records written since the handle's last replay */
+    uint64_t index_records_read;
 } kw_wal_replay_stats;
 KW_API void kw_wal_replay_stats_get(const kw_wal_replay *r, kw_wal_replay_stats *out);
 KW_API const char *kw_wal_replay_errstr(const kw_wal_replay *r);

@@ -333,6 +333,8 @@ static void kafka_free(kw_wal_kafka *k)
     free(k->regions);
     free(k->ix_topic);
     free(k->default_topic);
+    kw__wal_kafka_index_cache_free(k);
+    pthread_mutex_destroy(&k->ixc_mu);
     kw__wal_compressor_free(&k->lz4);
     pthread_mutex_destroy(&k->mu);
     pthread_cond_destroy(&k->cond);
@@ -352,6 +354,8 @@ static int kafka_open(void **out, const kw_wal_options *o, char *errbuf, size_t 
         return KW_ENOMEM;
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cond, NULL);
+    pthread_mutex_init(&k->ixc_mu, NULL);
+    k->ixc_next = -1;
     kw__wal_compressor_init(&k->lz4);
     k->o = *o;
     k->o.kafka = (kw_client_options){0}; /* the client keeps its own copies */

@@ -378,64 +378,97 @@ void kw__wal_kafka_index_close(kw_wal_kafka *k)
 
 /* ---------------------------------------------------------------- reading */
 
-static int cmp_u64(const void *a, const void *b)
+/* ---------------------------------------------------------------- the cache of the index topic */
+
+typedef struct kw__ixc_entry {
+    char *key;      /* NULL: an empty slot */
+    uint8_t *value; /* NULL: a tombstone (the key's region has no index) */
+    size_t len;
+    int64_t at; /* the record's offset */
+} ixc_entry;
+
+static size_t ixc_hash(const char *key, size_t len)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)key[i]) * 1099511628211ull;
+    return (size_t)h;
 }
 
-/* The position of region in ids (sorted copy with positions), or -1. */
-static long find_region(const uint64_t *sorted, const size_t *pos, size_t n, uint64_t region)
+void kw__wal_kafka_index_cache_free(kw_wal_kafka *k)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sorted[mid] < region)
-            lo = mid + 1;
-        else if (sorted[mid] > region)
-            hi = mid;
-        else
-            return (long)pos[mid];
+    for (size_t i = 0; i < k->ixc_cap; i++) {
+        free(k->ixc[i].key);
+        free(k->ixc[i].value);
     }
-    return -1;
+    free(k->ixc);
+    k->ixc = NULL;
+    k->ixc_n = k->ixc_cap = 0;
+    k->ixc_next = -1;
 }
 
-static void found_clear(kw_wal_index_found *f)
+static ixc_entry *ixc_find(kw_wal_kafka *k, const char *key, size_t len)
 {
-    free(f->rec.ranges);
-    memset(f, 0, sizeof(*f));
+    if (!k->ixc_cap)
+        return NULL;
+    for (size_t i = ixc_hash(key, len) & (k->ixc_cap - 1);; i = (i + 1) & (k->ixc_cap - 1)) {
+        ixc_entry *e = &k->ixc[i];
+        if (!e->key || (strlen(e->key) == len && memcmp(e->key, key, len) == 0))
+            return e;
+    }
 }
 
-/* One record of the index topic: the region's newest record (or corruption) wins. */
-static void take_record(const kw_batch_record *rec, const char *topic, size_t prefix_len,
-                        const uint64_t *sorted, const size_t *pos, size_t n,
-                        kw_wal_index_found *found)
+/* The newest record of a key (value NULL: a tombstone); 0 or KW_ENOMEM. */
+static int ixc_put(kw_wal_kafka *k, const char *key, size_t len, const uint8_t *value,
+                   size_t vlen, int64_t at)
 {
-    if (!rec->key || rec->key_len <= prefix_len || rec->key_len > KW_WAL_INDEX_KEY_MAX)
+    if ((k->ixc_n + 1) * 2 > k->ixc_cap) {
+        size_t cap = k->ixc_cap ? k->ixc_cap * 2 : 256;
+        ixc_entry *n = calloc(cap, sizeof(*n));
+        if (!n)
+            return KW_ENOMEM;
+        ixc_entry *old = k->ixc;
+        size_t oldcap = k->ixc_cap;
+        k->ixc = n;
+        k->ixc_cap = cap;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].key)
+                *ixc_find(k, old[i].key, strlen(old[i].key)) = old[i];
+        free(old);
+    }
+    uint8_t *v = NULL;
+    if (value && !(v = malloc(vlen ? vlen : 1)))
+        return KW_ENOMEM;
+    if (value)
+        memcpy(v, value, vlen);
+    ixc_entry *e = ixc_find(k, key, len);
+    if (!e->key) {
+        if (!(e->key = strndup(key, len))) {
+            free(v);
+            return KW_ENOMEM;
+        }
+        k->ixc_n++;
+    }
+    free(e->value);
+    e->value = v;
+    e->len = vlen;
+    e->at = at;
+    return 0;
+}
+
+/* found for region of topic from the cache (ixc_mu held). */
+static void ixc_get(kw_wal_kafka *k, const char *topic, uint64_t region, kw_wal_index_found *f)
+{
+    char key[KW_WAL_INDEX_KEY_MAX];
+    int kl = kw__wal_index_key(key, topic, region);
+    ixc_entry *e = kl > 0 ? ixc_find(k, key, (size_t)kl) : NULL;
+    if (!e || !e->key)
         return;
-    char key[KW_WAL_INDEX_KEY_MAX + 1];
-    memcpy(key, rec->key, rec->key_len);
-    key[rec->key_len] = 0;
-    if (strncmp(key, "kwix/", 5) != 0 || strncmp(key + 5, topic, prefix_len - 6) != 0 ||
-        key[prefix_len - 1] != '/')
-        return;
-    char *endp;
-    const char *digits = key + prefix_len;
-    if (*digits < '0' || *digits > '9')
-        return;
-    unsigned long long region = strtoull(digits, &endp, 10);
-    if (*endp)
-        return;
-    long i = find_region(sorted, pos, n, region);
-    if (i < 0)
-        return;
-    kw_wal_index_found *f = &found[i];
-    found_clear(f);
-    f->at = rec->offset;
-    if (!rec->value)
+    f->at = e->at;
+    if (!e->value)
         return; /* a tombstone: the region has no index */
     const char *why = NULL;
-    int rc = kw__wal_index_decode(rec->value, rec->value_len, &f->rec, &why);
+    int rc = kw__wal_index_decode(e->value, e->len, &f->rec, &why);
     if (rc == 0 && (f->rec.region_id != region || f->rec.topic_len != strlen(topic) ||
                     memcmp(f->rec.topic, topic, f->rec.topic_len) != 0)) {
         free(f->rec.ranges);
@@ -445,17 +478,19 @@ static void take_record(const kw_batch_record *rec, const char *topic, size_t pr
     }
     if (rc) {
         f->state = -1;
-        snprintf(f->why, sizeof(f->why), "%s (offset %lld)",
-                 why ? why : "out of memory", (long long)rec->offset);
+        snprintf(f->why, sizeof(f->why), "%s (offset %lld)", why ? why : "out of memory",
+                 (long long)e->at);
         return;
     }
-    f->rec.topic = NULL; /* pointed into the fetch, freed below */
+    f->rec.topic = NULL; /* pointed into the cached value */
     f->state = 1;
 }
 
 int kw__wal_kafka_index_load(kw_wal_kafka *k, const char *topic, const uint64_t *ids, size_t n,
-                             kw_wal_index_found *found, char *note, size_t notelen)
+                             kw_wal_index_found *found, uint64_t *records_read, char *note,
+                             size_t notelen)
 {
+    *records_read = 0;
     memset(found, 0, n * sizeof(*found));
     /* a missing topic is a quick answer from metadata (ListOffsets would retry it to the deadline) */
     const char *names[1] = {k->ix_topic};
@@ -492,38 +527,18 @@ int kw__wal_kafka_index_load(kw_wal_kafka *k, const char *topic, const uint64_t 
                      *lo.detail ? lo.detail : kw_strerror(rc));
         return rc;
     }
-    uint64_t *sorted = malloc((n ? n : 1) * sizeof(*sorted));
-    size_t *pos = malloc((n ? n : 1) * sizeof(*pos));
     kw_batch_reader *br = NULL;
-    if (!sorted || !pos || kw_batch_reader_new(&br, NULL) != 0) {
-        free(sorted);
-        free(pos);
+    if (kw_batch_reader_new(&br, NULL) != 0) {
         snprintf(note, notelen, "out of memory");
         return KW_ENOMEM;
     }
-    /* sort ids keeping where each came from: pack by sorting pairs */
-    typedef struct {
-        uint64_t id;
-        size_t at;
-    } pair;
-    pair *pairs = malloc((n ? n : 1) * sizeof(*pairs));
-    if (!pairs) {
-        free(sorted);
-        free(pos);
-        kw_batch_reader_destroy(br);
-        snprintf(note, notelen, "out of memory");
-        return KW_ENOMEM;
+    pthread_mutex_lock(&k->ixc_mu);
+    /* read on from where the last replay stopped; all again when the topic went back */
+    if (k->ixc_next < lo.offset || k->ixc_next > hi.offset) {
+        kw__wal_kafka_index_cache_free(k);
+        k->ixc_next = lo.offset;
     }
-    for (size_t i = 0; i < n; i++)
-        pairs[i] = (pair){ids[i], i};
-    qsort(pairs, n, sizeof(*pairs), cmp_u64); /* id is the first member */
-    for (size_t i = 0; i < n; i++) {
-        sorted[i] = pairs[i].id;
-        pos[i] = pairs[i].at;
-    }
-    free(pairs);
-    size_t prefix_len = 5 + strlen(topic) + 1;
-    int64_t off = lo.offset;
+    int64_t off = k->ixc_next;
     rc = 0;
     while (off < hi.offset && rc == 0) {
         kw_client_fetch_args fa = {.topic = k->ix_topic,
@@ -550,8 +565,17 @@ int kw__wal_kafka_index_load(kw_wal_kafka *k, const char *topic, const uint64_t 
                 continue;
             kw_batch_record rec;
             int r;
-            while ((r = kw_batch_reader_next_record(br, &rec)) == 1)
-                take_record(&rec, topic, prefix_len, sorted, pos, n, found);
+            while ((r = kw_batch_reader_next_record(br, &rec)) == 1) {
+                (*records_read)++;
+                if (!rec.key || rec.key_len <= 5 || rec.key_len > KW_WAL_INDEX_KEY_MAX ||
+                    memcmp(rec.key, "kwix/", 5) != 0)
+                    continue; /* not an index record */
+                if (ixc_put(k, (const char *)rec.key, rec.key_len, rec.value, rec.value_len,
+                            rec.offset) != 0) {
+                    r = KW_ENOMEM;
+                    break;
+                }
+            }
             if (r < 0) {
                 b = r;
                 break;
@@ -559,7 +583,7 @@ int kw__wal_kafka_index_load(kw_wal_kafka *k, const char *topic, const uint64_t 
         }
         if (b < 0) {
             snprintf(note, notelen, "index topic %s at %lld: %s", k->ix_topic, (long long)off,
-                     kw_batch_reader_errstr(br));
+                     b == KW_ENOMEM ? "out of memory" : kw_batch_reader_errstr(br));
             rc = b;
         } else if (next == off) {
             /* nothing whole came back (compaction can leave holes only below whole batches) */
@@ -568,14 +592,19 @@ int kw__wal_kafka_index_load(kw_wal_kafka *k, const char *topic, const uint64_t 
             rc = KW_EMALFORMED;
         }
         kw_client_fetch_result_free(&fr);
-        off = next;
+        if (rc == 0)
+            off = next;
     }
     kw_batch_reader_destroy(br);
-    free(sorted);
-    free(pos);
-    if (rc)
+    if (rc) {
+        /* a batch may be half taken: read everything again next time */
+        kw__wal_kafka_index_cache_free(k);
+    } else {
+        k->ixc_next = off;
         for (size_t i = 0; i < n; i++)
-            found_clear(&found[i]);
+            ixc_get(k, topic, ids[i], &found[i]);
+    }
+    pthread_mutex_unlock(&k->ixc_mu);
     return rc;
 }
 

@@ -104,6 +104,7 @@ typedef struct kreplay {
     size_t nplan, iplan;
     /* loop side, read under mu */
     uint64_t fetches, bytes_fetched, offsets_skipped;
+    uint64_t index_records_read; /* set before the loop starts */
     int index_state;
     char index_note[200];
     /* single-region replay: the offsets its entries came from (seeds the handle's index) */
@@ -656,7 +657,8 @@ int kw__wal_kafka_replay_open(void *p, const kw_wal_region_set *set, unsigned fl
             replay_free(r);
             return KW_ENOMEM;
         }
-        int lr = kw__wal_kafka_index_load(k, r->topic, set->ids, set->n, r->found, r->index_note,
+        int lr = kw__wal_kafka_index_load(k, r->topic, set->ids, set->n, r->found,
+                                          &r->index_records_read, r->index_note,
                                           sizeof(r->index_note));
         r->use_index = lr == 0;
         r->index_state = KW_WAL_REPLAY_INDEX_FALLBACK;
@@ -918,6 +920,7 @@ void kw__wal_kafka_replay_stats(const void *p, kw_wal_replay_stats *out)
     out->fetches = r->fetches;
     out->bytes_fetched = r->bytes_fetched;
     out->offsets_skipped = r->offsets_skipped;
+    out->index_records_read = r->index_records_read;
     out->index = r->index_state;
     snprintf(out->index_note, sizeof(out->index_note), "%s", r->index_note);
     pthread_mutex_unlock(&r->mu);
