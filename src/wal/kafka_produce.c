@@ -355,8 +355,12 @@ static kentry *next_entry(ktopic *t)
  */
 static bool long_run_starts(const ktopic *t, const kentry *e)
 {
+    /* at most 256 entries ahead: a longer run of tiny (or empty) entries is not worth a
+     * batch of its own, and the look stays short for each entry of a mixed batch */
     size_t n = e->len;
-    for (const kentry *x = t->rhead; x && n < KW__WAL_RUN_BYTES; x = x->next) {
+    unsigned steps = 0;
+    for (const kentry *x = t->rhead; x && n < KW__WAL_RUN_BYTES && steps < 256;
+         x = x->next, steps++) {
         if (x->region_id != e->region_id)
             break;
         n += x->len;
