@@ -289,7 +289,13 @@ START_TEST(rounds_keep_every_entry_once_and_in_order_across_cuts)
             ck_assert_uint_eq(r % topics, t);
             unsigned long long rr;
             unsigned seq;
-            ck_assert_int_eq(sscanf((const char *)data, "r%llu s%u ", &rr, &seq), 2);
+            /* the entry's bytes are not NUL-terminated: sscanf gets a terminated copy (reading
+             * past an entry that ended a fetch buffer crashed this test under ASan once) */
+            char head[64];
+            size_t hl = len < sizeof(head) - 1 ? len : sizeof(head) - 1;
+            memcpy(head, data, hl);
+            head[hl] = 0;
+            ck_assert_int_eq(sscanf(head, "r%llu s%u ", &rr, &seq), 2);
             ck_assert_uint_eq(rr, region);
             ck_assert_msg((int64_t)seq > last_seq[side],
                           "region %llu: sequence %u after %lld (twice or out of order)",
